@@ -1,0 +1,41 @@
+"""Reading a batch's work: results per task and answers for review."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.core.pagination import PageParams
+from app.models import Assignment, AssignmentStatus, Batch, Task
+
+ANSWERED = (AssignmentStatus.submitted, AssignmentStatus.accepted, AssignmentStatus.rejected)
+
+
+def tasks_page(session: Session, batch: Batch, page: PageParams) -> Sequence[Task]:
+    stmt = select(Task).where(Task.batch_id == batch.id)
+    if page.after:
+        stmt = stmt.where(Task.id > page.after)
+    return session.scalars(stmt.order_by(Task.id).limit(page.limit + 1)).all()
+
+
+def answers_by_task(session: Session, task_ids: Sequence[str]) -> dict[str, list[Assignment]]:
+    rows = session.scalars(
+        select(Assignment)
+        .where(Assignment.task_id.in_(task_ids), Assignment.status.in_(ANSWERED))
+        .order_by(Assignment.submitted_at, Assignment.id)
+    ).all()
+    grouped: dict[str, list[Assignment]] = defaultdict(list)
+    for row in rows:
+        grouped[row.task_id].append(row)
+    return grouped
+
+
+def review_page(session: Session, batch: Batch, page: PageParams, status: str | None) -> Sequence[Assignment]:
+    statuses = (status,) if status else ANSWERED
+    stmt = select(Assignment).where(Assignment.batch_id == batch.id, Assignment.status.in_(statuses))
+    if page.after:
+        stmt = stmt.where(Assignment.id > page.after)
+    return session.scalars(stmt.order_by(Assignment.id).limit(page.limit + 1)).all()

@@ -1,0 +1,215 @@
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Query, Request, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
+
+from app.auth.deps import Requester
+from app.batches import results as batch_results
+from app.batches import service as batch_service
+from app.batches.intake import Upload
+from app.batches.schemas import (
+    BatchCreateJSON,
+    BatchMoney,
+    BatchOut,
+    ResultAnswer,
+    ResultItem,
+    ResultPage,
+    ReviewItem,
+    ReviewPage,
+)
+from app.core import idempotency
+from app.core.deps import BaseURL, Now, SessionDep, SettingsDep
+from app.core.errors import PayloadTooLarge, Unprocessable, UnsupportedMediaType, validation_errors
+from app.core.pagination import PageParams, next_cursor, page_params
+from app.images import ImageLimits
+from app.models import Batch
+from app.work.router import image_url
+
+router = APIRouter(prefix="/v1", tags=["batches"])
+
+Page = Annotated[PageParams, Depends(page_params)]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+
+_UPLOAD_DOC = {
+    "requestBody": {
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}},
+                }
+            },
+            "application/json": {"schema": {"$ref": "#/components/schemas/BatchCreateJSON"}},
+        },
+        "required": True,
+    }
+}
+
+
+def batch_out(session: Session, batch: Batch) -> BatchOut:
+    overlap = None if batch.overlap_max is None else {"min": batch.overlap_min or 1, "max": batch.overlap_max}
+    return BatchOut(
+        id=batch.id, project_id=batch.project_id, status=batch.status, task_count=batch.task_count,
+        counts=batch_service.counts(session, batch),
+        # Escrow arrives with the ledger (payments/); until then nothing is held or spent.
+        money=BatchMoney(escrowed=0, spent=0, refunded=0),
+        upload_report=batch.upload_report, reward=batch.reward_micros, overlap=overlap,
+        created_at=batch.created_at, launched_at=batch.launched_at, completed_at=batch.completed_at,
+        cancelled_at=batch.cancelled_at,
+    )
+
+
+def image_limits(settings: SettingsDep) -> ImageLimits:
+    return ImageLimits(
+        max_file_bytes=settings.max_image_bytes, max_request_bytes=settings.max_request_bytes,
+        max_pixels=settings.max_image_pixels, max_zip_files=settings.max_zip_files,
+        max_zip_uncompressed_bytes=settings.max_zip_uncompressed_bytes,
+        url_timeout_s=settings.url_fetch_timeout_s, url_max_redirects=settings.url_fetch_max_redirects,
+    )
+
+
+Limits = Annotated[ImageLimits, Depends(image_limits)]
+
+
+async def _read_multipart(request: Request, limits: ImageLimits, max_images: int) -> tuple[Upload, dict[str, Any]]:
+    upload = Upload()
+    async with request.form(max_files=max_images, max_fields=10) as form:
+        files = [f for f in form.getlist("files") if isinstance(f, UploadFile)]
+        if not files:
+            raise Unprocessable('Send images as multipart form field "files".',
+                                errors=[{"loc": ["body", "files"], "msg": "Field required"}])
+        for item in files:
+            data = await item.read(limits.max_request_bytes + 1)
+            upload.add_file(item.filename or "", data, limits)
+    return upload, {"files": [(n, hashlib.sha256(d).hexdigest()) for n, d in upload.images]}
+
+
+async def _read_json(request: Request, limits: ImageLimits) -> tuple[Upload, dict[str, Any], dict[str, Any] | None]:
+    try:
+        raw = json.loads(await request.body())
+        body = BatchCreateJSON.model_validate(raw)
+    except json.JSONDecodeError as exc:
+        raise Unprocessable(f"The body is not valid JSON: {exc.msg} at position {exc.pos}.") from None
+    except ValidationError as exc:
+        errors = [{"loc": ["body", *e["loc"]], "msg": e["msg"]} for e in exc.errors()]
+        raise Unprocessable("The batch description is not valid.", errors=validation_errors(errors)) from None
+    upload = Upload()
+    urls = [str(ref.url) for ref in body.images if ref.url is not None]
+    for ref in body.images:
+        if ref.data_base64 is not None:
+            upload.add_base64(ref.name or "", ref.data_base64, limits)
+    if urls:
+        await run_in_threadpool(upload.add_urls, urls, limits)
+    fingerprint = {"images": [(n, hashlib.sha256(d).hexdigest()) for n, d in upload.images], "urls": urls,
+                   "pre": body.pre_annotations}
+    return upload, fingerprint, body.pre_annotations
+
+
+@router.post(
+    "/projects/{project_id}/batches",
+    status_code=status.HTTP_201_CREATED,
+    response_model=BatchOut,
+    openapi_extra=_UPLOAD_DOC,
+)
+async def create_batch(
+    project_id: str, request: Request, requester: Requester, session: SessionDep, now: Now,
+    settings: SettingsDep, limits: Limits, idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Upload images (multipart `files`, a `.zip`, or JSON with base64 or URLs); each becomes a task."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > settings.max_request_bytes:
+        raise PayloadTooLarge(f"The upload is {length} bytes; the limit is {settings.max_request_bytes}.")
+    pre: dict[str, Any] | None = None
+    if content_type == "multipart/form-data":
+        upload, fingerprint = await _read_multipart(request, limits, settings.max_batch_images)
+    elif content_type == "application/json":
+        upload, fingerprint, pre = await _read_json(request, limits)
+    else:
+        raise UnsupportedMediaType("Send multipart/form-data with image files, or application/json.")
+    store = request.app.state.image_store
+
+    def action() -> tuple[int, BatchOut]:
+        batch = batch_service.create(
+            session, store, requester, project_id, upload, pre_annotations=pre, limits=limits,
+            max_images=settings.max_batch_images, now=now,
+        )
+        return status.HTTP_201_CREATED, batch_out(session, batch)
+
+    request_hash = idempotency.fingerprint("POST", request.url.path, fingerprint)
+    return await run_in_threadpool(idempotency.run, session, requester, idempotency_key, request_hash, action, now=now)
+
+
+@router.post("/batches/{batch_id}/launch", response_model=BatchOut)
+def launch_batch(
+    batch_id: str, request: Request, requester: Requester, session: SessionDep, now: Now,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Open the batch to workers; its reward and overlap are fixed from now on."""
+    def action() -> tuple[int, BatchOut]:
+        return status.HTTP_200_OK, batch_out(session, batch_service.launch(session, requester, batch_id, now=now))
+
+    request_hash = idempotency.fingerprint("POST", request.url.path, None)
+    return idempotency.run(session, requester, idempotency_key, request_hash, action, now=now)
+
+
+@router.post("/batches/{batch_id}/cancel", response_model=BatchOut)
+def cancel_batch(batch_id: str, requester: Requester, session: SessionDep, now: Now) -> BatchOut:
+    """Stop handing out the batch's tasks; leases already out may still be submitted."""
+    return batch_out(session, batch_service.cancel(session, requester, batch_id, now=now))
+
+
+@router.get("/batches/{batch_id}", response_model=BatchOut)
+def get_batch(batch_id: str, requester: Requester, session: SessionDep) -> BatchOut:
+    """Status, counts and money of a batch."""
+    return batch_out(session, batch_service.get_own(session, requester, batch_id))
+
+
+@router.get("/batches/{batch_id}/results", response_model=ResultPage)
+def batch_results_json(
+    batch_id: str, requester: Requester, session: SessionDep, page: Page, base_url: BaseURL,
+    format: Annotated[Literal["json"], Query(description="Other formats come with exports.")] = "json",  # noqa: ARG001
+    include: Annotated[Literal["answers"] | None, Query()] = None,
+) -> ResultPage:
+    """One item per task: the consensus answer and confidence, and with `include=answers` every answer."""
+    batch = batch_service.get_own(session, requester, batch_id)
+    tasks = batch_results.tasks_page(session, batch, page)[: page.limit + 1]
+    shown = tasks[: page.limit]
+    answers = batch_results.answers_by_task(session, [t.id for t in shown]) if include == "answers" else {}
+    items = [
+        ResultItem(
+            task_id=t.id, image_name=t.image_name, image_url=image_url(base_url, t.image_id), status=t.status,
+            answer=t.consensus, confidence=t.confidence, answer_count=t.answer_count,
+            answers=[
+                ResultAnswer(assignment_id=a.id, worker_id=a.worker_id, answer=a.answer, status=a.status,
+                             reason=a.reason, submitted_at=a.submitted_at)
+                for a in answers.get(t.id, [])
+            ] if include == "answers" else None,
+        )
+        for t in shown
+    ]
+    return ResultPage(items=items, next_cursor=next_cursor([t.id for t in tasks], page.limit))
+
+
+@router.get("/batches/{batch_id}/assignments", response_model=ReviewPage)
+def batch_assignments(
+    batch_id: str, requester: Requester, session: SessionDep, page: Page,
+    status_filter: Annotated[Literal["submitted", "accepted", "rejected"] | None, Query(alias="status")] = None,
+) -> ReviewPage:
+    """Answers submitted to the batch, for review."""
+    batch = batch_service.get_own(session, requester, batch_id)
+    rows = batch_results.review_page(session, batch, page, status_filter)
+    items = [
+        ReviewItem(id=a.id, task_id=a.task_id, worker_id=a.worker_id, status=a.status, answer=a.answer,
+                   reason=a.reason, submitted_at=a.submitted_at)
+        for a in rows[: page.limit]
+    ]
+    return ReviewPage(items=items, next_cursor=next_cursor([a.id for a in rows], page.limit))

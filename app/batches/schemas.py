@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, HttpUrl, model_validator
+
+from app.core.schemas import InputModel, MoneyOut, OutputModel, Timestamp
+
+
+class ImageRef(InputModel):
+    """One image: either ``{"url"}`` or ``{"name", "data_base64"}``."""
+
+    url: HttpUrl | None = Field(default=None, description="http or https; fetched by the server.")
+    name: str | None = Field(default=None, max_length=255)
+    data_base64: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ImageRef:
+        if (self.url is None) == (self.data_base64 is None):
+            raise ValueError('give either "url" or "data_base64" (with "name")')
+        if self.data_base64 is not None and not self.name:
+            raise ValueError('"name" is required with "data_base64"')
+        return self
+
+
+class BatchCreateJSON(InputModel):
+    images: list[ImageRef] = Field(min_length=1, max_length=10_000)
+    pre_annotations: dict[str, Any] | None = Field(
+        default=None, description="Optional starting answers keyed by image name, in the project's answer shape."
+    )
+
+
+class BatchMoney(OutputModel):
+    escrowed: MoneyOut
+    spent: MoneyOut
+    refunded: MoneyOut
+
+
+class BatchOut(OutputModel):
+    id: str
+    project_id: str
+    status: str
+    task_count: int
+    counts: dict[str, int]
+    money: BatchMoney
+    upload_report: dict[str, Any]
+    reward: MoneyOut | None
+    overlap: dict[str, int] | None
+    created_at: Timestamp
+    launched_at: Timestamp | None
+    completed_at: Timestamp | None
+    cancelled_at: Timestamp | None
+
+
+class ResultAnswer(OutputModel):
+    assignment_id: str
+    worker_id: str
+    answer: dict[str, Any] | None
+    status: str
+    reason: str | None
+    submitted_at: Timestamp | None
+
+
+class ResultItem(OutputModel):
+    task_id: str
+    image_name: str
+    image_url: str
+    status: str
+    answer: dict[str, Any] | None
+    confidence: float | None
+    answer_count: int
+    answers: list[ResultAnswer] | None = None
+
+
+class ResultPage(OutputModel):
+    items: list[ResultItem]
+    next_cursor: str | None
+
+
+class ReviewItem(OutputModel):
+    id: str
+    task_id: str
+    worker_id: str
+    status: str
+    answer: dict[str, Any] | None
+    reason: str | None
+    submitted_at: Timestamp | None
+
+
+class ReviewPage(OutputModel):
+    items: list[ReviewItem]
+    next_cursor: str | None

@@ -1,0 +1,194 @@
+"""Batches: a requester's upload of images, each of which becomes one task."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from app.annotations import AnnotationSpec, AnswerInvalid, validate_answer
+from app.batches.errors import BatchNotFound, BatchStateConflict, EmptyUpload, image_problem
+from app.batches.intake import Upload
+from app.core.db import insert_ignore, transaction
+from app.core.errors import PayloadTooLarge, Unprocessable
+from app.core.ids import new_id
+from app.images import ImageError, ImageInfo, ImageLimits, ImageStore, inspect_image
+from app.models import (
+    Account,
+    Assignment,
+    AssignmentStatus,
+    Batch,
+    BatchStatus,
+    Image,
+    Project,
+    Task,
+    TaskQueueEntry,
+    TaskStatus,
+)
+from app.projects import service as project_service
+
+
+@dataclass(frozen=True)
+class _Checked:
+    name: str
+    data: bytes
+    info: ImageInfo
+
+
+def create(
+    session: Session,
+    store: ImageStore,
+    requester: Account,
+    project_id: str,
+    upload: Upload,
+    *,
+    pre_annotations: dict[str, Any] | None,
+    limits: ImageLimits,
+    max_images: int,
+    now: datetime,
+) -> Batch:
+    """Validate every image, store each distinct one once, and make a draft batch of tasks."""
+    project = project_service.get_own(session, requester, project_id)
+    session.commit()  # end the read; the checks below are slow and must not hold the writer
+    unique, duplicates = _check_images(upload, limits, max_images)
+    pre = _check_pre_annotations(project, unique, pre_annotations or {})
+    for item in unique:
+        store.put(item.data)
+    report = {"skipped": upload.skipped, "duplicates": duplicates}
+    with transaction(session):
+        batch = Batch(
+            id=new_id("bat"), project_id=project.id, requester_id=requester.id, status=BatchStatus.draft,
+            task_count=len(unique), completed_tasks=0, upload_report=report, created_at=now,
+        )
+        session.add(batch)
+        image_ids = _image_rows(session, requester, unique, now)
+        session.add_all(
+            Task(
+                id=new_id("tsk"), batch_id=batch.id, project_id=project.id, image_id=image_ids[item.info.sha256],
+                image_name=item.name, status=TaskStatus.draft, pre_annotation=pre.get(item.name),
+                answer_count=0, created_at=now,
+            )
+            for item in unique
+        )
+    return batch
+
+
+def _check_images(upload: Upload, limits: ImageLimits, max_images: int) -> tuple[list[_Checked], list[dict[str, str]]]:
+    if not upload.images:
+        raise EmptyUpload("No image in the upload.", extra={"skipped": upload.skipped})
+    if len(upload.images) > max_images:
+        raise PayloadTooLarge(f"{len(upload.images)} images in one batch; the limit is {max_images}.")
+    unique: dict[str, _Checked] = {}
+    duplicates: list[dict[str, str]] = []
+    for name, data in upload.images:
+        try:
+            info = inspect_image(data, limits)
+        except ImageError as exc:
+            raise image_problem(exc, name) from None
+        if info.sha256 in unique:
+            duplicates.append({"name": name, "same_as": unique[info.sha256].name})
+        else:
+            unique[info.sha256] = _Checked(name, data, info)
+    return list(unique.values()), duplicates
+
+
+def _check_pre_annotations(
+    project: Project, images: list[_Checked], given: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    by_name = {item.name: item.info for item in images}
+    unknown = sorted(set(given) - set(by_name))
+    if unknown:
+        raise Unprocessable(
+            f"pre_annotations name images not in the upload: {', '.join(unknown[:5])}",
+            errors=[{"loc": ["body", "pre_annotations", name], "msg": "no image with this name"} for name in unknown],
+        )
+    spec = AnnotationSpec.model_validate(project.annotation)
+    checked: dict[str, dict[str, Any]] = {}
+    for name, answer in given.items():
+        info = by_name[name]
+        try:
+            checked[name] = validate_answer(spec, answer, width=info.width, height=info.height)
+        except AnswerInvalid as exc:
+            errors = [{"loc": ["body", "pre_annotations", name, *e["loc"][1:]], "msg": e["msg"]} for e in exc.errors]
+            raise Unprocessable(f"pre_annotations[{name}]: {exc.detail}", errors=errors) from None
+    return checked
+
+
+def _image_rows(session: Session, owner: Account, images: list[_Checked], now: datetime) -> dict[str, str]:
+    """One row per (owner, sha256); an image uploaded before is reused, not duplicated."""
+    for item in images:
+        insert_ignore(session, Image, {
+            "id": new_id("img"), "owner_id": owner.id, "sha256": item.info.sha256,
+            "media_type": item.info.media_type, "width": item.info.width, "height": item.info.height,
+            "size_bytes": item.info.size_bytes, "created_at": now,
+        }, conflict=["owner_id", "sha256"])
+    shas = [item.info.sha256 for item in images]
+    rows = session.execute(select(Image.sha256, Image.id).where(Image.owner_id == owner.id, Image.sha256.in_(shas)))
+    return {row.sha256: row.id for row in rows}
+
+
+def get_own(session: Session, requester: Account, batch_id: str, *, for_update: bool = False) -> Batch:
+    stmt = select(Batch).where(Batch.id == batch_id, Batch.requester_id == requester.id)
+    batch = session.scalar(stmt.with_for_update() if for_update else stmt)
+    if batch is None:
+        raise BatchNotFound(f"No batch {batch_id} among yours.")
+    return batch
+
+
+def launch(session: Session, requester: Account, batch_id: str, *, now: datetime) -> Batch:
+    """Open a draft batch: fix the project's terms for it and put its tasks in the lease queue."""
+    with transaction(session):
+        batch = get_own(session, requester, batch_id, for_update=True)
+        if batch.status != BatchStatus.draft:
+            raise BatchStateConflict(f"Batch {batch.id} is {batch.status}; only a draft batch can launch.")
+        project = session.get_one(Project, batch.project_id)
+        batch.reward_micros = project.reward_micros
+        batch.overlap_min, batch.overlap_max = project.overlap_min, project.overlap_max
+        batch.confidence = project.confidence
+        batch.status, batch.launched_at = BatchStatus.open, now
+        session.execute(update(Task).where(Task.batch_id == batch.id).values(status=TaskStatus.open))
+        task_ids = session.scalars(select(Task.id).where(Task.batch_id == batch.id)).all()
+        session.execute(
+            TaskQueueEntry.__table__.insert(),
+            [{"task_id": t, "project_id": batch.project_id, "batch_id": batch.id, "open_slots": batch.overlap_max}
+             for t in task_ids],
+        )
+    return batch
+
+
+def cancel(session: Session, requester: Account, batch_id: str, *, now: datetime) -> Batch:
+    """Stop handing out the batch's tasks. Leases already out may still be submitted."""
+    with transaction(session):
+        batch = get_own(session, requester, batch_id, for_update=True)
+        if batch.status not in (BatchStatus.draft, BatchStatus.open):
+            raise BatchStateConflict(f"Batch {batch.id} is {batch.status} already.")
+        session.execute(delete(TaskQueueEntry).where(TaskQueueEntry.batch_id == batch.id))
+        session.execute(
+            update(Task)
+            .where(Task.batch_id == batch.id, Task.status.in_([TaskStatus.draft, TaskStatus.open]))
+            .values(status=TaskStatus.cancelled)
+        )
+        batch.status, batch.cancelled_at = BatchStatus.cancelled, now
+    return batch
+
+
+def counts(session: Session, batch: Batch) -> dict[str, int]:
+    by_status = dict(
+        session.execute(
+            select(Assignment.status, func.count())
+            .where(Assignment.batch_id == batch.id)
+            .group_by(Assignment.status)
+        ).all()
+    )
+    answered = (AssignmentStatus.submitted, AssignmentStatus.accepted, AssignmentStatus.rejected)
+    return {
+        "tasks": batch.task_count,
+        "completed_tasks": batch.completed_tasks,
+        "answers": sum(by_status.get(s, 0) for s in answered),
+        "accepted": by_status.get(AssignmentStatus.accepted, 0),
+        "rejected": by_status.get(AssignmentStatus.rejected, 0),
+        "leased": by_status.get(AssignmentStatus.leased, 0),
+    }

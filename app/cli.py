@@ -1,0 +1,120 @@
+"""``tessera``: serve | worker | migrate | create-operator | aggregate."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from app.core.clock import utc_now
+from app.core.config import get_settings
+from app.core.db import make_engine, make_sessionmaker
+from app.core.migrate import upgrade
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = get_settings()
+    if settings.should_migrate_on_start:
+        # Migrate once here, not in each of the --workers processes, which would race.
+        upgrade(settings.database_url)
+        os.environ["TESSERA_MIGRATE_ON_START"] = "false"
+    print(f"Tessera on http://{args.host}:{args.port} (database: {settings.database_url.split('://')[0]},"
+          f" data: {settings.data_dir.resolve()})", flush=True)
+    uvicorn.run(
+        "app.main:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
+        log_level=args.log_level, access_log=args.access_log,
+    )
+    return 0
+
+
+def _migrate(_: argparse.Namespace) -> int:
+    settings = get_settings()
+    upgrade(settings.database_url)
+    print("database is at the latest schema")
+    return 0
+
+
+def _create_operator(args: argparse.Namespace) -> int:
+    from app.accounts import service as account_service
+    from app.models import Role
+
+    settings = get_settings()
+    if settings.should_migrate_on_start:
+        upgrade(settings.database_url)
+    engine = make_engine(settings.database_url, pool_size=1)
+    try:
+        with make_sessionmaker(engine)() as session:
+            account, key = account_service.create_account(session, role=Role.operator, name=args.name, now=utc_now())
+    finally:
+        engine.dispose()
+    print(f"operator {account.id} ({account.name}) created; its API key, shown once:", file=sys.stderr)
+    print(key)
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from workers.runner import default_reconcilers, run_forever, run_pass
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url, pool_size=2)
+    make_session = make_sessionmaker(engine)
+    try:
+        if args.once:
+            print(run_pass(make_session, default_reconcilers()))
+            return 0
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        run_forever(make_session, stop, interval_s=args.interval or settings.reconcile_interval_s)
+    finally:
+        engine.dispose()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tessera", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the HTTP service")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="server processes")
+    serve.add_argument("--log-level", default="info")
+    serve.add_argument("--no-access-log", dest="access_log", action="store_false")
+    serve.set_defaults(func=_serve)
+
+    sub.add_parser("migrate", help="bring the database to the latest schema").set_defaults(func=_migrate)
+
+    operator = sub.add_parser("create-operator", help="create an operator; prints its API key last")
+    operator.add_argument("name")
+    operator.set_defaults(func=_create_operator)
+
+    worker = sub.add_parser("worker", help="run the background reconcilers")
+    worker.add_argument("--once", action="store_true", help="one pass, then exit")
+    worker.add_argument("--interval", type=float, default=None, help="seconds between passes")
+    worker.set_defaults(func=_worker)
+
+    try:
+        from consensus import cli as consensus_cli
+    except ImportError:  # the consensus CLI is optional for the service itself
+        consensus_cli = None  # type: ignore[assignment]
+    if consensus_cli is not None and hasattr(consensus_cli, "add_parser"):
+        consensus_cli.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

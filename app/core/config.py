@@ -1,0 +1,96 @@
+"""Settings: one object, `TESSERA_`-prefixed environment variables, safe defaults.
+
+With nothing set, Tessera runs embedded: SQLite in a file and images on disk, both under
+``data_dir``, the reconcilers inside the ``serve`` process.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def normalize_database_url(url: str) -> str:
+    """Pick the driver ourselves, so a plain ``postgresql://user@host/db`` URL works.
+
+    We run SQLAlchemy synchronously (benchmarks/README.md has the measurement behind that), so
+    PostgreSQL goes through psycopg 3 and SQLite through the standard library.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError("database URL must look like postgresql://user@host:port/db or sqlite:///path")
+    base = scheme.split("+", 1)[0].lower()
+    if base in ("postgres", "postgresql"):
+        return f"postgresql+psycopg://{rest}"
+    if base == "sqlite":
+        return f"sqlite://{rest}"
+    raise ValueError(f"unsupported database {base!r}: use postgresql:// or sqlite://")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TESSERA_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "production", "test"] = "development"
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    """Empty means SQLite at ``data_dir/tessera.db``."""
+    public_url: str = ""
+    """Base URL put in links (image URLs); empty means the URL the request came in on."""
+
+    run_reconcilers: bool | None = None
+    """Run the background reconcilers inside ``serve``; default: yes on SQLite, no on PostgreSQL
+    (there, run ``tessera worker`` processes)."""
+    reconcile_interval_s: float = Field(default=2.0, gt=0)
+    migrate_on_start: bool | None = None
+    """Default: yes on SQLite (embedded mode), no on PostgreSQL (run ``tessera migrate``)."""
+
+    db_pool_size: int = Field(default=10, ge=1)
+    sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
+
+    # Image limits (bytes and pixels). Pillow only warns below twice its own limit; we refuse.
+    max_image_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    max_request_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
+    max_image_pixels: int = Field(default=50_000_000, gt=0)
+    max_zip_files: int = Field(default=10_000, gt=0)
+    max_zip_uncompressed_bytes: int = Field(default=1024 * 1024 * 1024, gt=0)
+    max_batch_images: int = Field(default=10_000, gt=0)
+    url_fetch_timeout_s: float = Field(default=10.0, gt=0)
+    url_fetch_max_redirects: int = Field(default=3, ge=0)
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _normalize_url(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip():
+            return normalize_database_url(value.strip())
+        return value
+
+    @model_validator(mode="after")
+    def _default_sqlite(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{(self.data_dir / 'tessera.db').resolve()}"
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def images_dir(self) -> Path:
+        return self.data_dir / "images"
+
+    @property
+    def reconcilers_in_process(self) -> bool:
+        return self.is_sqlite if self.run_reconcilers is None else self.run_reconcilers
+
+    @property
+    def should_migrate_on_start(self) -> bool:
+        return self.is_sqlite if self.migrate_on_start is None else self.migrate_on_start
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

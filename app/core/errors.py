@@ -1,0 +1,170 @@
+"""RFC 9457 problem details, everywhere.
+
+    ProblemError                  status, type slug and title on the class; detail per instance
+     ├── BadRequest (400)
+     ├── Unauthorized (401)
+     ├── Forbidden (403)
+     ├── NotFound (404)
+     ├── Conflict (409)
+     ├── PayloadTooLarge (413)
+     ├── UnsupportedMediaType (415)
+     └── Unprocessable (422)      may carry ``errors: [{loc, msg}]``
+
+Domain errors subclass these next to their services. Handlers here turn them, request
+validation errors, integrity errors and anything unexpected into ``application/problem+json``;
+the last-resort handler logs the trace and never sends it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("tessera.errors")
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://tessera.dev/problems/"
+
+
+class ProblemError(Exception):
+    status: ClassVar[int] = 500
+    type: ClassVar[str] = "internal-error"
+    title: ClassVar[str] = "Internal server error"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: Sequence[dict[str, Any]] | None = None,
+        extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.errors = list(errors) if errors is not None else None
+        self.extra = extra or {}
+        self.headers = headers
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": TYPE_BASE + self.type,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if self.errors is not None:
+            body["errors"] = self.errors
+        body.update(self.extra)
+        return body
+
+
+class BadRequest(ProblemError):
+    status, type, title = 400, "bad-request", "Bad request"
+
+
+class Unauthorized(ProblemError):
+    status, type, title = 401, "unauthorized", "Missing or unknown API key"
+
+
+class Forbidden(ProblemError):
+    status, type, title = 403, "forbidden", "Not allowed"
+
+
+class NotFound(ProblemError):
+    status, type, title = 404, "not-found", "Not found"
+
+
+class Conflict(ProblemError):
+    status, type, title = 409, "conflict", "Conflict"
+
+
+class PayloadTooLarge(ProblemError):
+    status, type, title = 413, "payload-too-large", "Payload too large"
+
+
+class UnsupportedMediaType(ProblemError):
+    status, type, title = 415, "unsupported-media-type", "Unsupported media type"
+
+
+class Unprocessable(ProblemError):
+    status, type, title = 422, "validation-error", "The request is not valid"
+
+
+class ServiceUnavailable(ProblemError):
+    status, type, title = 503, "unavailable", "Service unavailable"
+
+
+def problem_response(problem: ProblemError) -> JSONResponse:
+    return JSONResponse(
+        problem.to_dict(), status_code=problem.status, media_type=PROBLEM_JSON, headers=problem.headers
+    )
+
+
+def _clean_loc(loc: Sequence[Any]) -> list[Any]:
+    return [part for part in loc if not (isinstance(part, str) and part.startswith("function-"))]
+
+
+def validation_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    return [{"loc": _clean_loc(e.get("loc", ())), "msg": str(e.get("msg", ""))} for e in errors]
+
+
+_HTTP_TITLES = {
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    413: PayloadTooLarge,
+    415: UnsupportedMediaType,
+    422: Unprocessable,
+}
+
+
+def install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ProblemError)
+    async def _problem(_: Request, exc: ProblemError) -> JSONResponse:
+        return problem_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = validation_errors(exc.errors())
+        detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors[:5])
+        return problem_response(Unprocessable(detail, errors=errors))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        cls = _HTTP_TITLES.get(exc.status_code)
+        if exc.status_code == 405:
+            body = {"type": TYPE_BASE + "method-not-allowed", "title": "Method not allowed",
+                    "status": 405, "detail": str(exc.detail)}
+            return JSONResponse(body, 405, media_type=PROBLEM_JSON, headers=exc.headers)
+        if cls is None:
+            body = {"type": "about:blank", "title": str(exc.detail), "status": exc.status_code,
+                    "detail": str(exc.detail)}
+            return JSONResponse(body, exc.status_code, media_type=PROBLEM_JSON, headers=exc.headers)
+        detail = exc.detail if isinstance(exc.detail, str) else None
+        problem = cls(detail, headers=exc.headers)
+        return problem_response(problem)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
+        # A unique-key race that a service did not translate: the request lost to a concurrent
+        # one. Not the client's input error, and not a server bug worth a 500.
+        log.warning("integrity error: %s", exc.orig)
+        return problem_response(Conflict("The request conflicts with a concurrent change; retry it."))
+
+    @app.exception_handler(OperationalError)
+    async def _operational(_: Request, exc: OperationalError) -> JSONResponse:
+        log.error("database unavailable: %s", exc.orig)
+        return problem_response(ServiceUnavailable("The database is busy or unreachable; retry."))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, _exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(ProblemError("An unexpected error occurred; it has been logged."))

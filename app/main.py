@@ -1,0 +1,64 @@
+"""The FastAPI application: ``create_app(settings)``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.accounts.router import router as accounts_router
+from app.batches.router import router as batches_router
+from app.core.config import Settings, get_settings
+from app.core.db import make_engine, make_sessionmaker
+from app.core.errors import install_handlers
+from app.core.limits import BodySizeLimit
+from app.core.migrate import upgrade
+from app.health.router import router as health_router
+from app.images import LocalImageStore
+from app.operator.router import router as operator_router
+from app.projects.router import router as projects_router
+from app.work.router import router as work_router
+from workers.runner import start_in_thread
+
+log = logging.getLogger("tessera")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.should_migrate_on_start:
+            upgrade(settings.database_url)
+        engine = make_engine(
+            settings.database_url, pool_size=settings.db_pool_size, busy_timeout_ms=settings.sqlite_busy_timeout_ms
+        )
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.image_store = LocalImageStore(settings.images_dir)
+        reconcilers = None
+        if settings.reconcilers_in_process:
+            reconcilers = start_in_thread(app.state.sessionmaker, settings.reconcile_interval_s)
+        try:
+            yield
+        finally:
+            if reconcilers is not None:
+                thread, stop = reconcilers
+                stop.set()
+                thread.join(timeout=10)
+            engine.dispose()
+
+    app = FastAPI(
+        title="Tessera",
+        version="1",
+        summary="A crowdsourced microtask marketplace for image annotation.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_handlers(app)
+    for router in (health_router, accounts_router, projects_router, batches_router, work_router, operator_router):
+        app.include_router(router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    return app

@@ -1,0 +1,27 @@
+"""Every table of the app, imported in one place for alembic and to avoid import cycles."""
+
+from app.core.models import Base
+from app.models.account import Account, Role
+from app.models.assignment import Assignment, AssignmentStatus
+from app.models.batch import Batch, BatchStatus
+from app.models.idempotency_key import IdempotencyKey
+from app.models.image import Image
+from app.models.project import Project, ProjectStatus
+from app.models.task import Task, TaskQueueEntry, TaskStatus
+
+__all__ = [
+    "Account",
+    "Assignment",
+    "AssignmentStatus",
+    "Base",
+    "Batch",
+    "BatchStatus",
+    "IdempotencyKey",
+    "Image",
+    "Project",
+    "ProjectStatus",
+    "Role",
+    "Task",
+    "TaskQueueEntry",
+    "TaskStatus",
+]

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.models import Base, id_column
+
+
+class Role(StrEnum):
+    requester = "requester"
+    worker = "worker"
+    operator = "operator"
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[str] = id_column()
+    role: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200))
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    """Public half of the API key; finds the row."""
+    key_hash: Mapped[str] = mapped_column(String(64))
+    """SHA-256 of the secret half; the secret itself is never stored."""
+    created_at: Mapped[datetime]

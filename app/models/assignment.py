@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.models import Base, id_column
+
+
+class AssignmentStatus(StrEnum):
+    leased = "leased"
+    submitted = "submitted"
+    accepted = "accepted"
+    rejected = "rejected"
+    expired = "expired"
+    released = "released"
+
+
+class Assignment(Base):
+    """A worker's lease on a task and, once submitted, its answer.
+
+    ``UNIQUE(task_id, worker_id)`` is the database's promise that a worker never holds or answers
+    one task twice; a task the worker released or let expire is not offered to it again.
+    """
+
+    __tablename__ = "assignments"
+    __table_args__ = (
+        UniqueConstraint("task_id", "worker_id"),
+        Index("ix_assignments_status_expires_at", "status", "expires_at"),
+        Index("ix_assignments_worker_id_id", "worker_id", "id"),
+        Index("ix_assignments_worker_id_status", "worker_id", "status"),
+        Index("ix_assignments_batch_id_id", "batch_id", "id"),
+    )
+
+    id: Mapped[str] = id_column()
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id"), index=True)
+    worker_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    project_id: Mapped[str] = mapped_column(String(32), index=True)
+    batch_id: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default=AssignmentStatus.leased)
+    reward_micros: Mapped[int] = mapped_column(BigInteger)
+    """The reward this answer earns if accepted, fixed at lease time, in micro-dollars."""
+    leased_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    submitted_at: Mapped[datetime | None]
+    answer: Mapped[dict[str, Any] | None]
+    reason: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None]

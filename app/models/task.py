@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Float, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.models import Base, id_column
+
+
+class TaskStatus(StrEnum):
+    draft = "draft"
+    open = "open"
+    completed = "completed"
+    cancelled = "cancelled"
+
+
+class Task(Base):
+    """One image of a batch: one microtask."""
+
+    __tablename__ = "tasks"
+
+    id: Mapped[str] = id_column()
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)
+    image_id: Mapped[str] = mapped_column(ForeignKey("images.id"), index=True)
+    image_name: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), default=TaskStatus.draft)
+    pre_annotation: Mapped[dict[str, Any] | None]
+    answer_count: Mapped[int] = mapped_column(Integer, default=0)
+    consensus: Mapped[dict[str, Any] | None]
+    confidence: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None]
+
+
+class TaskQueueEntry(Base):
+    """The lease queue: one narrow row per open task with the answers it can still take.
+
+    Kept apart from ``tasks`` so the hot update (``open_slots`` on every lease, release and
+    expiry) touches a small row whose only index, ``(project_id, task_id)``, never changes: on
+    PostgreSQL the update is HOT (the table has fillfactor and aggressive per-table autovacuum,
+    see the migration), so dead rows do not pile up in the index the lease query walks. A row
+    leaves the queue when its task completes or its batch is cancelled.
+    """
+
+    __tablename__ = "task_queue"
+    __table_args__ = (Index("ix_task_queue_project_id_task_id", "project_id", "task_id"),)
+
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(32))
+    batch_id: Mapped[str] = mapped_column(String(32), index=True)
+    open_slots: Mapped[int] = mapped_column(Integer)
+    """Answers still wanted minus live leases; the lease path only takes rows above zero."""

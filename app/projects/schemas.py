@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, model_validator
+
+from app.annotations import AnnotationSpec
+from app.core.schemas import InputModel, Money, MoneyOut, OutputModel, Timestamp
+
+MAX_REWARD_MICROS = 100_000_000  # $100 per answer: above that a typo is likelier than intent
+DAY = 86_400
+
+
+class Overlap(InputModel):
+    """How many answers a task takes: it stops early once confident, after at least ``min``."""
+
+    min: int = Field(ge=1, le=50)
+    max: int = Field(ge=1, le=50)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults(cls, data: Any) -> Any:
+        # Only one bound given: the other follows it, so {"max": 1} means exactly one answer.
+        if isinstance(data, dict):
+            lo, hi = data.get("min"), data.get("max")
+            if lo is None and isinstance(hi, int):
+                data = {**data, "min": min(3, hi)}
+            elif hi is None and isinstance(lo, int):
+                data = {**data, "max": max(5, lo)}
+            elif lo is None and hi is None:
+                data = {**data, "min": 3, "max": 5}
+        return data
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Overlap:
+        if self.min > self.max:
+            raise ValueError(f"overlap.min ({self.min}) must not exceed overlap.max ({self.max})")
+        return self
+
+
+class Qualification(InputModel):
+    gold_tasks: int = Field(default=0, ge=0, le=100, description="Gold tasks a new worker answers first; 0 = none.")
+    min_accuracy: float = Field(default=0.8, ge=0, le=1)
+
+
+def _reward_in_range(value: int) -> int:
+    if value <= 0:
+        raise ValueError("reward must be more than 0")
+    if value > MAX_REWARD_MICROS:
+        raise ValueError("reward must be at most 100 (dollars per answer)")
+    return value
+
+
+class _Tunables(InputModel):
+    """Fields a requester may set at creation and change later."""
+
+    name: str = Field(min_length=1, max_length=200)
+    instructions: str = Field(default="", max_length=20_000)
+    reward: Money = Field(default=20_000, description='Per accepted answer, e.g. "0.02".')
+    overlap: Overlap = Field(default_factory=lambda: Overlap(min=3, max=5))
+    confidence: float = Field(default=0.9, gt=0.5, lt=1, description="Consensus confidence that completes a task early.")
+    gold_rate: float = Field(default=0.1, ge=0, le=0.5)
+    qualification: Qualification = Field(default_factory=Qualification)
+    ban_below_accuracy: float = Field(default=0.5, ge=0, le=1)
+    assignment_duration_s: int = Field(default=600, ge=30, le=DAY)
+    auto_accept_s: int = Field(default=3 * DAY, ge=0, le=30 * DAY)
+
+    @model_validator(mode="after")
+    def _reward(self) -> _Tunables:
+        _reward_in_range(self.reward)
+        return self
+
+
+class ProjectCreate(_Tunables):
+    annotation: AnnotationSpec
+
+
+class ProjectUpdate(InputModel):
+    """Every field optional; reward, overlap and confidence apply to batches launched afterwards."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    instructions: str | None = Field(default=None, max_length=20_000)
+    annotation: AnnotationSpec | None = Field(default=None, description="Only while the project has no batch.")
+    reward: Money | None = None
+    overlap: Overlap | None = None
+    confidence: float | None = Field(default=None, gt=0.5, lt=1)
+    gold_rate: float | None = Field(default=None, ge=0, le=0.5)
+    qualification: Qualification | None = None
+    ban_below_accuracy: float | None = Field(default=None, ge=0, le=1)
+    assignment_duration_s: int | None = Field(default=None, ge=30, le=DAY)
+    auto_accept_s: int | None = Field(default=None, ge=0, le=30 * DAY)
+    status: str | None = Field(default=None, pattern="^(active|paused|archived)$")
+
+    @model_validator(mode="after")
+    def _reward(self) -> ProjectUpdate:
+        if self.reward is not None:
+            _reward_in_range(self.reward)
+        return self
+
+
+class ProjectOut(OutputModel):
+    id: str
+    name: str
+    instructions: str
+    annotation: dict[str, Any]
+    reward: MoneyOut
+    overlap: dict[str, int]
+    confidence: float
+    gold_rate: float
+    qualification: dict[str, Any]
+    ban_below_accuracy: float
+    assignment_duration_s: int
+    auto_accept_s: int
+    status: str
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class OpenProjectOut(OutputModel):
+    """What a worker sees of a project: enough to choose, nothing of the requester's settings."""
+
+    id: str
+    name: str
+    instructions: str
+    annotation: dict[str, Any]
+    reward: MoneyOut
+    assignment_duration_s: int
+    available_tasks: int

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response, status
+
+from app.auth.deps import AnyAccount, Worker
+from app.core.deps import BaseURL, Now, SessionDep
+from app.core.pagination import PageParams, next_cursor, page_params
+from app.images import ImageNotFound
+from app.models import Assignment
+from app.work import service as work_service
+from app.work.errors import ImageNotAvailable
+from app.work.schemas import AssignmentOut, AssignmentPage, LeasedTask, LeaseOut, SubmitIn
+
+router = APIRouter(prefix="/v1", tags=["work"])
+
+
+def image_url(base_url: str, image_id: str) -> str:
+    return f"{base_url}/v1/images/{image_id}"
+
+
+def assignment_out(assignment: Assignment) -> AssignmentOut:
+    return AssignmentOut(
+        id=assignment.id, project_id=assignment.project_id, task_id=assignment.task_id,
+        status=assignment.status, reward=assignment.reward_micros, leased_at=assignment.leased_at,
+        expires_at=assignment.expires_at, submitted_at=assignment.submitted_at, reason=assignment.reason,
+    )
+
+
+@router.post(
+    "/projects/{project_id}/assignments",
+    status_code=status.HTTP_201_CREATED,
+    response_model=LeaseOut,
+    responses={204: {"description": "Nothing is available to this worker now."}},
+)
+def lease(project_id: str, worker: Worker, session: SessionDep, now: Now, base_url: BaseURL) -> LeaseOut | Response:
+    """Lease the project's next task: exclusive until `expires_at`."""
+    lease = work_service.lease_next(session, worker, project_id, now=now)
+    if lease is None:
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+    task = LeasedTask(
+        id=lease.task.id, image_url=image_url(base_url, lease.image.id), width=lease.image.width,
+        height=lease.image.height, annotation=lease.project.annotation,
+        instructions=lease.project.instructions, pre_annotation=lease.task.pre_annotation,
+    )
+    a = lease.assignment
+    return LeaseOut(id=a.id, project_id=a.project_id, task=task, reward=a.reward_micros, expires_at=a.expires_at)
+
+
+@router.post("/assignments/{assignment_id}/submit", response_model=AssignmentOut)
+def submit(assignment_id: str, body: SubmitIn, worker: Worker, session: SessionDep, now: Now) -> AssignmentOut:
+    """Submit the answer for a leased task; it is checked against the project's schema."""
+    return assignment_out(work_service.submit(session, worker, assignment_id, body.answer, now=now))
+
+
+@router.post("/assignments/{assignment_id}/release", response_model=AssignmentOut)
+def release(assignment_id: str, worker: Worker, session: SessionDep, now: Now) -> AssignmentOut:
+    """Give a leased task back, unpaid."""
+    return assignment_out(work_service.release(session, worker, assignment_id, now=now))
+
+
+@router.get("/me/assignments", response_model=AssignmentPage)
+def my_assignments(
+    worker: Worker, session: SessionDep, page: Annotated[PageParams, Depends(page_params)]
+) -> AssignmentPage:
+    """The worker's history, newest first."""
+    rows = work_service.history(session, worker, page)
+    return AssignmentPage(
+        items=[assignment_out(a) for a in rows[: page.limit]], next_cursor=next_cursor([a.id for a in rows], page.limit)
+    )
+
+
+@router.get("/images/{image_id}", response_class=Response, responses={200: {"content": {"image/*": {}}}})
+def get_image(image_id: str, account: AnyAccount, session: SessionDep, now: Now, request: Request) -> Response:
+    """Image bytes: for its requester, and for a worker holding a live lease on a task showing it."""
+    image = work_service.image_for(session, account, image_id, now=now)
+    try:
+        data = request.app.state.image_store.get(image.sha256)
+    except ImageNotFound:
+        raise ImageNotAvailable(f"Image {image_id} is missing from the store.") from None
+    headers = {"Cache-Control": "private, max-age=300", "ETag": f'"{image.sha256}"'}
+    return Response(content=data, media_type=image.media_type, headers=headers)

@@ -1,0 +1,73 @@
+"""The reconciler loop behind ``tessera worker`` and embedded ``serve``."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.core.clock import utc_now
+from workers.base import Reconciler
+from workers.lease_expiry import LeaseExpiry
+
+log = logging.getLogger("tessera.workers")
+
+
+def default_reconcilers() -> list[Reconciler]:
+    return [LeaseExpiry()]
+
+
+def run_pass(
+    make_session: sessionmaker[Session], reconcilers: Sequence[Reconciler], now: datetime | None = None
+) -> dict[str, int]:
+    """Run each reconciler until it finds nothing more due; return how much each did."""
+    done: dict[str, int] = {}
+    for reconciler in reconcilers:
+        total = 0
+        while True:
+            with make_session() as session:
+                try:
+                    n = reconciler.run_once(session, now or utc_now())
+                except Exception:
+                    # One failing reconciler must not stop the others; the state it left is
+                    # still in the database and the next pass retries it.
+                    log.exception("reconciler %s failed", reconciler.name)
+                    break
+            total += n
+            if n == 0:
+                break
+        done[reconciler.name] = total
+    return done
+
+
+def run_forever(
+    make_session: sessionmaker[Session],
+    stop: threading.Event,
+    *,
+    interval_s: float = 2.0,
+    reconcilers: Sequence[Reconciler] | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> None:
+    reconcilers = list(reconcilers or default_reconcilers())
+    log.info("reconcilers running: %s", ", ".join(r.name for r in reconcilers))
+    while not stop.is_set():
+        started = time.monotonic()
+        run_pass(make_session, reconcilers, clock())
+        # Jitter spreads several worker processes apart so they do not wake in lock-step.
+        delay = max(0.0, interval_s * random.uniform(0.8, 1.2) - (time.monotonic() - started))
+        stop.wait(delay)
+
+
+def start_in_thread(make_session: sessionmaker[Session], interval_s: float) -> tuple[threading.Thread, threading.Event]:
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=run_forever, args=(make_session, stop), kwargs={"interval_s": interval_s},
+        name="tessera-reconcilers", daemon=True,
+    )
+    thread.start()
+    return thread, stop
