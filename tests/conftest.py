@@ -31,8 +31,8 @@ from app.main import create_app
 PG_URL = os.environ.get("TESSERA_TEST_DATABASE_URL", "").strip()
 
 
-def pytest_report_header() -> str:
-    return f"tessera database: {'postgresql' if PG_URL else 'sqlite'}"
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    terminalreporter.write_line(f"tessera database: {'postgresql' if PG_URL else 'sqlite'}")
 
 
 def pytest_collection_modifyitems(

@@ -1,0 +1,98 @@
+"""Content-addressed image storage: an image's name is the sha256 of its bytes.
+
+The same bytes are stored once however many batches use them; a digest is validated as 64
+lowercase hex characters before it is ever joined to a path, so it cannot name anything
+outside the store's root.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from app.images.errors import ImageNotFound
+
+__all__ = ["ImageStore", "LocalImageStore", "validate_sha256"]
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def validate_sha256(sha256: str) -> str:
+    """Return ``sha256`` if it is 64 lowercase hex characters, else raise ValueError."""
+    if not isinstance(sha256, str) or not _SHA256.fullmatch(sha256):
+        raise ValueError("an image digest is 64 lowercase hexadecimal characters")
+    return sha256
+
+
+@runtime_checkable
+class ImageStore(Protocol):
+    """Where image bytes live, keyed by their sha256 (local disk now, an object store later)."""
+
+    def put(self, data: bytes) -> str:
+        """Store ``data`` (a no-op if already present) and return its sha256."""
+        ...
+
+    def get(self, sha256: str) -> bytes:
+        """The bytes stored under ``sha256``; ImageNotFound if absent."""
+        ...
+
+    def exists(self, sha256: str) -> bool:
+        """Whether ``sha256`` is stored."""
+        ...
+
+
+class LocalImageStore:
+    """Files under ``root/ab/cd/<sha256>``, written atomically.
+
+    Two fan-out levels keep directories small (65,536 leaves). Files are created mode 0600 by
+    ``mkstemp``; images are customers' data and only the server process reads them.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def path(self, sha256: str) -> Path:
+        """Where ``sha256`` is (or would be) stored; ValueError for a malformed digest."""
+        digest = validate_sha256(sha256)
+        return self.root / digest[:2] / digest[2:4] / digest
+
+    def exists(self, sha256: str) -> bool:
+        """Whether ``sha256`` is stored."""
+        return self.path(sha256).is_file()
+
+    def get(self, sha256: str) -> bytes:
+        """The bytes stored under ``sha256``; ImageNotFound (a KeyError) if absent."""
+        try:
+            return self.path(sha256).read_bytes()
+        except FileNotFoundError:
+            raise ImageNotFound(sha256) from None
+
+    def put(self, data: bytes) -> str:
+        """Store ``data`` and return its sha256; a no-op if those bytes are already stored.
+
+        The bytes go to a temporary file in the target directory (same filesystem), are
+        fsynced, then renamed into place with ``os.replace``: readers see the whole file or
+        none, and two processes storing the same image race harmlessly (same bytes).
+        """
+        digest = hashlib.sha256(data).hexdigest()
+        target = self.path(digest)
+        if target.is_file():
+            return digest
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        return digest
