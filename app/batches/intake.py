@@ -26,6 +26,9 @@ from app.images import (
 ZIP_MAGIC = b"PK\x03\x04"
 URL_FETCH_THREADS = 8
 
+Fetcher = Callable[[str, ImageLimits], bytes]
+"""Downloads one image URL; ``fetch_image`` in production, a mock-backed one in tests."""
+
 
 @dataclass
 class Upload:
@@ -51,18 +54,10 @@ class Upload:
             raise image_problem(exc, name) from None
         self.images.append((safe_name(name) or f"image-{len(self.images) + 1}", data))
 
-    def add_urls(
-        self, urls: list[str], limits: ImageLimits, *, client_factory: Callable[[], httpx.Client] | None = None
-    ) -> None:
+    def add_urls(self, urls: list[str], limits: ImageLimits, *, fetch: Fetcher = fetch_image) -> None:
         """Fetch URLs a few at a time; any refused or failed URL refuses the upload."""
-        def fetch(url: str) -> bytes:
-            if client_factory is None:
-                return fetch_image(url, limits)
-            with client_factory() as client:
-                return fetch_image(url, limits, client=client)
-
         with ThreadPoolExecutor(max_workers=URL_FETCH_THREADS) as pool:
-            futures = [(url, pool.submit(fetch, url)) for url in urls]
+            futures = [(url, pool.submit(fetch, url, limits)) for url in urls]
             for url, future in futures:
                 try:
                     data = future.result()

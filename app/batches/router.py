@@ -29,7 +29,7 @@ from app.core import idempotency
 from app.core.deps import BaseURL, Now, SessionDep, SettingsDep
 from app.core.errors import PayloadTooLarge, Unprocessable, UnsupportedMediaType, validation_errors
 from app.core.pagination import PageParams, next_cursor, page_params
-from app.images import ImageLimits
+from app.images import ImageLimits, fetch_image
 from app.models import Batch
 from app.work.router import image_url
 
@@ -93,6 +93,7 @@ async def _read_multipart(request: Request, limits: ImageLimits, max_images: int
 
 
 async def _read_json(request: Request, limits: ImageLimits) -> tuple[Upload, dict[str, Any], dict[str, Any] | None]:
+    fetch = getattr(request.app.state, "image_fetcher", fetch_image)
     try:
         raw = json.loads(await request.body())
         body = BatchCreateJSON.model_validate(raw)
@@ -107,7 +108,7 @@ async def _read_json(request: Request, limits: ImageLimits) -> tuple[Upload, dic
         if ref.data_base64 is not None:
             upload.add_base64(ref.name or "", ref.data_base64, limits)
     if urls:
-        await run_in_threadpool(upload.add_urls, urls, limits)
+        await run_in_threadpool(lambda: upload.add_urls(urls, limits, fetch=fetch))
     fingerprint = {"images": [(n, hashlib.sha256(d).hexdigest()) for n, d in upload.images], "urls": urls,
                    "pre": body.pre_annotations}
     return upload, fingerprint, body.pre_annotations

@@ -7,6 +7,7 @@ as pagination cursors. This module is the only place IDs are made.
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 
 PREFIXES = {
@@ -30,10 +31,21 @@ def _encode(value: int, length: int) -> str:
     return "".join(reversed(chars))
 
 
+_last = [0, 0]  # (millisecond, random part) of the last ID made in this process
+_last_lock = threading.Lock()
+
+
 def new_id(prefix: str) -> str:
+    """Within one millisecond the random part counts up (ULID's monotonic mode), so IDs made in
+    a row by one process sort in the order they were made: a batch's tasks keep upload order."""
     millis = time.time_ns() // 1_000_000
-    value = (millis << 80) | secrets.randbits(80)
-    return f"{prefix}_{_encode(value, ID_LENGTH)}"
+    with _last_lock:
+        if millis <= _last[0]:
+            millis, rand = _last[0], _last[1] + 1
+        else:
+            rand = secrets.randbits(79)  # headroom so counting up never overflows 80 bits
+        _last[0], _last[1] = millis, rand
+    return f"{prefix}_{_encode((millis << 80) | rand, ID_LENGTH)}"
 
 
 def is_valid_id(value: str, prefix: str) -> bool:

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from app.annotations import AnnotationSpec
 from app.core.schemas import InputModel, Money, MoneyOut, OutputModel, Timestamp
@@ -51,12 +51,15 @@ def _reward_in_range(value: int) -> int:
     return value
 
 
+Reward = Annotated[Money, AfterValidator(_reward_in_range)]
+
+
 class _Tunables(InputModel):
     """Fields a requester may set at creation and change later."""
 
     name: str = Field(min_length=1, max_length=200)
     instructions: str = Field(default="", max_length=20_000)
-    reward: Money = Field(default=20_000, description='Per accepted answer, e.g. "0.02".')
+    reward: Reward = Field(default=20_000, description='Per accepted answer, e.g. "0.02".')
     overlap: Overlap = Field(default_factory=lambda: Overlap(min=3, max=5))
     confidence: float = Field(default=0.9, gt=0.5, lt=1, description="Consensus confidence that completes a task early.")
     gold_rate: float = Field(default=0.1, ge=0, le=0.5)
@@ -64,11 +67,6 @@ class _Tunables(InputModel):
     ban_below_accuracy: float = Field(default=0.5, ge=0, le=1)
     assignment_duration_s: int = Field(default=600, ge=30, le=DAY)
     auto_accept_s: int = Field(default=3 * DAY, ge=0, le=30 * DAY)
-
-    @model_validator(mode="after")
-    def _reward(self) -> _Tunables:
-        _reward_in_range(self.reward)
-        return self
 
 
 class ProjectCreate(_Tunables):
@@ -81,7 +79,7 @@ class ProjectUpdate(InputModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     instructions: str | None = Field(default=None, max_length=20_000)
     annotation: AnnotationSpec | None = Field(default=None, description="Only while the project has no batch.")
-    reward: Money | None = None
+    reward: Reward | None = None
     overlap: Overlap | None = None
     confidence: float | None = Field(default=None, gt=0.5, lt=1)
     gold_rate: float | None = Field(default=None, ge=0, le=0.5)
@@ -90,12 +88,6 @@ class ProjectUpdate(InputModel):
     assignment_duration_s: int | None = Field(default=None, ge=30, le=DAY)
     auto_accept_s: int | None = Field(default=None, ge=0, le=30 * DAY)
     status: str | None = Field(default=None, pattern="^(active|paused|archived)$")
-
-    @model_validator(mode="after")
-    def _reward(self) -> ProjectUpdate:
-        if self.reward is not None:
-            _reward_in_range(self.reward)
-        return self
 
 
 class ProjectOut(OutputModel):
