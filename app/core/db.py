@@ -36,10 +36,17 @@ def make_engine(url: str, *, pool_size: int = 10, busy_timeout_ms: int = 30_000)
     )
 
 
-def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
+def ensure_sqlite_dir(url: str) -> None:
+    """SQLite creates the file but not its folder: make the data directory on first use."""
+    if not url.startswith("sqlite"):
+        return
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
+    ensure_sqlite_dir(url)
     engine = create_engine(
         url,
         poolclass=QueuePool,

@@ -8,6 +8,7 @@ from alembic import command
 from alembic.config import Config
 
 import migrations
+from app.core.db import ensure_sqlite_dir
 
 MIGRATIONS_DIR = Path(migrations.__file__).parent
 
@@ -20,6 +21,7 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
+    ensure_sqlite_dir(url)
     command.upgrade(alembic_config(url), revision)
 
 
