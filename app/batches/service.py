@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.annotations import AnnotationSpec, AnswerInvalid, validate_answer
@@ -152,7 +152,7 @@ def launch(session: Session, requester: Account, batch_id: str, *, now: datetime
         session.execute(update(Task).where(Task.batch_id == batch.id).values(status=TaskStatus.open))
         task_ids = session.scalars(select(Task.id).where(Task.batch_id == batch.id)).all()
         session.execute(
-            TaskQueueEntry.__table__.insert(),
+            insert(TaskQueueEntry),
             [{"task_id": t, "project_id": batch.project_id, "batch_id": batch.id, "open_slots": batch.overlap_max}
              for t in task_ids],
         )

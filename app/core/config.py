@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     migrate_on_start: bool | None = None
     """Default: yes on SQLite (embedded mode), no on PostgreSQL (run ``tessera migrate``)."""
 
+    max_live_leases_per_worker: int = Field(default=10, ge=1)
+    """Leases one worker may hold at once in one project, so nobody can sit on a whole batch."""
+
     db_pool_size: int = Field(default=10, ge=1)
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
 

@@ -149,7 +149,7 @@ def install_handlers(app: FastAPI) -> None:
                     "detail": str(exc.detail)}
             return JSONResponse(body, exc.status_code, media_type=PROBLEM_JSON, headers=exc.headers)
         detail = exc.detail if isinstance(exc.detail, str) else None
-        problem = cls(detail, headers=exc.headers)
+        problem = cls(detail, headers=dict(exc.headers) if exc.headers else None)
         return problem_response(problem)
 
     @app.exception_handler(IntegrityError)

@@ -15,5 +15,9 @@ class AssignmentClosed(Conflict):
     type, title = "assignment-closed", "The assignment is no longer open"
 
 
+class TooManyLeases(Conflict):
+    type, title = "too-many-leases", "Too many open leases"
+
+
 class ImageNotAvailable(NotFound):
     type, title = "image-not-found", "Image not found"

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response, status
 
 from app.auth.deps import AnyAccount, Worker
-from app.core.deps import BaseURL, Now, SessionDep
+from app.core.deps import BaseURL, Now, SessionDep, SettingsDep
 from app.core.pagination import PageParams, next_cursor, page_params
 from app.images import ImageNotFound
 from app.models import Assignment
@@ -34,9 +34,13 @@ def assignment_out(assignment: Assignment) -> AssignmentOut:
     response_model=LeaseOut,
     responses={204: {"description": "Nothing is available to this worker now."}},
 )
-def lease(project_id: str, worker: Worker, session: SessionDep, now: Now, base_url: BaseURL) -> LeaseOut | Response:
+def lease(
+    project_id: str, worker: Worker, session: SessionDep, now: Now, base_url: BaseURL, settings: SettingsDep
+) -> LeaseOut | Response:
     """Lease the project's next task: exclusive until `expires_at`."""
-    lease = work_service.lease_next(session, worker, project_id, now=now)
+    lease = work_service.lease_next(
+        session, worker, project_id, now=now, max_live_leases=settings.max_live_leases_per_worker
+    )
     if lease is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
     task = LeasedTask(

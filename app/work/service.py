@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from app.annotations import AnnotationSpec, AnswerInvalid, validate_answer
@@ -27,7 +27,13 @@ from app.models import (
 )
 from app.projects import service as project_service
 from app.work import queue
-from app.work.errors import AssignmentClosed, AssignmentNotFound, ImageNotAvailable, LeaseExpired
+from app.work.errors import (
+    AssignmentClosed,
+    AssignmentNotFound,
+    ImageNotAvailable,
+    LeaseExpired,
+    TooManyLeases,
+)
 
 
 @dataclass(frozen=True)
@@ -38,10 +44,13 @@ class Lease:
     project: Project
 
 
-def lease_next(session: Session, worker: Account, project_id: str, *, now: datetime) -> Lease | None:
+def lease_next(
+    session: Session, worker: Account, project_id: str, *, now: datetime, max_live_leases: int = 10
+) -> Lease | None:
     """An exclusive, expiring lease on the project's next task for this worker, or None."""
     with transaction(session):
         project = project_service.get_active(session, project_id)
+        _check_live_leases(session, worker, project.id, max_live_leases)
         entry = queue.claim_slot(session, project.id, worker.id)
         if entry is None:
             return None
@@ -55,6 +64,18 @@ def lease_next(session: Session, worker: Account, project_id: str, *, now: datet
         session.add(assignment)
         image = session.get_one(Image, task.image_id)
     return Lease(assignment, task, image, project)
+
+
+def _check_live_leases(session: Session, worker: Account, project_id: str, limit: int) -> None:
+    held = session.scalar(
+        select(func.count()).where(
+            Assignment.worker_id == worker.id,
+            Assignment.status == AssignmentStatus.leased,
+            Assignment.project_id == project_id,
+        )
+    )
+    if held is not None and held >= limit:
+        raise TooManyLeases(f"You hold {held} leases in this project; submit or release one first.")
 
 
 def _own_assignment(session: Session, worker: Account, assignment_id: str) -> Assignment:

@@ -68,6 +68,14 @@ class TestLease:
         assert lease(client, project["id"], worker).status_code == 404
 
 
+    def test_a_worker_cannot_hoard_leases(self, client: TestClient) -> None:
+        requester, worker = signup(client, "requester"), signup(client, "worker")
+        project = make_project(client, requester)
+        open_batch(client, requester, project["id"], n_images=12)
+        codes = [lease(client, project["id"], worker).status_code for _ in range(11)]
+        assert codes == [201] * 10 + [409]
+
+
 class TestExpiryAndRelease:
     def test_expired_lease_returns_task_to_pool(self, client: TestClient, clock: FakeClock) -> None:
         requester = signup(client, "requester")
