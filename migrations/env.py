@@ -13,8 +13,9 @@ from sqlalchemy import create_engine, pool
 import app.models  # registers every table on the metadata
 from app.core.config import get_settings
 from app.core.models import Base
+from payments.models import metadata as payments_metadata
 
-target_metadata = [Base.metadata]
+target_metadata = [Base.metadata, payments_metadata]
 
 
 def _url() -> str:

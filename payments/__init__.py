@@ -1,0 +1,90 @@
+"""Tessera's money: a double-entry ledger, escrow, rewards, fees, bonuses, refunds and payouts.
+
+Knows nothing of HTTP or of ``app``; refers to app objects by their ID strings. Amounts are
+integer micro-dollars (``payments.money``). Functions that take a session only flush, except
+the settlement functions in ``payments.payouts``, which commit between their steps.
+"""
+
+from payments.accounts import AccountKind, AccountRef, TxKind
+from payments.deposits import deposit
+from payments.errors import (
+    BelowMinimumPayout,
+    DuplicateTransaction,
+    IdempotencyConflict,
+    InsufficientFunds,
+    InvalidAmount,
+    LedgerError,
+    PaymentDeclined,
+    PaymentsError,
+    ProviderUnavailable,
+    UnbalancedTransaction,
+    UnknownEscrow,
+)
+from payments.ledger import EntryView, Posted, balance, balances, entries, post
+from payments.models import metadata
+from payments.payouts import get_payout, paid_out, request_payout, settle_due_payouts, settle_payout
+from payments.pricing import (
+    EscrowCost,
+    escrow_cost,
+    launch_escrow,
+    pay_accepted,
+    pay_bonus,
+    refund_escrow,
+    release_due_holds,
+)
+from payments.providers import (
+    EmbeddedPaymentProvider,
+    EmbeddedPayoutProvider,
+    HttpPayoutProvider,
+    PaymentProvider,
+    PayoutProvider,
+)
+from payments.settings import PaymentSettings, get_settings, update_settings
+from payments.verify import VerifyReport, verify
+
+__all__ = [
+    "AccountKind",
+    "AccountRef",
+    "BelowMinimumPayout",
+    "DuplicateTransaction",
+    "EmbeddedPaymentProvider",
+    "EmbeddedPayoutProvider",
+    "EntryView",
+    "EscrowCost",
+    "HttpPayoutProvider",
+    "IdempotencyConflict",
+    "InsufficientFunds",
+    "InvalidAmount",
+    "LedgerError",
+    "PaymentDeclined",
+    "PaymentProvider",
+    "PaymentSettings",
+    "PaymentsError",
+    "PayoutProvider",
+    "Posted",
+    "ProviderUnavailable",
+    "TxKind",
+    "UnbalancedTransaction",
+    "UnknownEscrow",
+    "VerifyReport",
+    "balance",
+    "balances",
+    "deposit",
+    "entries",
+    "escrow_cost",
+    "get_payout",
+    "get_settings",
+    "launch_escrow",
+    "metadata",
+    "paid_out",
+    "pay_accepted",
+    "pay_bonus",
+    "post",
+    "refund_escrow",
+    "release_due_holds",
+    "request_payout",
+    "settle_due_payouts",
+    "settle_payout",
+    "update_settings",
+    "verify",
+]

@@ -27,6 +27,7 @@ from app.core.db import make_engine, make_sessionmaker
 from app.core.migrate import upgrade
 from app.core.models import Base
 from app.main import create_app
+from payments.models import metadata as payments_metadata
 
 PG_URL = os.environ.get("TESSERA_TEST_DATABASE_URL", "").strip()
 
@@ -70,7 +71,8 @@ def _database(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Itera
         yield str(template)
         return
     url = make_url(normalize_database_url(PG_URL))
-    name = f"{url.database}_tessera_{worker_id}"
+    # The pid keeps two test runs on one server (two developers, CI) out of each other's way.
+    name = f"{url.database}_tessera_{worker_id}_{os.getpid()}"
     admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -98,7 +100,9 @@ def is_postgres() -> bool:
 
 def _truncate_all(url: str) -> None:
     engine = make_engine(url, pool_size=1)
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    tables = ", ".join(
+        f'"{t.name}"' for md in (Base.metadata, payments_metadata) for t in md.sorted_tables
+    )
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     engine.dispose()

@@ -8,8 +8,9 @@ from sqlalchemy import create_engine, inspect, pool
 
 from app.core.migrate import downgrade, upgrade
 from app.models import Base  # importing app.models registers every table
+from payments.models import metadata as payments_metadata
 
-target_metadata = [Base.metadata]
+target_metadata = [Base.metadata, payments_metadata]
 
 
 def _diff(url: str) -> list[object]:
