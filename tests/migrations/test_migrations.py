@@ -17,7 +17,7 @@ def _diff(url: str) -> list[object]:
     engine = create_engine(url, poolclass=pool.NullPool)
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
-        diffs = [d for metadata in target_metadata for d in compare_metadata(context, metadata)]
+        diffs = list(compare_metadata(context, target_metadata))  # type: ignore[arg-type]
     engine.dispose()
     return diffs
 
