@@ -66,15 +66,32 @@ def _worker(args: argparse.Namespace) -> int:
     make_session = make_sessionmaker(engine)
     try:
         if args.once:
-            print(run_pass(make_session, default_reconcilers()))
+            print(run_pass(make_session, default_reconcilers(settings)))
             return 0
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
-        run_forever(make_session, stop, interval_s=args.interval or settings.reconcile_interval_s)
+        run_forever(make_session, stop, interval_s=args.interval or settings.reconcile_interval_s,
+                    reconcilers=default_reconcilers(settings))
     finally:
         engine.dispose()
     return 0
+
+
+def _verify_ledger(_: argparse.Namespace) -> int:
+    from app.operator.money import verify_ledger
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url, pool_size=1)
+    try:
+        with make_sessionmaker(engine)() as session:
+            report = verify_ledger(session)
+    finally:
+        engine.dispose()
+    print(f"accounts: {report.accounts}, total: {report.total}, ok: {report.ok}")
+    for violation in report.violations:
+        print(f"violation: {violation}")
+    return 0 if report.ok else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -99,6 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--once", action="store_true", help="one pass, then exit")
     worker.add_argument("--interval", type=float, default=None, help="seconds between passes")
     worker.set_defaults(func=_worker)
+
+    sub.add_parser("verify-ledger", help="check every ledger invariant; exit 1 on a violation").set_defaults(
+        func=_verify_ledger
+    )
 
     try:
         from consensus import cli as consensus_cli

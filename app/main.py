@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.accounts.router import router as accounts_router
+from app.answers.router import router as answers_router
 from app.batches.router import router as batches_router
 from app.core.config import Settings, get_settings
 from app.core.db import make_engine, make_sessionmaker
@@ -17,6 +18,7 @@ from app.core.limits import BodySizeLimit
 from app.core.migrate import upgrade
 from app.health.router import router as health_router
 from app.images import LocalImageStore
+from app.money.router import router as money_router
 from app.operator.router import router as operator_router
 from app.projects.router import router as projects_router
 from app.work.router import router as work_router
@@ -40,7 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.image_store = LocalImageStore(settings.images_dir)
         reconcilers = None
         if settings.reconcilers_in_process:
-            reconcilers = start_in_thread(app.state.sessionmaker, settings.reconcile_interval_s)
+            reconcilers = start_in_thread(app.state.sessionmaker, settings)
         try:
             yield
         finally:
@@ -58,7 +60,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_handlers(app)
-    for router in (health_router, accounts_router, projects_router, batches_router, work_router, operator_router):
+    routers = (health_router, accounts_router, money_router, projects_router, batches_router, work_router,
+               answers_router, operator_router)
+    for router in routers:
         app.include_router(router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     return app

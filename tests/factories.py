@@ -66,11 +66,20 @@ def upload(client: TestClient, requester: dict[str, str], project_id: str, image
     return dict(r.json())
 
 
+def deposit(client: TestClient, requester: dict[str, str], amount: str) -> dict[str, Any]:
+    r = client.post("/v1/deposits", json={"amount": amount}, headers=requester)
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
 def open_batch(
-    client: TestClient, requester: dict[str, str], project_id: str, n_images: int = 3
+    client: TestClient, requester: dict[str, str], project_id: str, n_images: int = 3, *, fund: str | None = "100"
 ) -> dict[str, Any]:
+    """Upload ``n_images`` distinct images and launch them, depositing ``fund`` dollars first."""
     images = {f"img{i}.png": png(32 + i, 24 + i) for i in range(n_images)}
     batch = upload(client, requester, project_id, images)
+    if fund:
+        deposit(client, requester, fund)
     r = client.post(f"/v1/batches/{batch['id']}/launch", headers=requester)
     assert r.status_code == 200, r.text
     return dict(r.json())

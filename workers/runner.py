@@ -12,14 +12,24 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.clock import utc_now
+from app.core.config import Settings, get_settings
+from app.money.providers import payout_provider
 from workers.base import Reconciler
 from workers.lease_expiry import LeaseExpiry
+from workers.money import AutoAccept, ReleaseHolds, SendPayouts, SettleBatches
 
 log = logging.getLogger("tessera.workers")
 
 
-def default_reconcilers() -> list[Reconciler]:
-    return [LeaseExpiry()]
+def default_reconcilers(settings: Settings | None = None) -> list[Reconciler]:
+    settings = settings or get_settings()
+    return [
+        LeaseExpiry(),
+        AutoAccept(),
+        SettleBatches(),
+        ReleaseHolds(),
+        SendPayouts(payout_provider(settings)),
+    ]
 
 
 def run_pass(
@@ -63,10 +73,13 @@ def run_forever(
         stop.wait(delay)
 
 
-def start_in_thread(make_session: sessionmaker[Session], interval_s: float) -> tuple[threading.Thread, threading.Event]:
+def start_in_thread(
+    make_session: sessionmaker[Session], settings: Settings
+) -> tuple[threading.Thread, threading.Event]:
     stop = threading.Event()
     thread = threading.Thread(
-        target=run_forever, args=(make_session, stop), kwargs={"interval_s": interval_s},
+        target=run_forever, args=(make_session, stop),
+        kwargs={"interval_s": settings.reconcile_interval_s, "reconcilers": default_reconcilers(settings)},
         name="tessera-reconcilers", daemon=True,
     )
     thread.start()

@@ -7,15 +7,10 @@ from app.accounts.schemas import AccountCreate, AccountCreated, Me
 from app.auth.deps import AnyAccount
 from app.core.deps import Now, SessionDep
 from app.models import Role
+from app.money import service as money_service
 from payments.money import format_usd
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
-
-_EMPTY_BALANCE = {
-    Role.requester: ("available", "escrowed"),
-    Role.worker: ("pending", "available", "paid_out"),
-    Role.operator: (),
-}
 
 
 @router.post("/accounts", status_code=status.HTTP_201_CREATED, response_model=AccountCreated)
@@ -28,8 +23,7 @@ def create_account(body: AccountCreate, session: SessionDep, now: Now) -> Accoun
 
 
 @router.get("/me", response_model=Me)
-def me(account: AnyAccount) -> Me:
+def me(account: AnyAccount, session: SessionDep) -> Me:
     """The caller's account and balance."""
-    # Money moves with the ledger (payments/); until an account has entries its balance is zero.
-    balance = {name: format_usd(0) for name in _EMPTY_BALANCE[Role(account.role)]}
+    balance = {name: format_usd(amount) for name, amount in money_service.balance_of(session, account).items()}
     return Me(id=account.id, role=account.role, name=account.name, created_at=account.created_at, balance=balance)

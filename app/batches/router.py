@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, status
@@ -31,6 +32,7 @@ from app.core.errors import PayloadTooLarge, Unprocessable, UnsupportedMediaType
 from app.core.pagination import PageParams, next_cursor, page_params
 from app.images import ImageLimits, fetch_image
 from app.models import Batch
+from app.money import service as money_service
 from app.work.router import image_url
 
 router = APIRouter(prefix="/v1", tags=["batches"])
@@ -59,8 +61,7 @@ def batch_out(session: Session, batch: Batch) -> BatchOut:
     return BatchOut(
         id=batch.id, project_id=batch.project_id, status=batch.status, task_count=batch.task_count,
         counts=batch_service.counts(session, batch),
-        # Escrow arrives with the ledger (payments/); until then nothing is held or spent.
-        money=BatchMoney(escrowed=0, spent=0, refunded=0),
+        money=BatchMoney(**asdict(money_service.batch_money(session, batch.id))),
         upload_report=batch.upload_report, reward=batch.reward_micros, overlap=overlap,
         created_at=batch.created_at, launched_at=batch.launched_at, completed_at=batch.completed_at,
         cancelled_at=batch.cancelled_at,

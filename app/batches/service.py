@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+import payments
 from app.annotations import AnnotationSpec, AnswerInvalid, validate_answer
 from app.batches.errors import BatchNotFound, BatchStateConflict, EmptyUpload, image_problem
 from app.batches.intake import Upload
@@ -139,7 +140,11 @@ def get_own(session: Session, requester: Account, batch_id: str, *, for_update: 
 
 
 def launch(session: Session, requester: Account, batch_id: str, *, now: datetime) -> Batch:
-    """Open a draft batch: fix the project's terms for it and put its tasks in the lease queue."""
+    """Open a draft batch: fix the project's terms for it, escrow the most it can cost (every
+    task answered ``overlap.max`` times, plus the platform fee fixed now) and queue its tasks.
+
+    Raises payments.InsufficientFunds (402) when the requester's available balance falls short.
+    """
     with transaction(session):
         batch = get_own(session, requester, batch_id, for_update=True)
         if batch.status != BatchStatus.draft:
@@ -148,6 +153,10 @@ def launch(session: Session, requester: Account, batch_id: str, *, now: datetime
         batch.reward_micros = project.reward_micros
         batch.overlap_min, batch.overlap_max = project.overlap_min, project.overlap_max
         batch.confidence = project.confidence
+        payments.launch_escrow(
+            session, batch_ref=batch.id, requester_ref=requester.id, tasks=batch.task_count,
+            max_overlap=project.overlap_max, reward=project.reward_micros, now=now,
+        )
         batch.status, batch.launched_at = BatchStatus.open, now
         session.execute(update(Task).where(Task.batch_id == batch.id).values(status=TaskStatus.open))
         task_ids = session.scalars(select(Task.id).where(Task.batch_id == batch.id)).all()
@@ -171,8 +180,37 @@ def cancel(session: Session, requester: Account, batch_id: str, *, now: datetime
             .where(Task.batch_id == batch.id, Task.status.in_([TaskStatus.draft, TaskStatus.open]))
             .values(status=TaskStatus.cancelled)
         )
+        if batch.status == BatchStatus.draft:
+            batch.settled_at = now  # nothing was escrowed
         batch.status, batch.cancelled_at = BatchStatus.cancelled, now
     return batch
+
+
+def settle_due(session: Session, *, now: datetime, limit: int = 50) -> int:
+    """Close the books of batches whose work is over: every task complete (or the batch
+    cancelled) and no answer still leased or waiting for a verdict. The batch completes and its
+    unspent escrow returns to the requester, once (the refund is unique per batch)."""
+    unfinished = exists().where(
+        Assignment.batch_id == Batch.id,
+        Assignment.status.in_([AssignmentStatus.leased, AssignmentStatus.submitted]),
+    )
+    work_over = or_(
+        Batch.status == BatchStatus.cancelled,
+        and_(Batch.status == BatchStatus.open, Batch.completed_tasks >= Batch.task_count),
+    )
+    with transaction(session):
+        due = session.scalars(
+            select(Batch)
+            .where(Batch.settled_at.is_(None), work_over, ~unfinished)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for batch in due:
+            if batch.status == BatchStatus.open:
+                batch.status, batch.completed_at = BatchStatus.completed, now
+            payments.refund_escrow(session, batch_ref=batch.id, now=now)
+            batch.settled_at = now
+    return len(due)
 
 
 def counts(session: Session, batch: Batch) -> dict[str, int]:

@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     max_live_leases_per_worker: int = Field(default=10, ge=1)
     """Leases one worker may hold at once in one project, so nobody can sit on a whole batch."""
 
+    payout_provider_url: str = ""
+    """Empty: the embedded payout provider (marks payouts paid). Else payouts are POSTed here
+    with an Idempotency-Key."""
+    payout_timeout_s: float = Field(default=10.0, gt=0)
+
     db_pool_size: int = Field(default=10, ge=1)
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
 

@@ -4,6 +4,7 @@
      ├── BadRequest (400)
      ├── Unauthorized (401)
      ├── Forbidden (403)
+     ├── PaymentRequired (402)
      ├── NotFound (404)
      ├── Conflict (409)
      ├── PayloadTooLarge (413)
@@ -26,6 +27,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+import payments
 
 log = logging.getLogger("tessera.errors")
 
@@ -85,6 +88,10 @@ class Conflict(ProblemError):
     status, type, title = 409, "conflict", "Conflict"
 
 
+class PaymentRequired(ProblemError):
+    status, type, title = 402, "insufficient-funds", "Insufficient funds"
+
+
 class PayloadTooLarge(ProblemError):
     status, type, title = 413, "payload-too-large", "Payload too large"
 
@@ -126,6 +133,28 @@ _HTTP_TITLES = {
 }
 
 
+_PAYMENT_PROBLEMS: tuple[tuple[type[payments.PaymentsError], type[ProblemError], str], ...] = (
+    (payments.InsufficientFunds, PaymentRequired, "insufficient-funds"),
+    (payments.PaymentDeclined, PaymentRequired, "payment-declined"),
+    (payments.BelowMinimumPayout, Unprocessable, "below-minimum-payout"),
+    (payments.InvalidAmount, Unprocessable, "invalid-amount"),
+    (payments.IdempotencyConflict, Conflict, "idempotency-key-reused"),
+    (payments.UnknownEscrow, Conflict, "unknown-escrow"),
+    (payments.ProviderUnavailable, ServiceUnavailable, "provider-unavailable"),
+)
+
+
+def payment_problem(exc: payments.PaymentsError) -> ProblemError:
+    """A payments error as a problem; ledger bugs (unbalanced, duplicate) stay 500s."""
+    for error, problem, slug in _PAYMENT_PROBLEMS:
+        if isinstance(exc, error):
+            result = problem(str(exc))
+            result.extra["code"] = slug
+            return result
+    log.error("ledger error: %s", exc)
+    return ProblemError("An unexpected error occurred; it has been logged.")
+
+
 def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(_: Request, exc: ProblemError) -> JSONResponse:
@@ -151,6 +180,10 @@ def install_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else None
         problem = cls(detail, headers=dict(exc.headers) if exc.headers else None)
         return problem_response(problem)
+
+    @app.exception_handler(payments.PaymentsError)
+    async def _payments(_: Request, exc: payments.PaymentsError) -> JSONResponse:
+        return problem_response(payment_problem(exc))
 
     @app.exception_handler(IntegrityError)
     async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:

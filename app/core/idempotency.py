@@ -22,8 +22,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+import payments
 from app.core.db import transaction
-from app.core.errors import PROBLEM_JSON, Conflict, ProblemError, Unprocessable
+from app.core.errors import PROBLEM_JSON, Conflict, ProblemError, Unprocessable, payment_problem
 from app.models import Account, IdempotencyKey
 
 MAX_KEY_LENGTH = 255
@@ -61,7 +62,8 @@ def run(
             try:
                 status, model = action()
                 body, media = model.model_dump(mode="json"), "application/json"
-            except ProblemError as problem:
+            except (ProblemError, payments.PaymentsError) as exc:
+                problem = exc if isinstance(exc, ProblemError) else payment_problem(exc)
                 if problem.status >= 500:
                     raise
                 session.rollback()  # undo the effect; keep only the refusal

@@ -4,6 +4,7 @@ from app.core.models import Base
 from app.models.account import Account, Role
 from app.models.assignment import Assignment, AssignmentStatus
 from app.models.batch import Batch, BatchStatus
+from app.models.bonus import Bonus
 from app.models.idempotency_key import IdempotencyKey
 from app.models.image import Image
 from app.models.project import Project, ProjectStatus
@@ -16,6 +17,7 @@ __all__ = [
     "Base",
     "Batch",
     "BatchStatus",
+    "Bonus",
     "IdempotencyKey",
     "Image",
     "Project",

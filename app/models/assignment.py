@@ -33,6 +33,7 @@ class Assignment(Base):
         Index("ix_assignments_worker_id_id", "worker_id", "id"),
         Index("ix_assignments_worker_id_status", "worker_id", "status"),
         Index("ix_assignments_batch_id_id", "batch_id", "id"),
+        Index("ix_assignments_status_auto_accept_at", "status", "auto_accept_at"),
     )
 
     id: Mapped[str] = id_column()
@@ -46,6 +47,9 @@ class Assignment(Base):
     leased_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     submitted_at: Mapped[datetime | None]
+    auto_accept_at: Mapped[datetime | None]
+    """When a submitted answer with no verdict yet is accepted on its own (the requester's
+    review window, ``auto_accept_s`` after submission)."""
     answer: Mapped[dict[str, Any] | None]
     reason: Mapped[str | None] = mapped_column(Text)
     decided_at: Mapped[datetime | None]

@@ -39,3 +39,5 @@ class Batch(Base):
     launched_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
+    settled_at: Mapped[datetime | None]
+    """When the unspent escrow went back to the requester: the batch's books are closed."""

@@ -19,7 +19,6 @@ from app.models import (
     Assignment,
     AssignmentStatus,
     Batch,
-    BatchStatus,
     Image,
     Project,
     Task,
@@ -111,6 +110,8 @@ def submit(session: Session, worker: Account, assignment_id: str, answer: object
             task = session.get_one(Task, assignment.task_id)
             assignment.answer = _validated(session, task, answer)
             assignment.status, assignment.submitted_at = AssignmentStatus.submitted, now
+            project = session.get_one(Project, task.project_id)
+            assignment.auto_accept_at = now + timedelta(seconds=project.auto_accept_s)
             _count_answer(session, task, now)
     if expired:
         raise LeaseExpired(f"The lease expired at {assignment.expires_at:%Y-%m-%dT%H:%M:%SZ}.")
@@ -142,16 +143,8 @@ def complete_task(session: Session, task: Task, batch: Batch, *, now: datetime) 
         update(Task).where(Task.id == task.id).values(status=TaskStatus.completed, completed_at=now)
     )
     queue.remove(session, task.id)
-    done = session.scalar(
-        update(Batch)
-        .where(Batch.id == batch.id)
-        .values(completed_tasks=Batch.completed_tasks + 1)
-        .returning(Batch.completed_tasks)
-    )
-    if done is not None and done >= batch.task_count and batch.status == BatchStatus.open:
-        session.execute(
-            update(Batch).where(Batch.id == batch.id).values(status=BatchStatus.completed, completed_at=now)
-        )
+    # The batch itself completes once every answer also has its verdict (batches.settle_due).
+    session.execute(update(Batch).where(Batch.id == batch.id).values(completed_tasks=Batch.completed_tasks + 1))
 
 
 def release(session: Session, worker: Account, assignment_id: str, *, now: datetime) -> Assignment:

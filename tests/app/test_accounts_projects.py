@@ -17,7 +17,7 @@ class TestAccounts:
         assert body["id"].startswith("acc_")
         me = client.get("/v1/me", headers=auth(body["api_key"])).json()
         assert me == {"id": body["id"], "role": "worker", "name": "Ada", "created_at": me["created_at"],
-                      "balance": {"pending": "0", "available": "0", "paid_out": "0"}}
+                      "balance": {"pending": "0", "available": "0", "in_flight": "0", "paid_out": "0"}}
         assert "api_key" not in me
 
     def test_requester_balance_shape(self, client: TestClient) -> None:

@@ -9,7 +9,7 @@ import httpx
 from fastapi.testclient import TestClient
 
 from app.images import ImageLimits, fetch_image
-from tests.factories import jpeg, make_project, png, signup, upload, zip_of
+from tests.factories import deposit, jpeg, make_project, png, signup, upload, zip_of
 
 
 def b64(data: bytes) -> str:
@@ -102,6 +102,7 @@ class TestUpload:
         pre = {"objects": [{"label": "car", "box": [10, 10, 20, 10]}]}
         r = client.post(f"/v1/projects/{project['id']}/batches", headers=requester,
                         json={"images": images, "pre_annotations": {"x.png": pre}})
+        deposit(client, requester, "1")
         client.post(f"/v1/batches/{r.json()['id']}/launch", headers=requester)
         lease = client.post(f"/v1/projects/{project['id']}/assignments", headers=worker).json()
         assert lease["task"]["pre_annotation"] == {"objects": [{"label": "car", "box": [10.0, 10.0, 20.0, 10.0]}]}
@@ -120,6 +121,7 @@ class TestLaunchAndCancel:
         requester = signup(client, "requester")
         project = make_project(client, requester, reward="0.05", overlap={"min": 2, "max": 4})
         batch = upload(client, requester, project["id"], {"a.png": png()})
+        deposit(client, requester, "1")
         launched = client.post(f"/v1/batches/{batch['id']}/launch", headers=requester).json()
         assert launched["status"] == "open"
         assert (launched["reward"], launched["overlap"]) == ("0.05", {"min": 2, "max": 4})

@@ -147,7 +147,9 @@ class TestSubmit:
         r = client.post(f"/v1/assignments/{a['id']}/submit", json={"answer": {"label": "cat"}}, headers=thief)
         assert r.status_code == 404
 
-    def test_task_and_batch_complete_at_max_overlap(self, client: TestClient) -> None:
+    def test_task_completes_at_max_overlap_and_batch_once_verdicts_are_final(
+        self, client: TestClient, clock: FakeClock
+    ) -> None:
         requester = signup(client, "requester")
         project = make_project(client, requester, overlap={"min": 1, "max": 2})
         batch = open_batch(client, requester, project["id"], n_images=1)
@@ -156,14 +158,18 @@ class TestSubmit:
             a = lease(client, project["id"], worker).json()
             client.post(f"/v1/assignments/{a['id']}/submit", json={"answer": {"label": "cat"}}, headers=worker)
         body = client.get(f"/v1/batches/{batch['id']}", headers=requester).json()
-        assert body["status"] == "completed"
+        assert body["status"] == "open"  # two answers still wait for their verdicts
         assert body["counts"]["completed_tasks"] == 1
+        clock.advance(3 * 86_400)
+        run_pass(client.app.state.sessionmaker, default_reconcilers(), clock())  # type: ignore[attr-defined]
+        assert client.get(f"/v1/batches/{batch['id']}", headers=requester).json()["status"] == "completed"
         results = client.get(f"/v1/batches/{batch['id']}/results?include=answers", headers=requester).json()
         item = results["items"][0]
         assert item["status"] == "completed"
         assert item["answer_count"] == 2
         assert [a["answer"] for a in item["answers"]] == [{"label": "cat"}, {"label": "cat"}]
-        assert {a["status"] for a in item["answers"]} == {"submitted"}
+        assert {a["status"] for a in item["answers"]} == {"accepted"}
+        assert {a["reason"] for a in item["answers"]} == {"accepted automatically: the review window ended"}
 
 
 class TestImageAccess:

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request, status
+from fastapi.responses import JSONResponse
+from pydantic import Field
+
+from app.answers import service as answer_service
+from app.auth.deps import Requester
+from app.core import idempotency
+from app.core.deps import Now, SessionDep
+from app.core.schemas import InputModel, Money, MoneyOut, OutputModel, Timestamp
+from app.work.router import assignment_out
+from app.work.schemas import AssignmentOut
+
+router = APIRouter(prefix="/v1/assignments", tags=["review"])
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+
+
+class RejectIn(InputModel):
+    reason: str = Field(min_length=1, max_length=2000, description="Shown to the worker.")
+
+
+class BonusIn(InputModel):
+    amount: Money
+    reason: str = Field(min_length=1, max_length=2000, description="Shown to the worker.")
+
+
+class BonusOut(OutputModel):
+    id: str
+    assignment_id: str
+    worker_id: str
+    amount: MoneyOut
+    reason: str
+    created_at: Timestamp
+
+
+@router.post("/{assignment_id}/accept", response_model=AssignmentOut)
+def accept(assignment_id: str, requester: Requester, session: SessionDep, now: Now) -> AssignmentOut:
+    """Accept a submitted answer: final at once, and its reward is paid from the batch's escrow."""
+    return assignment_out(answer_service.accept(session, requester, assignment_id, now=now))
+
+
+@router.post("/{assignment_id}/reject", response_model=AssignmentOut)
+def reject(assignment_id: str, body: RejectIn, requester: Requester, session: SessionDep, now: Now) -> AssignmentOut:
+    """Reject a submitted answer with a reason the worker sees; nothing is paid."""
+    return assignment_out(answer_service.reject(session, requester, assignment_id, body.reason, now=now))
+
+
+@router.post("/{assignment_id}/bonus", status_code=status.HTTP_201_CREATED, response_model=BonusOut)
+def bonus(
+    assignment_id: str, body: BonusIn, request: Request, requester: Requester, session: SessionDep, now: Now,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Send the answer's worker a bonus from your available balance (the platform fee applies)."""
+    def action() -> tuple[int, BonusOut]:
+        row = answer_service.bonus(session, requester, assignment_id, body.amount, body.reason, now=now)
+        return status.HTTP_201_CREATED, BonusOut(
+            id=row.id, assignment_id=row.assignment_id, worker_id=row.worker_id, amount=row.amount_micros,
+            reason=row.reason, created_at=row.created_at,
+        )
+
+    request_hash = idempotency.fingerprint("POST", request.url.path, body.model_dump())
+    return idempotency.run(session, requester, idempotency_key, request_hash, action, now=now)

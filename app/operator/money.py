@@ -1,0 +1,51 @@
+"""Operator-side money: platform settings and the ledger check."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+import payments
+from app.core.db import transaction
+from app.models import Assignment, AssignmentStatus, IdempotencyKey
+from payments.money import parse_rate
+
+
+def get_settings(session: Session) -> payments.PaymentSettings:
+    settings = payments.get_settings(session)
+    session.commit()
+    return settings
+
+
+def update_settings(
+    session: Session, *, now: datetime, platform_fee: str | None, min_payout: int | None, payout_hold_s: int | None
+) -> payments.PaymentSettings:
+    with transaction(session):
+        return payments.update_settings(
+            session, now=now, fee_ppm=parse_rate(platform_fee) if platform_fee is not None else None,
+            min_payout=min_payout, payout_hold_seconds=payout_hold_s,
+        )
+
+
+def _accepted_ids(session: Session) -> Sequence[str]:
+    return session.scalars(select(Assignment.id).where(Assignment.status == AssignmentStatus.accepted)).all()
+
+
+def _one_response_per_key(session: Session) -> list[str]:
+    """The unique constraint makes this hold; checking it keeps verify honest if it is dropped."""
+    rows = session.execute(
+        select(IdempotencyKey.account_id, IdempotencyKey.key, func.count())
+        .group_by(IdempotencyKey.account_id, IdempotencyKey.key)
+        .having(func.count() > 1)
+    ).all()
+    return [f"idempotency key {key!r} of {account} has {n} stored responses" for account, key, n in rows]
+
+
+def verify_ledger(session: Session) -> payments.VerifyReport:
+    """Every money invariant, with the app's facts (accepted answers, stored responses)."""
+    report = payments.verify(session, accepted=lambda: _accepted_ids(session), extra_checks=[_one_response_per_key])
+    session.commit()
+    return report
