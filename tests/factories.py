@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 import zipfile
 from typing import Any
 
 from fastapi.testclient import TestClient
 from PIL import Image
+
+from app.core.config import Settings
 
 
 def png(width: int = 64, height: int = 48, color: tuple[int, int, int] = (200, 30, 30)) -> bytes:
@@ -28,6 +32,15 @@ def zip_of(files: dict[str, bytes]) -> bytes:
         for name, data in files.items():
             zf.writestr(name, data)
     return buf.getvalue()
+
+
+def make_operator(settings: Settings, name: str = "ops") -> dict[str, str]:
+    """An operator, made the only way there is: ``tessera create-operator`` (key on the last line)."""
+    env = {"TESSERA_DATABASE_URL": settings.database_url, "TESSERA_DATA_DIR": str(settings.data_dir),
+           "TESSERA_MIGRATE_ON_START": "false", "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-m", "app.cli", "create-operator", name], env=env,
+                         capture_output=True, text=True, check=True)
+    return auth(out.stdout.strip().splitlines()[-1])
 
 
 def auth(key: str) -> dict[str, str]:

@@ -1,12 +1,9 @@
 from __future__ import annotations
 
-import subprocess
-import sys
-
 from fastapi.testclient import TestClient
 
 from app.core.config import Settings
-from tests.factories import auth, make_project, open_batch, png, signup, upload
+from tests.factories import auth, make_operator, make_project, open_batch, png, signup, upload
 
 
 class TestAccounts:
@@ -26,16 +23,12 @@ class TestAccounts:
 
 
 def test_create_operator_cli_prints_key_last_and_reaches_admin(client: TestClient, settings: Settings) -> None:
-    env = {"TESSERA_DATABASE_URL": settings.database_url, "TESSERA_DATA_DIR": str(settings.data_dir),
-           "TESSERA_MIGRATE_ON_START": "false", "PATH": "/usr/bin:/bin"}
-    out = subprocess.run([sys.executable, "-m", "app.cli", "create-operator", "Olga"], env=env,
-                         capture_output=True, text=True, check=True)
-    key = out.stdout.strip().splitlines()[-1]
-    assert client.get("/v1/admin/stats", headers=auth(key)).status_code == 200
+    op = make_operator(settings, "Olga")
+    assert client.get("/v1/admin/stats", headers=op).status_code == 200
     signup(client, "worker", "Wendy")
-    workers = client.get("/v1/admin/workers", headers=auth(key)).json()["items"]
+    workers = client.get("/v1/admin/workers", headers=op).json()["items"]
     assert [w["name"] for w in workers] == ["Wendy"]
-    assert client.get("/v1/me", headers=auth(key)).json()["role"] == "operator"
+    assert client.get("/v1/me", headers=op).json()["role"] == "operator"
 
 
 class TestProjects:

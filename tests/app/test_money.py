@@ -19,7 +19,7 @@ from app.models import Account
 from app.operator.money import verify_ledger
 from payments.providers import PayoutResult
 from tests.conftest import FakeClock
-from tests.factories import auth, deposit, make_project, open_batch, png, signup, upload
+from tests.factories import deposit, make_operator, make_project, open_batch, png, signup, upload
 from workers.money import SendPayouts
 from workers.runner import default_reconcilers, run_pass
 
@@ -32,13 +32,6 @@ def reconcile(client: TestClient, clock: FakeClock, reconcilers: list[Any] | Non
 
 def balance(client: TestClient, who: H) -> dict[str, str]:
     return dict(client.get("/v1/me", headers=who).json()["balance"])
-
-
-def operator(client: TestClient, settings: Settings) -> H:
-    env = {"TESSERA_DATABASE_URL": settings.database_url, "TESSERA_MIGRATE_ON_START": "false", "PATH": "/usr/bin:/bin"}
-    out = subprocess.run([sys.executable, "-m", "app.cli", "create-operator", "ops"], env=env,
-                         capture_output=True, text=True, check=True)
-    return auth(out.stdout.strip().splitlines()[-1])
 
 
 def answer(client: TestClient, project_id: str, label: str = "cat") -> tuple[H, str]:
@@ -99,7 +92,7 @@ class TestLaunchEscrow:
         assert client.post(f"/v1/batches/{batch['id']}/launch", headers=requester).status_code == 200
 
     def test_fee_is_fixed_at_launch(self, client: TestClient, settings: Settings) -> None:
-        op = operator(client, settings)
+        op = make_operator(settings)
         requester = signup(client, "requester")
         project = make_project(client, requester, reward="1", overlap={"max": 1})
         first = open_batch(client, requester, project["id"], n_images=1)
@@ -126,7 +119,7 @@ class TestVerdicts:
         assert (history["status"], history["reason"]) == ("rejected", "it is a cat")
         money = client.get(f"/v1/batches/{batch['id']}", headers=requester).json()["money"]
         assert money["spent"] == "0.022"
-        assert client.get("/v1/admin/ledger/verify", headers=operator(client, settings)).json()["ok"] is True
+        assert client.get("/v1/admin/ledger/verify", headers=make_operator(settings)).json()["ok"] is True
 
     def test_verdicts_are_final(self, client: TestClient) -> None:
         requester = signup(client, "requester")

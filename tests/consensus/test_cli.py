@@ -65,6 +65,21 @@ class TestAggregateOtherTypes:
         rows = {r["task"]: r["labels"] for r in csv.DictReader(out.read_text().splitlines())}
         assert rows == {"t1": "cat|dog", "t2": ""}
 
+    def test_multilabel_jsonl(self, tmp_path: Path) -> None:
+        p = tmp_path / "ml.jsonl"
+        rows = [("t1", "w1", ["cat", "dog"]), ("t1", "w2", ["cat"]), ("t1", "w3", ["cat", "dog"]), ("t2", "w1", [])]
+        p.write_text("".join(json.dumps({"task": t, "worker": w, "answer": {"labels": s}}) + "\n" for t, w, s in rows))
+        out = tmp_path / "o.jsonl"
+        assert main(["aggregate", str(p), "--type", "multilabel", "--method", "mv", "-o", str(out)]) == 0
+        got = {r["task"]: r["answer"]["labels"] for r in map(json.loads, out.read_text().splitlines())}
+        assert got == {"t1": ["cat", "dog"], "t2": []}
+
+    def test_multilabel_bad_answer(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        p = tmp_path / "ml.jsonl"
+        p.write_text('{"task": "t", "worker": "w", "answer": {"labels": []}}\n{"task": "t", "worker": "v", "answer": "cat"}\n')
+        assert main(["aggregate", str(p), "--type", "multilabel"]) == 2
+        assert "line 2" in capsys.readouterr().err
+
     def test_geometry_bad_json_line(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         p = tmp_path / "b.jsonl"
         p.write_text('{"task": "t", "worker": "w", "answer": []}\nnot json\n', encoding="utf-8")
