@@ -89,7 +89,8 @@ def record_accept(session: Session, assignment: Assignment, *, reason: str | Non
 
 
 def auto_accept_due(session: Session, *, now: datetime, limit: int = 200) -> int:
-    """Accept and pay answers whose review window has ended without a verdict."""
+    """Make final the verdicts of answers whose review window ended: the consensus's proposal
+    when there is one (rejected answers are not paid), else acceptance."""
     with transaction(session):
         due = session.scalars(
             select(Assignment)
@@ -99,5 +100,8 @@ def auto_accept_due(session: Session, *, now: datetime, limit: int = 200) -> int
             .with_for_update(skip_locked=True)
         ).all()
         for assignment in due:
-            record_accept(session, assignment, reason=AUTO_ACCEPT_REASON, now=now)
+            if assignment.proposed_verdict == AssignmentStatus.rejected:
+                assignment.status, assignment.decided_at = AssignmentStatus.rejected, now
+            else:
+                record_accept(session, assignment, reason=assignment.reason or AUTO_ACCEPT_REASON, now=now)
     return len(due)

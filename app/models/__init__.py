@@ -9,6 +9,7 @@ from app.models.idempotency_key import IdempotencyKey
 from app.models.image import Image
 from app.models.project import Project, ProjectStatus
 from app.models.task import Task, TaskQueueEntry, TaskStatus
+from app.models.worker_skill import WorkerSkill
 
 __all__ = [
     "Account",
@@ -26,4 +27,5 @@ __all__ = [
     "Task",
     "TaskQueueEntry",
     "TaskStatus",
+    "WorkerSkill",
 ]

@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.models import Base, id_column
@@ -52,4 +52,10 @@ class Assignment(Base):
     review window, ``auto_accept_s`` after submission)."""
     answer: Mapped[dict[str, Any] | None]
     reason: Mapped[str | None] = mapped_column(Text)
+    """Why the verdict (or, while submitted, the proposed verdict) is what it is."""
+    agreement: Mapped[float | None] = mapped_column(Float)
+    """Agreement with the task's final consensus, 0..1, once the task completed."""
+    proposed_verdict: Mapped[str | None] = mapped_column(String(16))
+    """``accepted`` or ``rejected`` by the consensus; final when the review window ends unless
+    the requester decides otherwise first."""
     decided_at: Mapped[datetime | None]

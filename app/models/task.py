@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.models import Base, id_column
+from app.core.models import Base, JSONType, id_column
 
 
 class TaskStatus(StrEnum):
@@ -32,6 +32,7 @@ class Task(Base):
     answer_count: Mapped[int] = mapped_column(Integer, default=0)
     consensus: Mapped[dict[str, Any] | None]
     confidence: Mapped[float | None] = mapped_column(Float)
+    object_confidences: Mapped[list[float] | None] = mapped_column(JSONType)
     created_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session
 
 from app.annotations import AnnotationSpec, AnswerInvalid, validate_answer
@@ -22,9 +22,9 @@ from app.models import (
     Image,
     Project,
     Task,
-    TaskStatus,
 )
 from app.projects import service as project_service
+from app.quality import service as quality_service
 from app.work import queue
 from app.work.errors import (
     AssignmentClosed,
@@ -49,6 +49,7 @@ def lease_next(
     """An exclusive, expiring lease on the project's next task for this worker, or None."""
     with transaction(session):
         project = project_service.get_active(session, project_id)
+        quality_service.check_not_banned(session, project.id, worker.id)
         _check_live_leases(session, worker, project.id, max_live_leases)
         entry = queue.claim_slot(session, project.id, worker.id)
         if entry is None:
@@ -107,12 +108,15 @@ def submit(session: Session, worker: Account, assignment_id: str, answer: object
             _expire(session, [assignment])
             expired = True
         else:
-            task = session.get_one(Task, assignment.task_id)
+            # Lock the task: answers to one task are counted and judged one at a time.
+            task = session.get_one(Task, assignment.task_id, with_for_update=True)
             assignment.answer = _validated(session, task, answer)
             assignment.status, assignment.submitted_at = AssignmentStatus.submitted, now
             project = session.get_one(Project, task.project_id)
             assignment.auto_accept_at = now + timedelta(seconds=project.auto_accept_s)
-            _count_answer(session, task, now)
+            task.answer_count += 1
+            session.flush()
+            quality_service.on_answer(session, assignment, task, now=now)
     if expired:
         raise LeaseExpired(f"The lease expired at {assignment.expires_at:%Y-%m-%dT%H:%M:%SZ}.")
     return assignment
@@ -126,25 +130,6 @@ def _validated(session: Session, task: Task, answer: object) -> dict[str, object
         return validate_answer(spec, answer, width=image.width, height=image.height)
     except AnswerInvalid as exc:
         raise Unprocessable(exc.detail, errors=[{"loc": ["body", *e["loc"]], "msg": e["msg"]} for e in exc.errors]) from None
-
-
-def _count_answer(session: Session, task: Task, now: datetime) -> None:
-    """One more answer; at the batch's maximum overlap the task is complete."""
-    answers = session.scalar(
-        update(Task).where(Task.id == task.id).values(answer_count=Task.answer_count + 1).returning(Task.answer_count)
-    )
-    batch = session.get_one(Batch, task.batch_id)
-    if answers is not None and answers >= (batch.overlap_max or 0) and task.status == TaskStatus.open:
-        complete_task(session, task, batch, now=now)
-
-
-def complete_task(session: Session, task: Task, batch: Batch, *, now: datetime) -> None:
-    session.execute(
-        update(Task).where(Task.id == task.id).values(status=TaskStatus.completed, completed_at=now)
-    )
-    queue.remove(session, task.id)
-    # The batch itself completes once every answer also has its verdict (batches.settle_due).
-    session.execute(update(Batch).where(Batch.id == batch.id).values(completed_tasks=Batch.completed_tasks + 1))
 
 
 def release(session: Session, worker: Account, assignment_id: str, *, now: datetime) -> Assignment:

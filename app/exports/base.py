@@ -1,0 +1,95 @@
+"""The types every exporter shares: the input item, the output export and the refusal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.annotations import AnnotationSpec
+
+__all__ = ["Export", "ExportItem", "ExportNotAvailable", "label_index", "object_confidence"]
+
+
+@dataclass(frozen=True, slots=True)
+class ExportItem:
+    """One task of a batch, as the exporters see it.
+
+    ``answer`` is the consensus answer in API.md's shape ("Answers"), or ``None`` while the task
+    has no consensus yet. Such an image is still exported, with no objects (an empty YOLO label
+    file, a VOC file without ``object``, a COCO image without annotations, an all-zero mask, an
+    empty CSV label), never dropped; every zip's ``manifest.csv`` says which images had one.
+    ``object_confidences`` are per consensus object, in the order of ``answer["objects"]``.
+    """
+
+    task_id: str
+    image_name: str
+    width: int
+    height: int
+    answer: dict[str, Any] | None
+    confidence: float | None = None
+    answer_count: int = 0
+    object_confidences: list[float] | None = field(default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class Export:
+    """An export ready to stream: ``chunks`` is lazy and reads the items as it is consumed.
+
+    The HTTP layer sends ``chunks`` as the body with ``media_type`` and names the download
+    ``<something><filename_suffix>`` (e.g. ``bat_123_coco.json``).
+    """
+
+    format: str
+    media_type: str
+    filename_suffix: str
+    chunks: Iterator[bytes]
+
+
+class ExportNotAvailable(ValueError):
+    """The format is unknown, or does not exist for the project's annotation type.
+
+    ``available`` lists the formats that do exist for that type; ``str(exc)`` is a sentence
+    fit for an API problem ``detail``.
+    """
+
+    def __init__(self, format: str, annotation_type: str, available: tuple[str, ...]) -> None:
+        self.format = format
+        self.annotation_type = annotation_type
+        self.available = available
+        choices = ", ".join(available) if available else "none"
+        super().__init__(
+            f"format {format!r} is not available for {annotation_type} projects; "
+            f"available formats: {choices}"
+        )
+
+
+def label_index(spec: AnnotationSpec) -> dict[str, int]:
+    """Map each label to its 0-based position in the spec."""
+    return {label: index for index, label in enumerate(spec.labels)}
+
+
+def class_of(labels: dict[str, int], label: str, task_id: str) -> int:
+    """The 0-based class of ``label``; a label outside the spec is a data error, not skipped."""
+    try:
+        return labels[label]
+    except KeyError:
+        raise ValueError(
+            f"task {task_id}: label {label!r} is not in the project's labels"
+        ) from None
+
+
+def objects_of(item: ExportItem) -> list[dict[str, Any]]:
+    """The consensus objects of a bbox, polygon or keypoints item ([] without a consensus)."""
+    if item.answer is None:
+        return []
+    objects = item.answer.get("objects", [])
+    return objects if isinstance(objects, list) else []
+
+
+def object_confidence(item: ExportItem, index: int) -> float | None:
+    """The confidence of object ``index``, falling back to the item's own confidence."""
+    per_object = item.object_confidences
+    if per_object is not None and index < len(per_object):
+        return float(per_object[index])
+    return item.confidence

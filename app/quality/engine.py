@@ -1,0 +1,166 @@
+"""The bridge from the service to the consensus library, per annotation type.
+
+Everything the service asks of consensus goes through ``engine_for(spec)``: the consensus of
+one task from its answers and the answering workers' accuracies, and each answer's agreement
+with that consensus (a score against a threshold, and the evidence in words). Keeping the
+library's API behind this one module means the services never import ``consensus`` directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from app.annotations import AnnotationSpec
+from consensus import WorkerSkills
+from consensus.geometry import kind_for
+
+# A worker no one has graded yet is assumed right this often (the Beta prior's mean, skills.py).
+PRIOR_ACCURACY = 0.7
+# Below this accuracy a geometry worker's marks carry no weight: what chance agreement scores.
+GEOMETRY_CHANCE = 0.3
+
+
+@dataclass(frozen=True)
+class Consensus:
+    answer: dict[str, Any]
+    confidence: float
+    object_confidences: list[float] | None = None
+
+
+@dataclass(frozen=True)
+class Judgement:
+    score: float
+    """Agreement with the consensus, 0..1 (what ``accepted`` compares with the threshold)."""
+    threshold: float
+    reason: str
+    """The evidence, in words, whether accepted or not."""
+
+    @property
+    def accepted(self) -> bool:
+        return self.score >= self.threshold
+
+
+@dataclass(frozen=True)
+class TaskAnswer:
+    worker_id: str
+    answer: dict[str, Any]
+    accuracy: float = PRIOR_ACCURACY
+
+
+class Engine(Protocol):
+    def consensus(self, answers: Sequence[TaskAnswer]) -> Consensus: ...
+
+    def judge(self, answer: dict[str, Any], consensus: Consensus) -> Judgement: ...
+
+
+def engine_for(spec: AnnotationSpec, *, width: int, height: int) -> Engine:
+    if spec.type == "classification":
+        return ClassificationEngine(list(spec.labels))
+    if spec.type == "multilabel":
+        return MultilabelEngine(list(spec.labels))
+    return GeometryEngine(spec, width=width, height=height)
+
+
+def one_coin_skills(labels: list[str], answers: Sequence[TaskAnswer]) -> WorkerSkills:
+    """Confusion matrices for the answering workers from their accuracy alone (one coin each):
+    right with probability ``accuracy``, else any other label alike."""
+    k = len(labels)
+    workers = sorted({a.worker_id for a in answers})
+    accuracy = {a.worker_id: a.accuracy for a in answers}
+
+    def matrix(p: float) -> np.ndarray:
+        p = min(max(p, 1.0 / k + 1e-3), 1 - 1e-6)  # no worse than chance: a spammer adds nothing
+        off = (1.0 - p) / max(k - 1, 1)
+        return np.full((k, k), off) + np.eye(k) * (p - off)
+
+    return WorkerSkills(
+        label_names=labels, worker_names=workers,
+        confusion=np.array([matrix(accuracy[w]) for w in workers]).reshape(len(workers), k, k),
+        class_prior=np.full(k, 1.0 / k), n_answers=np.zeros(len(workers)),
+        expected_correct=np.zeros(len(workers)), default_confusion=matrix(PRIOR_ACCURACY),
+    )
+
+
+@dataclass
+class ClassificationEngine:
+    labels: list[str]
+
+    def consensus(self, answers: Sequence[TaskAnswer]) -> Consensus:
+        skills = one_coin_skills(self.labels, answers)
+        p = skills.posterior([a.answer["label"] for a in answers], [a.worker_id for a in answers])
+        best = int(np.argmax(p))
+        return Consensus({"label": self.labels[best]}, float(p[best]))
+
+    def judge(self, answer: dict[str, Any], consensus: Consensus) -> Judgement:
+        agreed = answer["label"] == consensus.answer["label"]
+        reason = (
+            f"label {answer['label']} matches the consensus at {consensus.confidence:.2f}" if agreed
+            else f"label {answer['label']}; consensus {consensus.answer['label']} at {consensus.confidence:.2f}"
+        )
+        return Judgement(1.0 if agreed else 0.0, 0.5, reason)
+
+
+@dataclass
+class MultilabelEngine:
+    """Each label is a yes/no question answered by every worker; one coin per worker serves all."""
+
+    labels: list[str]
+    threshold: float = 0.5
+
+    def consensus(self, answers: Sequence[TaskAnswer]) -> Consensus:
+        skills = one_coin_skills(["no", "yes"], answers)
+        workers = [a.worker_id for a in answers]
+        chosen, confidences = [], []
+        for label in self.labels:
+            votes = ["yes" if label in a.answer["labels"] else "no" for a in answers]
+            p_yes = float(skills.posterior(votes, workers)[1])
+            if p_yes > 0.5:
+                chosen.append(label)
+            confidences.append(max(p_yes, 1 - p_yes))
+        # The whole answer is right only if every label is: the weakest label bounds it.
+        return Consensus({"labels": chosen}, min(confidences), confidences)
+
+    def judge(self, answer: dict[str, Any], consensus: Consensus) -> Judgement:
+        given, agreed = set(answer["labels"]), set(consensus.answer["labels"])
+        union = given | agreed
+        score = 1.0 if not union else len(given & agreed) / len(union)
+        missing, extra = sorted(agreed - given), sorted(given - agreed)
+        parts = [f"missed {', '.join(missing)}"] if missing else []
+        parts += [f"added {', '.join(extra)}"] if extra else []
+        detail = "; ".join(parts) or "same labels as the consensus"
+        return Judgement(score, self.threshold, f"label overlap {score:.2f} (threshold {self.threshold:g}): {detail}")
+
+
+@dataclass
+class GeometryEngine:
+    spec: AnnotationSpec
+    width: int
+    height: int
+    _kind: Any = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        names = list(self.spec.keypoints) if self.spec.keypoints else None
+        self._kind = kind_for(self.spec.type, keypoint_names=names, image_size=(self.height, self.width))
+
+    def consensus(self, answers: Sequence[TaskAnswer]) -> Consensus:
+        parsed = [self._kind.parse(a.answer) for a in answers]
+        weights = np.array([_geometry_weight(a.accuracy) for a in answers])
+        result = self._kind.aggregate(parsed, weights, weights)
+        per_object = getattr(result, "object_confidence", None)
+        return Consensus(
+            self._kind.dump(result), float(result.confidence),
+            [round(float(c), 4) for c in per_object] if per_object is not None else None,
+        )
+
+    def judge(self, answer: dict[str, Any], consensus: Consensus) -> Judgement:
+        agreement = self._kind.agree(self._kind.parse(answer), self._kind.parse(consensus.answer))
+        reason = agreement.reason or f"agreement {agreement.score:.2f} ≥ {agreement.threshold:g} with the consensus"
+        return Judgement(float(agreement.score), float(agreement.threshold), reason)
+
+
+def _geometry_weight(accuracy: float) -> float:
+    return float(np.clip((accuracy - GEOMETRY_CHANCE) / (1 - GEOMETRY_CHANCE), 0.0, 1.0))

@@ -1,0 +1,146 @@
+"""Consensus at submit, dynamic overlap, verdicts with evidence, worker skill and bans.
+
+Runs inside the submit transaction: the task row is locked by its answer-count update, so two
+answers to one task are judged one after the other, never against a stale consensus.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app.annotations import AnnotationSpec
+from app.core.errors import Forbidden
+from app.models import (
+    Assignment,
+    AssignmentStatus,
+    Batch,
+    Image,
+    Project,
+    Task,
+    TaskStatus,
+    WorkerSkill,
+)
+from app.quality.engine import Consensus, Engine, TaskAnswer, engine_for
+from app.quality.skills import ban_reason, estimate
+from app.work import queue
+
+BENEFIT_OF_DOUBT_BELOW = 0.6
+"""A consensus less sure than this cannot reject anyone: the worker gets the benefit of the doubt."""
+EXCLUDED = "excluded: the worker was banned from this project"
+
+
+class WorkerBanned(Forbidden):
+    type, title = "worker-banned", "Banned from this project"
+
+
+def check_not_banned(session: Session, project_id: str, worker_id: str) -> None:
+    row = session.get(WorkerSkill, (project_id, worker_id))
+    if row is not None and row.banned_at is not None:
+        raise WorkerBanned(f"You are banned from this project: {row.ban_reason}")
+
+
+def _answers(session: Session, task_id: str) -> Sequence[Assignment]:
+    return session.scalars(
+        select(Assignment)
+        .where(Assignment.task_id == task_id,
+               Assignment.status.in_([AssignmentStatus.submitted, AssignmentStatus.accepted, AssignmentStatus.rejected]),
+               (Assignment.reason.is_(None)) | (Assignment.reason != EXCLUDED))
+        .order_by(Assignment.submitted_at, Assignment.id)
+    ).all()
+
+
+def _skills(session: Session, project_id: str, worker_ids: set[str]) -> dict[str, WorkerSkill]:
+    rows = session.scalars(
+        select(WorkerSkill).where(WorkerSkill.project_id == project_id, WorkerSkill.worker_id.in_(worker_ids))
+    ).all()
+    return {r.worker_id: r for r in rows}
+
+
+def on_answer(session: Session, assignment: Assignment, task: Task, *, now: datetime) -> None:
+    """A new answer: recompute the task's consensus; complete and judge when it is sure enough."""
+    project = session.get_one(Project, task.project_id)
+    batch = session.get_one(Batch, task.batch_id)
+    image = session.get_one(Image, task.image_id)
+    engine = engine_for(AnnotationSpec.model_validate(project.annotation), width=image.width, height=image.height)
+    answers = _answers(session, task.id)
+    skills = _skills(session, project.id, {a.worker_id for a in answers})
+    consensus = engine.consensus(
+        [TaskAnswer(a.worker_id, a.answer or {}, estimate(skills.get(a.worker_id)).accuracy) for a in answers]
+    )
+    task.consensus, task.confidence, task.object_confidences = (
+        consensus.answer, consensus.confidence, consensus.object_confidences
+    )
+    if task.status == TaskStatus.completed:
+        _judge(session, project, engine, consensus, [assignment], now=now)  # a late answer
+        return
+    n = len(answers)
+    confident = n >= (batch.overlap_min or 1) and consensus.confidence >= (batch.confidence or 1.0)
+    if confident or n >= (batch.overlap_max or 0):
+        complete_task(session, task, now=now)
+        _judge(session, project, engine, consensus, answers, now=now)
+
+
+def complete_task(session: Session, task: Task, *, now: datetime) -> None:
+    task.status, task.completed_at = TaskStatus.completed, now
+    queue.remove(session, task.id)
+    # The batch itself completes once every answer also has its verdict (batches.settle_due).
+    session.execute(update(Batch).where(Batch.id == task.batch_id).values(completed_tasks=Batch.completed_tasks + 1))
+
+
+def _judge(
+    session: Session, project: Project, engine: Engine, consensus: Consensus, answers: Sequence[Assignment], *,
+    now: datetime,
+) -> None:
+    for assignment in answers:
+        judgement = engine.judge(assignment.answer or {}, consensus)
+        assignment.agreement = judgement.score
+        if judgement.accepted:
+            verdict, reason = "accepted", judgement.reason
+        elif consensus.confidence < BENEFIT_OF_DOUBT_BELOW:
+            verdict = "accepted"
+            reason = f"benefit of the doubt: the consensus is unsure ({consensus.confidence:.2f}); {judgement.reason}"
+        else:
+            verdict, reason = "rejected", judgement.reason
+        if assignment.status == AssignmentStatus.submitted:
+            assignment.proposed_verdict, assignment.reason = verdict, reason
+        if consensus.confidence >= BENEFIT_OF_DOUBT_BELOW:
+            _grade(session, project, assignment.worker_id, judgement.score, now=now)
+
+
+def _grade(session: Session, project: Project, worker_id: str, score: float, *, now: datetime) -> None:
+    row = session.get(WorkerSkill, (project.id, worker_id), with_for_update=True)
+    if row is None:
+        row = WorkerSkill(project_id=project.id, worker_id=worker_id, graded=0, agreement_sum=0.0, updated_at=now)
+        session.add(row)
+    row.graded += 1
+    row.agreement_sum += max(0.0, min(1.0, score))
+    row.updated_at = now
+    if row.banned_at is None:
+        reason = ban_reason(estimate(row), project.ban_below_accuracy)
+        if reason is not None:
+            ban(session, row, reason, by="rule", now=now)
+
+
+def ban(session: Session, row: WorkerSkill, reason: str, *, by: str, now: datetime) -> None:
+    """Stop the worker on the project: release its leases, and take its answers out of the
+    consensus of unfinished tasks, which then collect replacement answers."""
+    row.banned_at, row.ban_reason, row.banned_by = now, reason, by
+    open_work = session.scalars(
+        select(Assignment)
+        .join(Task, Task.id == Assignment.task_id)
+        .where(Assignment.project_id == row.project_id, Assignment.worker_id == row.worker_id,
+               Assignment.status.in_([AssignmentStatus.leased, AssignmentStatus.submitted]),
+               Task.status == TaskStatus.open)
+        .with_for_update(of=Assignment)
+    ).all()
+    for assignment in open_work:
+        if assignment.status == AssignmentStatus.submitted:
+            assignment.status, assignment.reason, assignment.decided_at = AssignmentStatus.rejected, EXCLUDED, now
+            session.execute(update(Task).where(Task.id == assignment.task_id).values(answer_count=Task.answer_count - 1))
+        else:
+            assignment.status, assignment.decided_at = AssignmentStatus.released, now
+    queue.return_slots(session, [a.task_id for a in open_work])

@@ -1,0 +1,41 @@
+"""Worker accuracy per project, as a Beta posterior over graded answers, and the ban rule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scipy.stats import beta
+
+from app.models import WorkerSkill
+
+# Prior Beta(3.5, 1.5): a newcomer is taken as right 70% of the time, worth five answers of
+# evidence, so three lucky answers do not make an expert nor three unlucky ones a spammer.
+PRIOR_RIGHT, PRIOR_WRONG = 3.5, 1.5
+MIN_GRADED_FOR_BAN = 5
+BAN_CREDIBILITY = 0.9
+"""Ban only when the accuracy is below the threshold with this probability."""
+
+
+@dataclass(frozen=True)
+class Skill:
+    accuracy: float
+    upper: float
+    """The accuracy's upper credible bound (``BAN_CREDIBILITY``)."""
+    graded: int
+
+
+def estimate(row: WorkerSkill | None) -> Skill:
+    graded = row.graded if row else 0
+    right = row.agreement_sum if row else 0.0
+    a, b = PRIOR_RIGHT + right, PRIOR_WRONG + graded - right
+    return Skill(accuracy=a / (a + b), upper=float(beta.ppf(BAN_CREDIBILITY, a, b)), graded=graded)
+
+
+def ban_reason(skill: Skill, threshold: float) -> str | None:
+    """Why the rule bans this worker, or None: too little evidence or not confidently bad."""
+    if skill.graded < MIN_GRADED_FOR_BAN or skill.upper >= threshold:
+        return None
+    return (
+        f"accuracy {skill.accuracy:.2f} over {skill.graded} graded answers is below the project's "
+        f"{threshold:g} (at most {skill.upper:.2f} with {BAN_CREDIBILITY:.0%} confidence)"
+    )
