@@ -10,11 +10,25 @@ from consensus import Answers
 # Five tasks, five workers; w5 is always wrong on purpose. Majority: t1=yes, t2=yes, t3=no,
 # t4=yes, t5=no (hand-counted below each task).
 TOY = [
-    ("t1", "w1", "yes"), ("t1", "w2", "yes"), ("t1", "w3", "no"), ("t1", "w5", "no"), ("t1", "w4", "yes"),  # 3 yes
-    ("t2", "w1", "yes"), ("t2", "w2", "yes"), ("t2", "w5", "no"),  # 2 yes
-    ("t3", "w1", "no"), ("t3", "w3", "no"), ("t3", "w4", "no"), ("t3", "w5", "yes"),  # 3 no
-    ("t4", "w2", "yes"), ("t4", "w3", "yes"), ("t4", "w4", "yes"), ("t4", "w5", "no"),  # 3 yes
-    ("t5", "w1", "no"), ("t5", "w2", "no"), ("t5", "w5", "yes"),  # 2 no
+    ("t1", "w1", "yes"),
+    ("t1", "w2", "yes"),
+    ("t1", "w3", "no"),
+    ("t1", "w5", "no"),
+    ("t1", "w4", "yes"),  # 3 yes
+    ("t2", "w1", "yes"),
+    ("t2", "w2", "yes"),
+    ("t2", "w5", "no"),  # 2 yes
+    ("t3", "w1", "no"),
+    ("t3", "w3", "no"),
+    ("t3", "w4", "no"),
+    ("t3", "w5", "yes"),  # 3 no
+    ("t4", "w2", "yes"),
+    ("t4", "w3", "yes"),
+    ("t4", "w4", "yes"),
+    ("t4", "w5", "no"),  # 3 yes
+    ("t5", "w1", "no"),
+    ("t5", "w2", "no"),
+    ("t5", "w5", "yes"),  # 2 no
 ]
 TOY_TRUTH = {"t1": "yes", "t2": "yes", "t3": "no", "t4": "yes", "t5": "no"}
 
@@ -26,7 +40,12 @@ def toy() -> Answers:
 
 
 def simulate(
-    n_tasks: int = 400, overlap: int = 5, n_workers: int = 30, k: int = 3, n_spammers: int = 3, seed: int = 0
+    n_tasks: int = 400,
+    overlap: int = 5,
+    n_workers: int = 30,
+    k: int = 3,
+    n_spammers: int = 3,
+    seed: int = 0,
 ) -> tuple[Answers, np.ndarray]:
     """Independent one-coin workers (accuracy 0.6-0.9) plus uniform spammers; returns truth codes."""
     rng = np.random.default_rng(seed)

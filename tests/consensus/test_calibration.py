@@ -16,7 +16,9 @@ class TestExpectedCalibrationError:
         assert expected_calibration_error(conf, correct) == pytest.approx(0.0)
 
     def test_overconfident(self) -> None:
-        assert expected_calibration_error(np.full(10, 0.99), np.zeros(10, dtype=bool)) == pytest.approx(0.99)
+        assert expected_calibration_error(
+            np.full(10, 0.99), np.zeros(10, dtype=bool)
+        ) == pytest.approx(0.99)
 
     def test_empty(self) -> None:
         assert expected_calibration_error(np.zeros(0), np.zeros(0, dtype=bool)) == 0.0

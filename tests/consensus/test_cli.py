@@ -14,7 +14,9 @@ from .conftest import TOY, TOY_TRUTH
 @pytest.fixture
 def toy_csv(tmp_path: Path) -> Path:
     p = tmp_path / "answers.csv"
-    p.write_text("task,worker,label\n" + "".join(f"{t},{w},{lab}\n" for t, w, lab in TOY), encoding="utf-8")
+    p.write_text(
+        "task,worker,label\n" + "".join(f"{t},{w},{lab}\n" for t, w, lab in TOY), encoding="utf-8"
+    )
     return p
 
 
@@ -31,21 +33,44 @@ class TestAggregateClassification:
         gold = tmp_path / "gold.csv"
         gold.write_text("task,true_label\nt2,no\n", encoding="utf-8")
         out, skills = tmp_path / "out.csv", tmp_path / "skills.json"
-        args = ["aggregate", str(toy_csv), "--gold", str(gold), "-o", str(out), "--workers-out", str(skills)]
+        args = [
+            "aggregate",
+            str(toy_csv),
+            "--gold",
+            str(gold),
+            "-o",
+            str(out),
+            "--workers-out",
+            str(skills),
+        ]
         assert main(args) == 0
-        assert {r["task"]: r["label"] for r in csv.DictReader(out.read_text().splitlines())}["t2"] == "no"
+        assert {r["task"]: r["label"] for r in csv.DictReader(out.read_text().splitlines())}[
+            "t2"
+        ] == "no"
         assert set(json.loads(skills.read_text())["workers"]) == {"w1", "w2", "w3", "w4", "w5"}
 
     def test_workers_out_csv(self, toy_csv: Path, tmp_path: Path) -> None:
         w = tmp_path / "w.csv"
-        assert main(["aggregate", str(toy_csv), "-o", str(tmp_path / "o.csv"), "--workers-out", str(w)]) == 0
-        assert next(csv.reader(w.read_text().splitlines())) == ["worker", "accuracy", "accuracy_std", "n_answers"]
+        assert (
+            main(
+                ["aggregate", str(toy_csv), "-o", str(tmp_path / "o.csv"), "--workers-out", str(w)]
+            )
+            == 0
+        )
+        assert next(csv.reader(w.read_text().splitlines())) == [
+            "worker",
+            "accuracy",
+            "accuracy_std",
+            "n_answers",
+        ]
 
     def test_stdout(self, toy_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
         assert main(["aggregate", str(toy_csv), "--method", "mv"]) == 0
         assert capsys.readouterr().out.startswith("task,label,confidence\n")
 
-    def test_malformed_line_number(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def test_malformed_line_number(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
         bad = tmp_path / "bad.csv"
         bad.write_text("task,worker,label\nt1,w1,a\nt1,w2,a\nt2,w1\n", encoding="utf-8")
         assert main(["aggregate", str(bad)]) == 2
@@ -59,28 +84,55 @@ class TestAggregateClassification:
 class TestAggregateOtherTypes:
     def test_multilabel(self, tmp_path: Path) -> None:
         p = tmp_path / "ml.csv"
-        p.write_text("task,worker,labels\nt1,w1,cat|dog\nt1,w2,cat\nt1,w3,cat|dog\nt2,w1,\n", encoding="utf-8")
+        p.write_text(
+            "task,worker,labels\nt1,w1,cat|dog\nt1,w2,cat\nt1,w3,cat|dog\nt2,w1,\n",
+            encoding="utf-8",
+        )
         out = tmp_path / "o.csv"
-        assert main(["aggregate", str(p), "--type", "multilabel", "--method", "mv", "-o", str(out)]) == 0
+        assert (
+            main(["aggregate", str(p), "--type", "multilabel", "--method", "mv", "-o", str(out)])
+            == 0
+        )
         rows = {r["task"]: r["labels"] for r in csv.DictReader(out.read_text().splitlines())}
         assert rows == {"t1": "cat|dog", "t2": ""}
 
     def test_multilabel_jsonl(self, tmp_path: Path) -> None:
         p = tmp_path / "ml.jsonl"
-        rows = [("t1", "w1", ["cat", "dog"]), ("t1", "w2", ["cat"]), ("t1", "w3", ["cat", "dog"]), ("t2", "w1", [])]
-        p.write_text("".join(json.dumps({"task": t, "worker": w, "answer": {"labels": s}}) + "\n" for t, w, s in rows))
+        rows = [
+            ("t1", "w1", ["cat", "dog"]),
+            ("t1", "w2", ["cat"]),
+            ("t1", "w3", ["cat", "dog"]),
+            ("t2", "w1", []),
+        ]
+        p.write_text(
+            "".join(
+                json.dumps({"task": t, "worker": w, "answer": {"labels": s}}) + "\n"
+                for t, w, s in rows
+            )
+        )
         out = tmp_path / "o.jsonl"
-        assert main(["aggregate", str(p), "--type", "multilabel", "--method", "mv", "-o", str(out)]) == 0
-        got = {r["task"]: r["answer"]["labels"] for r in map(json.loads, out.read_text().splitlines())}
+        assert (
+            main(["aggregate", str(p), "--type", "multilabel", "--method", "mv", "-o", str(out)])
+            == 0
+        )
+        got = {
+            r["task"]: r["answer"]["labels"] for r in map(json.loads, out.read_text().splitlines())
+        }
         assert got == {"t1": ["cat", "dog"], "t2": []}
 
-    def test_multilabel_bad_answer(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def test_multilabel_bad_answer(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
         p = tmp_path / "ml.jsonl"
-        p.write_text('{"task": "t", "worker": "w", "answer": {"labels": []}}\n{"task": "t", "worker": "v", "answer": "cat"}\n')
+        p.write_text(
+            '{"task": "t", "worker": "w", "answer": {"labels": []}}\n{"task": "t", "worker": "v", "answer": "cat"}\n'
+        )
         assert main(["aggregate", str(p), "--type", "multilabel"]) == 2
         assert "line 2" in capsys.readouterr().err
 
-    def test_geometry_bad_json_line(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def test_geometry_bad_json_line(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
         p = tmp_path / "b.jsonl"
         p.write_text('{"task": "t", "worker": "w", "answer": []}\nnot json\n', encoding="utf-8")
         assert main(["aggregate", str(p), "--type", "bbox"]) == 2

@@ -46,7 +46,10 @@ class TestReadCsv:
         assert read_csv(_write(tmp_path, "task,worker,label\n")).n_answers == 0
 
     def test_gold(self, tmp_path: Path) -> None:
-        assert read_gold_csv(_write(tmp_path, "task,true_label\nt1,a\nt2,b\n")) == {"t1": "a", "t2": "b"}
+        assert read_gold_csv(_write(tmp_path, "task,true_label\nt1,a\nt2,b\n")) == {
+            "t1": "a",
+            "t2": "b",
+        }
 
 
 class TestAnswers:

@@ -17,7 +17,15 @@ from consensus._base import BaseClassifier
 
 from .conftest import TOY_TRUTH, simulate
 
-ALL = [MajorityVote, WeightedMajorityVote, DawidSkene, OneCoinDawidSkene, PooledDawidSkene, GLAD, Auto]
+ALL = [
+    MajorityVote,
+    WeightedMajorityVote,
+    DawidSkene,
+    OneCoinDawidSkene,
+    PooledDawidSkene,
+    GLAD,
+    Auto,
+]
 EM = [DawidSkene, OneCoinDawidSkene, PooledDawidSkene]
 
 
@@ -48,13 +56,19 @@ class TestEveryMethod:
         # A random bijection, so the sorted order (and thus the codes) of workers changes.
         perm = np.random.default_rng(5).permutation(a.n_workers)
         new_names = np.array([f"x{p:03d}" for p in perm])
-        renamed = Answers.from_records(a.task_names[a.task], new_names[a.worker], a.label_names[a.label])
-        np.testing.assert_allclose(_probas_by_task(cls().fit(a)), _probas_by_task(cls().fit(renamed)), atol=1e-8)
+        renamed = Answers.from_records(
+            a.task_names[a.task], new_names[a.worker], a.label_names[a.label]
+        )
+        np.testing.assert_allclose(
+            _probas_by_task(cls().fit(a)), _probas_by_task(cls().fit(renamed)), atol=1e-8
+        )
 
     def test_reordering_rows_changes_nothing(self, cls: type[BaseClassifier]) -> None:
         a, _ = simulate(n_tasks=120, seed=2)
         perm = np.random.default_rng(0).permutation(a.n_answers)
-        shuffled = Answers.from_records(a.task_names[a.task][perm], a.worker_names[a.worker][perm], a.label_names[a.label][perm])
+        shuffled = Answers.from_records(
+            a.task_names[a.task][perm], a.worker_names[a.worker][perm], a.label_names[a.label][perm]
+        )
         m1, m2 = cls().fit(a), cls().fit(shuffled)
         assert _by_task(m1) == _by_task(m2)
         np.testing.assert_allclose(_probas_by_task(m1), _probas_by_task(m2), atol=1e-8)
@@ -81,7 +95,9 @@ class TestEveryMethod:
         assert 0.5 <= m.confidence_[0] < 0.7
 
     def test_label_never_answered(self, cls: type[BaseClassifier]) -> None:
-        a = Answers.from_records(["t1", "t1", "t2"], ["w1", "w2", "w1"], ["a", "a", "b"], label_names=["a", "b", "c"])
+        a = Answers.from_records(
+            ["t1", "t1", "t2"], ["w1", "w2", "w1"], ["a", "a", "b"], label_names=["a", "b", "c"]
+        )
         m = cls().fit(a)
         assert m.probas_.shape == (2, 3)
         assert m.labels_.tolist() == ["a", "b"]
@@ -102,11 +118,17 @@ def test_em_objective_never_decreases(cls: type[BaseClassifier]) -> None:
 
 
 @pytest.mark.parametrize("cls", [DawidSkene, OneCoinDawidSkene, WeightedMajorityVote, Auto])
-def test_spammer_weight_goes_to_zero(cls: type[BaseClassifier], crowd: tuple[Answers, np.ndarray]) -> None:
+def test_spammer_weight_goes_to_zero(
+    cls: type[BaseClassifier], crowd: tuple[Answers, np.ndarray]
+) -> None:
     a, _ = crowd
     sk = cls().fit(a).skills_
     # Vote weight of a one-coin-like worker: log-odds of right vs a given wrong answer.
-    weight = np.log(np.einsum("wkk->w", sk.confusion) / (sk.confusion.sum(axis=(1, 2)) - np.einsum("wkk->w", sk.confusion)) * 2)
+    weight = np.log(
+        np.einsum("wkk->w", sk.confusion)
+        / (sk.confusion.sum(axis=(1, 2)) - np.einsum("wkk->w", sk.confusion))
+        * 2
+    )
     spammers = weight[:3]
     assert np.all(np.abs(spammers) < 0.45)
     assert np.median(weight[3:]) > 1.0

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from consensus.geometry import Boxes, aggregate_boxes, box_agreement, iou_matrix
+from consensus.geometry._common import weighted_median
 
 
 def boxes(*rows: tuple[float, float, float, float, str]) -> Boxes:
@@ -86,7 +87,7 @@ class TestAggregateBoxes:
     def test_one_worker_is_returned_as_is_with_modest_confidence(self) -> None:
         res = aggregate_boxes([boxes(CAR_A, PERSON)])
         np.testing.assert_allclose(res.boxes.xywh, [CAR_A[:4], PERSON[:4]])
-        assert 0.5 < res.confidence < 0.9
+        assert 0.2 < res.confidence < 0.8  # one unknown worker is never enough to stop
 
     def test_no_objects_at_all(self) -> None:
         res = aggregate_boxes([boxes(), boxes(), boxes()])
@@ -146,3 +147,21 @@ class TestBoxAgreement:
 
     def test_both_empty_agree(self) -> None:
         assert box_agreement(boxes(), boxes()).score == 1.0
+
+
+class TestWeightedMedian:
+    def test_matches_the_median_of_repeated_values(self) -> None:
+        rng = np.random.default_rng(0)
+        for _ in range(100):
+            m = int(rng.integers(1, 7))
+            v = rng.normal(size=(m, 3))
+            w = rng.integers(1, 4, size=m).astype(float)
+            got = weighted_median(v, w)
+            for c in range(3):
+                assert got[c] == pytest.approx(np.median(np.repeat(v[:, c], w.astype(int))))
+
+    def test_zero_weight_rows_are_ignored(self) -> None:
+        got = weighted_median(
+            np.array([[1.0], [2.0], [4.0], [9.0]]), np.array([1.0, 0.0, 1.0, 1.0])
+        )
+        assert got[0] == 4.0

@@ -141,3 +141,10 @@ class TestKeypointAgreement:
         assert not ag.accepted
         assert "left/right swapped" in ag.reason
         assert "best OKS" in ag.reason
+
+
+class TestKeypointValidation:
+    def test_answers_with_different_keypoint_counts_are_refused(self) -> None:
+        short = Poses(FACE[None, :3], ("face",))
+        with pytest.raises(ValueError, match="number of keypoints"):
+            aggregate_keypoints([poses(FACE), short])

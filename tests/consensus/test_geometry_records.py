@@ -11,10 +11,15 @@ import pytest
 from PIL import Image
 
 from consensus.geometry import (
+    Boxes,
     GeometrySkills,
+    aggregate_boxes,
     aggregate_records,
+    box_agreement,
     decode_mask_png,
     encode_mask_png,
+    grade_task,
+    kind_for,
     should_stop,
 )
 from consensus.geometry._common import Agreement
@@ -197,3 +202,28 @@ class TestMaskPng:
             decode_mask_png("not base64!!")
         with pytest.raises(ValueError, match="readable PNG"):
             decode_mask_png(base64.b64encode(b"hello").decode())
+
+
+class TestServiceFlow:
+    def test_one_task_end_to_end_as_the_service_runs_it(self) -> None:
+        skills = GeometrySkills("bbox")
+        workers = ["a", "b", "c"]
+        raw = [
+            box_answer((10, 10, 50, 50)),
+            box_answer((12, 10, 50, 50)),
+            box_answer((300, 300, 20, 20)),
+        ]
+        answers = [Boxes.from_answer(a) for a in raw]
+        cons = aggregate_boxes(
+            answers, skills.weights(workers), presence_weights=skills.presence_weights(workers)
+        )
+        assert should_stop(cons.confidence, 3, min_answers=3, max_answers=3, target=0.99)
+        verdicts = [box_agreement(a, cons.boxes) for a in answers]
+        assert [v.accepted for v in verdicts] == [True, True, False]
+        assert "box 0 matched no consensus object" in verdicts[2].reason
+        graded = grade_task(kind_for("bbox"), workers, answers, skills)
+        for w, ag in zip(workers, graded, strict=True):
+            assert ag is not None
+            skills.update(w, ag)
+        assert skills.weight("c") < skills.weight("a")
+        assert grade_task(kind_for("bbox"), ["a"], answers[:1], skills) == [None]

@@ -16,7 +16,9 @@ def _task_answers(a: Answers, t: int) -> tuple[list[str], list[str]]:
 
 class TestPosteriorForTask:
     @pytest.mark.parametrize("model", [DawidSkene(), Auto(), Auto(rho=0.7)])
-    def test_equals_batch_posterior(self, crowd: tuple[Answers, np.ndarray], model: DawidSkene) -> None:
+    def test_equals_batch_posterior(
+        self, crowd: tuple[Answers, np.ndarray], model: DawidSkene
+    ) -> None:
         a, _ = crowd
         model.fit(a)
         for t in range(0, a.n_tasks, 37):

@@ -13,8 +13,13 @@ from consensus.calibration import expected_calibration_error
 SETS_DIR = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "classification"
 # crowd-kit 1.4.2 on these sets (MV, DS), from ../shared/datasets/README.md and our re-run.
 CROWDKIT = {
-    "bluebirds": (0.759, 0.889), "dog": (0.818, 0.843), "face": (0.630, 0.640), "rte": (0.919, 0.927),
-    "temp": (0.939, 0.942), "adult2": (0.760, 0.766), "trec_rel": (0.536, 0.616),
+    "bluebirds": (0.759, 0.889),
+    "dog": (0.818, 0.843),
+    "face": (0.630, 0.640),
+    "rte": (0.919, 0.927),
+    "temp": (0.939, 0.942),
+    "adult2": (0.760, 0.766),
+    "trec_rel": (0.536, 0.616),
 }
 
 pytestmark = [
@@ -40,16 +45,21 @@ def test_auto_mean_beats_crowdkit_ds_mean() -> None:
     assert np.mean(accs) > np.mean([ds for _, ds in CROWDKIT.values()])
 
 
-@pytest.mark.parametrize("name", sorted(CROWDKIT))
-def test_calibrated_with_ten_percent_honeypots(name: str) -> None:
+def _honeypot_ece(name: str, seed: int) -> float:
     a = read_csv(SETS_DIR / name / "answers.csv")
     gold = read_gold_csv(SETS_DIR / name / "gold.csv")
     answered = [t for t in sorted(gold) if t in set(a.task_names.tolist())]
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     honeypots = set(rng.choice(answered, max(len(answered) // 10, 30), replace=False).tolist())
     m = Auto().fit(a, {t: gold[t] for t in honeypots})
     gt, gl = a.gold_codes({t: gold[t] for t in answered if t not in honeypots})
-    ece = expected_calibration_error(m.confidence_[gt], m.label_codes_[gt] == gl)
-    # 0.05 is the goal; met on five sets. bluebirds (30 honeypots, 78 scored tasks) and adult2
-    # (33 honeypots) measure rho from very little gold and land near 0.07.
+    return expected_calibration_error(m.confidence_[gt], m.label_codes_[gt] == gl)
+
+
+@pytest.mark.parametrize("name", sorted(CROWDKIT))
+def test_calibrated_with_ten_percent_honeypots(name: str) -> None:
+    # Mean of three honeypot draws: bluebirds scores only 78 tasks, so one draw is noisy.
+    ece = np.mean([_honeypot_ece(name, seed) for seed in range(3)])
+    # 0.05 is the goal; met on five sets. bluebirds (30 honeypots) and adult2 (33) measure rho
+    # from very little gold and land near 0.075.
     assert ece <= 0.09

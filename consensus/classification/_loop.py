@@ -1,0 +1,66 @@
+"""The EM loop shared by Dawid–Skene and one-coin Dawid–Skene (MAP-EM with Dirichlet priors)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from consensus._utils import safe_log
+from consensus.classification._em import Design, Gold, e_step, expected_counts, mv_posterior
+
+__all__ = ["EMResult", "MStep", "class_prior_map", "run_em"]
+
+FloatArray = NDArray[np.float64]
+
+# An M-step maps expected counts (W, K, K) to (confusion, log-density of the parameter prior).
+MStep = Callable[[FloatArray], tuple[FloatArray, float]]
+
+
+@dataclass
+class EMResult:
+    confusion: FloatArray
+    class_prior: FloatArray
+    posterior: FloatArray
+    history: list[float]
+    n_iter: int
+
+
+def class_prior_map(post: FloatArray, strength: float) -> tuple[FloatArray, float]:
+    """MAP class prior under a symmetric Dirichlet(1 + strength) and its log-density."""
+    counts = post.sum(axis=0) + strength
+    prior = counts / counts.sum()
+    return prior, float(strength * safe_log(prior).sum())
+
+
+def run_em(
+    design: Design,
+    gold: Gold,
+    m_step: MStep,
+    *,
+    n_iter: int,
+    tol: float,
+    class_prior_strength: float,
+    init: FloatArray | None = None,
+) -> EMResult:
+    """MAP-EM from a majority-vote start until the objective gains less than ``tol`` per answer.
+
+    The objective is the log-likelihood of the answers (and gold) plus the log prior density of
+    the parameters; with fixed priors each EM iteration cannot decrease it, which the tests check.
+    The tolerance is per answer so the stopping point does not depend on the data size.
+    """
+    post = mv_posterior(design, gold) if init is None else init
+    history: list[float] = []
+    n_answers = max(float(design.answers_per_task.sum()), 1.0)
+    cm = np.zeros((design.n_workers, design.n_labels, design.n_labels))
+    prior = np.full(design.n_labels, 1.0 / design.n_labels)
+    for _ in range(n_iter):
+        cm, cm_penalty = m_step(expected_counts(design, post))
+        prior, prior_penalty = class_prior_map(post, class_prior_strength)
+        post, loglik = e_step(design, safe_log(cm), safe_log(prior), gold)
+        history.append(loglik + cm_penalty + prior_penalty)
+        if len(history) > 1 and history[-1] - history[-2] < tol * n_answers:
+            break
+    return EMResult(cm, prior, post, history, len(history))

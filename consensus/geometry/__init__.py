@@ -1,0 +1,92 @@
+"""Geometry consensus: boxes, polygons, semantic masks and keypoints with worker reliability.
+
+Array-level functions (``aggregate_*``, ``*_agreement``) serve the service, which already has
+decoded answers; ``aggregate_records`` serves the CLI. Worker skills (``GeometrySkills``) carry
+reliability across tasks and serialise to a plain JSON dict; ``should_stop`` is the dynamic
+overlap rule that acts on each consensus's ``confidence``.
+
+Service flow for one task (boxes; the other types are the same with their own names)::
+
+    skills = GeometrySkills.from_dict(stored) if stored else GeometrySkills("bbox")
+    answers = [Boxes.from_answer(a) for a in raw_answers]
+    cons = aggregate_boxes(answers, skills.weights(workers),
+                           presence_weights=skills.presence_weights(workers))
+    done = should_stop(cons.confidence, len(answers), min_answers=2, max_answers=5, target=0.9)
+    verdicts = [box_agreement(a, cons.boxes) for a in answers]   # .accepted, .reason
+    # when the task closes: grade against the others' consensus, then store skills.to_dict()
+    kind = kind_for("bbox")
+    for w, ag in zip(workers, grade_task(kind, workers, answers, skills)):
+        if ag is not None:
+            skills.update(w, ag)
+"""
+
+from consensus.geometry._common import Agreement
+from consensus.geometry.boxes import BoxConsensus, Boxes, aggregate_boxes, box_agreement, iou_matrix
+from consensus.geometry.io import decode_mask_png, encode_mask_png
+from consensus.geometry.keypoints import (
+    COCO_KEYPOINTS,
+    COCO_SIGMAS,
+    KeypointConsensus,
+    Poses,
+    aggregate_keypoints,
+    default_sigmas,
+    flip_pairs_from_names,
+    keypoint_agreement,
+    oks_matrix,
+)
+from consensus.geometry.polygons import (
+    PolygonConsensus,
+    Polygons,
+    aggregate_polygons,
+    polygon_agreement,
+)
+from consensus.geometry.raster import MaskCrop, mask_to_polygon, rasterize_polygon
+from consensus.geometry.records import Kind, aggregate_records, grade_task, kind_for
+from consensus.geometry.segmentation import (
+    SemanticConsensus,
+    aggregate_semantic,
+    per_class_iou,
+    semantic_agreement,
+)
+from consensus.geometry.skills import GeometrySkills, TaskAnswers, fit_skills, leave_one_out
+from consensus.geometry.stopping import should_stop
+
+__all__ = [
+    "COCO_KEYPOINTS",
+    "COCO_SIGMAS",
+    "Agreement",
+    "BoxConsensus",
+    "Boxes",
+    "GeometrySkills",
+    "KeypointConsensus",
+    "Kind",
+    "MaskCrop",
+    "PolygonConsensus",
+    "Polygons",
+    "Poses",
+    "SemanticConsensus",
+    "TaskAnswers",
+    "aggregate_boxes",
+    "aggregate_keypoints",
+    "aggregate_polygons",
+    "aggregate_records",
+    "aggregate_semantic",
+    "box_agreement",
+    "decode_mask_png",
+    "default_sigmas",
+    "encode_mask_png",
+    "fit_skills",
+    "flip_pairs_from_names",
+    "grade_task",
+    "iou_matrix",
+    "keypoint_agreement",
+    "kind_for",
+    "leave_one_out",
+    "mask_to_polygon",
+    "oks_matrix",
+    "per_class_iou",
+    "polygon_agreement",
+    "rasterize_polygon",
+    "semantic_agreement",
+    "should_stop",
+]

@@ -1,0 +1,199 @@
+"""Polygons / instance segmentation: match instances by mask IoU, fuse by per-pixel vote.
+
+Each polygon is rasterised once into a crop; instances are matched across workers by mask IoU
+(Hungarian, at most one per worker per object), kept by the same weight quorum as boxes, and
+fused by a per-pixel reliability-weighted vote among the workers that drew the object. The fused
+mask is returned both as a mask crop (for the service) and as a simplified polygon (API shape).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import ndimage
+
+from consensus.geometry._common import (
+    Agreement,
+    FloatArray,
+    Kept,
+    Member,
+    as_weights,
+    cluster_items,
+    label_probability,
+    quorum_filter,
+    weighted_label,
+    worker_order,
+)
+from consensus.geometry.boxes import _object_agreement
+from consensus.geometry.raster import MaskCrop, crop_iou, mask_to_polygon, paste, rasterize_polygon
+
+IOU_THRESHOLD = 0.5
+AGREEMENT_THRESHOLD = 0.7
+
+
+@dataclass(frozen=True)
+class Polygons:
+    """One answer: polygons (each an (n, 2) array of ``[x, y]``), labels, and their rasters."""
+
+    points: tuple[FloatArray, ...]
+    labels: tuple[str, ...]
+    masks: tuple[MaskCrop, ...]
+
+    @classmethod
+    def from_points(
+        cls,
+        points: Sequence[FloatArray | Sequence[Sequence[float]]],
+        labels: Sequence[str],
+        image_size: tuple[int, int] | None = None,
+    ) -> Polygons:
+        pts = tuple(np.asarray(p, dtype=np.float64).reshape(-1, 2) for p in points)
+        masks = tuple(rasterize_polygon(p, image_size) for p in pts)
+        return cls(pts, tuple(labels), masks)
+
+    @classmethod
+    def from_answer(
+        cls, answer: Mapping[str, Any], image_size: tuple[int, int] | None = None
+    ) -> Polygons:
+        """Parse the API shape ``{"objects": [{"label", "points": [[x, y], ...]}]}``."""
+        objects = answer.get("objects")
+        if not isinstance(objects, list):
+            raise ValueError("polygon answer needs an 'objects' list")
+        pts, labels = [], []
+        for k, obj in enumerate(objects):
+            p = obj.get("points") if isinstance(obj, Mapping) else None
+            arr = np.asarray(p if isinstance(p, list) else [], dtype=np.float64)
+            if arr.ndim != 2 or arr.shape[1] != 2 or len(arr) < 3 or not np.isfinite(arr).all():
+                raise ValueError(f"object {k}: 'points' must be at least 3 [x, y] pairs")
+            pts.append(arr)
+            labels.append(str(obj.get("label", "")))
+        return cls.from_points(pts, labels, image_size)
+
+    def to_answer(self) -> dict[str, Any]:
+        return {
+            "objects": [
+                {"label": lab, "points": [[round(float(x), 2), round(float(y), 2)] for x, y in p]}
+                for lab, p in zip(self.labels, self.points, strict=True)
+            ]
+        }
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def key(self) -> tuple[Any, ...]:
+        return tuple(
+            sorted(
+                (tuple(np.round(p, 2).ravel().tolist()), lab)
+                for p, lab in zip(self.points, self.labels, strict=True)
+            )
+        )
+
+
+@dataclass(frozen=True)
+class PolygonConsensus:
+    polygons: Polygons
+    object_confidence: FloatArray
+    support: FloatArray
+    confidence: float
+    n_candidates: int
+
+
+def mask_iou_matrix(a: Sequence[MaskCrop], b: Sequence[MaskCrop]) -> FloatArray:
+    out = np.zeros((len(a), len(b)))
+    for i, ma in enumerate(a):
+        for j, mb in enumerate(b):
+            out[i, j] = crop_iou(ma, mb)
+    return out
+
+
+def fuse_masks(crops: Sequence[MaskCrop], weights: FloatArray) -> MaskCrop:
+    """Per-pixel weighted vote; exact ties go to the 3x3 neighbourhood's vote.
+
+    With two workers the tie band is their disagreement ring; the neighbourhood vote puts each
+    tied pixel on the side its surroundings favour instead of always taking union or intersection.
+    """
+    stack, y0, x0 = paste(list(crops))
+    w = as_weights(weights, len(crops))
+    frac = np.tensordot(w / w.sum(), stack.astype(np.float64), axes=1)
+    tie = np.abs(frac - 0.5) < 1e-9
+    fused = frac > 0.5 + 1e-9
+    if tie.any():
+        fused |= tie & (ndimage.uniform_filter(frac, size=3, mode="constant") > 0.5 + 1e-9)
+    return MaskCrop(fused, y0, x0)
+
+
+def aggregate_polygons(
+    answers: Sequence[Polygons],
+    weights: Sequence[float] | FloatArray | None = None,
+    *,
+    presence_weights: Sequence[float] | FloatArray | None = None,
+    iou_threshold: float = IOU_THRESHOLD,
+    quorum: float = 0.5,
+    tolerance: float = 0.75,
+) -> PolygonConsensus:
+    """Consensus instances of one image (see module docstring).
+
+    Args:
+        answers: one ``Polygons`` per worker.
+        weights: worker localisation weights in [0, 1] (the pixel vote, the label vote).
+        presence_weights: worker detection weights (quorum, confidence); default ``weights``.
+        iou_threshold: two instances are the same object at mask IoU >= this.
+        quorum: share of the task's weight that must have drawn an object to keep it.
+        tolerance: Douglas-Peucker tolerance in pixels for the returned polygons.
+    """
+    w_all = as_weights(weights, len(answers))
+    p_all = as_weights(presence_weights, len(answers)) if presence_weights is not None else w_all
+    order = worker_order([a.key() for a in answers], w_all)
+    ans = [answers[i] for i in order]
+    w = w_all[order]
+
+    def fuse(members: list[Member]) -> MaskCrop:
+        if len(members) == 1:
+            return ans[members[0][0]].masks[members[0][1]]
+        return fuse_masks([ans[k].masks[i] for k, i in members], w[[k for k, _ in members]])
+
+    def similarity(k: int, reps: list[MaskCrop]) -> FloatArray:
+        return mask_iou_matrix(ans[k].masks, reps)
+
+    clusters = cluster_items([len(a) for a in ans], similarity, fuse, iou_threshold)
+    pres = p_all[order]
+    kept_objs, confidence = quorum_filter(clusters, pres, quorum)
+    kept: list[tuple[FloatArray, str, MaskCrop, Kept]] = []
+    for obj in kept_objs:
+        crop = fuse(obj.members)
+        poly = mask_to_polygon(crop.mask, crop.y0, crop.x0, tolerance)
+        if len(poly) < 3:
+            continue  # the vote left no pixel: nothing a polygon could hold
+        mw = as_weights(w[[k for k, _ in obj.members]], len(obj.members))
+        votes = [ans[k].labels[i] for k, i in obj.members]
+        label, _ = weighted_label(votes, mw)
+        p_label = label_probability(votes, label, pres[[k for k, _ in obj.members]])
+        obj = Kept(obj.members, obj.probability * p_label, obj.support)
+        confidence *= p_label
+        kept.append((poly, label, crop, obj))
+    kept.sort(key=lambda t: (t[2].y0, t[2].x0, t[1]))
+    return PolygonConsensus(
+        polygons=Polygons(
+            tuple(t[0] for t in kept), tuple(t[1] for t in kept), tuple(t[2] for t in kept)
+        ),
+        object_confidence=np.asarray([t[3].probability for t in kept], dtype=np.float64),
+        support=np.asarray([t[3].support for t in kept], dtype=np.float64),
+        confidence=confidence,
+        n_candidates=len(clusters),
+    )
+
+
+def polygon_agreement(
+    answer: Polygons,
+    consensus: Polygons,
+    *,
+    iou_threshold: float = IOU_THRESHOLD,
+    threshold: float = AGREEMENT_THRESHOLD,
+) -> Agreement:
+    """F1 over instances at mask IoU ``iou_threshold``; ``quality`` is IoU-weighted F1."""
+    iou = mask_iou_matrix(answer.masks, consensus.masks)
+    return _object_agreement(
+        iou, answer.labels, consensus.labels, "polygon", "IoU", iou_threshold, threshold
+    )
