@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.pagination import PageParams
-from app.models import Assignment, AssignmentStatus, Batch, Task
+from app.exports import ExportItem
+from app.models import Assignment, AssignmentStatus, Batch, Image, Task
 
 ANSWERED = (AssignmentStatus.submitted, AssignmentStatus.accepted, AssignmentStatus.rejected)
 
@@ -39,3 +40,24 @@ def review_page(session: Session, batch: Batch, page: PageParams, status: str | 
     if page.after:
         stmt = stmt.where(Assignment.id > page.after)
     return session.scalars(stmt.order_by(Assignment.id).limit(page.limit + 1)).all()
+
+
+def export_items(make_session: sessionmaker[Session], batch_id: str, page_size: int = 1000) -> Iterator[ExportItem]:
+    """Every task of the batch as an export item, read page by page in its own session: the
+    download streams after the request's session is gone, and a large batch never sits in memory."""
+    after = ""
+    while True:
+        with make_session() as session:
+            rows = session.execute(
+                select(Task, Image.width, Image.height)
+                .join(Image, Image.id == Task.image_id)
+                .where(Task.batch_id == batch_id, Task.id > after)
+                .order_by(Task.id)
+                .limit(page_size)
+            ).all()
+        if not rows:
+            return
+        for task, width, height in rows:
+            yield ExportItem(task.id, task.image_name, width, height, task.consensus, task.confidence,
+                             task.answer_count, task.object_confidences)
+        after = rows[-1][0].id

@@ -7,11 +7,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import Field, HttpUrl, ValidationError, model_validator
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
+from app.annotations import AnnotationSpec
 from app.auth.deps import Requester
 from app.batches import results as batch_results
 from app.batches import service as batch_service
@@ -30,8 +31,10 @@ from app.core import idempotency
 from app.core.deps import BaseURL, Now, SessionDep, SettingsDep
 from app.core.errors import PayloadTooLarge, Unprocessable, UnsupportedMediaType, validation_errors
 from app.core.pagination import PageParams, next_cursor, page_params
+from app.core.schemas import InputModel, OutputModel, Timestamp
+from app.exports import ExportNotAvailable, export
 from app.images import ImageLimits, fetch_image
-from app.models import Batch
+from app.models import Batch, Project
 from app.money import service as money_service
 from app.work.router import image_url
 
@@ -150,6 +153,78 @@ async def create_batch(
     return await run_in_threadpool(idempotency.run, session, requester, idempotency_key, request_hash, action, now=now)
 
 
+class GoldOut(OutputModel):
+    id: str
+    project_id: str
+    image_name: str
+    image_url: str
+    answer: dict[str, Any]
+    created_at: Timestamp
+
+
+class GoldJSON(InputModel):
+    name: str | None = Field(default=None, max_length=255)
+    image_base64: str | None = None
+    image_url: HttpUrl | None = None
+    answer: Any
+
+    @model_validator(mode="after")
+    def _one_source(self) -> GoldJSON:
+        if (self.image_base64 is None) == (self.image_url is None):
+            raise ValueError('give either "image_base64" or "image_url"')
+        return self
+
+
+async def _read_gold(request: Request, limits: ImageLimits) -> tuple[str, bytes, Any]:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    upload = Upload()
+    if content_type == "multipart/form-data":
+        async with request.form(max_files=1, max_fields=5) as form:
+            file, raw_answer = form.get("file"), form.get("answer")
+            if not isinstance(file, UploadFile) or not isinstance(raw_answer, str):
+                raise Unprocessable('Send the image as form field "file" and the known answer as JSON in "answer".')
+            upload.add_file(file.filename or "", await file.read(limits.max_file_bytes + 1), limits)
+        try:
+            answer = json.loads(raw_answer)
+        except json.JSONDecodeError:
+            raise Unprocessable('"answer" is not valid JSON.', errors=[{"loc": ["body", "answer"], "msg": "invalid JSON"}]) from None
+    elif content_type == "application/json":
+        try:
+            body = GoldJSON.model_validate(json.loads(await request.body()))
+        except (json.JSONDecodeError, ValidationError) as exc:
+            errors = [{"loc": ["body", *e["loc"]], "msg": e["msg"]} for e in exc.errors()] if isinstance(exc, ValidationError) else None
+            raise Unprocessable("The gold task is not valid.", errors=errors) from None
+        if body.image_base64 is not None:
+            upload.add_base64(body.name or "gold", body.image_base64, limits)
+        else:
+            fetch = getattr(request.app.state, "image_fetcher", fetch_image)
+            await run_in_threadpool(lambda: upload.add_urls([str(body.image_url)], limits, fetch=fetch))
+        answer = body.answer
+    else:
+        raise UnsupportedMediaType("Send multipart/form-data (file, answer) or application/json.")
+    if len(upload.images) != 1:
+        raise Unprocessable("A gold task is exactly one image.")
+    name, data = upload.images[0]
+    return name, data, answer
+
+
+@router.post("/projects/{project_id}/gold", status_code=status.HTTP_201_CREATED, response_model=GoldOut,
+             openapi_extra=_UPLOAD_DOC)
+async def create_gold(
+    project_id: str, request: Request, requester: Requester, session: SessionDep, now: Now, limits: Limits,
+    base_url: BaseURL,
+) -> GoldOut:
+    """A gold task: an image with its known answer, mixed into workers' streams at the project's
+    gold rate and used for qualification; never in results, its answer never shown to workers."""
+    name, data, answer = await _read_gold(request, limits)
+    task = await run_in_threadpool(
+        batch_service.create_gold, session, request.app.state.image_store, requester, project_id, name, data,
+        answer, limits=limits, now=now,
+    )
+    return GoldOut(id=task.id, project_id=task.project_id, image_name=task.image_name,
+                   image_url=image_url(base_url, task.image_id), answer=task.gold_answer or {}, created_at=task.created_at)
+
+
 @router.post("/batches/{batch_id}/launch", response_model=BatchOut)
 def launch_batch(
     batch_id: str, request: Request, requester: Requester, session: SessionDep, now: Now,
@@ -175,14 +250,31 @@ def get_batch(batch_id: str, requester: Requester, session: SessionDep) -> Batch
     return batch_out(session, batch_service.get_own(session, requester, batch_id))
 
 
-@router.get("/batches/{batch_id}/results", response_model=ResultPage)
-def batch_results_json(
-    batch_id: str, requester: Requester, session: SessionDep, page: Page, base_url: BaseURL,
-    format: Annotated[Literal["json"], Query(description="Other formats come with exports.")] = "json",  # noqa: ARG001
+@router.get(
+    "/batches/{batch_id}/results",
+    response_model=ResultPage,
+    responses={200: {"content": {"application/zip": {}, "text/csv": {}}}},
+)
+def get_results(
+    batch_id: str, request: Request, requester: Requester, session: SessionDep, page: Page, base_url: BaseURL,
+    format: Annotated[Literal["json", "coco", "yolo", "voc", "csv", "masks"], Query()] = "json",
     include: Annotated[Literal["answers"] | None, Query()] = None,
-) -> ResultPage:
-    """One item per task: the consensus answer and confidence, and with `include=answers` every answer."""
+) -> ResultPage | StreamingResponse:
+    """One item per task (JSON, paginated): the consensus answer and confidence, and with
+    `include=answers` every answer with its verdict; or the whole batch as a COCO, YOLO, VOC, CSV
+    or mask download, streamed."""
     batch = batch_service.get_own(session, requester, batch_id)
+    if format != "json":
+        project = session.get_one(Project, batch.project_id)
+        session.commit()
+        try:
+            result = export(format, AnnotationSpec.model_validate(project.annotation),
+                            batch_results.export_items(request.app.state.sessionmaker, batch.id))
+        except ExportNotAvailable as exc:
+            raise Unprocessable(str(exc), errors=[{"loc": ["query", "format"], "msg": str(exc)}]) from None
+        disposition = f'attachment; filename="{batch.id}{result.filename_suffix}"'
+        return StreamingResponse(result.chunks, media_type=result.media_type,
+                                 headers={"Content-Disposition": disposition})
     tasks = batch_results.tasks_page(session, batch, page)[: page.limit + 1]
     shown = tasks[: page.limit]
     answers = batch_results.answers_by_task(session, [t.id for t in shown]) if include == "answers" else {}

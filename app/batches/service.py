@@ -30,6 +30,7 @@ from app.models import (
     TaskStatus,
 )
 from app.projects import service as project_service
+from app.quality import gold
 
 
 @dataclass(frozen=True)
@@ -97,8 +98,10 @@ def _check_images(upload: Upload, limits: ImageLimits, max_images: int) -> tuple
 
 
 def _check_pre_annotations(
-    project: Project, images: list[_Checked], given: dict[str, Any]
+    project: Project, images: list[_Checked], given: dict[str, Any], *, loc: tuple[str, ...] | None = None
 ) -> dict[str, dict[str, Any]]:
+    """Answers given with the upload, checked against the spec and each image's size; ``loc``
+    is where they sit in the request (by default ``body.pre_annotations.<image name>``)."""
     by_name = {item.name: item.info for item in images}
     unknown = sorted(set(given) - set(by_name))
     if unknown:
@@ -113,8 +116,9 @@ def _check_pre_annotations(
         try:
             checked[name] = validate_answer(spec, answer, width=info.width, height=info.height)
         except AnswerInvalid as exc:
-            errors = [{"loc": ["body", "pre_annotations", name, *e["loc"][1:]], "msg": e["msg"]} for e in exc.errors]
-            raise Unprocessable(f"pre_annotations[{name}]: {exc.detail}", errors=errors) from None
+            where = list(loc) if loc is not None else ["body", "pre_annotations", name]
+            errors = [{"loc": [*where, *e["loc"][1:]], "msg": e["msg"]} for e in exc.errors]
+            raise Unprocessable(f"{name}: {exc.detail}", errors=errors) from None
     return checked
 
 
@@ -131,8 +135,25 @@ def _image_rows(session: Session, owner: Account, images: list[_Checked], now: d
     return {row.sha256: row.id for row in rows}
 
 
+def create_gold(
+    session: Session, store: ImageStore, requester: Account, project_id: str, name: str, data: bytes,
+    answer: object, *, limits: ImageLimits, now: datetime,
+) -> Task:
+    """A gold task: the image checked like any upload, the known answer checked against the spec."""
+    project = project_service.get_own(session, requester, project_id)
+    session.commit()
+    [item], _ = _check_images(Upload(images=[(name, data)]), limits, 1)
+    [known] = _check_pre_annotations(project, [item], {item.name: answer}, loc=("body", "answer")).values()
+    store.put(item.data)
+    with transaction(session):
+        image_ids = _image_rows(session, requester, [item], now)
+        return gold.add(session, project, name=item.name, image_id=image_ids[item.info.sha256], answer=known, now=now)
+
+
 def get_own(session: Session, requester: Account, batch_id: str, *, for_update: bool = False) -> Batch:
-    stmt = select(Batch).where(Batch.id == batch_id, Batch.requester_id == requester.id)
+    stmt = select(Batch).where(
+        Batch.id == batch_id, Batch.requester_id == requester.id, Batch.status != BatchStatus.gold
+    )
     batch = session.scalar(stmt.with_for_update() if for_update else stmt)
     if batch is None:
         raise BatchNotFound(f"No batch {batch_id} among yours.")
@@ -153,9 +174,14 @@ def launch(session: Session, requester: Account, batch_id: str, *, now: datetime
         batch.reward_micros = project.reward_micros
         batch.overlap_min, batch.overlap_max = project.overlap_min, project.overlap_max
         batch.confidence = project.confidence
+        batch.gold_left = gold.allowance(
+            batch.task_count, project.overlap_max, project.gold_rate, project.qualification_gold_tasks
+        ) if _has_gold(session, project) else 0
+        # One escrow for every answer the batch may pay: its tasks at full overlap and its gold.
         payments.launch_escrow(
-            session, batch_ref=batch.id, requester_ref=requester.id, tasks=batch.task_count,
-            max_overlap=project.overlap_max, reward=project.reward_micros, now=now,
+            session, batch_ref=batch.id, requester_ref=requester.id, tasks=1,
+            max_overlap=batch.task_count * project.overlap_max + batch.gold_left,
+            reward=project.reward_micros, now=now,
         )
         batch.status, batch.launched_at = BatchStatus.open, now
         session.execute(update(Task).where(Task.batch_id == batch.id).values(status=TaskStatus.open))
@@ -166,6 +192,10 @@ def launch(session: Session, requester: Account, batch_id: str, *, now: datetime
              for t in task_ids],
         )
     return batch
+
+
+def _has_gold(session: Session, project: Project) -> bool:
+    return bool(session.scalar(select(exists().where(Task.project_id == project.id, Task.is_gold.is_(True)))))
 
 
 def cancel(session: Session, requester: Account, batch_id: str, *, now: datetime) -> Batch:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,13 +37,14 @@ class Export:
     """An export ready to stream: ``chunks`` is lazy and reads the items as it is consumed.
 
     The HTTP layer sends ``chunks`` as the body with ``media_type`` and names the download
-    ``<something><filename_suffix>`` (e.g. ``bat_123_coco.json``).
+    ``<something><filename_suffix>`` (e.g. ``bat_123_coco.json``). Closing ``chunks`` early
+    (client gone) releases the temporary spools at once.
     """
 
     format: str
     media_type: str
     filename_suffix: str
-    chunks: Iterator[bytes]
+    chunks: Generator[bytes, None, None]
 
 
 class ExportNotAvailable(ValueError):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import NamedTuple
 
 from app.annotations import AnnotationSpec, AnnotationType
@@ -71,7 +71,7 @@ def export(format: str, spec: AnnotationSpec, items: Iterable[ExportItem]) -> Ex
     )
 
 
-def _coalesce(chunks: Iterator[bytes]) -> Iterator[bytes]:
+def _coalesce(chunks: Iterator[bytes]) -> Generator[bytes, None, None]:
     pending: list[bytes] = []
     size = 0
     try:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["StemAllocator", "image_basename", "image_stem"]
+__all__ = ["StemAllocator", "image_basename", "image_extension", "image_stem"]
 
+_EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,10}")
 _UNSAFE = re.compile(r"[^\w\-. ]+")  # \w is Unicode-aware: letters and digits of any script
 _MAX_STEM_BYTES = 150  # well under the 255-byte file-name limit, with room for "_<n>.xml"
 _RESERVED = frozenset(
@@ -25,6 +26,13 @@ _RESERVED = frozenset(
 def image_basename(image_name: str) -> str:
     """The last path component of an image name (``/`` and ``\\`` both separate)."""
     return re.split(r"[\\/]", image_name)[-1]
+
+
+def image_extension(image_name: str) -> str:
+    """The image's extension with its dot (``".jpg"``), or ``""`` when it has no plain one."""
+    stem, dot, extension = image_basename(image_name).rpartition(".")
+    candidate = dot + extension
+    return candidate if stem.strip(" .") and _EXTENSION.fullmatch(candidate) else ""
 
 
 def image_stem(image_name: str) -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from app.annotations import AnnotationSpec, AnnotationType
 from app.exports.archive import Manifest, ZipStream
@@ -67,7 +68,7 @@ def _data_yaml(spec: AnnotationSpec) -> bytes:
         "val: images",
         f"nc: {len(spec.labels)}",
         "names:",
-        *(f"  {i}: {json.dumps(label, ensure_ascii=False)}" for i, label in enumerate(spec.labels)),
+        *(f"  {i}: {_yaml_string(label)}" for i, label in enumerate(spec.labels)),
     ]
     if spec.type == AnnotationType.KEYPOINTS:
         lines.append(f"kpt_shape: [{len(spec.keypoints or [])}, 3]")
@@ -76,11 +77,20 @@ def _data_yaml(spec: AnnotationSpec) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+def _yaml_string(text: str) -> str:
+    # A JSON string is a YAML double-quoted scalar, except that YAML also breaks lines at
+    # NEL, LS and PS: escape those three too.
+    quoted = json.dumps(text, ensure_ascii=False)
+    return quoted.translate({0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"})
+
+
 def _fmt(value: float) -> str:
     return f"{min(max(value, 0.0), 1.0):.6f}"
 
 
-def _line(spec: AnnotationSpec, labels: dict[str, int], item: ExportItem, obj: dict) -> str:
+def _line(
+    spec: AnnotationSpec, labels: dict[str, int], item: ExportItem, obj: dict[str, Any]
+) -> str:
     width, height = float(item.width), float(item.height)
     cls = str(class_of(labels, obj["label"], item.task_id))
     if spec.type == AnnotationType.BBOX:

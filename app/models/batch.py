@@ -15,6 +15,8 @@ class BatchStatus(StrEnum):
     open = "open"
     completed = "completed"
     cancelled = "cancelled"
+    gold = "gold"
+    """The project's hidden holder of gold tasks; never launched, listed or settled."""
 
 
 class Batch(Base):
@@ -28,6 +30,8 @@ class Batch(Base):
     completed_tasks: Mapped[int] = mapped_column(Integer, default=0)
     # The project's terms, fixed when the batch launches: a later PATCH of the project applies
     # to later launches, never to work already promised (and escrowed) at the old terms.
+    gold_left: Mapped[int] = mapped_column(Integer, default=0)
+    """Gold answers this batch's escrow can still pay for (set at launch, taken per gold lease)."""
     reward_micros: Mapped[int | None] = mapped_column(BigInteger)
     """Reward per accepted answer in micro-dollars, fixed at launch."""
     overlap_min: Mapped[int | None] = mapped_column(Integer)

@@ -29,6 +29,9 @@ class Task(Base):
     image_name: Mapped[str] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(16), default=TaskStatus.draft)
     pre_annotation: Mapped[dict[str, Any] | None]
+    is_gold: Mapped[bool] = mapped_column(default=False)
+    gold_answer: Mapped[dict[str, Any] | None]
+    """The known answer of a gold task; never shown to workers."""
     answer_count: Mapped[int] = mapped_column(Integer, default=0)
     consensus: Mapped[dict[str, Any] | None]
     confidence: Mapped[float | None] = mapped_column(Float)

@@ -22,6 +22,11 @@ class WorkerSkill(Base):
     worker_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), primary_key=True, index=True)
     graded: Mapped[int] = mapped_column(Integer, default=0)
     agreement_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    gold_graded: Mapped[int] = mapped_column(Integer, default=0)
+    gold_agreement_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    qualified_at: Mapped[datetime | None]
+    qualification_failed_at: Mapped[datetime | None]
+    qualification_retry_at: Mapped[datetime | None]
     banned_at: Mapped[datetime | None]
     ban_reason: Mapped[str | None] = mapped_column(Text)
     banned_by: Mapped[str | None] = mapped_column(String(16))

@@ -97,9 +97,10 @@ class ClassificationEngine:
 
     def judge(self, answer: dict[str, Any], consensus: Consensus) -> Judgement:
         agreed = answer["label"] == consensus.answer["label"]
+        # No confidence in the words: the same reason for gold and real tasks (gold must not leak).
         reason = (
-            f"label {answer['label']} matches the consensus at {consensus.confidence:.2f}" if agreed
-            else f"label {answer['label']}; consensus {consensus.answer['label']} at {consensus.confidence:.2f}"
+            f"label {answer['label']} matches the consensus" if agreed
+            else f"label {answer['label']}; consensus {consensus.answer['label']}"
         )
         return Judgement(1.0 if agreed else 0.0, 0.5, reason)
 

@@ -24,6 +24,7 @@ from app.models import (
     TaskStatus,
     WorkerSkill,
 )
+from app.quality import gold
 from app.quality.engine import Consensus, Engine, TaskAnswer, engine_for
 from app.quality.skills import ban_reason, estimate
 from app.work import queue
@@ -61,11 +62,15 @@ def _skills(session: Session, project_id: str, worker_ids: set[str]) -> dict[str
 
 
 def on_answer(session: Session, assignment: Assignment, task: Task, *, now: datetime) -> None:
-    """A new answer: recompute the task's consensus; complete and judge when it is sure enough."""
+    """A new answer: recompute the task's consensus; complete and judge when it is sure enough.
+    A gold answer is judged at once against the known answer instead."""
     project = session.get_one(Project, task.project_id)
-    batch = session.get_one(Batch, task.batch_id)
     image = session.get_one(Image, task.image_id)
     engine = engine_for(AnnotationSpec.model_validate(project.annotation), width=image.width, height=image.height)
+    if task.is_gold:
+        _judge_gold(session, project, engine, task, assignment, now=now)
+        return
+    batch = session.get_one(Batch, task.batch_id)
     answers = _answers(session, task.id)
     skills = _skills(session, project.id, {a.worker_id for a in answers})
     consensus = engine.consensus(
@@ -82,6 +87,31 @@ def on_answer(session: Session, assignment: Assignment, task: Task, *, now: date
     if confident or n >= (batch.overlap_max or 0):
         complete_task(session, task, now=now)
         _judge(session, project, engine, consensus, answers, now=now)
+
+
+def _judge_gold(
+    session: Session, project: Project, engine: Engine, task: Task, assignment: Assignment, *, now: datetime
+) -> None:
+    known = Consensus(task.gold_answer or {}, 1.0)
+    judgement = engine.judge(assignment.answer or {}, known)
+    assignment.agreement = judgement.score
+    # Gold evidence reads like any verdict's (engines never quote the consensus's confidence
+    # in a reason), so a verdict does not tell the worker which tasks were gold.
+    assignment.proposed_verdict = "accepted" if judgement.accepted else "rejected"
+    assignment.reason = judgement.reason
+    row = _skill_row(session, project, assignment.worker_id, now=now)
+    gold.record_gold(row, project, judgement.score, now=now)
+    _grade(session, project, assignment.worker_id, judgement.score, now=now)
+
+
+def _skill_row(session: Session, project: Project, worker_id: str, *, now: datetime) -> WorkerSkill:
+    row = session.get(WorkerSkill, (project.id, worker_id), with_for_update=True)
+    if row is None:
+        row = WorkerSkill(project_id=project.id, worker_id=worker_id, graded=0, agreement_sum=0.0,
+                          gold_graded=0, gold_agreement_sum=0.0, updated_at=now)
+        session.add(row)
+        session.flush()
+    return row
 
 
 def complete_task(session: Session, task: Task, *, now: datetime) -> None:
@@ -112,10 +142,7 @@ def _judge(
 
 
 def _grade(session: Session, project: Project, worker_id: str, score: float, *, now: datetime) -> None:
-    row = session.get(WorkerSkill, (project.id, worker_id), with_for_update=True)
-    if row is None:
-        row = WorkerSkill(project_id=project.id, worker_id=worker_id, graded=0, agreement_sum=0.0, updated_at=now)
-        session.add(row)
+    row = _skill_row(session, project, worker_id, now=now)
     row.graded += 1
     row.agreement_sum += max(0.0, min(1.0, score))
     row.updated_at = now
@@ -143,4 +170,7 @@ def ban(session: Session, row: WorkerSkill, reason: str, *, by: str, now: dateti
             session.execute(update(Task).where(Task.id == assignment.task_id).values(answer_count=Task.answer_count - 1))
         else:
             assignment.status, assignment.decided_at = AssignmentStatus.released, now
-    queue.return_slots(session, [a.task_id for a in open_work])
+    queue.return_slots(session, [a.task_id for a in open_work if a.status == AssignmentStatus.rejected])
+    from app.work.service import return_leases
+
+    return_leases(session, [a for a in open_work if a.status == AssignmentStatus.released])

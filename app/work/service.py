@@ -24,6 +24,7 @@ from app.models import (
     Task,
 )
 from app.projects import service as project_service
+from app.quality import gold
 from app.quality import service as quality_service
 from app.work import queue
 from app.work.errors import (
@@ -51,14 +52,19 @@ def lease_next(
         project = project_service.get_active(session, project_id)
         quality_service.check_not_banned(session, project.id, worker.id)
         _check_live_leases(session, worker, project.id, max_live_leases)
-        entry = queue.claim_slot(session, project.id, worker.id)
-        if entry is None:
-            return None
-        task = session.get_one(Task, entry.task_id)
-        batch = session.get_one(Batch, task.batch_id)
+        pick = gold.choose(session, project, worker, now=now)
+        if pick is not None:
+            task, paying_batch_id = pick.task, pick.batch_id
+        else:
+            entry = queue.claim_slot(session, project.id, worker.id)
+            if entry is None:
+                return None
+            task = session.get_one(Task, entry.task_id)
+            paying_batch_id = task.batch_id
+        batch = session.get_one(Batch, paying_batch_id)
         assignment = Assignment(
             id=new_id("asg"), task_id=task.id, worker_id=worker.id, project_id=project.id,
-            batch_id=task.batch_id, status=AssignmentStatus.leased, reward_micros=batch.reward_micros or 0,
+            batch_id=batch.id, status=AssignmentStatus.leased, reward_micros=batch.reward_micros or 0,
             leased_at=now, expires_at=now + timedelta(seconds=project.assignment_duration_s),
         )
         session.add(assignment)
@@ -138,7 +144,7 @@ def release(session: Session, worker: Account, assignment_id: str, *, now: datet
         assignment = _own_assignment(session, worker, assignment_id)
         _check_open(assignment)
         assignment.status, assignment.decided_at = AssignmentStatus.released, now
-        queue.return_slots(session, [assignment.task_id])
+        return_leases(session, [assignment])
     return assignment
 
 
@@ -159,7 +165,18 @@ def expire_due(session: Session, *, now: datetime, limit: int = 500) -> int:
 def _expire(session: Session, assignments: Sequence[Assignment]) -> None:
     for assignment in assignments:
         assignment.status = AssignmentStatus.expired
-    queue.return_slots(session, [a.task_id for a in assignments])
+    return_leases(session, assignments)
+
+
+def return_leases(session: Session, assignments: Sequence[Assignment]) -> None:
+    """Ended leases give back what they held: a queue slot, or a gold task's paid allowance."""
+    if not assignments:
+        return
+    gold_tasks = set(session.scalars(
+        select(Task.id).where(Task.id.in_({a.task_id for a in assignments}), Task.is_gold.is_(True))
+    ))
+    queue.return_slots(session, [a.task_id for a in assignments if a.task_id not in gold_tasks])
+    gold.return_allowance(session, [a.batch_id for a in assignments if a.task_id in gold_tasks])
 
 
 def history(session: Session, worker: Account, page: PageParams) -> Sequence[Assignment]:

@@ -169,7 +169,7 @@ class TestSubmit:
         assert item["answer_count"] == 2
         assert [a["answer"] for a in item["answers"]] == [{"label": "cat"}, {"label": "cat"}]
         assert {a["status"] for a in item["answers"]} == {"accepted"}
-        assert {a["reason"] for a in item["answers"]} == {"label cat matches the consensus at 0.84"}
+        assert {a["reason"] for a in item["answers"]} == {"label cat matches the consensus"}
         assert (item["answer"], round(item["confidence"], 2)) == ({"label": "cat"}, 0.84)
 
 

@@ -265,7 +265,6 @@ def test_worker_killed_mid_settlement_pays_every_payout_once(
     client: TestClient,
     clock: FakeClock,
     engine: Engine,
-    settings: Settings,
     start_worker: Callable[[], Worker],
 ) -> None:
     workers = earn_and_withdraw(client, clock, n_workers=6)
