@@ -17,6 +17,7 @@ from app.money.providers import payout_provider
 from workers.base import Reconciler
 from workers.lease_expiry import LeaseExpiry
 from workers.money import AutoAccept, ReleaseHolds, SendPayouts, SettleBatches
+from workers.quality import Reestimate
 
 log = logging.getLogger("tessera.workers")
 
@@ -29,6 +30,7 @@ def default_reconcilers(settings: Settings | None = None) -> list[Reconciler]:
         SettleBatches(),
         ReleaseHolds(),
         SendPayouts(payout_provider(settings)),
+        Reestimate(),
     ]
 
 

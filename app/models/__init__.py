@@ -8,6 +8,7 @@ from app.models.bonus import Bonus
 from app.models.idempotency_key import IdempotencyKey
 from app.models.image import Image
 from app.models.project import Project, ProjectStatus
+from app.models.project_model import ProjectModel
 from app.models.task import Task, TaskQueueEntry, TaskStatus
 from app.models.worker_skill import WorkerSkill
 
@@ -22,6 +23,7 @@ __all__ = [
     "IdempotencyKey",
     "Image",
     "Project",
+    "ProjectModel",
     "ProjectStatus",
     "Role",
     "Task",

@@ -57,40 +57,53 @@ class Engine(Protocol):
     def judge(self, answer: dict[str, Any], consensus: Consensus) -> Judgement: ...
 
 
-def engine_for(spec: AnnotationSpec, *, width: int, height: int) -> Engine:
+def engine_for(
+    spec: AnnotationSpec, *, width: int, height: int, fitted: dict[str, Any] | None = None
+) -> Engine:
+    """``fitted`` is the project's last re-estimated worker model (classification only)."""
     if spec.type == "classification":
-        return ClassificationEngine(list(spec.labels))
+        return ClassificationEngine(list(spec.labels), WorkerSkills.from_dict(fitted) if fitted else None)
     if spec.type == "multilabel":
         return MultilabelEngine(list(spec.labels))
     return GeometryEngine(spec, width=width, height=height)
 
 
-def one_coin_skills(labels: list[str], answers: Sequence[TaskAnswer]) -> WorkerSkills:
-    """Confusion matrices for the answering workers from their accuracy alone (one coin each):
-    right with probability ``accuracy``, else any other label alike."""
+def one_coin_skills(
+    labels: list[str], answers: Sequence[TaskAnswer], fitted: WorkerSkills | None = None
+) -> WorkerSkills:
+    """Confusion matrices for the answering workers: the re-estimated matrix of a worker the
+    last fit saw, else one coin from the worker's accuracy (right with probability
+    ``accuracy``, else any other label alike). Class prior and calibration come from the fit."""
     k = len(labels)
     workers = sorted({a.worker_id for a in answers})
     accuracy = {a.worker_id: a.accuracy for a in answers}
+    order = [fitted.label_names.index(lab) for lab in labels] if fitted and set(fitted.label_names) == set(labels) else None
+    seen = {w: i for i, w in enumerate(fitted.worker_names)} if fitted and order else {}
 
-    def matrix(p: float) -> np.ndarray:
+    def matrix(worker: str | None, p: float) -> np.ndarray:
+        if fitted is not None and order is not None and worker in seen:
+            return np.asarray(fitted.confusion[seen[worker]][np.ix_(order, order)])
         p = min(max(p, 1.0 / k + 1e-3), 1 - 1e-6)  # no worse than chance: a spammer adds nothing
         off = (1.0 - p) / max(k - 1, 1)
         return np.full((k, k), off) + np.eye(k) * (p - off)
 
+    prior = fitted.class_prior[order] if fitted is not None and order is not None else np.full(k, 1.0 / k)
     return WorkerSkills(
         label_names=labels, worker_names=workers,
-        confusion=np.array([matrix(accuracy[w]) for w in workers]).reshape(len(workers), k, k),
-        class_prior=np.full(k, 1.0 / k), n_answers=np.zeros(len(workers)),
-        expected_correct=np.zeros(len(workers)), default_confusion=matrix(PRIOR_ACCURACY),
+        confusion=np.array([matrix(w, accuracy[w]) for w in workers]).reshape(len(workers), k, k),
+        class_prior=prior, n_answers=np.zeros(len(workers)),
+        expected_correct=np.zeros(len(workers)), default_confusion=matrix(None, PRIOR_ACCURACY),
+        rho=fitted.rho if fitted is not None and order is not None else 0.0,
     )
 
 
 @dataclass
 class ClassificationEngine:
     labels: list[str]
+    fitted: WorkerSkills | None = None
 
     def consensus(self, answers: Sequence[TaskAnswer]) -> Consensus:
-        skills = one_coin_skills(self.labels, answers)
+        skills = one_coin_skills(self.labels, answers, self.fitted)
         p = skills.posterior([a.answer["label"] for a in answers], [a.worker_id for a in answers])
         best = int(np.argmax(p))
         return Consensus({"label": self.labels[best]}, float(p[best]))

@@ -20,6 +20,7 @@ from app.models import (
     Batch,
     Image,
     Project,
+    ProjectModel,
     Task,
     TaskStatus,
     WorkerSkill,
@@ -61,15 +62,34 @@ def _skills(session: Session, project_id: str, worker_ids: set[str]) -> dict[str
     return {r.worker_id: r for r in rows}
 
 
+def _engine(session: Session, project: Project, task: Task) -> Engine:
+    image = session.get_one(Image, task.image_id)
+    model = session.get(ProjectModel, project.id)
+    return engine_for(AnnotationSpec.model_validate(project.annotation), width=image.width, height=image.height,
+                      fitted=model.state if model is not None else None)
+
+
 def on_answer(session: Session, assignment: Assignment, task: Task, *, now: datetime) -> None:
     """A new answer: recompute the task's consensus; complete and judge when it is sure enough.
     A gold answer is judged at once against the known answer instead."""
     project = session.get_one(Project, task.project_id)
-    image = session.get_one(Image, task.image_id)
-    engine = engine_for(AnnotationSpec.model_validate(project.annotation), width=image.width, height=image.height)
+    engine = _engine(session, project, task)
     if task.is_gold:
         _judge_gold(session, project, engine, task, assignment, now=now)
         return
+    _update_consensus(session, project, engine, task, assignment, now=now)
+
+
+def refresh_task(session: Session, task: Task, *, now: datetime) -> None:
+    """Recompute an open task's consensus with the current skills (after a re-estimation)."""
+    project = session.get_one(Project, task.project_id)
+    _update_consensus(session, project, _engine(session, project, task), task, None, now=now)
+
+
+def _update_consensus(
+    session: Session, project: Project, engine: Engine, task: Task, assignment: Assignment | None, *,
+    now: datetime,
+) -> None:
     batch = session.get_one(Batch, task.batch_id)
     answers = _answers(session, task.id)
     skills = _skills(session, project.id, {a.worker_id for a in answers})
@@ -80,11 +100,12 @@ def on_answer(session: Session, assignment: Assignment, task: Task, *, now: date
         consensus.answer, consensus.confidence, consensus.object_confidences
     )
     if task.status == TaskStatus.completed:
-        _judge(session, project, engine, consensus, [assignment], now=now)  # a late answer
+        if assignment is not None:
+            _judge(session, project, engine, consensus, [assignment], now=now)  # a late answer
         return
     n = len(answers)
     confident = n >= (batch.overlap_min or 1) and consensus.confidence >= (batch.confidence or 1.0)
-    if confident or n >= (batch.overlap_max or 0):
+    if n and (confident or n >= (batch.overlap_max or 0)):
         complete_task(session, task, now=now)
         _judge(session, project, engine, consensus, answers, now=now)
 

@@ -1,0 +1,90 @@
+"""Periodic re-estimation: EM over all of a project's answers and gold refreshes the worker
+model, then the consensus of the project's unfinished tasks.
+
+Due when a classification project has graded ``REFIT_MIN_NEW`` more answers (or 10% more)
+since its last fit. One project per claim, locked with ``SKIP LOCKED`` on its model row, so any
+number of reconcilers share the work; a reconciler killed mid-fit leaves the old model in place
+and the project still due.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.annotations import AnnotationSpec
+from app.core.db import insert_ignore, transaction
+from app.models import (
+    Assignment,
+    AssignmentStatus,
+    Project,
+    ProjectModel,
+    ProjectStatus,
+    Task,
+    TaskStatus,
+)
+from app.quality.service import refresh_task
+from consensus import Answers, Auto
+
+REFIT_MIN_NEW = 50
+ANSWERED = (AssignmentStatus.submitted, AssignmentStatus.accepted, AssignmentStatus.rejected)
+
+
+def graded_counts(session: Session) -> dict[str, int]:
+    """Graded answers per active classification project."""
+    rows = session.execute(
+        select(Assignment.project_id, func.count())
+        .join(Project, Project.id == Assignment.project_id)
+        .where(Assignment.agreement.is_not(None), Project.annotation_type == "classification",
+               Project.status == ProjectStatus.active)
+        .group_by(Assignment.project_id)
+    ).all()
+    return {project_id: int(n) for project_id, n in rows}
+
+
+def reestimate_due(session: Session, *, now: datetime, limit: int = 1) -> int:
+    counts = graded_counts(session)
+    session.commit()
+    done = 0
+    for project_id, graded in counts.items():
+        if done >= limit:
+            break
+        insert_ignore(session, ProjectModel, {"project_id": project_id, "answers_at_fit": 0, "requested_at": now},
+                      conflict=["project_id"])
+        session.commit()
+        with transaction(session):
+            model = session.scalar(
+                select(ProjectModel).where(ProjectModel.project_id == project_id).with_for_update(skip_locked=True)
+            )
+            if model is None or graded < model.answers_at_fit + max(REFIT_MIN_NEW, model.answers_at_fit // 10):
+                continue
+            refit(session, model, graded, now=now)
+            done += 1
+    return done
+
+
+def refit(session: Session, model: ProjectModel, graded: int, *, now: datetime) -> None:
+    """Fit the project's classification model on every answer and gold; refresh open tasks."""
+    project = session.get_one(Project, model.project_id)
+    rows = session.execute(
+        select(Assignment.task_id, Assignment.worker_id, Assignment.answer, Task.is_gold, Task.gold_answer)
+        .join(Task, Task.id == Assignment.task_id)
+        .where(Assignment.project_id == project.id, Assignment.status.in_(ANSWERED))
+    ).all()
+    if not rows:
+        return
+    labels = list(AnnotationSpec.model_validate(project.annotation).labels)
+    answers = Answers.from_records([r.task_id for r in rows], [r.worker_id for r in rows],
+                                   [r.answer["label"] for r in rows], label_names=labels)
+    gold = {r.task_id: r.gold_answer["label"] for r in rows if r.is_gold and r.gold_answer}
+    fitted = Auto().fit(answers, gold=gold or None)
+    model.state, model.answers_at_fit, model.fitted_at = fitted.skills_.to_dict(), graded, now
+    session.flush()
+    open_tasks = session.scalars(
+        select(Task).where(Task.project_id == project.id, Task.status == TaskStatus.open,
+                           Task.is_gold.is_(False), Task.answer_count > 0).with_for_update(skip_locked=True)
+    ).all()
+    for task in open_tasks:
+        refresh_task(session, task, now=now)

@@ -1,0 +1,46 @@
+"""Re-estimation: after enough answers, EM over the project refits the worker model, the
+submit path uses it, and unfinished tasks get their consensus refreshed."""
+
+from __future__ import annotations
+
+import random
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from app.models import ProjectModel
+from tests.conftest import FakeClock
+from tests.factories import deposit, make_project, png, signup
+from tests.quality import crowd
+from tests.quality.test_end_to_end import LABELS, run_crowd
+from workers.quality import Reestimate
+from workers.runner import run_pass
+
+
+def test_refit_learns_who_is_reliable(client: TestClient, clock: FakeClock) -> None:
+    rng = random.Random(3)
+    requester = signup(client, "requester")
+    project = make_project(client, requester, annotation={"type": "classification", "labels": LABELS},
+                           overlap={"min": 3, "max": 3}, ban_below_accuracy=0.0)
+    files = [("files", (f"i{i}.png", png(20, 20, (i, 1, 2)))) for i in range(40)]
+    batch = client.post(f"/v1/projects/{project['id']}/batches", files=files, headers=requester).json()
+    deposit(client, requester, "10")
+    client.post(f"/v1/batches/{batch['id']}/launch", headers=requester)
+    tasks = client.get(f"/v1/batches/{batch['id']}/results?limit=500", headers=requester).json()["items"]
+    truth = {t["task_id"]: crowd.classification_truth(rng, LABELS) for t in tasks}
+    habits = ["good", "good", "good", "spammer"]
+    workers = [crowd.SimWorker(h, h, crowd.answer_classification(h, LABELS), signup(client, "worker")) for h in habits]
+    run_crowd(client, project["id"], workers, truth, rng)
+
+    sessionmaker = client.app.state.sessionmaker  # type: ignore[attr-defined]
+    assert run_pass(sessionmaker, [Reestimate()], clock())["quality.reestimate"] == 1
+    assert run_pass(sessionmaker, [Reestimate()], clock())["quality.reestimate"] == 0  # not due again yet
+    with sessionmaker() as session:
+        model = session.scalar(select(ProjectModel).where(ProjectModel.project_id == project["id"]))
+    assert model is not None
+    assert model.state is not None
+    fitted = {w.kind: [] for w in workers}  # type: dict[str, list[float]]
+    for w in workers:
+        fitted[w.kind].append(model.state["workers"][w.headers["X-Test-Account-Id"]]["accuracy"])
+    assert fitted["spammer"][0] < 0.6
+    assert min(fitted["good"]) > 0.8
