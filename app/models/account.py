@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import String
+from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.models import Base, id_column
@@ -26,3 +26,6 @@ class Account(Base):
     key_hash: Mapped[str] = mapped_column(String(64))
     """SHA-256 of the secret half; the secret itself is never stored."""
     created_at: Mapped[datetime]
+    banned_at: Mapped[datetime | None]
+    """Set by an operator: the worker may not lease anything, on any project."""
+    ban_reason: Mapped[str | None] = mapped_column(Text)

@@ -3,12 +3,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
+from pydantic import Field
+from sqlalchemy.orm import Session
 
 import payments
 from app.auth.deps import Operator
 from app.core.deps import Now, SessionDep
 from app.core.pagination import PageParams, next_cursor, page_params
-from app.core.schemas import OutputModel, Timestamp
+from app.core.schemas import InputModel, MoneyOut, OutputModel, Timestamp
 from app.operator import money as operator_money
 from app.operator import service as operator_service
 from app.operator.schemas import SettingsOut, SettingsPatch, VerifyOut
@@ -17,12 +19,37 @@ from payments.money import format_rate
 router = APIRouter(prefix="/v1/admin", tags=["operator"])
 
 
+class ProjectSkill(OutputModel):
+    project_id: str
+    accuracy: float
+    accuracy_upper: float
+    graded_answers: int
+    gold_answers: int
+    qualified: bool
+    qualification_retry_at: Timestamp | None
+    banned: bool
+    ban_reason: str | None
+
+
 class WorkerRow(OutputModel):
     id: str
     name: str
     created_at: Timestamp
     answers: int
     accepted: int
+    earnings: MoneyOut
+    banned: bool
+    ban_reason: str | None
+    projects: list[ProjectSkill]
+
+
+class BanIn(InputModel):
+    reason: str = Field(min_length=1, max_length=2000)
+    project_id: str | None = Field(default=None, description="Only this project; omit to ban everywhere.")
+
+
+class UnbanIn(InputModel):
+    project_id: str | None = None
 
 
 class WorkerPage(OutputModel):
@@ -36,9 +63,13 @@ def list_workers(
 ) -> WorkerPage:
     """Workers with their answer counts."""
     rows = operator_service.workers(session, page)
+    shown = rows[: page.limit]
+    skills = operator_service.skills_by_worker(session, [a.id for a, _, _ in shown])
     items = [
-        WorkerRow(id=a.id, name=a.name, created_at=a.created_at, answers=n, accepted=k)
-        for a, n, k in rows[: page.limit]
+        WorkerRow(id=a.id, name=a.name, created_at=a.created_at, answers=n, accepted=k,
+                  earnings=operator_service.earnings(session, a.id), banned=a.banned_at is not None,
+                  ban_reason=a.ban_reason, projects=[ProjectSkill(**s) for s in skills.get(a.id, [])])
+        for a, n, k in shown
     ]
     return WorkerPage(items=items, next_cursor=next_cursor([a.id for a, _, _ in rows], page.limit))
 
@@ -67,6 +98,30 @@ def verify_ledger(_: Operator, session: SessionDep) -> VerifyOut:
     """Check every ledger invariant; `ok` is false with the violations listed when one breaks."""
     report = operator_money.verify_ledger(session)
     return VerifyOut(ok=report.ok, accounts=report.accounts, total=report.total, violations=report.violations)
+
+
+@router.post("/workers/{worker_id}/ban", response_model=WorkerRow)
+def ban_worker(worker_id: str, body: BanIn, _: Operator, session: SessionDep, now: Now) -> WorkerRow:
+    """Ban a worker on one project or everywhere; open leases are released and unfinished
+    tasks collect replacement answers."""
+    operator_service.ban(session, worker_id, body.reason, body.project_id, now=now)
+    return _worker_row(session, worker_id)
+
+
+@router.post("/workers/{worker_id}/unban", response_model=WorkerRow)
+def unban_worker(worker_id: str, _: Operator, session: SessionDep, body: UnbanIn | None = None) -> WorkerRow:
+    """Lift a ban (on one project, or every ban of the worker)."""
+    operator_service.unban(session, worker_id, body.project_id if body else None)
+    return _worker_row(session, worker_id)
+
+
+def _worker_row(session: Session, worker_id: str) -> WorkerRow:
+    account, answers, accepted = operator_service.worker(session, worker_id)
+    skills = operator_service.skills_by_worker(session, [worker_id]).get(worker_id, [])
+    return WorkerRow(id=account.id, name=account.name, created_at=account.created_at, answers=answers,
+                     accepted=accepted, earnings=operator_service.earnings(session, account.id),
+                     banned=account.banned_at is not None, ban_reason=account.ban_reason,
+                     projects=[ProjectSkill(**s) for s in skills])
 
 
 @router.get("/stats")

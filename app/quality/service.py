@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.annotations import AnnotationSpec
 from app.core.errors import Forbidden
 from app.models import (
+    Account,
     Assignment,
     AssignmentStatus,
     Batch,
@@ -39,10 +40,42 @@ class WorkerBanned(Forbidden):
     type, title = "worker-banned", "Banned from this project"
 
 
-def check_not_banned(session: Session, project_id: str, worker_id: str) -> None:
-    row = session.get(WorkerSkill, (project_id, worker_id))
+def check_not_banned(session: Session, project_id: str, worker: Account) -> None:
+    if worker.banned_at is not None:
+        raise WorkerBanned(f"Your account is banned: {worker.ban_reason}")
+    row = session.get(WorkerSkill, (project_id, worker.id))
     if row is not None and row.banned_at is not None:
         raise WorkerBanned(f"You are banned from this project: {row.ban_reason}")
+
+
+def operator_ban(session: Session, worker: Account, reason: str, project_id: str | None, *, now: datetime) -> None:
+    """Ban on one project (its leases and unfinished answers handled as for a rule ban), or,
+    without a project, on the whole account (every project's open work released)."""
+    if project_id is not None:
+        project = session.get_one(Project, project_id)
+        ban(session, _skill_row(session, project, worker.id, now=now), reason, by="operator", now=now)
+        return
+    worker.banned_at, worker.ban_reason = now, reason
+    projects = session.scalars(
+        select(Assignment.project_id).where(Assignment.worker_id == worker.id,
+                                            Assignment.status.in_([AssignmentStatus.leased, AssignmentStatus.submitted]))
+        .distinct()
+    ).all()
+    for pid in projects:
+        row = _skill_row(session, session.get_one(Project, pid), worker.id, now=now)
+        if row.banned_at is None:
+            ban(session, row, reason, by="operator", now=now)
+
+
+def operator_unban(session: Session, worker: Account, project_id: str | None) -> None:
+    rows = session.scalars(
+        select(WorkerSkill).where(WorkerSkill.worker_id == worker.id,
+                                  *([WorkerSkill.project_id == project_id] if project_id else []))
+    ).all()
+    for row in rows:
+        row.banned_at, row.ban_reason, row.banned_by = None, None, None
+    if project_id is None:
+        worker.banned_at, worker.ban_reason = None, None
 
 
 def _answers(session: Session, task_id: str) -> Sequence[Assignment]:

@@ -39,3 +39,19 @@ def ban_reason(skill: Skill, threshold: float) -> str | None:
         f"accuracy {skill.accuracy:.2f} over {skill.graded} graded answers is below the project's "
         f"{threshold:g} (at most {skill.upper:.2f} with {BAN_CREDIBILITY:.0%} confidence)"
     )
+
+
+def describe(row: WorkerSkill) -> dict[str, object]:
+    """A worker's standing on one project, as shown to the worker and to operators."""
+    skill = estimate(row)
+    return {
+        "project_id": row.project_id,
+        "accuracy": round(skill.accuracy, 4),
+        "accuracy_upper": round(skill.upper, 4),
+        "graded_answers": row.graded,
+        "gold_answers": row.gold_graded,
+        "qualified": row.qualified_at is not None,
+        "qualification_retry_at": row.qualification_retry_at,
+        "banned": row.banned_at is not None,
+        "ban_reason": row.ban_reason,
+    }

@@ -1,14 +1,17 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi.encoders import jsonable_encoder
+from sqlalchemy import select
 
 from app.auth.deps import AnyAccount, Worker
 from app.core.deps import BaseURL, Now, SessionDep, SettingsDep
 from app.core.pagination import PageParams, next_cursor, page_params
 from app.images import ImageNotFound
-from app.models import Assignment
+from app.models import Assignment, WorkerSkill
+from app.quality.skills import describe
 from app.work import service as work_service
 from app.work.errors import ImageNotAvailable
 from app.work.schemas import AssignmentOut, AssignmentPage, LeasedTask, LeaseOut, SubmitIn
@@ -73,6 +76,13 @@ def my_assignments(
     return AssignmentPage(
         items=[assignment_out(a) for a in rows[: page.limit]], next_cursor=next_cursor([a.id for a in rows], page.limit)
     )
+
+
+@router.get("/me/skills")
+def my_skills(worker: Worker, session: SessionDep) -> dict[str, Any]:
+    """The worker's accuracy estimate per project (with its upper bound), qualification and bans."""
+    rows = session.scalars(select(WorkerSkill).where(WorkerSkill.worker_id == worker.id)).all()
+    return {"items": [jsonable_encoder(describe(row)) for row in rows]}
 
 
 @router.get("/images/{image_id}", response_class=Response, responses={200: {"content": {"image/*": {}}}})

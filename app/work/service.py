@@ -50,7 +50,7 @@ def lease_next(
     """An exclusive, expiring lease on the project's next task for this worker, or None."""
     with transaction(session):
         project = project_service.get_active(session, project_id)
-        quality_service.check_not_banned(session, project.id, worker.id)
+        quality_service.check_not_banned(session, project.id, worker)
         _check_live_leases(session, worker, project.id, max_live_leases)
         pick = gold.choose(session, project, worker, now=now)
         if pick is not None:

@@ -1,0 +1,47 @@
+"""Operators ban and unban by hand; workers see their own standing."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from app.core.config import Settings
+from tests.factories import account_id, make_operator, make_project, open_batch, signup
+
+
+def test_operator_ban_releases_leases_and_unban_restores(client: TestClient, settings: Settings) -> None:
+    op = make_operator(settings)
+    requester, worker, other = signup(client, "requester"), signup(client, "worker"), signup(client, "worker")
+    project = make_project(client, requester, overlap={"min": 1, "max": 1})
+    open_batch(client, requester, project["id"], n_images=1)
+    lease = client.post(f"/v1/projects/{project['id']}/assignments", headers=worker).json()
+    assert client.post(f"/v1/projects/{project['id']}/assignments", headers=other).status_code == 204
+
+    r = client.post(f"/v1/admin/workers/{account_id(worker)}/ban", json={"reason": "fraud"}, headers=op)
+    assert r.status_code == 200
+    assert r.json()["banned"] is True
+    refused = client.post(f"/v1/projects/{project['id']}/assignments", headers=worker)
+    assert refused.status_code == 403
+    assert "fraud" in refused.json()["detail"]
+    assert client.post(f"/v1/assignments/{lease['id']}/submit", json={"answer": {"label": "cat"}},
+                       headers=worker).status_code == 409
+    assert client.post(f"/v1/projects/{project['id']}/assignments", headers=other).status_code == 201
+
+    assert client.post(f"/v1/admin/workers/{account_id(worker)}/unban", headers=op).json()["banned"] is False
+    skills = client.get("/v1/me/skills", headers=worker).json()["items"]
+    assert [(s["project_id"], s["banned"]) for s in skills] == [(project["id"], False)]
+
+
+def test_project_ban_only_blocks_that_project(client: TestClient, settings: Settings) -> None:
+    op = make_operator(settings)
+    requester, worker = signup(client, "requester"), signup(client, "worker")
+    p1, p2 = make_project(client, requester), make_project(client, requester)
+    open_batch(client, requester, p1["id"], n_images=1)
+    open_batch(client, requester, p2["id"], n_images=1)
+    body = {"reason": "bad boxes", "project_id": p1["id"]}
+    assert client.post(f"/v1/admin/workers/{account_id(worker)}/ban", json=body, headers=op).status_code == 200
+    assert client.post(f"/v1/projects/{p1['id']}/assignments", headers=worker).status_code == 403
+    assert client.post(f"/v1/projects/{p2['id']}/assignments", headers=worker).status_code == 201
+    rows = client.get("/v1/admin/workers", headers=op).json()["items"]
+    mine = next(r for r in rows if r["id"] == account_id(worker))
+    assert [(p["project_id"], p["banned"]) for p in mine["projects"]] == [(p1["id"], True)]
+    assert client.post("/v1/admin/workers/acc_nope/ban", json={"reason": "x"}, headers=op).status_code == 404
