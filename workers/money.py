@@ -22,6 +22,16 @@ class AutoAccept:
         return answer_service.auto_accept_due(session, now=now)
 
 
+class GrantOverdueAppeals:
+    """Appeals the requester did not answer by their deadline are granted and paid."""
+
+    name = "appeals.grant_overdue"
+    interval_s = 30.0
+
+    def run_once(self, session: Session, now: datetime) -> int:
+        return answer_service.grant_overdue_appeals(session, now=now)
+
+
 class SettleBatches:
     """Finished or cancelled batches complete and return their unspent escrow."""
 

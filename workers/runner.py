@@ -16,7 +16,7 @@ from app.core.config import Settings, get_settings
 from app.money.providers import payout_provider
 from workers.base import Reconciler
 from workers.lease_expiry import LeaseExpiry
-from workers.money import AutoAccept, ReleaseHolds, SendPayouts, SettleBatches
+from workers.money import AutoAccept, GrantOverdueAppeals, ReleaseHolds, SendPayouts, SettleBatches
 from workers.quality import Reestimate
 
 log = logging.getLogger("tessera.workers")
@@ -27,6 +27,7 @@ def default_reconcilers(settings: Settings | None = None) -> list[Reconciler]:
     return [
         LeaseExpiry(),
         AutoAccept(),
+        GrantOverdueAppeals(),
         SettleBatches(),
         ReleaseHolds(),
         SendPayouts(payout_provider(settings)),

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from app.answers import service as answer_service
-from app.auth.deps import Requester
+from app.auth.deps import Requester, Worker
 from app.core import idempotency
 from app.core.deps import Now, SessionDep
 from app.core.schemas import InputModel, Money, MoneyOut, OutputModel, Timestamp
@@ -47,6 +47,40 @@ def accept(assignment_id: str, requester: Requester, session: SessionDep, now: N
 def reject(assignment_id: str, body: RejectIn, requester: Requester, session: SessionDep, now: Now) -> AssignmentOut:
     """Reject a submitted answer with a reason the worker sees; nothing is paid."""
     return assignment_out(answer_service.reject(session, requester, assignment_id, body.reason, now=now))
+
+
+class AppealIn(InputModel):
+    message: str = Field(min_length=1, max_length=2000, description="Why the rejection is wrong.")
+
+
+class AppealAnswerIn(InputModel):
+    reason: str = Field(min_length=1, max_length=2000, description="Shown to the worker.")
+
+
+@router.post("/{assignment_id}/appeal", response_model=AssignmentOut)
+def appeal(assignment_id: str, body: AppealIn, worker: Worker, session: SessionDep, now: Now) -> AssignmentOut:
+    """Appeal a rejection, once, within the project's review window."""
+    return assignment_out(answer_service.appeal(session, worker, assignment_id, body.message, now=now))
+
+
+@router.post("/{assignment_id}/appeal/grant", response_model=AssignmentOut)
+def grant_appeal(
+    assignment_id: str, body: AppealAnswerIn, requester: Requester, session: SessionDep, now: Now
+) -> AssignmentOut:
+    """Grant an appeal: the answer is accepted and paid."""
+    return assignment_out(
+        answer_service.resolve_appeal(session, requester, assignment_id, grant=True, reason=body.reason, now=now)
+    )
+
+
+@router.post("/{assignment_id}/appeal/deny", response_model=AssignmentOut)
+def deny_appeal(
+    assignment_id: str, body: AppealAnswerIn, requester: Requester, session: SessionDep, now: Now
+) -> AssignmentOut:
+    """Deny an appeal with a reason; the rejection stands."""
+    return assignment_out(
+        answer_service.resolve_appeal(session, requester, assignment_id, grant=False, reason=body.reason, now=now)
+    )
 
 
 @router.post("/{assignment_id}/bonus", status_code=status.HTTP_201_CREATED, response_model=BonusOut)

@@ -8,7 +8,7 @@ auto-accept reconciler) sees the other's verdict and stops.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,7 +17,7 @@ import payments
 from app.core.db import transaction
 from app.core.errors import Conflict, NotFound
 from app.core.ids import new_id
-from app.models import Account, Assignment, AssignmentStatus, Batch, Bonus
+from app.models import Account, Assignment, AssignmentStatus, Batch, Bonus, Project
 
 AUTO_ACCEPT_REASON = "accepted automatically: the review window ended"
 
@@ -54,7 +54,7 @@ def reject(session: Session, requester: Account, assignment_id: str, reason: str
     with transaction(session):
         assignment = _submitted_for_requester(session, requester, assignment_id)
         _require_submitted(assignment)
-        assignment.status, assignment.reason, assignment.decided_at = AssignmentStatus.rejected, reason, now
+        record_reject(session, assignment, reason, now=now)
     return assignment
 
 
@@ -88,6 +88,70 @@ def record_accept(session: Session, assignment: Assignment, *, reason: str | Non
     )
 
 
+def record_reject(session: Session, assignment: Assignment, reason: str, *, now: datetime) -> None:
+    """Reject a locked assignment; the worker may appeal until the project's review window ends."""
+    window = session.scalar(select(Project.auto_accept_s).where(Project.id == assignment.project_id)) or 0
+    assignment.status, assignment.reason, assignment.decided_at = AssignmentStatus.rejected, reason, now
+    assignment.appeal_until = now + timedelta(seconds=window)
+
+
+class AppealNotAllowed(Conflict):
+    type, title = "appeal-not-allowed", "This answer cannot be appealed"
+
+
+def appeal(session: Session, worker: Account, assignment_id: str, message: str, *, now: datetime) -> Assignment:
+    """The worker contests a rejection, once; the requester has the review window to answer."""
+    with transaction(session):
+        assignment = session.scalar(
+            select(Assignment).where(Assignment.id == assignment_id, Assignment.worker_id == worker.id)
+            .with_for_update()
+        )
+        if assignment is None:
+            raise AnswerNotFound(f"No assignment {assignment_id} among yours.")
+        if assignment.status != AssignmentStatus.rejected or assignment.appealed_at is not None:
+            raise AppealNotAllowed("Only a rejected answer can be appealed, and only once.")
+        if assignment.appeal_until is None or now >= assignment.appeal_until:
+            raise AppealNotAllowed("The time to appeal this rejection has passed.")
+        window = session.scalar(select(Project.auto_accept_s).where(Project.id == assignment.project_id)) or 0
+        assignment.appeal_message, assignment.appealed_at = message, now
+        assignment.appeal_due_at = now + timedelta(seconds=window)
+    return assignment
+
+
+def resolve_appeal(
+    session: Session, requester: Account, assignment_id: str, *, grant: bool, reason: str, now: datetime
+) -> Assignment:
+    with transaction(session):
+        assignment = _submitted_for_requester(session, requester, assignment_id)
+        if assignment.appealed_at is None or assignment.appeal_outcome is not None:
+            raise VerdictConflict("There is no open appeal on this answer.")
+        _settle_appeal(session, assignment, grant=grant, reason=reason, now=now)
+    return assignment
+
+
+def _settle_appeal(session: Session, assignment: Assignment, *, grant: bool, reason: str, now: datetime) -> None:
+    assignment.appeal_outcome = "granted" if grant else "denied"
+    if grant:
+        record_accept(session, assignment, reason=f"appeal granted: {reason}", now=now)
+    else:
+        assignment.reason = f"appeal denied: {reason}"
+
+
+def grant_overdue_appeals(session: Session, *, now: datetime, limit: int = 200) -> int:
+    """Appeals the requester left unanswered past their deadline are granted, and paid."""
+    with transaction(session):
+        due = session.scalars(
+            select(Assignment)
+            .where(Assignment.appealed_at.is_not(None), Assignment.appeal_outcome.is_(None),
+                   Assignment.appeal_due_at <= now)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for assignment in due:
+            _settle_appeal(session, assignment, grant=True, reason="the requester did not answer in time", now=now)
+    return len(due)
+
+
 def auto_accept_due(session: Session, *, now: datetime, limit: int = 200) -> int:
     """Make final the verdicts of answers whose review window ended: the consensus's proposal
     when there is one (rejected answers are not paid), else acceptance."""
@@ -101,7 +165,7 @@ def auto_accept_due(session: Session, *, now: datetime, limit: int = 200) -> int
         ).all()
         for assignment in due:
             if assignment.proposed_verdict == AssignmentStatus.rejected:
-                assignment.status, assignment.decided_at = AssignmentStatus.rejected, now
+                record_reject(session, assignment, assignment.reason or "rejected", now=now)
             else:
                 record_accept(session, assignment, reason=assignment.reason or AUTO_ACCEPT_REASON, now=now)
     return len(due)

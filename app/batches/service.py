@@ -220,9 +220,15 @@ def settle_due(session: Session, *, now: datetime, limit: int = 50) -> int:
     """Close the books of batches whose work is over: every task complete (or the batch
     cancelled) and no answer still leased or waiting for a verdict. The batch completes and its
     unspent escrow returns to the requester, once (the refund is unique per batch)."""
+    # An answer is not final while leased, awaiting its verdict, open to appeal, or appealed.
     unfinished = exists().where(
         Assignment.batch_id == Batch.id,
-        Assignment.status.in_([AssignmentStatus.leased, AssignmentStatus.submitted]),
+        or_(
+            Assignment.status.in_([AssignmentStatus.leased, AssignmentStatus.submitted]),
+            and_(Assignment.status == AssignmentStatus.rejected, Assignment.appealed_at.is_(None),
+                 Assignment.appeal_until > now),
+            and_(Assignment.appealed_at.is_not(None), Assignment.appeal_outcome.is_(None)),
+        ),
     )
     work_over = or_(
         Batch.status == BatchStatus.cancelled,

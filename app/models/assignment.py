@@ -59,3 +59,11 @@ class Assignment(Base):
     """``accepted`` or ``rejected`` by the consensus; final when the review window ends unless
     the requester decides otherwise first."""
     decided_at: Mapped[datetime | None]
+    appeal_until: Mapped[datetime | None]
+    """A rejected answer may be appealed, once, until then (its project's review window)."""
+    appeal_message: Mapped[str | None] = mapped_column(Text)
+    appealed_at: Mapped[datetime | None]
+    appeal_due_at: Mapped[datetime | None]
+    """The requester answers the appeal by then, or it is granted."""
+    appeal_outcome: Mapped[str | None] = mapped_column(String(16))
+    """``granted`` or ``denied``; NULL while open (or never appealed)."""

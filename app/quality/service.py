@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.annotations import AnnotationSpec
+from app.answers import service as answer_service
 from app.core.errors import Forbidden
 from app.models import (
     Account,
@@ -220,7 +221,7 @@ def ban(session: Session, row: WorkerSkill, reason: str, *, by: str, now: dateti
     ).all()
     for assignment in open_work:
         if assignment.status == AssignmentStatus.submitted:
-            assignment.status, assignment.reason, assignment.decided_at = AssignmentStatus.rejected, EXCLUDED, now
+            answer_service.record_reject(session, assignment, EXCLUDED, now=now)
             session.execute(update(Task).where(Task.id == assignment.task_id).values(answer_count=Task.answer_count - 1))
         else:
             assignment.status, assignment.decided_at = AssignmentStatus.released, now

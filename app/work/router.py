@@ -28,6 +28,8 @@ def assignment_out(assignment: Assignment) -> AssignmentOut:
         id=assignment.id, project_id=assignment.project_id, task_id=assignment.task_id,
         status=assignment.status, reward=assignment.reward_micros, leased_at=assignment.leased_at,
         expires_at=assignment.expires_at, submitted_at=assignment.submitted_at, reason=assignment.reason,
+        appeal_until=assignment.appeal_until if assignment.appealed_at is None else None,
+        appeal_message=assignment.appeal_message, appeal_outcome=assignment.appeal_outcome,
     )
 
 

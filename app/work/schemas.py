@@ -39,6 +39,9 @@ class AssignmentOut(OutputModel):
     expires_at: Timestamp
     submitted_at: Timestamp | None
     reason: str | None
+    appeal_until: Timestamp | None = None
+    appeal_message: str | None = None
+    appeal_outcome: str | None = None
 
 
 class AssignmentPage(OutputModel):

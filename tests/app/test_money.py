@@ -165,6 +165,9 @@ class TestSettlement:
         client.post(f"/v1/assignments/{a1}/accept", headers=requester)
         client.post(f"/v1/assignments/{a2}/reject", json={"reason": "wrong"}, headers=requester)
         reconcile(client, clock)
+        assert client.get(f"/v1/batches/{batch['id']}", headers=requester).json()["status"] == "open"  # appealable
+        clock.advance(3 * 86_400)
+        reconcile(client, clock)
         body = client.get(f"/v1/batches/{batch['id']}", headers=requester).json()
         assert body["status"] == "completed"
         assert body["money"] == {"escrowed": "0.22", "spent": "0.11", "refunded": "0.11"}

@@ -124,6 +124,8 @@ def test_simulated_crowd(kind: str, client: TestClient, clock: FakeClock, settin
     good_ids = {w.headers["X-Test-Account-Id"] for w in workers if w.kind == "good"}
     good_accepted = [a["status"] == "accepted" for a in verdicts if a["worker_id"] in good_ids]
     assert sum(good_accepted) / len(good_accepted) >= 0.8
+    clock.advance(3601)  # rejections may be appealed for one more review window
+    run_pass(client.app.state.sessionmaker, default_reconcilers(), clock())  # type: ignore[attr-defined]
     body = client.get(f"/v1/batches/{batch['id']}", headers=requester).json()
     assert body["status"] == "completed"
     op = make_operator(settings)
