@@ -36,16 +36,20 @@ def default_reconcilers(settings: Settings | None = None) -> list[Reconciler]:
 
 
 def run_pass(
-    make_session: sessionmaker[Session], reconcilers: Sequence[Reconciler], now: datetime | None = None
+    make_session: sessionmaker[Session], reconcilers: Sequence[Reconciler], now: datetime | None = None,
+    *, clock: Callable[[], datetime] = utc_now,
 ) -> dict[str, int]:
-    """Run each reconciler until it finds nothing more due; return how much each did."""
+    """Run each reconciler until it finds nothing more due; return how much each did.
+
+    The time is read afresh for every step (a slow payout provider must not make later claims
+    in the same pass use a stale ``now``); tests pin it with ``now``."""
     done: dict[str, int] = {}
     for reconciler in reconcilers:
         total = 0
         while True:
             with make_session() as session:
                 try:
-                    n = reconciler.run_once(session, now or utc_now())
+                    n = reconciler.run_once(session, now or clock())
                 except Exception:
                     # One failing reconciler must not stop the others; the state it left is
                     # still in the database and the next pass retries it.
@@ -70,7 +74,7 @@ def run_forever(
     log.info("reconcilers running: %s", ", ".join(r.name for r in reconcilers))
     while not stop.is_set():
         started = time.monotonic()
-        run_pass(make_session, reconcilers, clock())
+        run_pass(make_session, reconcilers, clock=clock)
         # Jitter spreads several worker processes apart so they do not wake in lock-step.
         delay = max(0.0, interval_s * random.uniform(0.8, 1.2) - (time.monotonic() - started))
         stop.wait(delay)

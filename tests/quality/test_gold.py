@@ -23,12 +23,14 @@ def add_gold(client: TestClient, requester: H, project_id: str, label: str, seed
     return dict(r.json())
 
 
-def setup(client: TestClient, *, gold_tasks: int = 2, gold_rate: float = 0.0, n_gold: int = 3) -> tuple[H, dict[str, Any], set[str], dict[str, Any]]:
+def setup(
+    client: TestClient, *, gold_tasks: int = 2, gold_rate: float = 0.0, n_gold: int = 3, n_real: int = 4
+) -> tuple[H, dict[str, Any], set[str], dict[str, Any]]:
     requester = signup(client, "requester")
     project = make_project(client, requester, overlap={"min": 1, "max": 3}, gold_rate=gold_rate,
                            qualification={"gold_tasks": gold_tasks, "min_accuracy": 0.8})
     gold_ids = {add_gold(client, requester, project["id"], "cat", i)["id"] for i in range(n_gold)}
-    batch = upload(client, requester, project["id"], {f"real{i}.png": png(40, 30, (200, i, 50)) for i in range(4)})
+    batch = upload(client, requester, project["id"], {f"real{i}.png": png(40, 30, (200, i, 50)) for i in range(n_real)})
     deposit(client, requester, "10")
     launched = client.post(f"/v1/batches/{batch['id']}/launch", headers=requester)
     assert launched.status_code == 200, launched.text
@@ -129,8 +131,13 @@ def test_gold_payload_is_indistinguishable_from_a_real_task(client: TestClient) 
 
 
 def test_gold_rate_mixes_gold_into_a_qualified_stream(client: TestClient) -> None:
-    _, project, gold_ids, _ = setup(client, gold_tasks=0, gold_rate=0.5, n_gold=3)
+    _, project, gold_ids, _ = setup(client, gold_tasks=0, gold_rate=0.5, n_gold=3, n_real=14)
     worker = signup(client, "worker")
-    leased = [lease_and_answer(client, project["id"], worker, "cat")["task"]["id"] for _ in range(7)]
-    assert 1 <= len(set(leased) & gold_ids) <= 3  # gold is seen, and never the same gold twice
+    leased = []
+    while (r := client.post(f"/v1/projects/{project['id']}/assignments", headers=worker)).status_code == 201:
+        leased.append(r.json()["task"]["id"])
+        client.post(f"/v1/assignments/{r.json()['id']}/submit", json={"answer": {"label": "cat"}}, headers=worker)
+    # At rate 0.5 over 14+ leases, gold shows up (a miss has odds 2^-14), never the same twice.
+    assert 1 <= len(set(leased) & gold_ids) <= 3
     assert len(leased) == len(set(leased))
+    assert len(set(leased) - gold_ids) == 14
