@@ -104,7 +104,7 @@ def appeal(session: Session, worker: Account, assignment_id: str, message: str, 
     with transaction(session):
         assignment = session.scalar(
             select(Assignment).where(Assignment.id == assignment_id, Assignment.worker_id == worker.id)
-            .with_for_update()
+            .with_for_update(key_share=True)
         )
         if assignment is None:
             raise AnswerNotFound(f"No assignment {assignment_id} among yours.")

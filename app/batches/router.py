@@ -3,6 +3,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, status
@@ -21,6 +22,7 @@ from app.batches.schemas import (
     BatchCreateJSON,
     BatchMoney,
     BatchOut,
+    BatchProgress,
     ResultAnswer,
     ResultItem,
     ResultPage,
@@ -59,12 +61,13 @@ _UPLOAD_DOC = {
 }
 
 
-def batch_out(session: Session, batch: Batch) -> BatchOut:
+def batch_out(session: Session, batch: Batch, now: datetime) -> BatchOut:
     overlap = None if batch.overlap_max is None else {"min": batch.overlap_min or 1, "max": batch.overlap_max}
     return BatchOut(
         id=batch.id, project_id=batch.project_id, status=batch.status, task_count=batch.task_count,
         counts=batch_service.counts(session, batch),
         money=BatchMoney(**asdict(money_service.batch_money(session, batch.id))),
+        progress=BatchProgress(**batch_service.progress(session, batch, now=now)),
         upload_report=batch.upload_report, reward=batch.reward_micros, overlap=overlap,
         created_at=batch.created_at, launched_at=batch.launched_at, completed_at=batch.completed_at,
         cancelled_at=batch.cancelled_at,
@@ -147,7 +150,7 @@ async def create_batch(
             session, store, requester, project_id, upload, pre_annotations=pre, limits=limits,
             max_images=settings.max_batch_images, now=now,
         )
-        return status.HTTP_201_CREATED, batch_out(session, batch)
+        return status.HTTP_201_CREATED, batch_out(session, batch, now)
 
     request_hash = idempotency.fingerprint("POST", request.url.path, fingerprint)
     return await run_in_threadpool(idempotency.run, session, requester, idempotency_key, request_hash, action, now=now)
@@ -232,7 +235,7 @@ def launch_batch(
 ) -> JSONResponse:
     """Open the batch to workers; its reward and overlap are fixed from now on."""
     def action() -> tuple[int, BatchOut]:
-        return status.HTTP_200_OK, batch_out(session, batch_service.launch(session, requester, batch_id, now=now))
+        return status.HTTP_200_OK, batch_out(session, batch_service.launch(session, requester, batch_id, now=now), now)
 
     request_hash = idempotency.fingerprint("POST", request.url.path, None)
     return idempotency.run(session, requester, idempotency_key, request_hash, action, now=now)
@@ -241,13 +244,13 @@ def launch_batch(
 @router.post("/batches/{batch_id}/cancel", response_model=BatchOut)
 def cancel_batch(batch_id: str, requester: Requester, session: SessionDep, now: Now) -> BatchOut:
     """Stop handing out the batch's tasks; leases already out may still be submitted."""
-    return batch_out(session, batch_service.cancel(session, requester, batch_id, now=now))
+    return batch_out(session, batch_service.cancel(session, requester, batch_id, now=now), now)
 
 
 @router.get("/batches/{batch_id}", response_model=BatchOut)
-def get_batch(batch_id: str, requester: Requester, session: SessionDep) -> BatchOut:
-    """Status, counts and money of a batch."""
-    return batch_out(session, batch_service.get_own(session, requester, batch_id))
+def get_batch(batch_id: str, requester: Requester, session: SessionDep, now: Now) -> BatchOut:
+    """Status, counts, money and progress (answers used, projected cost, ETA) of a batch."""
+    return batch_out(session, batch_service.get_own(session, requester, batch_id), now)
 
 
 @router.get(

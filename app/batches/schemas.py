@@ -36,6 +36,16 @@ class BatchMoney(OutputModel):
     refunded: MoneyOut
 
 
+class BatchProgress(OutputModel):
+    answers_used: int
+    answers_max: int
+    """The most answers the escrow pays for: every task at overlap.max, plus gold."""
+    projected_answers: int
+    projected_cost: MoneyOut
+    """Rewards and fees the batch will likely spend in all, at the pace of dynamic overlap so far."""
+    eta: Timestamp | None
+
+
 class BatchOut(OutputModel):
     id: str
     project_id: str
@@ -43,6 +53,7 @@ class BatchOut(OutputModel):
     task_count: int
     counts: dict[str, int]
     money: BatchMoney
+    progress: BatchProgress
     upload_report: dict[str, Any]
     reward: MoneyOut | None
     overlap: dict[str, int] | None

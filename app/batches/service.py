@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
@@ -31,6 +31,8 @@ from app.models import (
 )
 from app.projects import service as project_service
 from app.quality import gold
+from payments.models import Escrow
+from payments.money import fee_for
 
 
 @dataclass(frozen=True)
@@ -154,7 +156,7 @@ def get_own(session: Session, requester: Account, batch_id: str, *, for_update: 
     stmt = select(Batch).where(
         Batch.id == batch_id, Batch.requester_id == requester.id, Batch.status != BatchStatus.gold
     )
-    batch = session.scalar(stmt.with_for_update() if for_update else stmt)
+    batch = session.scalar(stmt.with_for_update(key_share=True) if for_update else stmt)
     if batch is None:
         raise BatchNotFound(f"No batch {batch_id} among yours.")
     return batch
@@ -265,4 +267,37 @@ def counts(session: Session, batch: Batch) -> dict[str, int]:
         "accepted": by_status.get(AssignmentStatus.accepted, 0),
         "rejected": by_status.get(AssignmentStatus.rejected, 0),
         "leased": by_status.get(AssignmentStatus.leased, 0),
+    }
+
+
+def progress(session: Session, batch: Batch, *, now: datetime) -> dict[str, Any]:
+    """Answers used against the most the batch may use, and a projection of its final cost and
+    finish time from the pace so far (answers per completed task, tasks completed per second)."""
+    escrow = session.get(Escrow, batch.id)
+    used = session.scalar(
+        select(func.count()).where(
+            Assignment.batch_id == batch.id,
+            Assignment.status.in_([AssignmentStatus.submitted, AssignmentStatus.accepted, AssignmentStatus.rejected]),
+        )
+    ) or 0
+    done_answers = session.scalar(
+        select(func.coalesce(func.sum(Task.answer_count), 0)).where(
+            Task.batch_id == batch.id, Task.status == TaskStatus.completed
+        )
+    ) or 0
+    remaining = max(batch.task_count - batch.completed_tasks, 0) if batch.status == BatchStatus.open else 0
+    per_task = done_answers / batch.completed_tasks if batch.completed_tasks else ((batch.overlap_min or 1) + (batch.overlap_max or 1)) / 2
+    in_flight = max(used - done_answers, 0)
+    projected_answers = used + max(remaining * per_task - in_flight, 0)
+    per_answer = escrow.reward + fee_for(escrow.reward, escrow.fee_ppm)[0] if escrow else 0
+    eta = None
+    if remaining and batch.completed_tasks and batch.launched_at is not None:
+        rate = batch.completed_tasks / max((now - batch.launched_at).total_seconds(), 1.0)
+        eta = now + timedelta(seconds=remaining / rate)
+    return {
+        "answers_used": int(used),
+        "answers_max": escrow.max_answers if escrow else batch.task_count * (batch.overlap_max or 0),
+        "projected_answers": round(projected_answers),
+        "projected_cost": round(projected_answers * per_answer),
+        "eta": eta,
     }

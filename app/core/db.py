@@ -27,10 +27,12 @@ from sqlalchemy.pool import QueuePool
 def make_engine(url: str, *, pool_size: int = 10, busy_timeout_ms: int = 30_000) -> Engine:
     if url.startswith("sqlite"):
         return _sqlite_engine(url, busy_timeout_ms)
+    # A fixed pool (no overflow): connections opened and closed under load cost more than they
+    # relieve (benchmarks/README.md). pre_ping catches connections the server dropped.
     return create_engine(
         url,
-        pool_size=pool_size,
-        max_overflow=pool_size,
+        pool_size=2 * pool_size,
+        max_overflow=0,
         pool_pre_ping=True,
         pool_recycle=1800,
     )

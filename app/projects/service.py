@@ -35,7 +35,7 @@ def create(session: Session, requester: Account, body: ProjectCreate, *, now: da
 def get_own(session: Session, requester: Account, project_id: str, *, for_update: bool = False) -> Project:
     """The requester's own project; someone else's is indistinguishable from a missing one."""
     stmt = select(Project).where(Project.id == project_id, Project.requester_id == requester.id)
-    project = session.scalar(stmt.with_for_update() if for_update else stmt)
+    project = session.scalar(stmt.with_for_update(key_share=True) if for_update else stmt)
     if project is None:
         raise ProjectNotFound(f"No project {project_id} among yours.")
     return project

@@ -88,7 +88,7 @@ def _own_assignment(session: Session, worker: Account, assignment_id: str) -> As
     assignment = session.scalar(
         select(Assignment)
         .where(Assignment.id == assignment_id, Assignment.worker_id == worker.id)
-        .with_for_update()
+        .with_for_update(key_share=True)
     )
     if assignment is None:
         raise AssignmentNotFound(f"No assignment {assignment_id} among yours.")
@@ -114,8 +114,10 @@ def submit(session: Session, worker: Account, assignment_id: str, answer: object
             _expire(session, [assignment])
             expired = True
         else:
-            # Lock the task: answers to one task are counted and judged one at a time.
-            task = session.get_one(Task, assignment.task_id, with_for_update=True)
+            # Lock the task: answers to one task are counted and judged one at a time. FOR NO KEY
+            # UPDATE, not FOR UPDATE: a concurrent lease inserting an assignment takes KEY SHARE
+            # on this row for its foreign key, and FOR UPDATE would deadlock with it.
+            task = session.get_one(Task, assignment.task_id, with_for_update={"key_share": True})
             assignment.answer = _validated(session, task, answer)
             assignment.status, assignment.submitted_at = AssignmentStatus.submitted, now
             project = session.get_one(Project, task.project_id)

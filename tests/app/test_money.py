@@ -171,6 +171,8 @@ class TestSettlement:
         body = client.get(f"/v1/batches/{batch['id']}", headers=requester).json()
         assert body["status"] == "completed"
         assert body["money"] == {"escrowed": "0.22", "spent": "0.11", "refunded": "0.11"}
+        assert body["progress"] == {"answers_used": 2, "answers_max": 2, "projected_answers": 2,
+                                    "projected_cost": "0.22", "eta": None}
         assert balance(client, requester) == {"available": "0.89", "escrowed": "0"}
 
     def test_cancel_refunds_once_open_leases_end(self, client: TestClient, clock: FakeClock) -> None:

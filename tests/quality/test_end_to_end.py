@@ -131,3 +131,22 @@ def test_simulated_crowd(kind: str, client: TestClient, clock: FakeClock, settin
     op = make_operator(settings)
     report = client.get("/v1/admin/ledger/verify", headers=op).json()
     assert report["ok"], report["violations"]
+
+
+def test_progress_projects_cost_and_eta(client: TestClient, clock: FakeClock) -> None:
+    requester = signup(client, "requester")
+    project = make_project(client, requester, reward="0.1", overlap={"min": 1, "max": 4}, confidence=0.6)
+    files = [("files", (f"p{i}.png", png(20, 20, (i, 3, 3)))) for i in range(4)]
+    batch = client.post(f"/v1/projects/{project['id']}/batches", files=files, headers=requester).json()
+    deposit(client, requester, "5")
+    client.post(f"/v1/batches/{batch['id']}/launch", headers=requester)
+    clock.advance(100)
+    worker = signup(client, "worker")
+    for _ in range(2):  # two tasks finish with one confident answer each
+        lease = client.post(f"/v1/projects/{project['id']}/assignments", headers=worker).json()
+        client.post(f"/v1/assignments/{lease['id']}/submit", json={"answer": {"label": "cat"}}, headers=worker)
+    body = client.get(f"/v1/batches/{batch['id']}", headers=requester).json()
+    assert body["counts"]["completed_tasks"] == 2
+    # 2 answers so far, 2 more tasks at 1 answer each; 0.11 per answer with the 10% fee.
+    assert body["progress"] == {"answers_used": 2, "answers_max": 16, "projected_answers": 4,
+                                "projected_cost": "0.44", "eta": "2026-01-05T12:03:20.000Z"}

@@ -1,0 +1,281 @@
+"""Lease+submit pairs per second through HTTP against the real service, next to ``GET /v1/ping``.
+
+Starts ``tessera serve --workers 2`` (a subprocess) on a fresh PostgreSQL database made for the
+run (``tessera migrate`` first), seeds it through the public API — a requester, a classification
+project with overlap max 3, several thousand distinct tiny PNGs uploaded in batches of 1,000 and
+launched, 64 worker accounts — then loads it with 64 concurrent keep-alive clients (one per
+worker account). Phases alternate in one run, order rotated each round:
+
+* ``ping``: ``GET /v1/ping`` (the trivial ``async def`` endpoint of the same server);
+* ``pairs``: each client leases its next task (``POST /v1/projects/{id}/assignments``) and
+  submits an answer (``POST /v1/assignments/{id}/submit``), again and again.
+
+Reported per backend: ping req/s; pairs/s and pair requests/s (a pair counts as 2 requests);
+the ratio pair-req/s ÷ ping-req/s (goal: ≥ 40%); p50/p99 of lease and of submit; the client's
+CPU (1.0 = one core) and the server processes' CPU per request. Medians over rounds. Then the
+same on SQLite (embedded default, 1 server process) for reference.
+
+    .venv/bin/python benchmarks/lease_throughput.py                  # both backends, ~4 minutes
+    .venv/bin/python benchmarks/lease_throughput.py --backend postgres --rounds 5
+
+Creates and drops its own database on the local server (``--admin-url``) and a temporary data
+directory; traffic goes only to 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psycopg
+from PIL import Image
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import _loadgen as lg  # noqa: E402
+
+
+def tessera_cmd() -> list[str]:
+    script = Path(sys.executable).with_name("tessera")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "app.cli"]
+
+
+def tiny_png(i: int) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (8 + i % 5, 8), (i & 255, (i >> 8) & 255, 77)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def proc_tree_cpu(root: int) -> float:
+    """CPU seconds (user+system) used so far by a process and all its descendants."""
+    tick = os.sysconf("SC_CLK_TCK")
+    children: dict[int, list[int]] = {}
+    stats: dict[int, list[str]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            raw = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = raw[raw.rfind(")") + 2 :].split()
+        stats[int(entry)] = fields
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        if pid in stats:
+            total += (int(stats[pid][11]) + int(stats[pid][12])) / tick
+        todo.extend(children.get(pid, []))
+    return total
+
+
+@dataclass
+class Seeded:
+    project_id: str
+    worker_keys: list[str]
+    tasks: int
+
+
+def seed(port: int, images: int, workers: int) -> Seeded:
+    base = f"http://127.0.0.1:{port}"
+    with httpx.Client(base_url=base, timeout=300, trust_env=False) as c:
+        r = c.post("/v1/accounts", json={"role": "requester", "name": "bench requester"})
+        r.raise_for_status()
+        req = {"Authorization": f"Bearer {r.json()['api_key']}"}
+        r = c.post("/v1/projects", headers=req, json={
+            "name": "bench", "annotation": {"type": "classification", "labels": ["cat", "dog"]},
+            "reward": "0.02", "overlap": {"min": 1, "max": 3},
+        })
+        r.raise_for_status()
+        project_id = r.json()["id"]
+        tasks = 0
+        for start in range(0, images, 1000):
+            files = [("files", (f"i{i}.png", tiny_png(i), "image/png")) for i in range(start, min(images, start + 1000))]
+            r = c.post(f"/v1/projects/{project_id}/batches", headers=req, files=files)
+            r.raise_for_status()
+            batch_id = r.json()["id"]
+            # Launching escrows tasks x overlap.max x reward + fee: fund it (2x covers the fee).
+            c.post("/v1/deposits", headers=req, json={"amount": f"{len(files) * 3 * 0.02 * 2:.2f}"}).raise_for_status()
+            r = c.post(f"/v1/batches/{batch_id}/launch", headers=req)
+            r.raise_for_status()
+            tasks += len(files)
+        keys = []
+        for i in range(workers):
+            r = c.post("/v1/accounts", json={"role": "worker", "name": f"bench worker {i}"})
+            r.raise_for_status()
+            keys.append(r.json()["api_key"])
+    return Seeded(project_id, keys, tasks)
+
+
+def pair_scenario(seeded: Seeded) -> lg.Scenario:
+    leases = [
+        lg.Conn.encode("POST", f"/v1/projects/{seeded.project_id}/assignments", {"Authorization": f"Bearer {k}"})
+        for k in seeded.worker_keys
+    ]
+    answer = {"answer": {"label": "cat"}}
+
+    async def scenario(conn: lg.Conn, rec: lg.Recorder, index: int) -> None:
+        key = seeded.worker_keys[index]
+        t0 = time.perf_counter()
+        status, body = await conn.send(leases[index])
+        t1 = time.perf_counter()
+        if status == 204:
+            rec.exhausted = True
+            return
+        if status != 201:
+            rec.error("lease", status)
+            return
+        rec.ok("lease", t0, t1)
+        asg = json.loads(body)["id"]
+        raw = lg.Conn.encode("POST", f"/v1/assignments/{asg}/submit", {"Authorization": f"Bearer {key}"}, answer)
+        status, _ = await conn.send(raw)
+        t2 = time.perf_counter()
+        if status != 200:
+            rec.error("submit", status)
+        elif rec.ok("submit", t1, t2):
+            rec.units += 1
+
+    return scenario
+
+
+@dataclass
+class Measured:
+    phase: lg.Phase
+    server_cpu_per_req_ms: float
+
+
+async def bench(port: int, server_pid: int, seeded: Seeded, args: argparse.Namespace) -> list[dict[str, Measured]]:
+    scenarios = {"ping": lg.get_scenario("ping", "/v1/ping"), "pairs": pair_scenario(seeded)}
+    # Warm both paths (connection pools, caches, statement preparation), unrecorded.
+    for name in ("ping", "pairs"):
+        await lg.run_phase(name, port, args.clients, scenarios[name], seconds=0.0, warmup=2.0)
+    rounds = []
+    for r in range(args.rounds):
+        out: dict[str, Measured] = {}
+        for name in (("ping", "pairs") if r % 2 == 0 else ("pairs", "ping")):
+            cpu0, t0 = proc_tree_cpu(server_pid), time.perf_counter()
+            p = await lg.run_phase(name, port, args.clients, scenarios[name], seconds=args.seconds, warmup=1.0)
+            cpu, wall = proc_tree_cpu(server_pid) - cpu0, time.perf_counter() - t0
+            # Server CPU per request over the whole phase (warm-up included, at the same rate).
+            out[name] = Measured(p, 1000 * cpu / max(1.0, p.rps * wall))
+            extra = (f"{p.ups:7,.0f} pairs/s  lease p50 {p.pct('lease', .5):6.1f} p99 {p.pct('lease', .99):6.1f}"
+                     f"  submit p50 {p.pct('submit', .5):6.1f} p99 {p.pct('submit', .99):6.1f} ms"
+                     if name == "pairs" else f"p50 {p.pct('ping', .5):6.1f} p99 {p.pct('ping', .99):6.1f} ms")
+            print(f"  round {r + 1} {name:5} {p.rps:7,.0f} req/s  {extra}  client cpu {p.client_cpu:.2f}"
+                  f"  server cpu/req {out[name].server_cpu_per_req_ms:.2f} ms"
+                  + (f"  errors {p.errors}" if p.errors else "") + ("  TASKS EXHAUSTED" if p.exhausted else ""),
+                  flush=True)
+        rounds.append(out)
+    return rounds
+
+
+def summarize(backend: str, workers: int, rounds: list[dict[str, Measured]]) -> list[object]:
+    ping = [r["ping"].phase for r in rounds]
+    pairs = [r["pairs"].phase for r in rounds]
+    ratio = lg.median(b.rps / a.rps for a, b in zip(ping, pairs, strict=True))
+    return [
+        f"{backend} ({workers} proc)", lg.median(p.rps for p in ping), lg.median(p.ups for p in pairs),
+        lg.median(p.rps for p in pairs), f"{100 * ratio:.1f}%",
+        lg.median(p.pct("lease", .5) for p in pairs), lg.median(p.pct("lease", .99) for p in pairs),
+        lg.median(p.pct("submit", .5) for p in pairs), lg.median(p.pct("submit", .99) for p in pairs),
+        lg.median(p.pct("ping", .5) for p in ping), lg.median(p.pct("ping", .99) for p in ping),
+        f"{lg.median(p.client_cpu for p in ping):.2f} / {lg.median(p.client_cpu for p in pairs):.2f}",
+        f"{lg.median(r['ping'].server_cpu_per_req_ms for r in rounds):.2f} / "
+        f"{lg.median(r['pairs'].server_cpu_per_req_ms for r in rounds):.2f}",
+        sum(sum(p.errors.values()) for p in [*ping, *pairs]),
+    ]
+
+
+def _report_server_log(backend: str, log_path: Path) -> None:
+    """The server's own errors (e.g. deadlocks answered with 503): counted, one sample shown."""
+    try:
+        lines = log_path.read_text(errors="replace").splitlines()
+    except OSError:
+        return
+    errors = [ln for ln in lines if " ERROR " in ln or "deadlock detected" in ln]
+    deadlocks = sum("deadlock detected" in ln for ln in lines)
+    if errors:
+        print(f"{backend}: server logged {len(errors)} error lines ({deadlocks} deadlocks); first:")
+        i = lines.index(errors[0])
+        print("    " + "\n    ".join(lines[i : i + 6]))
+
+
+def run_backend(backend: str, args: argparse.Namespace) -> list[object]:
+    workers = args.workers if backend == "postgres" else 1
+    data_dir = Path(tempfile.mkdtemp(prefix=f"tessera_bench_{backend}_"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TESSERA_")}
+    env["TESSERA_DATA_DIR"] = str(data_dir)
+    db_name = f"tessera_bench_{os.getpid()}"
+    if backend == "postgres":
+        with psycopg.connect(args.admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{db_name}"')
+        env["TESSERA_DATABASE_URL"] = args.admin_url.rsplit("/", 1)[0] + "/" + db_name
+        subprocess.run([*tessera_cmd(), "migrate"], env=env, cwd=data_dir, check=True, capture_output=True, timeout=120)
+    port = lg.free_port()
+    log_path = data_dir / "server.log"
+    server = subprocess.Popen(
+        [*tessera_cmd(), "serve", "--port", str(port), "--workers", str(workers), "--no-access-log",
+         "--log-level", "warning"],
+        env=env, cwd=data_dir, start_new_session=True, stdout=log_path.open("w"), stderr=subprocess.STDOUT,
+    )
+    try:
+        lg.wait_http(port, "/readyz")
+        t = time.perf_counter()
+        seeded = seed(port, args.images, args.clients)
+        print(f"{backend}: {workers} server process(es); seeded {seeded.tasks:,} tasks x overlap 3 and "
+              f"{len(seeded.worker_keys)} workers in {time.perf_counter() - t:.0f} s; {lg.machine_note()}", flush=True)
+        rounds = lg.run(bench(port, server.pid, seeded, args))
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+        if backend == "postgres":
+            with psycopg.connect(args.admin_url, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+        _report_server_log(backend, log_path)
+        shutil.rmtree(data_dir, ignore_errors=True)
+    return summarize(backend, workers, rounds)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--backend", choices=["postgres", "sqlite", "both"], default="both")
+    parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--images", type=int, default=6000, help="distinct images = tasks (x3 lease slots)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=8.0, help="measured seconds per phase")
+    parser.add_argument("--clients", type=int, default=64, help="concurrent clients = worker accounts")
+    parser.add_argument("--workers", type=int, default=2, help="server processes on PostgreSQL")
+    args = parser.parse_args()
+    backends = ["postgres", "sqlite"] if args.backend == "both" else [args.backend]
+    rows = [run_backend(b, args) for b in backends]
+    print()
+    print(lg.table(
+        ["backend", "ping req/s", "pairs/s", "pair req/s", "pair req/s ÷ ping req/s", "lease p50 ms",
+         "lease p99 ms", "submit p50 ms", "submit p99 ms", "ping p50 ms", "ping p99 ms",
+         "client CPU ping / pairs (cores)", "server CPU ms/req ping / pairs", "errors"],
+        rows,
+    ))
+    print(f"\n{args.clients} clients, {args.rounds} rounds x {args.seconds:.0f} s per phase, medians over rounds; "
+          f"goal: pair req/s >= 40% of ping req/s; code {lg.code_version()}; {lg.machine_note()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
