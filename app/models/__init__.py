@@ -9,6 +9,7 @@ from app.models.idempotency_key import IdempotencyKey
 from app.models.image import Image
 from app.models.project import Project, ProjectStatus
 from app.models.project_model import ProjectModel
+from app.models.quality_settings import QualitySettings
 from app.models.task import Task, TaskQueueEntry, TaskStatus
 from app.models.worker_skill import WorkerSkill
 
@@ -25,6 +26,7 @@ __all__ = [
     "Project",
     "ProjectModel",
     "ProjectStatus",
+    "QualitySettings",
     "Role",
     "Task",
     "TaskQueueEntry",

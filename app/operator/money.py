@@ -11,23 +11,28 @@ from sqlalchemy.orm import Session
 import payments
 from app.core.db import transaction
 from app.models import Assignment, AssignmentStatus, IdempotencyKey
+from app.quality import settings as quality_settings
 from payments.money import parse_rate
 
 
-def get_settings(session: Session) -> payments.PaymentSettings:
-    settings = payments.get_settings(session)
+def get_settings(session: Session) -> tuple[payments.PaymentSettings, quality_settings.Thresholds]:
+    settings = payments.get_settings(session), quality_settings.current(session)
     session.commit()
     return settings
 
 
 def update_settings(
-    session: Session, *, now: datetime, platform_fee: str | None, min_payout: int | None, payout_hold_s: int | None
-) -> payments.PaymentSettings:
+    session: Session, *, now: datetime, platform_fee: str | None, min_payout: int | None, payout_hold_s: int | None,
+    benefit_of_doubt_below: float | None, qualification_retry_s: int | None,
+) -> tuple[payments.PaymentSettings, quality_settings.Thresholds]:
     with transaction(session):
-        return payments.update_settings(
+        money = payments.update_settings(
             session, now=now, fee_ppm=parse_rate(platform_fee) if platform_fee is not None else None,
             min_payout=min_payout, payout_hold_seconds=payout_hold_s,
         )
+        quality = quality_settings.update(session, now=now, benefit_of_doubt_below=benefit_of_doubt_below,
+                                          qualification_retry_s=qualification_retry_s)
+    return money, quality
 
 
 def _accepted_ids(session: Session) -> Sequence[str]:

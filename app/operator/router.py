@@ -14,6 +14,7 @@ from app.core.schemas import InputModel, MoneyOut, OutputModel, Timestamp
 from app.operator import money as operator_money
 from app.operator import service as operator_service
 from app.operator.schemas import SettingsOut, SettingsPatch, VerifyOut
+from app.quality.settings import Thresholds
 from payments.money import format_rate
 
 router = APIRouter(prefix="/v1/admin", tags=["operator"])
@@ -74,9 +75,11 @@ def list_workers(
     return WorkerPage(items=items, next_cursor=next_cursor([a.id for a, _, _ in rows], page.limit))
 
 
-def settings_out(settings: payments.PaymentSettings) -> SettingsOut:
-    return SettingsOut(platform_fee=format_rate(settings.fee_ppm), min_payout=settings.min_payout,
-                       payout_hold_s=settings.payout_hold_seconds)
+def settings_out(settings: tuple[payments.PaymentSettings, Thresholds]) -> SettingsOut:
+    money, quality = settings
+    return SettingsOut(platform_fee=format_rate(money.fee_ppm), min_payout=money.min_payout,
+                       payout_hold_s=money.payout_hold_seconds, benefit_of_doubt_below=quality.benefit_of_doubt_below,
+                       qualification_retry_s=quality.qualification_retry_s)
 
 
 @router.get("/settings", response_model=SettingsOut)
@@ -90,6 +93,7 @@ def patch_settings(body: SettingsPatch, _: Operator, session: SessionDep, now: N
     """Change settings; the fee of a batch is fixed when it launches, so only later launches see it."""
     return settings_out(operator_money.update_settings(
         session, now=now, platform_fee=body.platform_fee, min_payout=body.min_payout, payout_hold_s=body.payout_hold_s,
+        benefit_of_doubt_below=body.benefit_of_doubt_below, qualification_retry_s=body.qualification_retry_s,
     ))
 
 

@@ -33,7 +33,6 @@ from app.models import (
 QUALIFICATION_SEATS = 20
 """Each batch's escrow pays for this many workers to take the qualification, besides the gold
 mixed in at the project's gold rate; what is not used is refunded with the batch."""
-QUALIFICATION_RETRY = timedelta(days=1)
 
 
 class NotQualified(Forbidden):
@@ -125,7 +124,9 @@ def return_allowance(session: Session, batch_ids: list[str]) -> None:
         session.execute(update(Batch).where(Batch.id == batch_id).values(gold_left=Batch.gold_left + 1))
 
 
-def record_gold(skill: WorkerSkill, project: Project, score: float, *, now: datetime) -> str | None:
+def record_gold(
+    skill: WorkerSkill, project: Project, score: float, *, now: datetime, retry: timedelta
+) -> str | None:
     """Count a graded gold answer; decide qualification once enough are in. Returns the outcome
     in words when it was decided now."""
     skill.gold_graded += 1
@@ -136,7 +137,7 @@ def record_gold(skill: WorkerSkill, project: Project, score: float, *, now: date
     if accuracy >= project.qualification_min_accuracy:
         skill.qualified_at = now
         return f"qualified with accuracy {accuracy:.2f}"
-    skill.qualification_failed_at, skill.qualification_retry_at = now, now + QUALIFICATION_RETRY
+    skill.qualification_failed_at, skill.qualification_retry_at = now, now + retry
     return f"not qualified: accuracy {accuracy:.2f} < {project.qualification_min_accuracy:g}"
 
 

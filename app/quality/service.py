@@ -7,7 +7,7 @@ answers to one task are judged one after the other, never against a stale consen
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -28,12 +28,11 @@ from app.models import (
     WorkerSkill,
 )
 from app.quality import gold
+from app.quality import settings as quality_settings
 from app.quality.engine import Consensus, Engine, TaskAnswer, engine_for
 from app.quality.skills import ban_reason, estimate
 from app.work import queue
 
-BENEFIT_OF_DOUBT_BELOW = 0.6
-"""A consensus less sure than this cannot reject anyone: the worker gets the benefit of the doubt."""
 EXCLUDED = "excluded: the worker was banned from this project"
 
 
@@ -155,7 +154,8 @@ def _judge_gold(
     assignment.proposed_verdict = "accepted" if judgement.accepted else "rejected"
     assignment.reason = judgement.reason
     row = _skill_row(session, project, assignment.worker_id, now=now)
-    gold.record_gold(row, project, judgement.score, now=now)
+    retry = timedelta(seconds=quality_settings.current(session).qualification_retry_s)
+    gold.record_gold(row, project, judgement.score, now=now, retry=retry)
     _grade(session, project, assignment.worker_id, judgement.score, now=now)
 
 
@@ -180,19 +180,21 @@ def _judge(
     session: Session, project: Project, engine: Engine, consensus: Consensus, answers: Sequence[Assignment], *,
     now: datetime,
 ) -> None:
+    # A consensus less sure than the operator's threshold rejects no one: benefit of the doubt.
+    doubt_below = quality_settings.current(session).benefit_of_doubt_below
     for assignment in answers:
         judgement = engine.judge(assignment.answer or {}, consensus)
         assignment.agreement = judgement.score
         if judgement.accepted:
             verdict, reason = "accepted", judgement.reason
-        elif consensus.confidence < BENEFIT_OF_DOUBT_BELOW:
+        elif consensus.confidence < doubt_below:
             verdict = "accepted"
             reason = f"benefit of the doubt: the consensus is unsure ({consensus.confidence:.2f}); {judgement.reason}"
         else:
             verdict, reason = "rejected", judgement.reason
         if assignment.status == AssignmentStatus.submitted:
             assignment.proposed_verdict, assignment.reason = verdict, reason
-        if consensus.confidence >= BENEFIT_OF_DOUBT_BELOW:
+        if consensus.confidence >= doubt_below:
             _grade(session, project, assignment.worker_id, judgement.score, now=now)
 
 

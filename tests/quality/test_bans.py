@@ -45,3 +45,15 @@ def test_project_ban_only_blocks_that_project(client: TestClient, settings: Sett
     mine = next(r for r in rows if r["id"] == account_id(worker))
     assert [(p["project_id"], p["banned"]) for p in mine["projects"]] == [(p1["id"], True)]
     assert client.post("/v1/admin/workers/acc_nope/ban", json={"reason": "x"}, headers=op).status_code == 404
+
+
+def test_operator_quality_settings(client: TestClient, settings: Settings) -> None:
+    op = make_operator(settings)
+    before = client.get("/v1/admin/settings", headers=op).json()
+    assert (before["benefit_of_doubt_below"], before["qualification_retry_s"]) == (0.6, 86400)
+    r = client.patch("/v1/admin/settings", json={"benefit_of_doubt_below": 0.75, "qualification_retry_s": 3600},
+                     headers=op)
+    assert r.status_code == 200
+    assert (r.json()["benefit_of_doubt_below"], r.json()["qualification_retry_s"]) == (0.75, 3600)
+    assert r.json()["platform_fee"] == before["platform_fee"]
+    assert client.patch("/v1/admin/settings", json={"benefit_of_doubt_below": 2}, headers=op).status_code == 422
