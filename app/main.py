@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 
 from app.accounts.router import router as accounts_router
@@ -38,6 +39,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.database_url, pool_size=settings.db_pool_size, busy_timeout_ms=settings.sqlite_busy_timeout_ms
         )
         app.state.engine = engine
+        if not settings.database_url.startswith("sqlite"):
+            # As many threads for sync routes as the pool has connections: a thread more only
+            # waits for a connection, and 40 threads per process contending for 20 connections
+            # and the GIL cost ~2 ms of CPU per lease or submit (benchmarks/README.md).
+            anyio.to_thread.current_default_thread_limiter().total_tokens = engine.pool.size()  # type: ignore[attr-defined]
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.image_store = LocalImageStore(settings.images_dir)
         reconcilers = None

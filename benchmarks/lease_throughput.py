@@ -18,6 +18,10 @@ same on SQLite (embedded default, 1 server process) for reference.
     .venv/bin/python benchmarks/lease_throughput.py                  # both backends, ~4 minutes
     .venv/bin/python benchmarks/lease_throughput.py --backend postgres --rounds 5
 
+After seeding, PostgreSQL runs ``ANALYZE`` (autovacuum's job, off on the local server;
+``--no-analyze`` skips it). Also reported on PostgreSQL: the CPU of the database backends per
+pair request, read from /proc for the backends serving the benchmark database.
+
 Creates and drops its own database on the local server (``--admin-url``) and a temporary data
 directory; traffic goes only to 127.0.0.1.
 """
@@ -80,6 +84,25 @@ def proc_tree_cpu(root: int) -> float:
             total += (int(stats[pid][11]) + int(stats[pid][12])) / tick
         todo.extend(children.get(pid, []))
     return total
+
+
+def backend_cpu(admin_url: str, db_name: str | None) -> float:
+    """CPU seconds used so far by the PostgreSQL backends serving the benchmark database (the
+    server's pool keeps its connections, so the same backends serve a whole phase)."""
+    if db_name is None:
+        return 0.0
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        pids = [r[0] for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (db_name,))]
+    return sum(proc_tree_cpu(pid) for pid in pids)
+
+
+def analyze(admin_url: str, db_name: str) -> None:
+    """What autovacuum's ANALYZE does after a bulk load. This server runs with autovacuum = off,
+    so without it the planner has no statistics and picks, for the lease query, a plan that
+    sorts every open queue row of the project at each lease (benchmarks/README.md)."""
+    url = admin_url.rsplit("/", 1)[0] + "/" + db_name
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("ANALYZE")
 
 
 @dataclass
@@ -155,9 +178,12 @@ def pair_scenario(seeded: Seeded) -> lg.Scenario:
 class Measured:
     phase: lg.Phase
     server_cpu_per_req_ms: float
+    db_cpu_per_req_ms: float
 
 
-async def bench(port: int, server_pid: int, seeded: Seeded, args: argparse.Namespace) -> list[dict[str, Measured]]:
+async def bench(
+    port: int, server_pid: int, seeded: Seeded, args: argparse.Namespace, db_name: str | None
+) -> list[dict[str, Measured]]:
     scenarios = {"ping": lg.get_scenario("ping", "/v1/ping"), "pairs": pair_scenario(seeded)}
     # Warm both paths (connection pools, caches, statement preparation), unrecorded.
     for name in ("ping", "pairs"):
@@ -166,16 +192,19 @@ async def bench(port: int, server_pid: int, seeded: Seeded, args: argparse.Names
     for r in range(args.rounds):
         out: dict[str, Measured] = {}
         for name in (("ping", "pairs") if r % 2 == 0 else ("pairs", "ping")):
+            db0 = backend_cpu(args.admin_url, db_name)
             cpu0, t0 = proc_tree_cpu(server_pid), time.perf_counter()
             p = await lg.run_phase(name, port, args.clients, scenarios[name], seconds=args.seconds, warmup=1.0)
             cpu, wall = proc_tree_cpu(server_pid) - cpu0, time.perf_counter() - t0
-            # Server CPU per request over the whole phase (warm-up included, at the same rate).
-            out[name] = Measured(p, 1000 * cpu / max(1.0, p.rps * wall))
+            db = backend_cpu(args.admin_url, db_name) - db0
+            # CPU per request over the whole phase (warm-up included, at the same rate).
+            out[name] = Measured(p, 1000 * cpu / max(1.0, p.rps * wall), 1000 * db / max(1.0, p.rps * wall))
             extra = (f"{p.ups:7,.0f} pairs/s  lease p50 {p.pct('lease', .5):6.1f} p99 {p.pct('lease', .99):6.1f}"
                      f"  submit p50 {p.pct('submit', .5):6.1f} p99 {p.pct('submit', .99):6.1f} ms"
                      if name == "pairs" else f"p50 {p.pct('ping', .5):6.1f} p99 {p.pct('ping', .99):6.1f} ms")
             print(f"  round {r + 1} {name:5} {p.rps:7,.0f} req/s  {extra}  client cpu {p.client_cpu:.2f}"
                   f"  server cpu/req {out[name].server_cpu_per_req_ms:.2f} ms"
+                  + (f"  db cpu/req {out[name].db_cpu_per_req_ms:.2f} ms" if db_name else "")
                   + (f"  errors {p.errors}" if p.errors else "") + ("  TASKS EXHAUSTED" if p.exhausted else ""),
                   flush=True)
         rounds.append(out)
@@ -195,6 +224,7 @@ def summarize(backend: str, workers: int, rounds: list[dict[str, Measured]]) -> 
         f"{lg.median(p.client_cpu for p in ping):.2f} / {lg.median(p.client_cpu for p in pairs):.2f}",
         f"{lg.median(r['ping'].server_cpu_per_req_ms for r in rounds):.2f} / "
         f"{lg.median(r['pairs'].server_cpu_per_req_ms for r in rounds):.2f}",
+        f"{lg.median(r['pairs'].db_cpu_per_req_ms for r in rounds):.2f}" if backend == "postgres" else "-",
         sum(sum(p.errors.values()) for p in [*ping, *pairs]),
     ]
 
@@ -236,9 +266,11 @@ def run_backend(backend: str, args: argparse.Namespace) -> list[object]:
         lg.wait_http(port, "/readyz")
         t = time.perf_counter()
         seeded = seed(port, args.images, args.clients)
+        if backend == "postgres" and not args.no_analyze:
+            analyze(args.admin_url, db_name)
         print(f"{backend}: {workers} server process(es); seeded {seeded.tasks:,} tasks x overlap 3 and "
               f"{len(seeded.worker_keys)} workers in {time.perf_counter() - t:.0f} s; {lg.machine_note()}", flush=True)
-        rounds = lg.run(bench(port, server.pid, seeded, args))
+        rounds = lg.run(bench(port, server.pid, seeded, args, db_name if backend == "postgres" else None))
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
@@ -262,6 +294,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=8.0, help="measured seconds per phase")
     parser.add_argument("--clients", type=int, default=64, help="concurrent clients = worker accounts")
     parser.add_argument("--workers", type=int, default=2, help="server processes on PostgreSQL")
+    parser.add_argument("--no-analyze", action="store_true",
+                        help="skip the ANALYZE after seeding (the planner then has no statistics)")
     args = parser.parse_args()
     backends = ["postgres", "sqlite"] if args.backend == "both" else [args.backend]
     rows = [run_backend(b, args) for b in backends]
@@ -269,10 +303,12 @@ def main() -> int:
     print(lg.table(
         ["backend", "ping req/s", "pairs/s", "pair req/s", "pair req/s ÷ ping req/s", "lease p50 ms",
          "lease p99 ms", "submit p50 ms", "submit p99 ms", "ping p50 ms", "ping p99 ms",
-         "client CPU ping / pairs (cores)", "server CPU ms/req ping / pairs", "errors"],
+         "client CPU ping / pairs (cores)", "server CPU ms/req ping / pairs", "DB backend CPU ms/req pairs",
+         "errors"],
         rows,
     ))
     print(f"\n{args.clients} clients, {args.rounds} rounds x {args.seconds:.0f} s per phase, medians over rounds; "
+          f"{'no ANALYZE' if args.no_analyze else 'ANALYZE after seeding'}; "
           f"goal: pair req/s >= 40% of ping req/s; code {lg.code_version()}; {lg.machine_note()}")
     return 0
 

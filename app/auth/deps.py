@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends
@@ -31,8 +31,9 @@ def current_account(
     return account
 
 
-def _require(*roles: Role) -> Callable[[Account], Account]:
-    def check(account: Annotated[Account, Depends(current_account)]) -> Account:
+def _require(*roles: Role) -> Callable[[Account], Awaitable[Account]]:
+    # async: a role check does no I/O, so it need not cost a thread-pool hop (app/core/deps.py).
+    async def check(account: Annotated[Account, Depends(current_account)]) -> Account:
         if account.role not in roles:
             wanted = " or ".join(roles)
             raise Forbidden(f"This call is for {wanted} accounts; yours is a {account.role} account.")

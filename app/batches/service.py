@@ -29,6 +29,7 @@ from app.models import (
     TaskQueueEntry,
     TaskStatus,
 )
+from app.models.task import completed_in
 from app.projects import service as project_service
 from app.quality import gold
 from payments.models import Escrow
@@ -65,7 +66,7 @@ def create(
     with transaction(session):
         batch = Batch(
             id=new_id("bat"), project_id=project.id, requester_id=requester.id, status=BatchStatus.draft,
-            task_count=len(unique), completed_tasks=0, upload_report=report, created_at=now,
+            task_count=len(unique), upload_report=report, created_at=now,
         )
         session.add(batch)
         image_ids = _image_rows(session, requester, unique, now)
@@ -234,7 +235,7 @@ def settle_due(session: Session, *, now: datetime, limit: int = 50) -> int:
     )
     work_over = or_(
         Batch.status == BatchStatus.cancelled,
-        and_(Batch.status == BatchStatus.open, Batch.completed_tasks >= Batch.task_count),
+        and_(Batch.status == BatchStatus.open, completed_in(Batch.id) >= Batch.task_count),
     )
     with transaction(session):
         due = session.scalars(
@@ -252,6 +253,7 @@ def settle_due(session: Session, *, now: datetime, limit: int = 50) -> int:
 
 
 def counts(session: Session, batch: Batch) -> dict[str, int]:
+    completed = session.scalar(select(completed_in(batch.id))) or 0
     by_status = dict(
         session.execute(
             select(Assignment.status, func.count())
@@ -262,7 +264,7 @@ def counts(session: Session, batch: Batch) -> dict[str, int]:
     answered = (AssignmentStatus.submitted, AssignmentStatus.accepted, AssignmentStatus.rejected)
     return {
         "tasks": batch.task_count,
-        "completed_tasks": batch.completed_tasks,
+        "completed_tasks": completed,
         "answers": sum(by_status.get(s, 0) for s in answered),
         "accepted": by_status.get(AssignmentStatus.accepted, 0),
         "rejected": by_status.get(AssignmentStatus.rejected, 0),
@@ -280,19 +282,19 @@ def progress(session: Session, batch: Batch, *, now: datetime) -> dict[str, Any]
             Assignment.status.in_([AssignmentStatus.submitted, AssignmentStatus.accepted, AssignmentStatus.rejected]),
         )
     ) or 0
-    done_answers = session.scalar(
-        select(func.coalesce(func.sum(Task.answer_count), 0)).where(
+    completed, done_answers = session.execute(
+        select(func.count(), func.coalesce(func.sum(Task.answer_count), 0)).where(
             Task.batch_id == batch.id, Task.status == TaskStatus.completed
         )
-    ) or 0
-    remaining = max(batch.task_count - batch.completed_tasks, 0) if batch.status == BatchStatus.open else 0
-    per_task = done_answers / batch.completed_tasks if batch.completed_tasks else ((batch.overlap_min or 1) + (batch.overlap_max or 1)) / 2
+    ).one()
+    remaining = max(batch.task_count - completed, 0) if batch.status == BatchStatus.open else 0
+    per_task = done_answers / completed if completed else ((batch.overlap_min or 1) + (batch.overlap_max or 1)) / 2
     in_flight = max(used - done_answers, 0)
     projected_answers = used + max(remaining * per_task - in_flight, 0)
     per_answer = escrow.reward + fee_for(escrow.reward, escrow.fee_ppm)[0] if escrow else 0
     eta = None
-    if remaining and batch.completed_tasks and batch.launched_at is not None:
-        rate = batch.completed_tasks / max((now - batch.launched_at).total_seconds(), 1.0)
+    if remaining and completed and batch.launched_at is not None:
+        rate = completed / max((now - batch.launched_at).total_seconds(), 1.0)
         eta = now + timedelta(seconds=remaining / rate)
     return {
         "answers_used": int(used),

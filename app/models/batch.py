@@ -27,7 +27,6 @@ class Batch(Base):
     requester_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
     status: Mapped[str] = mapped_column(String(16), default=BatchStatus.draft)
     task_count: Mapped[int] = mapped_column(Integer)
-    completed_tasks: Mapped[int] = mapped_column(Integer, default=0)
     # The project's terms, fixed when the batch launches: a later PATCH of the project applies
     # to later launches, never to work already promised (and escrowed) at the old terms.
     gold_left: Mapped[int] = mapped_column(Integer, default=0)

@@ -29,6 +29,7 @@ from app.models import (
     TaskStatus,
     WorkerSkill,
 )
+from app.models.task import completed_in
 
 QUALIFICATION_SEATS = 20
 """Each batch's escrow pays for this many workers to take the qualification, besides the gold
@@ -56,23 +57,27 @@ def gold_batch(session: Session, project: Project, *, now: datetime) -> Batch:
     batch = session.scalar(select(Batch).where(Batch.project_id == project.id, Batch.status == BatchStatus.gold))
     if batch is None:
         batch = Batch(id=new_id("bat"), project_id=project.id, requester_id=project.requester_id,
-                      status=BatchStatus.gold, task_count=0, completed_tasks=0, upload_report={}, created_at=now)
+                      status=BatchStatus.gold, task_count=0, upload_report={}, created_at=now)
         session.add(batch)
         session.flush()
     return batch
 
 
-def choose(session: Session, project: Project, worker: Account, *, now: datetime) -> GoldPick | None:
+def choose(
+    session: Session, project: Project, worker: Account, skill: WorkerSkill | None, *, has_gold: bool, now: datetime
+) -> GoldPick | None:
     """A gold task for this lease, or None for an ordinary one. A worker still qualifying gets
-    only gold (and is refused with the reason once it has failed, until its retry time)."""
-    skill = session.get(WorkerSkill, (project.id, worker.id))
+    only gold (and is refused with the reason once it has failed, until its retry time).
+    ``skill`` is the worker's row for the project, ``has_gold`` whether the project holds any
+    gold task (the caller reads both with its other checks): without gold there is nothing to
+    look up."""
     if _qualifying(project, skill):
         _check_retry(skill, now)
-        pick = _unseen_gold(session, project, worker)
+        pick = _unseen_gold(session, project, worker) if has_gold else None
         if pick is None:
             raise NotQualified("This project has no qualification task for you at the moment; try later.")
         return pick
-    if project.gold_rate > 0 and random.random() < project.gold_rate:
+    if has_gold and project.gold_rate > 0 and random.random() < project.gold_rate:
         return _unseen_gold(session, project, worker)
     return None
 
@@ -110,7 +115,7 @@ def _take_allowance(session: Session, project: Project) -> str | None:
     candidate = session.scalar(
         select(Batch.id)
         .where(Batch.project_id == project.id, Batch.status == BatchStatus.open, Batch.gold_left > 0,
-               Batch.completed_tasks < Batch.task_count)
+               completed_in(Batch.id) < Batch.task_count)
         .order_by(Batch.id).limit(1).with_for_update(skip_locked=True)
     )
     if candidate is None:

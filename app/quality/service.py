@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
 from app.annotations import AnnotationSpec
@@ -40,10 +40,10 @@ class WorkerBanned(Forbidden):
     type, title = "worker-banned", "Banned from this project"
 
 
-def check_not_banned(session: Session, project_id: str, worker: Account) -> None:
+def check_not_banned(worker: Account, row: WorkerSkill | None) -> None:
+    """``row`` is the worker's skill row for the project (the caller reads it with its other checks)."""
     if worker.banned_at is not None:
         raise WorkerBanned(f"Your account is banned: {worker.ban_reason}")
-    row = session.get(WorkerSkill, (project_id, worker.id))
     if row is not None and row.banned_at is not None:
         raise WorkerBanned(f"You are banned from this project: {row.ban_reason}")
 
@@ -78,21 +78,17 @@ def operator_unban(session: Session, worker: Account, project_id: str | None) ->
         worker.banned_at, worker.ban_reason = None, None
 
 
-def _answers(session: Session, task_id: str) -> Sequence[Assignment]:
-    return session.scalars(
-        select(Assignment)
+def _answers(session: Session, project_id: str, task_id: str) -> tuple[Sequence[Assignment], dict[str, WorkerSkill]]:
+    """The task's answers that count, in order, with their workers' skill rows (one round trip)."""
+    rows = session.execute(
+        select(Assignment, WorkerSkill)
+        .outerjoin(WorkerSkill, and_(WorkerSkill.project_id == project_id, WorkerSkill.worker_id == Assignment.worker_id))
         .where(Assignment.task_id == task_id,
                Assignment.status.in_([AssignmentStatus.submitted, AssignmentStatus.accepted, AssignmentStatus.rejected]),
                (Assignment.reason.is_(None)) | (Assignment.reason != EXCLUDED))
         .order_by(Assignment.submitted_at, Assignment.id)
     ).all()
-
-
-def _skills(session: Session, project_id: str, worker_ids: set[str]) -> dict[str, WorkerSkill]:
-    rows = session.scalars(
-        select(WorkerSkill).where(WorkerSkill.project_id == project_id, WorkerSkill.worker_id.in_(worker_ids))
-    ).all()
-    return {r.worker_id: r for r in rows}
+    return [a for a, _ in rows], {s.worker_id: s for _, s in rows if s is not None}
 
 
 def _engine(session: Session, project: Project, task: Task) -> Engine:
@@ -124,8 +120,7 @@ def _update_consensus(
     now: datetime,
 ) -> None:
     batch = session.get_one(Batch, task.batch_id)
-    answers = _answers(session, task.id)
-    skills = _skills(session, project.id, {a.worker_id for a in answers})
+    answers, skills = _answers(session, project.id, task.id)
     consensus = engine.consensus(
         [TaskAnswer(a.worker_id, a.answer or {}, estimate(skills.get(a.worker_id)).accuracy) for a in answers]
     )
@@ -156,24 +151,38 @@ def _judge_gold(
     row = _skill_row(session, project, assignment.worker_id, now=now)
     retry = timedelta(seconds=quality_settings.current(session).qualification_retry_s)
     gold.record_gold(row, project, judgement.score, now=now, retry=retry)
-    _grade(session, project, assignment.worker_id, judgement.score, now=now)
+    _grade(session, project, row, judgement.score, now=now)
 
 
 def _skill_row(session: Session, project: Project, worker_id: str, *, now: datetime) -> WorkerSkill:
-    row = session.get(WorkerSkill, (project.id, worker_id), with_for_update=True)
-    if row is None:
-        row = WorkerSkill(project_id=project.id, worker_id=worker_id, graded=0, agreement_sum=0.0,
-                          gold_graded=0, gold_agreement_sum=0.0, updated_at=now)
-        session.add(row)
+    return _skill_rows(session, project, [worker_id], now=now)[worker_id]
+
+
+def _skill_rows(session: Session, project: Project, worker_ids: Sequence[str], *, now: datetime) -> dict[str, WorkerSkill]:
+    """The workers' skill rows, locked (in worker order, so two submits cannot lock in opposite
+    orders) by one statement; the missing ones are created."""
+    rows = {r.worker_id: r for r in session.scalars(
+        select(WorkerSkill)
+        .where(WorkerSkill.project_id == project.id, WorkerSkill.worker_id.in_(set(worker_ids)))
+        .order_by(WorkerSkill.worker_id)
+        .with_for_update()
+    )}
+    missing = [w for w in dict.fromkeys(worker_ids) if w not in rows]
+    for worker_id in missing:
+        rows[worker_id] = WorkerSkill(project_id=project.id, worker_id=worker_id, graded=0, agreement_sum=0.0,
+                                      gold_graded=0, gold_agreement_sum=0.0, updated_at=now)
+        session.add(rows[worker_id])
+    if missing:
         session.flush()
-    return row
+    return rows
 
 
 def complete_task(session: Session, task: Task, *, now: datetime) -> None:
     task.status, task.completed_at = TaskStatus.completed, now
     queue.remove(session, task.id)
-    # The batch itself completes once every answer also has its verdict (batches.settle_due).
-    session.execute(update(Batch).where(Batch.id == task.batch_id).values(completed_tasks=Batch.completed_tasks + 1))
+    # No counter on the batch (a hot row every completion would queue on): its completed tasks
+    # are counted where read (app.models.task.completed_in). The batch itself completes once every
+    # answer also has its verdict (batches.settle_due).
 
 
 def _judge(
@@ -182,6 +191,8 @@ def _judge(
 ) -> None:
     # A consensus less sure than the operator's threshold rejects no one: benefit of the doubt.
     doubt_below = quality_settings.current(session).benefit_of_doubt_below
+    graded = consensus.confidence >= doubt_below
+    skills = _skill_rows(session, project, [a.worker_id for a in answers], now=now) if graded else {}
     for assignment in answers:
         judgement = engine.judge(assignment.answer or {}, consensus)
         assignment.agreement = judgement.score
@@ -194,12 +205,11 @@ def _judge(
             verdict, reason = "rejected", judgement.reason
         if assignment.status == AssignmentStatus.submitted:
             assignment.proposed_verdict, assignment.reason = verdict, reason
-        if consensus.confidence >= doubt_below:
-            _grade(session, project, assignment.worker_id, judgement.score, now=now)
+        if graded:
+            _grade(session, project, skills[assignment.worker_id], judgement.score, now=now)
 
 
-def _grade(session: Session, project: Project, worker_id: str, score: float, *, now: datetime) -> None:
-    row = _skill_row(session, project, worker_id, now=now)
+def _grade(session: Session, project: Project, row: WorkerSkill, score: float, *, now: datetime) -> None:
     row.graded += 1
     row.agreement_sum += max(0.0, min(1.0, score))
     row.updated_at = now

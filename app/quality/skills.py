@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from scipy.stats import beta
 
@@ -19,16 +20,23 @@ BAN_CREDIBILITY = 0.9
 @dataclass(frozen=True)
 class Skill:
     accuracy: float
-    upper: float
-    """The accuracy's upper credible bound (``BAN_CREDIBILITY``)."""
     graded: int
+    right: float
+    """Prior plus graded agreement: the posterior Beta(right, wrong)."""
+    wrong: float
+
+    @cached_property
+    def upper(self) -> float:
+        """The accuracy's upper credible bound (``BAN_CREDIBILITY``). Computed on first use: the
+        consensus at each submit reads only ``accuracy``, and a Beta quantile costs ~0.2 ms."""
+        return float(beta.ppf(BAN_CREDIBILITY, self.right, self.wrong))
 
 
 def estimate(row: WorkerSkill | None) -> Skill:
     graded = row.graded if row else 0
     right = row.agreement_sum if row else 0.0
     a, b = PRIOR_RIGHT + right, PRIOR_WRONG + graded - right
-    return Skill(accuracy=a / (a + b), upper=float(beta.ppf(BAN_CREDIBILITY, a, b)), graded=graded)
+    return Skill(accuracy=a / (a + b), graded=graded, right=a, wrong=b)
 
 
 def ban_reason(skill: Skill, threshold: float) -> str | None:

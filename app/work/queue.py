@@ -12,27 +12,33 @@ from collections import Counter
 from collections.abc import Iterable
 
 from sqlalchemy import and_, delete, exists, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from app.models import Assignment, TaskQueueEntry
 
 
-def claim_slot(session: Session, project_id: str, worker_id: str) -> TaskQueueEntry | None:
-    """Lock the oldest task of the project with a free slot that this worker has not touched."""
-    touched = exists().where(
-        and_(Assignment.task_id == TaskQueueEntry.task_id, Assignment.worker_id == worker_id)
-    )
-    stmt = (
-        select(TaskQueueEntry)
-        .where(TaskQueueEntry.project_id == project_id, TaskQueueEntry.open_slots > 0, ~touched)
-        .order_by(TaskQueueEntry.task_id)
+def claim_slot(session: Session, project_id: str, worker_id: str) -> tuple[str, str] | None:
+    """Take a slot of the oldest task of the project with one free that this worker has not
+    touched; its ``(task_id, batch_id)``. One statement: the candidate is locked by the
+    sub-select and updated by the same round trip."""
+    free = aliased(TaskQueueEntry)  # the sub-select's own table, not correlated to the UPDATE's
+    touched = exists().where(and_(Assignment.task_id == free.task_id, Assignment.worker_id == worker_id))
+    candidate = (
+        select(free.task_id)
+        .where(free.project_id == project_id, free.open_slots > 0, ~touched)
+        .order_by(free.task_id)
         .limit(1)
         .with_for_update(skip_locked=True)
+        .scalar_subquery()
     )
-    entry = session.scalar(stmt)
-    if entry is not None:
-        entry.open_slots -= 1
-    return entry
+    row = session.execute(
+        update(TaskQueueEntry)
+        .where(TaskQueueEntry.task_id == candidate)
+        .values(open_slots=TaskQueueEntry.open_slots - 1)
+        .returning(TaskQueueEntry.task_id, TaskQueueEntry.batch_id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    return (row.task_id, row.batch_id) if row is not None else None
 
 
 def return_slots(session: Session, task_ids: Iterable[str]) -> None:

@@ -19,11 +19,14 @@ from app.models import (
     Assignment,
     AssignmentStatus,
     Batch,
+    BatchStatus,
     Image,
     Project,
+    ProjectStatus,
     Task,
+    WorkerSkill,
 )
-from app.projects import service as project_service
+from app.projects.service import ProjectNotFound
 from app.quality import gold
 from app.quality import service as quality_service
 from app.work import queue
@@ -49,39 +52,64 @@ def lease_next(
 ) -> Lease | None:
     """An exclusive, expiring lease on the project's next task for this worker, or None."""
     with transaction(session):
-        project = project_service.get_active(session, project_id)
-        quality_service.check_not_banned(session, project.id, worker)
-        _check_live_leases(session, worker, project.id, max_live_leases)
-        pick = gold.choose(session, project, worker, now=now)
+        ctx = _lease_context(session, worker, project_id)
+        quality_service.check_not_banned(worker, ctx.skill)
+        if ctx.held >= max_live_leases:
+            raise TooManyLeases(f"You hold {ctx.held} leases in this project; submit or release one first.")
+        pick = gold.choose(session, ctx.project, worker, ctx.skill, has_gold=ctx.has_gold, now=now)
         if pick is not None:
-            task, paying_batch_id = pick.task, pick.batch_id
+            task_id, paying_batch_id = pick.task.id, pick.batch_id
         else:
-            entry = queue.claim_slot(session, project.id, worker.id)
-            if entry is None:
+            slot = queue.claim_slot(session, ctx.project.id, worker.id)
+            if slot is None:
                 return None
-            task = session.get_one(Task, entry.task_id)
-            paying_batch_id = task.batch_id
-        batch = session.get_one(Batch, paying_batch_id)
+            task_id, paying_batch_id = slot
+        task, image, reward = _leased_task(session, task_id, paying_batch_id)
         assignment = Assignment(
-            id=new_id("asg"), task_id=task.id, worker_id=worker.id, project_id=project.id,
-            batch_id=batch.id, status=AssignmentStatus.leased, reward_micros=batch.reward_micros or 0,
-            leased_at=now, expires_at=now + timedelta(seconds=project.assignment_duration_s),
+            id=new_id("asg"), task_id=task.id, worker_id=worker.id, project_id=ctx.project.id,
+            batch_id=paying_batch_id, status=AssignmentStatus.leased, reward_micros=reward or 0,
+            leased_at=now, expires_at=now + timedelta(seconds=ctx.project.assignment_duration_s),
         )
         session.add(assignment)
-        image = session.get_one(Image, task.image_id)
-    return Lease(assignment, task, image, project)
+    return Lease(assignment, task, image, ctx.project)
 
 
-def _check_live_leases(session: Session, worker: Account, project_id: str, limit: int) -> None:
-    held = session.scalar(
-        select(func.count()).where(
-            Assignment.worker_id == worker.id,
-            Assignment.status == AssignmentStatus.leased,
-            Assignment.project_id == project_id,
-        )
-    )
-    if held is not None and held >= limit:
-        raise TooManyLeases(f"You hold {held} leases in this project; submit or release one first.")
+@dataclass(frozen=True)
+class _LeaseContext:
+    project: Project
+    skill: WorkerSkill | None
+    held: int
+    """The worker's live leases in this project."""
+    has_gold: bool
+
+
+def _lease_context(session: Session, worker: Account, project_id: str) -> _LeaseContext:
+    """What a lease checks first, in one round trip: the open project, the worker's standing in
+    it (ban, qualification), its live leases there, and whether the project has gold at all."""
+    held = select(func.count()).where(
+        Assignment.worker_id == worker.id, Assignment.status == AssignmentStatus.leased,
+        Assignment.project_id == Project.id,
+    ).scalar_subquery()
+    has_gold = exists().where(Batch.project_id == Project.id, Batch.status == BatchStatus.gold, Batch.task_count > 0)
+    row = session.execute(
+        select(Project, WorkerSkill, held, has_gold)
+        .outerjoin(WorkerSkill, and_(WorkerSkill.project_id == Project.id, WorkerSkill.worker_id == worker.id))
+        .where(Project.id == project_id, Project.status == ProjectStatus.active)
+    ).first()
+    if row is None:
+        raise ProjectNotFound(f"No open project {project_id}.")
+    return _LeaseContext(row[0], row[1], row[2] or 0, bool(row[3]))
+
+
+def _leased_task(session: Session, task_id: str, paying_batch_id: str) -> tuple[Task, Image, int | None]:
+    """The task, its image and the paying batch's reward, in one round trip."""
+    task, image, reward = session.execute(
+        select(Task, Image, Batch.reward_micros)
+        .join(Image, Image.id == Task.image_id)
+        .join(Batch, Batch.id == paying_batch_id)
+        .where(Task.id == task_id)
+    ).one()
+    return task, image, reward
 
 
 def _own_assignment(session: Session, worker: Account, assignment_id: str) -> Assignment:
@@ -117,10 +145,9 @@ def submit(session: Session, worker: Account, assignment_id: str, answer: object
             # Lock the task: answers to one task are counted and judged one at a time. FOR NO KEY
             # UPDATE, not FOR UPDATE: a concurrent lease inserting an assignment takes KEY SHARE
             # on this row for its foreign key, and FOR UPDATE would deadlock with it.
-            task = session.get_one(Task, assignment.task_id, with_for_update={"key_share": True})
-            assignment.answer = _validated(session, task, answer)
+            task, project, image = _lock_task(session, assignment.task_id)
+            assignment.answer = _validated(project, image, answer)
             assignment.status, assignment.submitted_at = AssignmentStatus.submitted, now
-            project = session.get_one(Project, task.project_id)
             assignment.auto_accept_at = now + timedelta(seconds=project.auto_accept_s)
             task.answer_count += 1
             session.flush()
@@ -130,9 +157,21 @@ def submit(session: Session, worker: Account, assignment_id: str, answer: object
     return assignment
 
 
-def _validated(session: Session, task: Task, answer: object) -> dict[str, object]:
-    project = session.get_one(Project, task.project_id)
-    image = session.get_one(Image, task.image_id)
+def _lock_task(session: Session, task_id: str) -> tuple[Task, Project, Image]:
+    """Lock the task, and load with it in the same round trip what judging its answer reads
+    (its project, image and batch: the consensus code then finds them in the session)."""
+    task, project, image, _batch = session.execute(
+        select(Task, Project, Image, Batch)
+        .join(Project, Project.id == Task.project_id)
+        .join(Image, Image.id == Task.image_id)
+        .join(Batch, Batch.id == Task.batch_id)
+        .where(Task.id == task_id)
+        .with_for_update(of=Task, key_share=True)
+    ).one()
+    return task, project, image
+
+
+def _validated(project: Project, image: Image, answer: object) -> dict[str, object]:
     spec = AnnotationSpec.model_validate(project.annotation)
     try:
         return validate_answer(spec, answer, width=image.width, height=image.height)
