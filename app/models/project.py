@@ -36,6 +36,10 @@ class Project(Base):
     qualification_min_accuracy: Mapped[float] = mapped_column(Float)
     ban_below_accuracy: Mapped[float] = mapped_column(Float)
     assignment_duration_s: Mapped[int] = mapped_column(Integer)
+    min_answer_s: Mapped[int] = mapped_column(Integer, default=0)
+    """Answers quicker than this (seconds from lease to submit) count as too fast; 0 = no floor."""
+    fast_answers_to_ban: Mapped[int] = mapped_column(Integer, default=5)
+    """That many too-fast answers ban the worker from the project."""
     auto_accept_s: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default=ProjectStatus.active)
     created_at: Mapped[datetime]

@@ -22,6 +22,8 @@ class WorkerSkill(Base):
     worker_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), primary_key=True, index=True)
     graded: Mapped[int] = mapped_column(Integer, default=0)
     agreement_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    fast_answers: Mapped[int] = mapped_column(Integer, default=0)
+    """Answers submitted faster than the project's ``min_answer_s``."""
     gold_graded: Mapped[int] = mapped_column(Integer, default=0)
     gold_agreement_sum: Mapped[float] = mapped_column(Float, default=0.0)
     qualified_at: Mapped[datetime | None]

@@ -40,6 +40,8 @@ def project_out(project: Project) -> ProjectOut:
         ban_below_accuracy=project.ban_below_accuracy,
         assignment_duration_s=project.assignment_duration_s,
         auto_accept_s=project.auto_accept_s,
+        min_answer_s=project.min_answer_s,
+        fast_answers_to_ban=project.fast_answers_to_ban,
         status=project.status,
         created_at=project.created_at,
         updated_at=project.updated_at,

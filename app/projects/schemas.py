@@ -67,6 +67,8 @@ class _Tunables(InputModel):
     ban_below_accuracy: float = Field(default=0.5, ge=0, le=1)
     assignment_duration_s: int = Field(default=600, ge=30, le=DAY)
     auto_accept_s: int = Field(default=3 * DAY, ge=0, le=30 * DAY)
+    min_answer_s: int = Field(default=0, ge=0, le=3600, description="Answers quicker than this are too fast; 0 = off.")
+    fast_answers_to_ban: int = Field(default=5, ge=1, le=1000, description="Too-fast answers that ban a worker.")
 
 
 class ProjectCreate(_Tunables):
@@ -87,6 +89,8 @@ class ProjectUpdate(InputModel):
     ban_below_accuracy: float | None = Field(default=None, ge=0, le=1)
     assignment_duration_s: int | None = Field(default=None, ge=30, le=DAY)
     auto_accept_s: int | None = Field(default=None, ge=0, le=30 * DAY)
+    min_answer_s: int | None = Field(default=None, ge=0, le=3600)
+    fast_answers_to_ban: int | None = Field(default=None, ge=1, le=1000)
     status: str | None = Field(default=None, pattern="^(active|paused|archived)$")
 
 
@@ -103,6 +107,8 @@ class ProjectOut(OutputModel):
     ban_below_accuracy: float
     assignment_duration_s: int
     auto_accept_s: int
+    min_answer_s: int
+    fast_answers_to_ban: int
     status: str
     created_at: Timestamp
     updated_at: Timestamp

@@ -89,7 +89,7 @@ def list_open(session: Session, page: PageParams) -> list[tuple[Project, int]]:
 
 def _apply(project: Project, values: dict[str, object]) -> None:
     simple = ("name", "instructions", "confidence", "gold_rate", "ban_below_accuracy",
-              "assignment_duration_s", "auto_accept_s", "status")
+              "assignment_duration_s", "auto_accept_s", "min_answer_s", "fast_answers_to_ban", "status")
     for field in simple:
         if field in values:
             setattr(project, field, values[field])

@@ -102,11 +102,26 @@ def on_answer(session: Session, assignment: Assignment, task: Task, *, now: date
     """A new answer: recompute the task's consensus; complete and judge when it is sure enough.
     A gold answer is judged at once against the known answer instead."""
     project = session.get_one(Project, task.project_id)
+    if _too_fast(session, project, assignment, now=now):
+        return  # the worker was banned: its answer left the task with the rest of its open work
     engine = _engine(session, project, task)
     if task.is_gold:
         _judge_gold(session, project, engine, task, assignment, now=now)
         return
     _update_consensus(session, project, engine, task, assignment, now=now)
+
+
+def _too_fast(session: Session, project: Project, assignment: Assignment, *, now: datetime) -> bool:
+    """Count an answer quicker than the project's floor; enough of them ban the worker."""
+    if not project.min_answer_s or (now - assignment.leased_at).total_seconds() >= project.min_answer_s:
+        return False
+    row = _skill_rows(session, project, [assignment.worker_id], now=now)[assignment.worker_id]
+    row.fast_answers += 1
+    if row.banned_at is not None or row.fast_answers < project.fast_answers_to_ban:
+        return False
+    ban(session, row, f"{row.fast_answers} answers faster than this project's floor of {project.min_answer_s} s",
+        by="rule", now=now)
+    return True
 
 
 def refresh_task(session: Session, task: Task, *, now: datetime) -> None:

@@ -31,7 +31,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("batches") as batch:
-        batch.add_column(sa.Column("completed_tasks", sa.Integer(), nullable=False, server_default="0"))
+        batch.add_column(
+            sa.Column("completed_tasks", sa.Integer(), nullable=False, server_default="0")
+        )
     op.execute(
         "UPDATE batches SET completed_tasks = (SELECT count(*) FROM tasks"
         " WHERE tasks.batch_id = batches.id AND tasks.status = 'completed')"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from app.core.config import Settings
+from tests.conftest import FakeClock
 from tests.factories import account_id, make_operator, make_project, open_batch, signup
 
 
@@ -57,3 +58,27 @@ def test_operator_quality_settings(client: TestClient, settings: Settings) -> No
     assert (r.json()["benefit_of_doubt_below"], r.json()["qualification_retry_s"]) == (0.75, 3600)
     assert r.json()["platform_fee"] == before["platform_fee"]
     assert client.patch("/v1/admin/settings", json={"benefit_of_doubt_below": 2}, headers=op).status_code == 422
+
+
+def test_repeated_fast_answers_ban_the_worker(client: TestClient, clock: FakeClock) -> None:
+    requester, rusher, careful = signup(client, "requester"), signup(client, "worker"), signup(client, "worker")
+    project = make_project(client, requester, overlap={"min": 2, "max": 3}, min_answer_s=10, fast_answers_to_ban=3)
+    assert (project["min_answer_s"], project["fast_answers_to_ban"]) == (10, 3)
+    open_batch(client, requester, project["id"], n_images=6)
+
+    def answer(worker: dict[str, str], think_s: float) -> int:
+        lease = client.post(f"/v1/projects/{project['id']}/assignments", headers=worker)
+        if lease.status_code != 201:
+            return lease.status_code
+        clock.advance(think_s)
+        r = client.post(f"/v1/assignments/{lease.json()['id']}/submit", json={"answer": {"label": "cat"}}, headers=worker)
+        return r.status_code
+
+    assert [answer(careful, 12) for _ in range(3)] == [200, 200, 200]
+    assert [answer(rusher, 1) for _ in range(3)] == [200, 200, 200]
+    refused = client.post(f"/v1/projects/{project['id']}/assignments", headers=rusher)
+    assert refused.status_code == 403
+    assert "3 answers faster than this project's floor of 10 s" in refused.json()["detail"]
+    assert client.post(f"/v1/projects/{project['id']}/assignments", headers=careful).status_code == 201
+    history = client.get("/v1/me/assignments", headers=rusher).json()["items"]
+    assert history[0]["reason"] == "excluded: the worker was banned from this project"
