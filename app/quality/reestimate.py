@@ -2,14 +2,14 @@
 model, then the consensus of the project's unfinished tasks.
 
 Due when a classification project has graded ``REFIT_MIN_NEW`` more answers (or 10% more)
-since its last fit. One project per claim, locked with ``SKIP LOCKED`` on its model row, so any
+since its last fit, or any new answer an hour after it. One project per claim, locked with ``SKIP LOCKED`` on its model row, so any
 number of reconcilers share the work; a reconciler killed mid-fit leaves the old model in place
 and the project still due.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -29,6 +29,7 @@ from app.quality.service import refresh_task
 from consensus import Answers, Auto
 
 REFIT_MIN_NEW = 50
+REFIT_AFTER = timedelta(hours=1)
 ANSWERED = (AssignmentStatus.submitted, AssignmentStatus.accepted, AssignmentStatus.rejected)
 
 
@@ -58,11 +59,20 @@ def reestimate_due(session: Session, *, now: datetime, limit: int = 1) -> int:
             model = session.scalar(
                 select(ProjectModel).where(ProjectModel.project_id == project_id).with_for_update(skip_locked=True)
             )
-            if model is None or graded < model.answers_at_fit + max(REFIT_MIN_NEW, model.answers_at_fit // 10):
+            if model is None or not _due(model, graded, now):
                 continue
             refit(session, model, graded, now=now)
             done += 1
     return done
+
+
+def _due(model: ProjectModel, graded: int, now: datetime) -> bool:
+    """Enough new answers (``REFIT_MIN_NEW``, or 10% more), or any new answer once the model is
+    ``REFIT_AFTER`` old: a slow project still gets its skills refreshed."""
+    new = graded - model.answers_at_fit
+    if new >= max(REFIT_MIN_NEW, model.answers_at_fit // 10):
+        return True
+    return new > 0 and model.fitted_at is not None and now - model.fitted_at >= REFIT_AFTER
 
 
 def refit(session: Session, model: ProjectModel, graded: int, *, now: datetime) -> None:

@@ -4,11 +4,13 @@ submit path uses it, and unfinished tasks get their consensus refreshed."""
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from app.models import ProjectModel
+from app.quality.reestimate import _due
 from tests.conftest import FakeClock
 from tests.factories import deposit, make_project, png, signup
 from tests.quality import crowd
@@ -44,3 +46,12 @@ def test_refit_learns_who_is_reliable(client: TestClient, clock: FakeClock) -> N
         fitted[w.kind].append(model.state["workers"][w.headers["X-Test-Account-Id"]]["accuracy"])
     assert fitted["spammer"][0] < 0.6
     assert min(fitted["good"]) > 0.8
+
+
+def test_a_slow_project_is_refitted_after_an_hour() -> None:
+    fitted = datetime(2026, 1, 1, tzinfo=UTC)
+    model = ProjectModel(project_id="prj_x", answers_at_fit=100, fitted_at=fitted, requested_at=fitted)
+    assert not _due(model, 101, fitted + timedelta(minutes=59))
+    assert _due(model, 101, fitted + timedelta(hours=1))
+    assert not _due(model, 100, fitted + timedelta(days=1))  # nothing new: nothing to learn
+    assert _due(model, 150, fitted)
