@@ -16,7 +16,7 @@ import numpy as np
 
 from app.annotations import AnnotationSpec
 from consensus import WorkerSkills
-from consensus.geometry import kind_for
+from consensus.geometry import GeometrySkills, aggregate_records, kind_for
 
 # A worker no one has graded yet is assumed right this often (the Beta prior's mean, skills.py).
 PRIOR_ACCURACY = 0.7
@@ -60,12 +60,12 @@ class Engine(Protocol):
 def engine_for(
     spec: AnnotationSpec, *, width: int, height: int, fitted: dict[str, Any] | None = None
 ) -> Engine:
-    """``fitted`` is the project's last re-estimated worker model (classification only)."""
+    """``fitted`` is the project's last re-estimated worker model (none for multi-label)."""
     if spec.type == "classification":
         return ClassificationEngine(list(spec.labels), WorkerSkills.from_dict(fitted) if fitted else None)
     if spec.type == "multilabel":
         return MultilabelEngine(list(spec.labels))
-    return GeometryEngine(spec, width=width, height=height)
+    return GeometryEngine(spec, width=width, height=height, fitted=GeometrySkills.from_dict(fitted) if fitted else None)
 
 
 def one_coin_skills(
@@ -151,9 +151,13 @@ class MultilabelEngine:
 
 @dataclass
 class GeometryEngine:
+    """Reliability-weighted geometric consensus. A worker the last re-estimation saw is weighted
+    by its fitted skills (localisation and presence apart); anyone else by its running accuracy."""
+
     spec: AnnotationSpec
     width: int
     height: int
+    fitted: GeometrySkills | None = None
     _kind: Any = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -162,18 +166,36 @@ class GeometryEngine:
 
     def consensus(self, answers: Sequence[TaskAnswer]) -> Consensus:
         parsed = [self._kind.parse(a.answer) for a in answers]
-        weights = np.array([_geometry_weight(a.accuracy) for a in answers])
-        result = self._kind.aggregate(parsed, weights, weights)
+        weights = np.array([self._weight(a, presence=False) for a in answers])
+        presence = np.array([self._weight(a, presence=True) for a in answers])
+        result = self._kind.aggregate(parsed, weights, presence)
         per_object = getattr(result, "object_confidence", None)
         return Consensus(
             self._kind.dump(result), float(result.confidence),
             [round(float(c), 4) for c in per_object] if per_object is not None else None,
         )
 
+    def _weight(self, answer: TaskAnswer, *, presence: bool) -> float:
+        if self.fitted is not None and answer.worker_id in self.fitted.workers:
+            w = self.fitted.presence_weight if presence else self.fitted.weight
+            return float(w(answer.worker_id))
+        return _geometry_weight(answer.accuracy)
+
     def judge(self, answer: dict[str, Any], consensus: Consensus) -> Judgement:
         agreement = self._kind.agree(self._kind.parse(answer), self._kind.parse(consensus.answer))
         reason = agreement.reason or f"agreement {agreement.score:.2f} ≥ {agreement.threshold:g} with the consensus"
         return Judgement(float(agreement.score), float(agreement.threshold), reason)
+
+
+def fit_geometry(
+    spec: AnnotationSpec, records: list[dict[str, Any]], gold: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """Worker skills for a geometry project from all its answers (leave-one-out consensus
+    agreement) and gold: the periodic re-estimation. One pass: each is a full consensus of every
+    task, and the service already grades workers as each task completes."""
+    _, skills = aggregate_records(spec.type, records, gold=gold,
+                                  keypoint_names=list(spec.keypoints) if spec.keypoints else None, n_passes=1)
+    return skills
 
 
 def _geometry_weight(accuracy: float) -> float:

@@ -10,8 +10,9 @@ and the project still due.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from app.annotations import AnnotationSpec
@@ -25,7 +26,8 @@ from app.models import (
     Task,
     TaskStatus,
 )
-from app.quality.service import refresh_task
+from app.quality.engine import fit_geometry
+from app.quality.service import EXCLUDED, refresh_task
 from consensus import Answers, Auto
 
 REFIT_MIN_NEW = 50
@@ -34,11 +36,11 @@ ANSWERED = (AssignmentStatus.submitted, AssignmentStatus.accepted, AssignmentSta
 
 
 def graded_counts(session: Session) -> dict[str, int]:
-    """Graded answers per active classification project."""
+    """Graded answers per active project (multi-label has no fitted model: it is left out)."""
     rows = session.execute(
         select(Assignment.project_id, func.count())
         .join(Project, Project.id == Assignment.project_id)
-        .where(Assignment.agreement.is_not(None), Project.annotation_type == "classification",
+        .where(Assignment.agreement.is_not(None), Project.annotation_type != "multilabel",
                Project.status == ProjectStatus.active)
         .group_by(Assignment.project_id)
     ).all()
@@ -76,26 +78,13 @@ def _due(model: ProjectModel, graded: int, now: datetime) -> bool:
 
 
 def refit(session: Session, model: ProjectModel, graded: int, *, now: datetime) -> None:
-    """Fit the project's classification model on every answer and gold; refresh open tasks."""
+    """Fit the project's worker model on every answer and gold, then refresh open tasks."""
     project = session.get_one(Project, model.project_id)
-    # The label is pulled out of the JSON by the database: decoding a million JSON documents in
-    # Python would cost more than the fit itself.
-    rows = session.execute(
-        select(Assignment.task_id, Assignment.worker_id, Assignment.answer["label"].as_string())
-        .where(Assignment.project_id == project.id, Assignment.status.in_(ANSWERED))
-    ).all()
-    if not rows:
+    spec = AnnotationSpec.model_validate(project.annotation)
+    state = _fit_labels(session, project, spec) if spec.type == "classification" else _fit_shapes(session, project, spec)
+    if state is None:
         return
-    tasks, workers, given = zip(*rows, strict=True)
-    labels = list(AnnotationSpec.model_validate(project.annotation).labels)
-    answers = Answers.from_records(tasks, workers, given, label_names=labels)
-    gold_rows = session.execute(
-        select(Task.id, Task.gold_answer["label"].as_string())
-        .where(Task.project_id == project.id, Task.is_gold.is_(True))
-    ).all()
-    gold = {row[0]: row[1] for row in gold_rows}
-    fitted = Auto().fit(answers, gold=gold or None)
-    model.state, model.answers_at_fit, model.fitted_at = fitted.skills_.to_dict(), graded, now
+    model.state, model.answers_at_fit, model.fitted_at = state, graded, now
     session.flush()
     open_tasks = session.scalars(
         select(Task).where(Task.project_id == project.id, Task.status == TaskStatus.open,
@@ -103,3 +92,37 @@ def refit(session: Session, model: ProjectModel, graded: int, *, now: datetime) 
     ).all()
     for task in open_tasks:
         refresh_task(session, task, now=now)
+
+
+def _fit_shapes(session: Session, project: Project, spec: AnnotationSpec) -> dict[str, Any] | None:
+    rows = session.execute(
+        select(Assignment.task_id, Assignment.worker_id, Assignment.answer)
+        .where(Assignment.project_id == project.id, Assignment.status.in_(ANSWERED),
+               or_(Assignment.reason.is_(None), Assignment.reason != EXCLUDED))
+    ).all()
+    if not rows:
+        return None
+    gold_rows = session.execute(
+        select(Task.id, Task.gold_answer).where(Task.project_id == project.id, Task.is_gold.is_(True))
+    ).all()
+    records = [{"task": t, "worker": w, "answer": a} for t, w, a in rows]
+    return fit_geometry(spec, records, {row[0]: row[1] for row in gold_rows if row[1]})
+
+
+def _fit_labels(session: Session, project: Project, spec: AnnotationSpec) -> dict[str, Any] | None:
+    # The label is pulled out of the JSON by the database: decoding a million JSON documents in
+    # Python would cost more than the fit itself.
+    rows = session.execute(
+        select(Assignment.task_id, Assignment.worker_id, Assignment.answer["label"].as_string())
+        .where(Assignment.project_id == project.id, Assignment.status.in_(ANSWERED))
+    ).all()
+    if not rows:
+        return None
+    tasks, workers, given = zip(*rows, strict=True)
+    answers = Answers.from_records(tasks, workers, given, label_names=list(spec.labels))
+    gold_rows = session.execute(
+        select(Task.id, Task.gold_answer["label"].as_string())
+        .where(Task.project_id == project.id, Task.is_gold.is_(True))
+    ).all()
+    gold = {row[0]: row[1] for row in gold_rows}
+    return Auto().fit(answers, gold=gold or None).skills_.to_dict()
