@@ -11,10 +11,13 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.batches.intake import limits_from
 from app.core.clock import utc_now
 from app.core.config import Settings, get_settings
+from app.images import LocalImageStore
 from app.money.providers import payout_provider
 from workers.base import Reconciler
+from workers.images import FetchImages
 from workers.lease_expiry import LeaseExpiry
 from workers.money import AutoAccept, GrantOverdueAppeals, ReleaseHolds, SendPayouts, SettleBatches
 from workers.quality import Reestimate
@@ -32,6 +35,7 @@ def default_reconcilers(settings: Settings | None = None) -> list[Reconciler]:
         ReleaseHolds(),
         SendPayouts(payout_provider(settings)),
         Reestimate(),
+        FetchImages(LocalImageStore(settings.images_dir), limits_from(settings)),
     ]
 
 

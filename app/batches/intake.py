@@ -14,10 +14,14 @@ from dataclasses import dataclass, field
 import httpx
 
 from app.batches.errors import image_problem
+from app.core.config import Settings
 from app.images import (
     ImageError,
     ImageLimits,
+    Resolver,
+    check_url,
     decode_base64_image,
+    default_resolver,
     fetch_image,
     read_zip,
     safe_name,
@@ -34,6 +38,8 @@ Fetcher = Callable[[str, ImageLimits], bytes]
 class Upload:
     images: list[tuple[str, bytes]] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
+    urls: list[tuple[str, str]] = field(default_factory=list)
+    """``(url, name)`` of images the fetch reconciler downloads after the batch is created."""
 
     def add_file(self, name: str, data: bytes, limits: ImageLimits) -> None:
         name = safe_name(name) or f"image-{len(self.images) + 1}"
@@ -64,6 +70,26 @@ class Upload:
                 except ImageError as exc:
                     raise image_problem(exc, url) from None
                 self.images.append((_name_from_url(url, len(self.images) + 1), data))
+
+
+    def add_url_refs(self, urls: list[str], *, resolver: Resolver = default_resolver) -> None:
+        """Check each URL now (scheme, form, public address), download later: any unsafe URL
+        refuses the upload at once, before anything is stored."""
+        for url in urls:
+            try:
+                check_url(url, resolver=resolver)
+            except ImageError as exc:
+                raise image_problem(exc, url) from None
+            self.urls.append((url, _name_from_url(url, len(self.images) + len(self.urls) + 1)))
+
+
+def limits_from(settings: Settings) -> ImageLimits:
+    return ImageLimits(
+        max_file_bytes=settings.max_image_bytes, max_request_bytes=settings.max_request_bytes,
+        max_pixels=settings.max_image_pixels, max_zip_files=settings.max_zip_files,
+        max_zip_uncompressed_bytes=settings.max_zip_uncompressed_bytes,
+        url_timeout_s=settings.url_fetch_timeout_s, url_max_redirects=settings.url_fetch_max_redirects,
+    )
 
 
 def _name_from_url(url: str, position: int) -> str:

@@ -17,7 +17,7 @@ from app.annotations import AnnotationSpec
 from app.auth.deps import Requester
 from app.batches import results as batch_results
 from app.batches import service as batch_service
-from app.batches.intake import Upload
+from app.batches.intake import Upload, limits_from
 from app.batches.schemas import (
     BatchCreateJSON,
     BatchMoney,
@@ -35,7 +35,7 @@ from app.core.errors import PayloadTooLarge, Unprocessable, UnsupportedMediaType
 from app.core.pagination import PageParams, next_cursor, page_params
 from app.core.schemas import InputModel, OutputModel, Timestamp
 from app.exports import ExportNotAvailable, export
-from app.images import ImageLimits, fetch_image
+from app.images import ImageLimits, default_resolver, fetch_image
 from app.models import Batch, Project
 from app.money import service as money_service
 from app.work.router import image_url
@@ -75,12 +75,7 @@ def batch_out(session: Session, batch: Batch, now: datetime) -> BatchOut:
 
 
 def image_limits(settings: SettingsDep) -> ImageLimits:
-    return ImageLimits(
-        max_file_bytes=settings.max_image_bytes, max_request_bytes=settings.max_request_bytes,
-        max_pixels=settings.max_image_pixels, max_zip_files=settings.max_zip_files,
-        max_zip_uncompressed_bytes=settings.max_zip_uncompressed_bytes,
-        url_timeout_s=settings.url_fetch_timeout_s, url_max_redirects=settings.url_fetch_max_redirects,
-    )
+    return limits_from(settings)
 
 
 Limits = Annotated[ImageLimits, Depends(image_limits)]
@@ -100,7 +95,6 @@ async def _read_multipart(request: Request, limits: ImageLimits, max_images: int
 
 
 async def _read_json(request: Request, limits: ImageLimits) -> tuple[Upload, dict[str, Any], dict[str, Any] | None]:
-    fetch = getattr(request.app.state, "image_fetcher", fetch_image)
     try:
         raw = json.loads(await request.body())
         body = BatchCreateJSON.model_validate(raw)
@@ -115,7 +109,8 @@ async def _read_json(request: Request, limits: ImageLimits) -> tuple[Upload, dic
         if ref.data_base64 is not None:
             upload.add_base64(ref.name or "", ref.data_base64, limits)
     if urls:
-        await run_in_threadpool(lambda: upload.add_urls(urls, limits, fetch=fetch))
+        resolver = getattr(request.app.state, "url_resolver", default_resolver)
+        await run_in_threadpool(lambda: upload.add_url_refs(urls, resolver=resolver))
     fingerprint = {"images": [(n, hashlib.sha256(d).hexdigest()) for n, d in upload.images], "urls": urls,
                    "pre": body.pre_annotations}
     return upload, fingerprint, body.pre_annotations

@@ -24,6 +24,7 @@ from app.models import (
     Batch,
     BatchStatus,
     Image,
+    ImageFetch,
     Project,
     Task,
     TaskQueueEntry,
@@ -37,7 +38,7 @@ from payments.money import fee_for
 
 
 @dataclass(frozen=True)
-class _Checked:
+class CheckedImage:
     name: str
     data: bytes
     info: ImageInfo
@@ -59,17 +60,24 @@ def create(
     project = project_service.get_own(session, requester, project_id)
     session.commit()  # end the read; the checks below are slow and must not hold the writer
     unique, duplicates = _check_images(upload, limits, max_images)
-    pre = _check_pre_annotations(project, unique, pre_annotations or {})
+    given = dict(pre_annotations or {})
+    url_names = {name for _, name in upload.urls}
+    # URL images are checked against their pre-annotation once downloaded (their size is unknown yet).
+    later = {name: given.pop(name) for name in list(given) if name in url_names and name not in
+             {item.name for item in unique}}
+    pre = _check_pre_annotations(project, unique, given)
     for item in unique:
         store.put(item.data)
-    report = {"skipped": upload.skipped, "duplicates": duplicates}
+    report: dict[str, Any] = {"skipped": upload.skipped, "duplicates": duplicates}
+    if upload.urls:
+        report["fetching"] = len(upload.urls)
     with transaction(session):
         batch = Batch(
             id=new_id("bat"), project_id=project.id, requester_id=requester.id, status=BatchStatus.draft,
             task_count=len(unique), upload_report=report, created_at=now,
         )
         session.add(batch)
-        image_ids = _image_rows(session, requester, unique, now)
+        image_ids = image_rows(session, requester, unique, now)
         session.add_all(
             Task(
                 id=new_id("tsk"), batch_id=batch.id, project_id=project.id, image_id=image_ids[item.info.sha256],
@@ -78,15 +86,22 @@ def create(
             )
             for item in unique
         )
+        session.add_all(
+            ImageFetch(id=new_id("fch"), batch_id=batch.id, url=url, name=name, pre_annotation=later.get(name),
+                       status="pending", attempts=0, next_attempt_at=now, created_at=now)
+            for url, name in upload.urls
+        )
     return batch
 
 
-def _check_images(upload: Upload, limits: ImageLimits, max_images: int) -> tuple[list[_Checked], list[dict[str, str]]]:
-    if not upload.images:
+def _check_images(upload: Upload, limits: ImageLimits, max_images: int) -> tuple[list[CheckedImage], list[dict[str, str]]]:
+    if not upload.images and not upload.urls:
         raise EmptyUpload("No image in the upload.", extra={"skipped": upload.skipped})
-    if len(upload.images) > max_images:
-        raise PayloadTooLarge(f"{len(upload.images)} images in one batch; the limit is {max_images}.")
-    unique: dict[str, _Checked] = {}
+    if len(upload.images) + len(upload.urls) > max_images:
+        raise PayloadTooLarge(
+            f"{len(upload.images) + len(upload.urls)} images in one batch; the limit is {max_images}."
+        )
+    unique: dict[str, CheckedImage] = {}
     duplicates: list[dict[str, str]] = []
     for name, data in upload.images:
         try:
@@ -96,12 +111,12 @@ def _check_images(upload: Upload, limits: ImageLimits, max_images: int) -> tuple
         if info.sha256 in unique:
             duplicates.append({"name": name, "same_as": unique[info.sha256].name})
         else:
-            unique[info.sha256] = _Checked(name, data, info)
+            unique[info.sha256] = CheckedImage(name, data, info)
     return list(unique.values()), duplicates
 
 
 def _check_pre_annotations(
-    project: Project, images: list[_Checked], given: dict[str, Any], *, loc: tuple[str, ...] | None = None
+    project: Project, images: list[CheckedImage], given: dict[str, Any], *, loc: tuple[str, ...] | None = None
 ) -> dict[str, dict[str, Any]]:
     """Answers given with the upload, checked against the spec and each image's size; ``loc``
     is where they sit in the request (by default ``body.pre_annotations.<image name>``)."""
@@ -125,7 +140,7 @@ def _check_pre_annotations(
     return checked
 
 
-def _image_rows(session: Session, owner: Account, images: list[_Checked], now: datetime) -> dict[str, str]:
+def image_rows(session: Session, owner: Account, images: list[CheckedImage], now: datetime) -> dict[str, str]:
     """One row per (owner, sha256); an image uploaded before is reused, not duplicated."""
     for item in images:
         insert_ignore(session, Image, {
@@ -149,7 +164,7 @@ def create_gold(
     [known] = _check_pre_annotations(project, [item], {item.name: answer}, loc=("body", "answer")).values()
     store.put(item.data)
     with transaction(session):
-        image_ids = _image_rows(session, requester, [item], now)
+        image_ids = image_rows(session, requester, [item], now)
         return gold.add(session, project, name=item.name, image_id=image_ids[item.info.sha256], answer=known, now=now)
 
 
@@ -173,6 +188,13 @@ def launch(session: Session, requester: Account, batch_id: str, *, now: datetime
         batch = get_own(session, requester, batch_id, for_update=True)
         if batch.status != BatchStatus.draft:
             raise BatchStateConflict(f"Batch {batch.id} is {batch.status}; only a draft batch can launch.")
+        fetching = session.scalar(
+            select(func.count()).where(ImageFetch.batch_id == batch.id, ImageFetch.status == "pending")
+        )
+        if fetching:
+            raise BatchStateConflict(f"{fetching} images of batch {batch.id} are still being downloaded; launch after.")
+        if batch.task_count == 0:
+            raise BatchStateConflict(f"Batch {batch.id} has no task: every image failed (see upload_report).")
         project = session.get_one(Project, batch.project_id)
         batch.reward_micros = project.reward_micros
         batch.overlap_min, batch.overlap_max = project.overlap_min, project.overlap_max

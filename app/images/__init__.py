@@ -20,7 +20,7 @@ from app.images.errors import (
     UnsafeURL,
     UnsupportedImageType,
 )
-from app.images.fetch import fetch_image
+from app.images.fetch import check_url, fetch_image
 from app.images.inspect import MEDIA_TYPES, ImageInfo, inspect_image, sniff_media_type
 from app.images.limits import ImageLimits
 from app.images.netguard import Resolver, default_resolver, is_public
@@ -42,6 +42,7 @@ __all__ = [
     "UnsafeURL",
     "UnsupportedImageType",
     "ZipResult",
+    "check_url",
     "decode_base64_image",
     "default_resolver",
     "fetch_image",

@@ -21,7 +21,7 @@ from app.images.errors import FetchFailed, ImageTooLarge, UnsafeURL
 from app.images.limits import ImageLimits
 from app.images.netguard import IPAddress, Resolver, default_resolver, resolve_public
 
-__all__ = ["fetch_image"]
+__all__ = ["check_url", "fetch_image"]
 
 _DEFAULT_LIMITS = ImageLimits()
 _MAX_URL_LENGTH = 2048
@@ -66,6 +66,14 @@ def fetch_image(
     finally:
         if client is None:
             http.close()
+
+
+def check_url(url: str, *, resolver: Resolver = default_resolver) -> None:
+    """Refuse at once a URL that ``fetch_image`` would refuse before connecting: the scheme, the
+    form, and a host that is or resolves to a non-public address (UnsafeURL); a name that does
+    not resolve is FetchFailed. The download itself may come later (the fetch reconciler)."""
+    parsed = _parse(url)
+    resolve_public(parsed.host, resolver)
 
 
 def _parse(url: str | httpx.URL) -> httpx.URL:

@@ -7,6 +7,7 @@ from app.models.batch import Batch, BatchStatus
 from app.models.bonus import Bonus
 from app.models.idempotency_key import IdempotencyKey
 from app.models.image import Image
+from app.models.image_fetch import ImageFetch
 from app.models.project import Project, ProjectStatus
 from app.models.project_model import ProjectModel
 from app.models.quality_settings import QualitySettings
@@ -23,6 +24,7 @@ __all__ = [
     "Bonus",
     "IdempotencyKey",
     "Image",
+    "ImageFetch",
     "Project",
     "ProjectModel",
     "ProjectStatus",

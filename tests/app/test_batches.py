@@ -9,7 +9,10 @@ import httpx
 from fastapi.testclient import TestClient
 
 from app.images import ImageLimits, fetch_image
+from tests.conftest import FakeClock
 from tests.factories import deposit, jpeg, make_project, png, signup, upload, zip_of
+from workers.images import FetchImages
+from workers.runner import run_pass
 
 
 def b64(data: bytes) -> str:
@@ -68,7 +71,7 @@ class TestUpload:
         assert r.status_code == 201, r.text
         assert r.json()["task_count"] == 1
 
-    def test_url_upload_through_a_public_host(self, client: TestClient) -> None:
+    def test_url_images_are_downloaded_by_the_reconciler(self, client: TestClient, clock: FakeClock) -> None:
         requester = signup(client, "requester")
         project = make_project(client, requester)
         served = {"/cat.png": png(40, 30)}
@@ -81,15 +84,26 @@ class TestUpload:
             with httpx.Client(transport=httpx.MockTransport(handler)) as mock:
                 return fetch_image(url, limits, client=mock, resolver=lambda host: ["93.184.216.34"])
 
-        client.app.state.image_fetcher = fetcher  # type: ignore[attr-defined]
-        r = client.post(f"/v1/projects/{project['id']}/batches", headers=requester,
-                        json={"images": [{"url": "https://images.example.com/cat.png"}]})
+        client.app.state.url_resolver = lambda host: ["93.184.216.34"]  # type: ignore[attr-defined]
+        r = client.post(f"/v1/projects/{project['id']}/batches", headers=requester, json={"images": [
+            {"url": "https://images.example.com/cat.png"}, {"url": "https://images.example.com/nope.png"}]})
         assert r.status_code == 201, r.text
-        item = client.get(f"/v1/batches/{r.json()['id']}/results", headers=requester).json()["items"][0]
+        batch = r.json()
+        assert (batch["task_count"], batch["upload_report"]["fetching"]) == (0, 2)
+        deposit(client, requester, "1")
+        assert client.post(f"/v1/batches/{batch['id']}/launch", headers=requester).status_code == 409
+
+        store = client.app.state.image_store  # type: ignore[attr-defined]
+        reconciler = FetchImages(store, ImageLimits(), fetcher)
+        for _ in range(3):  # the missing image is retried, then given up with the reason
+            run_pass(client.app.state.sessionmaker, [reconciler], clock())  # type: ignore[attr-defined]
+            clock.advance(600)
+        body = client.get(f"/v1/batches/{batch['id']}", headers=requester).json()
+        assert body["task_count"] == 1
+        assert body["upload_report"]["skipped"][0]["name"] == "https://images.example.com/nope.png"
+        item = client.get(f"/v1/batches/{batch['id']}/results", headers=requester).json()["items"][0]
         assert item["image_name"] == "cat.png"
-        missing = client.post(f"/v1/projects/{project['id']}/batches", headers=requester,
-                              json={"images": [{"url": "https://images.example.com/nope.png"}]})
-        assert missing.status_code == 422
+        assert client.post(f"/v1/batches/{batch['id']}/launch", headers=requester).status_code == 200
 
     def test_pre_annotations_are_validated_and_shown_to_workers(self, client: TestClient) -> None:
         requester, worker = signup(client, "requester"), signup(client, "worker")
