@@ -146,10 +146,6 @@ def record_gold(
     return f"not qualified: accuracy {accuracy:.2f} < {project.qualification_min_accuracy:g}"
 
 
-def gold_answer_of(task: Task) -> dict[str, Any]:
-    return task.gold_answer or {}
-
-
 def add(
     session: Session, project: Project, *, name: str, image_id: str, answer: dict[str, Any], now: datetime
 ) -> Task:

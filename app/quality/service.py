@@ -253,6 +253,4 @@ def ban(session: Session, row: WorkerSkill, reason: str, *, by: str, now: dateti
         else:
             assignment.status, assignment.decided_at = AssignmentStatus.released, now
     queue.return_slots(session, [a.task_id for a in open_work if a.status == AssignmentStatus.rejected])
-    from app.work.service import return_leases
-
-    return_leases(session, [a for a in open_work if a.status == AssignmentStatus.released])
+    queue.return_leases(session, [a for a in open_work if a.status == AssignmentStatus.released])

@@ -9,12 +9,13 @@ behind one; on SQLite the clause compiles to nothing and ``BEGIN IMMEDIATE`` ser
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import and_, delete, exists, select, update
 from sqlalchemy.orm import Session, aliased
 
-from app.models import Assignment, TaskQueueEntry
+from app.models import Assignment, Task, TaskQueueEntry
+from app.quality import gold
 
 
 def claim_slot(session: Session, project_id: str, worker_id: str) -> tuple[str, str] | None:
@@ -53,3 +54,14 @@ def return_slots(session: Session, task_ids: Iterable[str]) -> None:
 
 def remove(session: Session, task_id: str) -> None:
     session.execute(delete(TaskQueueEntry).where(TaskQueueEntry.task_id == task_id))
+
+
+def return_leases(session: Session, assignments: Sequence[Assignment]) -> None:
+    """Ended leases give back what they held: a queue slot, or a gold task's paid allowance."""
+    if not assignments:
+        return
+    gold_tasks = set(session.scalars(
+        select(Task.id).where(Task.id.in_({a.task_id for a in assignments}), Task.is_gold.is_(True))
+    ))
+    return_slots(session, [a.task_id for a in assignments if a.task_id not in gold_tasks])
+    gold.return_allowance(session, [a.batch_id for a in assignments if a.task_id in gold_tasks])

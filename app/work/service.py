@@ -185,7 +185,7 @@ def release(session: Session, worker: Account, assignment_id: str, *, now: datet
         assignment = _own_assignment(session, worker, assignment_id)
         _check_open(assignment)
         assignment.status, assignment.decided_at = AssignmentStatus.released, now
-        return_leases(session, [assignment])
+        queue.return_leases(session, [assignment])
     return assignment
 
 
@@ -206,18 +206,7 @@ def expire_due(session: Session, *, now: datetime, limit: int = 500) -> int:
 def _expire(session: Session, assignments: Sequence[Assignment]) -> None:
     for assignment in assignments:
         assignment.status = AssignmentStatus.expired
-    return_leases(session, assignments)
-
-
-def return_leases(session: Session, assignments: Sequence[Assignment]) -> None:
-    """Ended leases give back what they held: a queue slot, or a gold task's paid allowance."""
-    if not assignments:
-        return
-    gold_tasks = set(session.scalars(
-        select(Task.id).where(Task.id.in_({a.task_id for a in assignments}), Task.is_gold.is_(True))
-    ))
-    queue.return_slots(session, [a.task_id for a in assignments if a.task_id not in gold_tasks])
-    gold.return_allowance(session, [a.batch_id for a in assignments if a.task_id in gold_tasks])
+    queue.return_leases(session, assignments)
 
 
 def history(session: Session, worker: Account, page: PageParams) -> Sequence[Assignment]:
