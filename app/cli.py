@@ -24,11 +24,19 @@ def _serve(args: argparse.Namespace) -> int:
         # Migrate once here, not in each of the --workers processes, which would race.
         upgrade(settings.database_url)
         os.environ["TESSERA_MIGRATE_ON_START"] = "false"
-    print(f"Tessera on http://{args.host}:{args.port} (database: {settings.database_url.split('://')[0]},"
-          f" data: {settings.data_dir.resolve()})", flush=True)
+    print(
+        f"Tessera on http://{args.host}:{args.port} (database: {settings.database_url.split('://')[0]},"
+        f" data: {settings.data_dir.resolve()})",
+        flush=True,
+    )
     uvicorn.run(
-        "app.main:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
-        log_level=args.log_level, access_log=args.access_log,
+        "app.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+        access_log=args.access_log,
     )
     return 0
 
@@ -50,10 +58,14 @@ def _create_operator(args: argparse.Namespace) -> int:
     engine = make_engine(settings.database_url, pool_size=1)
     try:
         with make_sessionmaker(engine)() as session:
-            account, key = account_service.create_account(session, role=Role.operator, name=args.name, now=utc_now())
+            account, key = account_service.create_account(
+                session, role=Role.operator, name=args.name, now=utc_now()
+            )
     finally:
         engine.dispose()
-    print(f"operator {account.id} ({account.name}) created; its API key, shown once:", file=sys.stderr)
+    print(
+        f"operator {account.id} ({account.name}) created; its API key, shown once:", file=sys.stderr
+    )
     print(key)
     return 0
 
@@ -71,8 +83,12 @@ def _worker(args: argparse.Namespace) -> int:
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
-        run_forever(make_session, stop, interval_s=args.interval or settings.reconcile_interval_s,
-                    reconcilers=default_reconcilers(settings))
+        run_forever(
+            make_session,
+            stop,
+            interval_s=args.interval or settings.reconcile_interval_s,
+            reconcilers=default_reconcilers(settings),
+        )
     finally:
         engine.dispose()
     return 0
@@ -106,7 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-access-log", dest="access_log", action="store_false")
     serve.set_defaults(func=_serve)
 
-    sub.add_parser("migrate", help="bring the database to the latest schema").set_defaults(func=_migrate)
+    sub.add_parser("migrate", help="bring the database to the latest schema").set_defaults(
+        func=_migrate
+    )
 
     operator = sub.add_parser("create-operator", help="create an operator; prints its API key last")
     operator.add_argument("name")
@@ -117,9 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--interval", type=float, default=None, help="seconds between passes")
     worker.set_defaults(func=_worker)
 
-    sub.add_parser("verify-ledger", help="check every ledger invariant; exit 1 on a violation").set_defaults(
-        func=_verify_ledger
-    )
+    sub.add_parser(
+        "verify-ledger", help="check every ledger invariant; exit 1 on a violation"
+    ).set_defaults(func=_verify_ledger)
 
     try:
         from consensus import cli as consensus_cli
@@ -131,7 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     args = build_parser().parse_args(argv)
     result: int = args.func(args)
     return result

@@ -36,7 +36,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.should_migrate_on_start:
             upgrade(settings.database_url)
         engine = make_engine(
-            settings.database_url, pool_size=settings.db_pool_size, busy_timeout_ms=settings.sqlite_busy_timeout_ms
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            busy_timeout_ms=settings.sqlite_busy_timeout_ms,
         )
         app.state.engine = engine
         if not settings.database_url.startswith("sqlite"):
@@ -66,8 +68,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_handlers(app)
-    routers = (health_router, accounts_router, money_router, projects_router, batches_router, work_router,
-               answers_router, operator_router)
+    routers = (
+        health_router,
+        accounts_router,
+        money_router,
+        projects_router,
+        batches_router,
+        work_router,
+        answers_router,
+        operator_router,
+    )
     for router in routers:
         app.include_router(router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)

@@ -42,7 +42,9 @@ class Conn:
             self.writer.close()
 
     @staticmethod
-    def encode(method: str, path: str, headers: dict[str, str] | None = None, body: Any = None) -> bytes:
+    def encode(
+        method: str, path: str, headers: dict[str, str] | None = None, body: Any = None
+    ) -> bytes:
         """Pre-encode a request once; send the same bytes many times."""
         payload = b"" if body is None else json.dumps(body).encode()
         lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", f"Content-Length: {len(payload)}"]
@@ -139,7 +141,8 @@ async def run_phase(
 
     try:
         await asyncio.wait_for(
-            asyncio.gather(*(loop(c, i) for i, c in enumerate(conns))), timeout=warmup + seconds + 30
+            asyncio.gather(*(loop(c, i) for i, c in enumerate(conns))),
+            timeout=warmup + seconds + 30,
         )
     finally:
         for c in conns:
@@ -201,8 +204,13 @@ def code_version() -> str:
     import subprocess
 
     try:
-        out = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True,
-                             timeout=10, cwd=os.path.dirname(os.path.abspath(__file__)))
+        out = subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            cwd=os.path.dirname(os.path.abspath(__file__)),
+        )
         return out.stdout.strip() or "unknown"
     except OSError:
         return "unknown"

@@ -145,8 +145,14 @@ def _serve(port: int, workers: int) -> None:
     import uvicorn
 
     uvicorn.run(
-        "db_style_probe:create_app", factory=True, host="127.0.0.1", port=port, workers=workers,
-        app_dir=str(HERE), log_level="warning", access_log=False,
+        "db_style_probe:create_app",
+        factory=True,
+        host="127.0.0.1",
+        port=port,
+        workers=workers,
+        app_dir=str(HERE),
+        log_level="warning",
+        access_log=False,
     )
 
 
@@ -197,14 +203,19 @@ def _scenario(variant: str) -> lg.Scenario:
 async def _bench(port: int, args: argparse.Namespace) -> list[list[lg.Phase]]:
     rounds: list[list[lg.Phase]] = []
     for r in range(args.rounds):
-        order = VARIANTS[r % len(VARIANTS):] + VARIANTS[: r % len(VARIANTS)]
+        order = VARIANTS[r % len(VARIANTS) :] + VARIANTS[: r % len(VARIANTS)]
         phases = []
         for v in order:
-            p = await lg.run_phase(v, port, args.clients, _scenario(v), seconds=args.seconds, warmup=1.0)
+            p = await lg.run_phase(
+                v, port, args.clients, _scenario(v), seconds=args.seconds, warmup=1.0
+            )
             phases.append(p)
-            print(f"  round {r + 1} {v:14} {p.rps:8,.0f} req/s  p50 {p.pct(v, .5):6.1f} ms"
-                  f"  p99 {p.pct(v, .99):6.1f} ms  client cpu {p.client_cpu:.2f}"
-                  + (f"  errors {p.errors}" if p.errors else ""), flush=True)
+            print(
+                f"  round {r + 1} {v:14} {p.rps:8,.0f} req/s  p50 {p.pct(v, 0.5):6.1f} ms"
+                f"  p99 {p.pct(v, 0.99):6.1f} ms  client cpu {p.client_cpu:.2f}"
+                + (f"  errors {p.errors}" if p.errors else ""),
+                flush=True,
+            )
         rounds.append(sorted(phases, key=lambda p: VARIANTS.index(p.name)))
     return rounds
 
@@ -227,13 +238,23 @@ def main() -> int:
     port = lg.free_port()
     env = {**os.environ, "PROBE_DB": url}
     server = subprocess.Popen(
-        [sys.executable, str(Path(__file__).resolve()), "--serve", str(port), "--workers", str(args.workers)],
-        env=env, cwd=str(HERE),
+        [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--serve",
+            str(port),
+            "--workers",
+            str(args.workers),
+        ],
+        env=env,
+        cwd=str(HERE),
     )
     try:
         lg.wait_http(port, "/trivial")
-        print(f"db_style_probe: {args.workers} uvicorn processes, {args.clients} clients, "
-              f"{args.rounds} rounds x {len(VARIANTS)} variants x {args.seconds:.0f} s; {lg.machine_note()}")
+        print(
+            f"db_style_probe: {args.workers} uvicorn processes, {args.clients} clients, "
+            f"{args.rounds} rounds x {len(VARIANTS)} variants x {args.seconds:.0f} s; {lg.machine_note()}"
+        )
         rounds = lg.run(_bench(port, args))
     finally:
         server.send_signal(signal.SIGTERM)
@@ -248,17 +269,39 @@ def main() -> int:
     for i, v in enumerate(VARIANTS):
         ph = [rnd[i] for rnd in rounds]
         ratio = lg.median(p.rps / rnd[0].rps for p, rnd in zip(ph, rounds, strict=True))
-        rows.append([v, lg.median(p.rps for p in ph), f"{100 * ratio:.0f}%", lg.median(p.pct(v, .5) for p in ph),
-                     lg.median(p.pct(v, .99) for p in ph), sum(sum(p.errors.values()) for p in ph),
-                     lg.median(p.client_cpu for p in ph)])
+        rows.append(
+            [
+                v,
+                lg.median(p.rps for p in ph),
+                f"{100 * ratio:.0f}%",
+                lg.median(p.pct(v, 0.5) for p in ph),
+                lg.median(p.pct(v, 0.99) for p in ph),
+                sum(sum(p.errors.values()) for p in ph),
+                lg.median(p.client_cpu for p in ph),
+            ]
+        )
     print()
-    print(lg.table(["variant", "req/s (median)", "vs trivial (median of per-round ratios)",
-                    "p50 ms", "p99 ms", "errors", "client CPU (cores)"], rows))
+    print(
+        lg.table(
+            [
+                "variant",
+                "req/s (median)",
+                "vs trivial (median of per-round ratios)",
+                "p50 ms",
+                "p99 ms",
+                "errors",
+                "client CPU (cores)",
+            ],
+            rows,
+        )
+    )
     sync_rps = [rnd[1].rps for rnd in rounds]
     apg_rps = [rnd[2].rps for rnd in rounds]
     speedup = lg.median(s / a for s, a in zip(sync_rps, apg_rps, strict=True))
-    print(f"\nsync psycopg / async asyncpg req/s: {speedup:.2f}x (median of per-round ratios); "
-          f"{made:,} assignment rows written; {lg.machine_note()}")
+    print(
+        f"\nsync psycopg / async asyncpg req/s: {speedup:.2f}x (median of per-round ratios); "
+        f"{made:,} assignment rows written; {lg.machine_note()}"
+    )
     return 0
 
 

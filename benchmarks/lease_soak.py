@@ -76,8 +76,13 @@ from app.projects.schemas import ProjectCreate  # noqa: E402
 from app.work import service as work_service  # noqa: E402
 
 WORKERS = 240
-RESET = ("fillfactor", "autovacuum_vacuum_scale_factor", "autovacuum_vacuum_threshold",
-         "autovacuum_vacuum_cost_delay", "autovacuum_analyze_scale_factor")
+RESET = (
+    "fillfactor",
+    "autovacuum_vacuum_scale_factor",
+    "autovacuum_vacuum_threshold",
+    "autovacuum_vacuum_cost_delay",
+    "autovacuum_analyze_scale_factor",
+)
 STATS_SQL = """
 SELECT s.n_live_tup, s.n_dead_tup, s.n_tup_upd, s.n_tup_hot_upd, s.n_tup_del,
        s.vacuum_count + s.autovacuum_count,
@@ -153,15 +158,22 @@ def soak(variant: str, args: argparse.Namespace) -> Run:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
         server_av = conn.execute("SHOW autovacuum").fetchone()[0] == "on"  # type: ignore[index]
-        server = {"threshold": float(conn.execute("SHOW autovacuum_vacuum_threshold").fetchone()[0]),  # type: ignore[index]
-                  "scale": float(conn.execute("SHOW autovacuum_vacuum_scale_factor").fetchone()[0])}  # type: ignore[index]
+        server = {
+            "threshold": float(conn.execute("SHOW autovacuum_vacuum_threshold").fetchone()[0]),  # type: ignore[index]
+            "scale": float(conn.execute("SHOW autovacuum_vacuum_scale_factor").fetchone()[0]),
+        }  # type: ignore[index]
     url = args.admin_url.rsplit("/", 1)[0] + "/" + name
     data_dir = Path(tempfile.mkdtemp(prefix="tessera_soak_"))
     engine = make_engine(normalize_database_url(url), pool_size=args.threads + 2)
     make_session = make_sessionmaker(engine)
     stats_conn = psycopg.connect(url, autocommit=True)
-    emulate = variant != "no-vacuum" and (args.vacuum == "emulate" or (args.vacuum == "auto" and not server_av))
-    run = Run(variant, "none" if variant == "no-vacuum" else ("emulated" if emulate else "server autovacuum"))
+    emulate = variant != "no-vacuum" and (
+        args.vacuum == "emulate" or (args.vacuum == "auto" and not server_av)
+    )
+    run = Run(
+        variant,
+        "none" if variant == "no-vacuum" else ("emulated" if emulate else "server autovacuum"),
+    )
     try:
         upgrade(normalize_database_url(url))
         if variant == "reset":
@@ -195,25 +207,52 @@ def _seed(make_session, data_dir: Path, tasks: int):  # type: ignore[no-untyped-
     store = LocalImageStore(data_dir / "images")
     with make_session() as s:
         requester, _ = account_service.create_account(s, role=Role.requester, name="soak", now=now)
-        body = ProjectCreate.model_validate({
-            "name": "soak", "annotation": {"type": "classification", "labels": ["cat", "dog"]},
-            "reward": "0.02", "overlap": {"min": 1, "max": 3},
-        })
+        body = ProjectCreate.model_validate(
+            {
+                "name": "soak",
+                "annotation": {"type": "classification", "labels": ["cat", "dog"]},
+                "reward": "0.02",
+                "overlap": {"min": 1, "max": 3},
+            }
+        )
         project = project_service.create(s, requester, body, now=now)
         for start in range(0, tasks, 2000):
-            upload = Upload(images=[(f"i{i}.png", tiny_png(i)) for i in range(start, min(tasks, start + 2000))])
-            batch = batch_service.create(s, store, requester, project.id, upload, pre_annotations=None,
-                                         limits=ImageLimits(), max_images=10_000, now=now)
-            _fund(s, requester, len(upload.images) * 3 * 20_000 * 2, now)  # escrow at launch, fee included
+            upload = Upload(
+                images=[(f"i{i}.png", tiny_png(i)) for i in range(start, min(tasks, start + 2000))]
+            )
+            batch = batch_service.create(
+                s,
+                store,
+                requester,
+                project.id,
+                upload,
+                pre_annotations=None,
+                limits=ImageLimits(),
+                max_images=10_000,
+                now=now,
+            )
+            _fund(
+                s, requester, len(upload.images) * 3 * 20_000 * 2, now
+            )  # escrow at launch, fee included
             batch_service.launch(s, requester, batch.id, now=now)
         # The last one never leases: the EXPLAIN probe asks for a task on its behalf.
-        workers = [account_service.create_account(s, role=Role.worker, name=f"w{i}", now=now)[0]
-                   for i in range(WORKERS + 1)]
+        workers = [
+            account_service.create_account(s, role=Role.worker, name=f"w{i}", now=now)[0]
+            for i in range(WORKERS + 1)
+        ]
     return project.id, workers
 
 
-def _churn(run: Run, make_session, stats_conn: psycopg.Connection, project_id: str, workers: list,  # type: ignore[no-untyped-def]
-           args: argparse.Namespace, emulate: bool, server: dict[str, float]) -> None:
+def _churn(
+    run: Run,
+    make_session,
+    stats_conn: psycopg.Connection,
+    project_id: str,
+    workers: list,  # type: ignore[no-untyped-def]
+    args: argparse.Namespace,
+    emulate: bool,
+    server: dict[str, float],
+) -> None:
     lock = threading.Lock()
     stop = threading.Event()
     lat: list[float] = []
@@ -249,16 +288,31 @@ def _churn(run: Run, make_session, stats_conn: psycopg.Connection, project_id: s
         now = time.perf_counter()
         plan = stats_conn.execute(PROBE_SQL, (project_id, workers[-1].id)).fetchone()[0][0]  # type: ignore[index]
         top = plan["Plan"]
-        probe = (float(plan["Execution Time"]), int(top["Shared Hit Blocks"]) + int(top["Shared Read Blocks"]))
-        run.windows.append(Window(len(run.windows) + 1, lat.copy(), claim.copy(), probe, now - window_start[0],
-                                  stats, vacuums[0]))
+        probe = (
+            float(plan["Execution Time"]),
+            int(top["Shared Hit Blocks"]) + int(top["Shared Read Blocks"]),
+        )
+        run.windows.append(
+            Window(
+                len(run.windows) + 1,
+                lat.copy(),
+                claim.copy(),
+                probe,
+                now - window_start[0],
+                stats,
+                vacuums[0],
+            )
+        )
         w = run.windows[-1]
-        print(f"  {run.variant:9} window {w.index}: lease p50 {_pct(w.lat, .5):6.2f} ms  p99 {_pct(w.lat, .99):6.2f} ms"
-              f"  claim SQL p50 {_pct(w.claim, .5):5.2f} p99 {_pct(w.claim, .99):5.2f} ms"
-              f"  probe {probe[0]:5.2f} ms/{probe[1]} buffers"
-              f"  {len(w.lat) / w.seconds:5.0f} leases/s  dead {stats.dead:6}  live {stats.live:6}"
-              f"  hot/upd {stats.hot}/{stats.upd}  del {stats.dele}  heap {stats.heap // 1024} KiB"
-              f"  idx {stats.index // 1024} KiB  vacuums {stats.vacuums}", flush=True)
+        print(
+            f"  {run.variant:9} window {w.index}: lease p50 {_pct(w.lat, 0.5):6.2f} ms  p99 {_pct(w.lat, 0.99):6.2f} ms"
+            f"  claim SQL p50 {_pct(w.claim, 0.5):5.2f} p99 {_pct(w.claim, 0.99):5.2f} ms"
+            f"  probe {probe[0]:5.2f} ms/{probe[1]} buffers"
+            f"  {len(w.lat) / w.seconds:5.0f} leases/s  dead {stats.dead:6}  live {stats.live:6}"
+            f"  hot/upd {stats.hot}/{stats.upd}  del {stats.dele}  heap {stats.heap // 1024} KiB"
+            f"  idx {stats.index // 1024} KiB  vacuums {stats.vacuums}",
+            flush=True,
+        )
         lat.clear()
         claim.clear()
         window_start[0] = now
@@ -271,7 +325,7 @@ def _churn(run: Run, make_session, stats_conn: psycopg.Connection, project_id: s
 
     def worker_loop(tid: int) -> None:
         rng = random.Random(tid)
-        mine = workers[:-1][tid::args.threads]
+        mine = workers[:-1][tid :: args.threads]
         i = 0
         with make_session() as session:
             while not stop.is_set():
@@ -284,7 +338,9 @@ def _churn(run: Run, make_session, stats_conn: psycopg.Connection, project_id: s
                 t0 = time.perf_counter()
                 try:
                     lease = work_service.lease_next(session, worker, project_id, now=now)
-                except Exception as exc:  # a refusal (e.g. too many live leases) is an outcome, not a crash
+                except (
+                    Exception
+                ) as exc:  # a refusal (e.g. too many live leases) is an outcome, not a crash
                     note(type(exc).__name__)
                     continue
                 t1 = time.perf_counter()
@@ -304,7 +360,9 @@ def _churn(run: Run, make_session, stats_conn: psycopg.Connection, project_id: s
                         stop.set()
                 try:
                     if roll < 0.7:
-                        work_service.submit(session, worker, lease.assignment.id, answer, now=utc_now())
+                        work_service.submit(
+                            session, worker, lease.assignment.id, answer, now=utc_now()
+                        )
                         note("submitted")
                     elif roll < 0.9:
                         work_service.release(session, worker, lease.assignment.id, now=utc_now())
@@ -349,33 +407,70 @@ def main() -> int:
     parser.add_argument("--leases", type=int, default=12_000, help="leases per variant")
     parser.add_argument("--window", type=int, default=2_000, help="leases per reporting window")
     parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--max-seconds", type=float, default=75.0, help="cap on the churn per variant")
-    parser.add_argument("--vacuum", choices=["auto", "emulate", "server"], default="auto",
-                        help="auto: emulate autovacuum only if the server has it off")
+    parser.add_argument(
+        "--max-seconds", type=float, default=75.0, help="cap on the churn per variant"
+    )
+    parser.add_argument(
+        "--vacuum",
+        choices=["auto", "emulate", "server"],
+        default="auto",
+        help="auto: emulate autovacuum only if the server has it off",
+    )
     args = parser.parse_args()
-    print(f"lease_soak: {args.threads} threads, {args.tasks:,} tasks x overlap 3, up to {args.leases:,} leases"
-          f" per variant, window {args.window:,}; {lg.machine_note()}", flush=True)
+    print(
+        f"lease_soak: {args.threads} threads, {args.tasks:,} tasks x overlap 3, up to {args.leases:,} leases"
+        f" per variant, window {args.window:,}; {lg.machine_note()}",
+        flush=True,
+    )
     runs = [soak(v.strip(), args) for v in args.variants.split(",") if v.strip()]
     rows = []
     for run in runs:
         first, last = run.windows[0], run.windows[-1]
         all_lat = [x for w in run.windows for x in w.lat]
-        rows.append([
-            run.variant, run.vacuum_mode, len(run.windows), _pct(first.lat, .5), _pct(last.lat, .5),
-            f"{_pct(last.lat, .5) / _pct(first.lat, .5):.2f}x", _pct(first.lat, .99), _pct(last.lat, .99),
-            f"{_pct(last.lat, .99) / _pct(first.lat, .99):.2f}x", statistics.median(all_lat),
-            f"{_pct(first.claim, .5):.2f} → {_pct(last.claim, .5):.2f}",
-            f"{first.probe[0]:.2f}/{first.probe[1]} → {last.probe[0]:.2f}/{last.probe[1]}",
-            f"{first.stats.dead} → {last.stats.dead}",
-            f"{100 * last.stats.hot / max(1, last.stats.upd):.0f}%",
-            f"{first.stats.index // 1024} → {last.stats.index // 1024}",
-            last.stats.vacuums,
-        ])
+        rows.append(
+            [
+                run.variant,
+                run.vacuum_mode,
+                len(run.windows),
+                _pct(first.lat, 0.5),
+                _pct(last.lat, 0.5),
+                f"{_pct(last.lat, 0.5) / _pct(first.lat, 0.5):.2f}x",
+                _pct(first.lat, 0.99),
+                _pct(last.lat, 0.99),
+                f"{_pct(last.lat, 0.99) / _pct(first.lat, 0.99):.2f}x",
+                statistics.median(all_lat),
+                f"{_pct(first.claim, 0.5):.2f} → {_pct(last.claim, 0.5):.2f}",
+                f"{first.probe[0]:.2f}/{first.probe[1]} → {last.probe[0]:.2f}/{last.probe[1]}",
+                f"{first.stats.dead} → {last.stats.dead}",
+                f"{100 * last.stats.hot / max(1, last.stats.upd):.0f}%",
+                f"{first.stats.index // 1024} → {last.stats.index // 1024}",
+                last.stats.vacuums,
+            ]
+        )
     print()
-    print(lg.table(["variant", "vacuum", "windows", "p50 first ms", "p50 last ms", "p50 last/first",
-                    "p99 first ms", "p99 last ms", "p99 last/first", "p50 all ms",
-                    "claim SQL p50 ms first → last", "EXPLAIN claim ms/buffers first → last", "n_dead_tup first → last",
-                    "HOT share of updates", "index KiB first → last", "vacuums"], rows))
+    print(
+        lg.table(
+            [
+                "variant",
+                "vacuum",
+                "windows",
+                "p50 first ms",
+                "p50 last ms",
+                "p50 last/first",
+                "p99 first ms",
+                "p99 last ms",
+                "p99 last/first",
+                "p50 all ms",
+                "claim SQL p50 ms first → last",
+                "EXPLAIN claim ms/buffers first → last",
+                "n_dead_tup first → last",
+                "HOT share of updates",
+                "index KiB first → last",
+                "vacuums",
+            ],
+            rows,
+        )
+    )
     for run in runs:
         print(f"{run.variant}: outcomes {dict(sorted(run.outcomes.items()))}")
     print(f"code {lg.code_version()}; {lg.machine_note()}")

@@ -92,7 +92,10 @@ def backend_cpu(admin_url: str, db_name: str | None) -> float:
     if db_name is None:
         return 0.0
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        pids = [r[0] for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (db_name,))]
+        pids = [
+            r[0]
+            for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (db_name,))
+        ]
     return sum(proc_tree_cpu(pid) for pid in pids)
 
 
@@ -118,20 +121,31 @@ def seed(port: int, images: int, workers: int) -> Seeded:
         r = c.post("/v1/accounts", json={"role": "requester", "name": "bench requester"})
         r.raise_for_status()
         req = {"Authorization": f"Bearer {r.json()['api_key']}"}
-        r = c.post("/v1/projects", headers=req, json={
-            "name": "bench", "annotation": {"type": "classification", "labels": ["cat", "dog"]},
-            "reward": "0.02", "overlap": {"min": 1, "max": 3},
-        })
+        r = c.post(
+            "/v1/projects",
+            headers=req,
+            json={
+                "name": "bench",
+                "annotation": {"type": "classification", "labels": ["cat", "dog"]},
+                "reward": "0.02",
+                "overlap": {"min": 1, "max": 3},
+            },
+        )
         r.raise_for_status()
         project_id = r.json()["id"]
         tasks = 0
         for start in range(0, images, 1000):
-            files = [("files", (f"i{i}.png", tiny_png(i), "image/png")) for i in range(start, min(images, start + 1000))]
+            files = [
+                ("files", (f"i{i}.png", tiny_png(i), "image/png"))
+                for i in range(start, min(images, start + 1000))
+            ]
             r = c.post(f"/v1/projects/{project_id}/batches", headers=req, files=files)
             r.raise_for_status()
             batch_id = r.json()["id"]
             # Launching escrows tasks x overlap.max x reward + fee: fund it (2x covers the fee).
-            c.post("/v1/deposits", headers=req, json={"amount": f"{len(files) * 3 * 0.02 * 2:.2f}"}).raise_for_status()
+            c.post(
+                "/v1/deposits", headers=req, json={"amount": f"{len(files) * 3 * 0.02 * 2:.2f}"}
+            ).raise_for_status()
             r = c.post(f"/v1/batches/{batch_id}/launch", headers=req)
             r.raise_for_status()
             tasks += len(files)
@@ -145,7 +159,11 @@ def seed(port: int, images: int, workers: int) -> Seeded:
 
 def pair_scenario(seeded: Seeded) -> lg.Scenario:
     leases = [
-        lg.Conn.encode("POST", f"/v1/projects/{seeded.project_id}/assignments", {"Authorization": f"Bearer {k}"})
+        lg.Conn.encode(
+            "POST",
+            f"/v1/projects/{seeded.project_id}/assignments",
+            {"Authorization": f"Bearer {k}"},
+        )
         for k in seeded.worker_keys
     ]
     answer = {"answer": {"label": "cat"}}
@@ -163,7 +181,9 @@ def pair_scenario(seeded: Seeded) -> lg.Scenario:
             return
         rec.ok("lease", t0, t1)
         asg = json.loads(body)["id"]
-        raw = lg.Conn.encode("POST", f"/v1/assignments/{asg}/submit", {"Authorization": f"Bearer {key}"}, answer)
+        raw = lg.Conn.encode(
+            "POST", f"/v1/assignments/{asg}/submit", {"Authorization": f"Bearer {key}"}, answer
+        )
         status, _ = await conn.send(raw)
         t2 = time.perf_counter()
         if status != 200:
@@ -191,22 +211,32 @@ async def bench(
     rounds = []
     for r in range(args.rounds):
         out: dict[str, Measured] = {}
-        for name in (("ping", "pairs") if r % 2 == 0 else ("pairs", "ping")):
+        for name in ("ping", "pairs") if r % 2 == 0 else ("pairs", "ping"):
             db0 = backend_cpu(args.admin_url, db_name)
             cpu0, t0 = proc_tree_cpu(server_pid), time.perf_counter()
-            p = await lg.run_phase(name, port, args.clients, scenarios[name], seconds=args.seconds, warmup=1.0)
+            p = await lg.run_phase(
+                name, port, args.clients, scenarios[name], seconds=args.seconds, warmup=1.0
+            )
             cpu, wall = proc_tree_cpu(server_pid) - cpu0, time.perf_counter() - t0
             db = backend_cpu(args.admin_url, db_name) - db0
             # CPU per request over the whole phase (warm-up included, at the same rate).
-            out[name] = Measured(p, 1000 * cpu / max(1.0, p.rps * wall), 1000 * db / max(1.0, p.rps * wall))
-            extra = (f"{p.ups:7,.0f} pairs/s  lease p50 {p.pct('lease', .5):6.1f} p99 {p.pct('lease', .99):6.1f}"
-                     f"  submit p50 {p.pct('submit', .5):6.1f} p99 {p.pct('submit', .99):6.1f} ms"
-                     if name == "pairs" else f"p50 {p.pct('ping', .5):6.1f} p99 {p.pct('ping', .99):6.1f} ms")
-            print(f"  round {r + 1} {name:5} {p.rps:7,.0f} req/s  {extra}  client cpu {p.client_cpu:.2f}"
-                  f"  server cpu/req {out[name].server_cpu_per_req_ms:.2f} ms"
-                  + (f"  db cpu/req {out[name].db_cpu_per_req_ms:.2f} ms" if db_name else "")
-                  + (f"  errors {p.errors}" if p.errors else "") + ("  TASKS EXHAUSTED" if p.exhausted else ""),
-                  flush=True)
+            out[name] = Measured(
+                p, 1000 * cpu / max(1.0, p.rps * wall), 1000 * db / max(1.0, p.rps * wall)
+            )
+            extra = (
+                f"{p.ups:7,.0f} pairs/s  lease p50 {p.pct('lease', 0.5):6.1f} p99 {p.pct('lease', 0.99):6.1f}"
+                f"  submit p50 {p.pct('submit', 0.5):6.1f} p99 {p.pct('submit', 0.99):6.1f} ms"
+                if name == "pairs"
+                else f"p50 {p.pct('ping', 0.5):6.1f} p99 {p.pct('ping', 0.99):6.1f} ms"
+            )
+            print(
+                f"  round {r + 1} {name:5} {p.rps:7,.0f} req/s  {extra}  client cpu {p.client_cpu:.2f}"
+                f"  server cpu/req {out[name].server_cpu_per_req_ms:.2f} ms"
+                + (f"  db cpu/req {out[name].db_cpu_per_req_ms:.2f} ms" if db_name else "")
+                + (f"  errors {p.errors}" if p.errors else "")
+                + ("  TASKS EXHAUSTED" if p.exhausted else ""),
+                flush=True,
+            )
         rounds.append(out)
     return rounds
 
@@ -216,15 +246,23 @@ def summarize(backend: str, workers: int, rounds: list[dict[str, Measured]]) -> 
     pairs = [r["pairs"].phase for r in rounds]
     ratio = lg.median(b.rps / a.rps for a, b in zip(ping, pairs, strict=True))
     return [
-        f"{backend} ({workers} proc)", lg.median(p.rps for p in ping), lg.median(p.ups for p in pairs),
-        lg.median(p.rps for p in pairs), f"{100 * ratio:.1f}%",
-        lg.median(p.pct("lease", .5) for p in pairs), lg.median(p.pct("lease", .99) for p in pairs),
-        lg.median(p.pct("submit", .5) for p in pairs), lg.median(p.pct("submit", .99) for p in pairs),
-        lg.median(p.pct("ping", .5) for p in ping), lg.median(p.pct("ping", .99) for p in ping),
+        f"{backend} ({workers} proc)",
+        lg.median(p.rps for p in ping),
+        lg.median(p.ups for p in pairs),
+        lg.median(p.rps for p in pairs),
+        f"{100 * ratio:.1f}%",
+        lg.median(p.pct("lease", 0.5) for p in pairs),
+        lg.median(p.pct("lease", 0.99) for p in pairs),
+        lg.median(p.pct("submit", 0.5) for p in pairs),
+        lg.median(p.pct("submit", 0.99) for p in pairs),
+        lg.median(p.pct("ping", 0.5) for p in ping),
+        lg.median(p.pct("ping", 0.99) for p in ping),
         f"{lg.median(p.client_cpu for p in ping):.2f} / {lg.median(p.client_cpu for p in pairs):.2f}",
         f"{lg.median(r['ping'].server_cpu_per_req_ms for r in rounds):.2f} / "
         f"{lg.median(r['pairs'].server_cpu_per_req_ms for r in rounds):.2f}",
-        f"{lg.median(r['pairs'].db_cpu_per_req_ms for r in rounds):.2f}" if backend == "postgres" else "-",
+        f"{lg.median(r['pairs'].db_cpu_per_req_ms for r in rounds):.2f}"
+        if backend == "postgres"
+        else "-",
         sum(sum(p.errors.values()) for p in [*ping, *pairs]),
     ]
 
@@ -254,13 +292,33 @@ def run_backend(backend: str, args: argparse.Namespace) -> list[object]:
             conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
             conn.execute(f'CREATE DATABASE "{db_name}"')
         env["TESSERA_DATABASE_URL"] = args.admin_url.rsplit("/", 1)[0] + "/" + db_name
-        subprocess.run([*tessera_cmd(), "migrate"], env=env, cwd=data_dir, check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            [*tessera_cmd(), "migrate"],
+            env=env,
+            cwd=data_dir,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
     port = lg.free_port()
     log_path = data_dir / "server.log"
     server = subprocess.Popen(
-        [*tessera_cmd(), "serve", "--port", str(port), "--workers", str(workers), "--no-access-log",
-         "--log-level", "warning"],
-        env=env, cwd=data_dir, start_new_session=True, stdout=log_path.open("w"), stderr=subprocess.STDOUT,
+        [
+            *tessera_cmd(),
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        cwd=data_dir,
+        start_new_session=True,
+        stdout=log_path.open("w"),
+        stderr=subprocess.STDOUT,
     )
     try:
         lg.wait_http(port, "/readyz")
@@ -268,9 +326,14 @@ def run_backend(backend: str, args: argparse.Namespace) -> list[object]:
         seeded = seed(port, args.images, args.clients)
         if backend == "postgres" and not args.no_analyze:
             analyze(args.admin_url, db_name)
-        print(f"{backend}: {workers} server process(es); seeded {seeded.tasks:,} tasks x overlap 3 and "
-              f"{len(seeded.worker_keys)} workers in {time.perf_counter() - t:.0f} s; {lg.machine_note()}", flush=True)
-        rounds = lg.run(bench(port, server.pid, seeded, args, db_name if backend == "postgres" else None))
+        print(
+            f"{backend}: {workers} server process(es); seeded {seeded.tasks:,} tasks x overlap 3 and "
+            f"{len(seeded.worker_keys)} workers in {time.perf_counter() - t:.0f} s; {lg.machine_note()}",
+            flush=True,
+        )
+        rounds = lg.run(
+            bench(port, server.pid, seeded, args, db_name if backend == "postgres" else None)
+        )
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
@@ -289,27 +352,51 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--backend", choices=["postgres", "sqlite", "both"], default="both")
     parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/test")
-    parser.add_argument("--images", type=int, default=6000, help="distinct images = tasks (x3 lease slots)")
+    parser.add_argument(
+        "--images", type=int, default=6000, help="distinct images = tasks (x3 lease slots)"
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=8.0, help="measured seconds per phase")
-    parser.add_argument("--clients", type=int, default=64, help="concurrent clients = worker accounts")
+    parser.add_argument(
+        "--clients", type=int, default=64, help="concurrent clients = worker accounts"
+    )
     parser.add_argument("--workers", type=int, default=2, help="server processes on PostgreSQL")
-    parser.add_argument("--no-analyze", action="store_true",
-                        help="skip the ANALYZE after seeding (the planner then has no statistics)")
+    parser.add_argument(
+        "--no-analyze",
+        action="store_true",
+        help="skip the ANALYZE after seeding (the planner then has no statistics)",
+    )
     args = parser.parse_args()
     backends = ["postgres", "sqlite"] if args.backend == "both" else [args.backend]
     rows = [run_backend(b, args) for b in backends]
     print()
-    print(lg.table(
-        ["backend", "ping req/s", "pairs/s", "pair req/s", "pair req/s ÷ ping req/s", "lease p50 ms",
-         "lease p99 ms", "submit p50 ms", "submit p99 ms", "ping p50 ms", "ping p99 ms",
-         "client CPU ping / pairs (cores)", "server CPU ms/req ping / pairs", "DB backend CPU ms/req pairs",
-         "errors"],
-        rows,
-    ))
-    print(f"\n{args.clients} clients, {args.rounds} rounds x {args.seconds:.0f} s per phase, medians over rounds; "
-          f"{'no ANALYZE' if args.no_analyze else 'ANALYZE after seeding'}; "
-          f"goal: pair req/s >= 40% of ping req/s; code {lg.code_version()}; {lg.machine_note()}")
+    print(
+        lg.table(
+            [
+                "backend",
+                "ping req/s",
+                "pairs/s",
+                "pair req/s",
+                "pair req/s ÷ ping req/s",
+                "lease p50 ms",
+                "lease p99 ms",
+                "submit p50 ms",
+                "submit p99 ms",
+                "ping p50 ms",
+                "ping p99 ms",
+                "client CPU ping / pairs (cores)",
+                "server CPU ms/req ping / pairs",
+                "DB backend CPU ms/req pairs",
+                "errors",
+            ],
+            rows,
+        )
+    )
+    print(
+        f"\n{args.clients} clients, {args.rounds} rounds x {args.seconds:.0f} s per phase, medians over rounds; "
+        f"{'no ANALYZE' if args.no_analyze else 'ANALYZE after seeding'}; "
+        f"goal: pair req/s >= 40% of ping req/s; code {lg.code_version()}; {lg.machine_note()}"
+    )
     return 0
 
 

@@ -96,8 +96,10 @@ def server_facts(engine: Engine) -> str:
         sync = conn.scalar(text("SHOW synchronous_commit"))
         fsync = conn.scalar(text("SHOW fsync"))
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (f"PostgreSQL {version} (synchronous_commit={sync}, fsync={fsync}) on 127.0.0.1; "
-            f"{os.cpu_count()} CPUs shared by client and server; load average {load}")
+    return (
+        f"PostgreSQL {version} (synchronous_commit={sync}, fsync={fsync}) on 127.0.0.1; "
+        f"{os.cpu_count()} CPUs shared by client and server; load average {load}"
+    )
 
 
 # --- part 1: postings per second -------------------------------------------------------------------
@@ -112,10 +114,17 @@ def seed(engine: Engine) -> None:
             total = sum(amount for _, amount in entries)
             post(session, kind, kind, [(acct.world(), -total), *entries], now=now)
         # The accounts the reward shape credits exist already, as they would after a first answer.
-        post(session, "bench_seed_pending", "pending",
-             [(acct.escrow("bench:bat:0"), -(N_ACCOUNTS + 1)), (acct.platform_fees(), 1)]
-             + [(acct.worker_pending(f"bench:{i}"), 1) for i in range(N_ACCOUNTS)], now=now)
-        session.execute(text("CREATE TABLE bench_commit (id bigserial PRIMARY KEY, ref text NOT NULL)"))
+        post(
+            session,
+            "bench_seed_pending",
+            "pending",
+            [(acct.escrow("bench:bat:0"), -(N_ACCOUNTS + 1)), (acct.platform_fees(), 1)]
+            + [(acct.worker_pending(f"bench:{i}"), 1) for i in range(N_ACCOUNTS)],
+            now=now,
+        )
+        session.execute(
+            text("CREATE TABLE bench_commit (id bigserial PRIMARY KEY, ref text NOT NULL)")
+        )
         session.commit()
         session.execute(text("ANALYZE"))
         session.commit()
@@ -124,15 +133,19 @@ def seed(engine: Engine) -> None:
 def transfer(rng: random.Random) -> tuple[str, list[tuple[acct.AccountRef, int]]]:
     a, b = rng.sample(range(N_ACCOUNTS), 2)
     amount = rng.randint(1, 1_000)
-    return "bench_transfer", [(acct.worker_available(f"bench:{a}"), -amount),
-                              (acct.worker_available(f"bench:{b}"), amount)]
+    return "bench_transfer", [
+        (acct.worker_available(f"bench:{a}"), -amount),
+        (acct.worker_available(f"bench:{b}"), amount),
+    ]
 
 
 def reward(rng: random.Random) -> tuple[str, list[tuple[acct.AccountRef, int]]]:
     batch, worker = rng.randrange(N_ESCROWS), rng.randrange(N_ACCOUNTS)
-    return payments.TxKind.REWARD, [(acct.escrow(f"bench:bat:{batch}"), -22_000),
-                                    (acct.worker_pending(f"bench:{worker}"), 20_000),
-                                    (acct.platform_fees(), 2_000)]
+    return payments.TxKind.REWARD, [
+        (acct.escrow(f"bench:bat:{batch}"), -22_000),
+        (acct.worker_pending(f"bench:{worker}"), 20_000),
+        (acct.platform_fees(), 2_000),
+    ]
 
 
 def commit_only(_: random.Random) -> tuple[str, list[tuple[acct.AccountRef, int]]]:
@@ -145,7 +158,13 @@ SHAPES: dict[str, Callable[[random.Random], tuple[str, list[tuple[acct.AccountRe
     "reward": reward,
 }
 # (shape, synchronous_commit) in the order they run
-RUNS = [("commit", "on"), ("transfer", "on"), ("reward", "on"), ("transfer", "off"), ("reward", "off")]
+RUNS = [
+    ("commit", "on"),
+    ("transfer", "on"),
+    ("reward", "on"),
+    ("transfer", "off"),
+    ("reward", "off"),
+]
 
 
 def backend_cpu(pids: list[int]) -> float:
@@ -156,13 +175,14 @@ def backend_cpu(pids: list[int]) -> float:
             raw = Path(f"/proc/{pid}/stat").read_text()
         except OSError:
             continue
-        fields = raw[raw.rfind(")") + 2:].split()
+        fields = raw[raw.rfind(")") + 2 :].split()
         total += (int(fields[11]) + int(fields[12])) / tick
     return total
 
 
-def one_round(engine: Engine, db_name: str, shape: str, sync: str, threads: int, seconds: float,
-              round_no: int) -> dict[str, float]:
+def one_round(
+    engine: Engine, db_name: str, shape: str, sync: str, threads: int, seconds: float, round_no: int
+) -> dict[str, float]:
     make_entries = SHAPES[shape]
     stop, ready = threading.Event(), threading.Barrier(threads + 1)
     counts, errors, pids = [0] * threads, [0] * threads, [0] * threads
@@ -183,7 +203,9 @@ def one_round(engine: Engine, db_name: str, shape: str, sync: str, threads: int,
                         if entries:
                             post(session, kind, ref, entries, now=utc_now())
                         else:
-                            session.execute(text("INSERT INTO bench_commit (ref) VALUES (:ref)"), {"ref": ref})
+                            session.execute(
+                                text("INSERT INTO bench_commit (ref) VALUES (:ref)"), {"ref": ref}
+                            )
                         session.commit()
                         counts[i] += 1
                     except Exception:  # a deadlock or serialization failure would show here
@@ -199,9 +221,17 @@ def one_round(engine: Engine, db_name: str, shape: str, sync: str, threads: int,
     cpu0, server0, t0 = time.process_time(), backend_cpu(pids), time.perf_counter()
     with engine.connect() as probe:
         while (elapsed := time.perf_counter() - t0) < seconds:
-            waiting.append(int(probe.scalar(text(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = :db AND wait_event_type = 'Lock'"
-            ), {"db": db_name}) or 0))
+            waiting.append(
+                int(
+                    probe.scalar(
+                        text(
+                            "SELECT count(*) FROM pg_stat_activity WHERE datname = :db AND wait_event_type = 'Lock'"
+                        ),
+                        {"db": db_name},
+                    )
+                    or 0
+                )
+            )
             probe.commit()
             time.sleep(0.05)
         done = sum(counts)
@@ -221,20 +251,28 @@ def one_round(engine: Engine, db_name: str, shape: str, sync: str, threads: int,
 
 
 def postings(engine: Engine, db_name: str, levels: list[int], rounds: int, seconds: float) -> None:
-    print(f"\n## Balanced postings per second (one posting per transaction; median of {rounds} "
-          f"rounds of {seconds:g} s)\n")
-    print("| shape | synchronous_commit | threads | transactions/s | client CPU ms/tx | DB backend CPU ms/tx "
-          "| threads waiting on a row lock | errors |")
+    print(
+        f"\n## Balanced postings per second (one posting per transaction; median of {rounds} "
+        f"rounds of {seconds:g} s)\n"
+    )
+    print(
+        "| shape | synchronous_commit | threads | transactions/s | client CPU ms/tx | DB backend CPU ms/tx "
+        "| threads waiting on a row lock | errors |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     for shape, sync in RUNS:
         for threads in levels:
             one_round(engine, db_name, shape, sync, threads, min(0.5, seconds), -1)  # warm up
-            results = [one_round(engine, db_name, shape, sync, threads, seconds, r) for r in range(rounds)]
+            results = [
+                one_round(engine, db_name, shape, sync, threads, seconds, r) for r in range(rounds)
+            ]
             med = {k: statistics.median(r[k] for r in results) for k in results[0]}
             spread = ", ".join(f"{r['rate']:.0f}" for r in results)
-            print(f"| {shape} | {sync} | {threads} | {med['rate']:,.0f} ({spread}) | {med['client_ms']:.2f} | "
-                  f"{med['server_ms']:.2f} | {med['lock_waiters']:.1f} | {sum(r['errors'] for r in results):.0f} |",
-                  flush=True)
+            print(
+                f"| {shape} | {sync} | {threads} | {med['rate']:,.0f} ({spread}) | {med['client_ms']:.2f} | "
+                f"{med['server_ms']:.2f} | {med['lock_waiters']:.1f} | {sum(r['errors'] for r in results):.0f} |",
+                flush=True,
+            )
 
 
 # --- part 2: paying one accepted answer ------------------------------------------------------------
@@ -244,12 +282,17 @@ def tiny_png(i: int) -> bytes:
     from PIL import Image
 
     buf = io.BytesIO()
-    Image.new("RGB", (8 + i % 7, 8 + i // 7 % 7), (i & 255, (i >> 8) & 255, 77)).save(buf, format="PNG")
+    Image.new("RGB", (8 + i % 7, 8 + i // 7 % 7), (i & 255, (i >> 8) & 255, 77)).save(
+        buf, format="PNG"
+    )
     return buf.getvalue()
 
 
-def seed_answers(client: Any, n_answers: int, n_workers: int = 20) -> tuple[dict[str, str], str, list[str]]:
+def seed_answers(
+    client: Any, n_answers: int, n_workers: int = 20
+) -> tuple[dict[str, str], str, list[str]]:
     """A requester, a launched batch of ``n_answers`` tasks (overlap 1), all answered."""
+
     def signup(role: str) -> dict[str, str]:
         r = client.post("/v1/accounts", json={"role": role, "name": f"bench {role}"})
         assert r.status_code == 201, r.text
@@ -257,11 +300,20 @@ def seed_answers(client: Any, n_answers: int, n_workers: int = 20) -> tuple[dict
 
     requester = signup("requester")
     headers = {"Authorization": requester["Authorization"]}
-    project = client.post("/v1/projects", headers=headers, json={
-        "name": "bench", "annotation": {"type": "classification", "labels": ["cat", "dog"]},
-        "reward": "0.05", "overlap": {"min": 1, "max": 1}}).json()
+    project = client.post(
+        "/v1/projects",
+        headers=headers,
+        json={
+            "name": "bench",
+            "annotation": {"type": "classification", "labels": ["cat", "dog"]},
+            "reward": "0.05",
+            "overlap": {"min": 1, "max": 1},
+        },
+    ).json()
     files = [("files", (f"{i}.png", tiny_png(i), "image/png")) for i in range(n_answers)]
-    batch = client.post(f"/v1/projects/{project['id']}/batches", files=files, headers=headers).json()
+    batch = client.post(
+        f"/v1/projects/{project['id']}/batches", files=files, headers=headers
+    ).json()
     assert client.post("/v1/deposits", json={"amount": "1000"}, headers=headers).status_code == 201
     r = client.post(f"/v1/batches/{batch['id']}/launch", headers=headers)
     assert r.status_code == 200, r.text
@@ -272,7 +324,9 @@ def seed_answers(client: Any, n_answers: int, n_workers: int = 20) -> tuple[dict
         lease = client.post(f"/v1/projects/{project['id']}/assignments", headers=worker)
         assert lease.status_code == 201, lease.text
         asg = lease.json()["id"]
-        r = client.post(f"/v1/assignments/{asg}/submit", json={"answer": {"label": "cat"}}, headers=worker)
+        r = client.post(
+            f"/v1/assignments/{asg}/submit", json={"answer": {"label": "cat"}}, headers=worker
+        )
         assert r.status_code == 200, r.text
         answered.append(asg)
     return requester, batch["id"], answered
@@ -305,13 +359,21 @@ def accept_cost(url: str, accepts: int) -> None:
         return None
 
     with tempfile.TemporaryDirectory() as data_dir:
-        settings = Settings(env="test", data_dir=Path(data_dir), database_url=url, run_reconcilers=False,
-                            migrate_on_start=False, db_pool_size=2)
+        settings = Settings(
+            env="test",
+            data_dir=Path(data_dir),
+            database_url=url,
+            run_reconcilers=False,
+            migrate_on_start=False,
+            db_pool_size=2,
+        )
         with TestClient(create_app(settings)) as client:
             t0 = time.perf_counter()
             requester, _batch, answered = seed_answers(client, 4 * accepts)
-            print(f"\n## Paying one accepted answer (seeded {len(answered)} answers through the API in "
-                  f"{time.perf_counter() - t0:.0f} s; {accepts} accepts per arm, arms interleaved)\n")
+            print(
+                f"\n## Paying one accepted answer (seeded {len(answered)} answers through the API in "
+                f"{time.perf_counter() - t0:.0f} s; {accepts} accepts per arm, arms interleaved)\n"
+            )
             make_session = client.app.state.sessionmaker  # type: ignore[attr-defined]
             with make_session() as session:
                 account = session.get_one(Account, requester["X-Id"])
@@ -330,7 +392,10 @@ def accept_cost(url: str, accepts: int) -> None:
             cpu: dict[tuple[str, str], list[float]] = {}
             todo = iter(answered)
             rng = random.Random(7)
-            for level, call in (("POST /accept (in-process HTTP)", via_http), ("accept use case (1 transaction)", via_service)):
+            for level, call in (
+                ("POST /accept (in-process HTTP)", via_http),
+                ("accept use case (1 transaction)", via_service),
+            ):
                 for _ in range(accepts):
                     arms = [("with payment", timed_pay), ("without payment", no_pay)]
                     rng.shuffle(arms)
@@ -348,24 +413,33 @@ def accept_cost(url: str, accepts: int) -> None:
     print("|---|---|---:|---:|---:|---:|")
     for (level, arm), values in sorted(times.items()):
         ms = [v * 1000 for v in values]
-        print(f"| {level} | {arm} | {pct(ms, 0.5):.2f} | {pct(ms, 0.9):.2f} | {statistics.fmean(ms):.2f} | "
-              f"{1000 * statistics.fmean(cpu[(level, arm)]):.2f} |")
+        print(
+            f"| {level} | {arm} | {pct(ms, 0.5):.2f} | {pct(ms, 0.9):.2f} | {statistics.fmean(ms):.2f} | "
+            f"{1000 * statistics.fmean(cpu[(level, arm)]):.2f} |"
+        )
     levels = dict.fromkeys(level for level, _ in times)
     for level in levels:
         with_p50 = pct(times[(level, "with payment")], 0.5) * 1000
         without_p50 = pct(times[(level, "without payment")], 0.5) * 1000
-        print(f"\n{level}: paying adds {with_p50 - without_p50:.2f} ms at the median "
-              f"({with_p50 / without_p50 - 1:+.0%})", end="")
+        print(
+            f"\n{level}: paying adds {with_p50 - without_p50:.2f} ms at the median "
+            f"({with_p50 / without_p50 - 1:+.0%})",
+            end="",
+        )
     pay_ms = [v * 1000 for v in pay_times]
-    print(f"\n\npayments.pay_accepted itself (inside the with-payment accepts): p50 {pct(pay_ms, 0.5):.2f} ms, "
-          f"p90 {pct(pay_ms, 0.9):.2f} ms")
+    print(
+        f"\n\npayments.pay_accepted itself (inside the with-payment accepts): p50 {pct(pay_ms, 0.5):.2f} ms, "
+        f"p90 {pct(pay_ms, 0.9):.2f} ms"
+    )
 
 
 # --- main ------------------------------------------------------------------------------------------
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--threads", default="1,4,16")
     parser.add_argument("--rounds", type=int, default=3)
@@ -387,10 +461,14 @@ def main() -> int:
             # The synthetic escrows have no batch terms and the synthetic rewards no holds: verify
             # says so for each; every other invariant (balanced, sums to zero, no negative
             # balance, cached = recomputed) must hold.
-            synthetic = [v for v in report.violations if v.startswith(("escrow of bench:", "worker bench:"))]
+            synthetic = [
+                v for v in report.violations if v.startswith(("escrow of bench:", "worker bench:"))
+            ]
             other = [v for v in report.violations if v not in synthetic]
-            print(f"\npayments.verify after part 1: {report.accounts} accounts, balances sum to {report.total}; "
-                  f"{len(synthetic)} notes about the synthetic escrows/holds; other violations: {other[:5] or 'none'}")
+            print(
+                f"\npayments.verify after part 1: {report.accounts} accounts, balances sum to {report.total}; "
+                f"{len(synthetic)} notes about the synthetic escrows/holds; other violations: {other[:5] or 'none'}"
+            )
         finally:
             engine.dispose()
         accept_cost(normalize_database_url(url), args.accepts)

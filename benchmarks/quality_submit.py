@@ -47,22 +47,52 @@ from tests.quality.test_end_to_end import CASES  # noqa: E402
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
-def run_type(make_session, store, kind: str, n_tasks: int, rng: random.Random) -> tuple[list[float], list[float]]:  # type: ignore[no-untyped-def]
+def run_type(
+    make_session, store, kind: str, n_tasks: int, rng: random.Random
+) -> tuple[list[float], list[float]]:  # type: ignore[no-untyped-def]
     case = CASES[kind]
     labels = case.spec["labels"]
     now = utc_now()
     with make_session() as s:
         requester, _ = account_service.create_account(s, role=Role.requester, name="r", now=now)
-        project = project_service.create(s, requester, ProjectCreate.model_validate({
-            "name": kind, "annotation": case.spec, "reward": "0.01", "overlap": {"min": 2, "max": 5},
-            "ban_below_accuracy": 0.0}), now=now)
-        upload = Upload(images=[(f"{i}.png", png(crowd.W, crowd.H, (i % 256, i // 256, 7))) for i in range(n_tasks)])
-        batch = batch_service.create(s, store, requester, project.id, upload, pre_annotations=None,
-                                     limits=ImageLimits(), max_images=10_000, now=now)
-        money_service.deposit(s, payment_provider(), requester, 100_000_000, reference=None, now=now)
+        project = project_service.create(
+            s,
+            requester,
+            ProjectCreate.model_validate(
+                {
+                    "name": kind,
+                    "annotation": case.spec,
+                    "reward": "0.01",
+                    "overlap": {"min": 2, "max": 5},
+                    "ban_below_accuracy": 0.0,
+                }
+            ),
+            now=now,
+        )
+        upload = Upload(
+            images=[
+                (f"{i}.png", png(crowd.W, crowd.H, (i % 256, i // 256, 7))) for i in range(n_tasks)
+            ]
+        )
+        batch = batch_service.create(
+            s,
+            store,
+            requester,
+            project.id,
+            upload,
+            pre_annotations=None,
+            limits=ImageLimits(),
+            max_images=10_000,
+            now=now,
+        )
+        money_service.deposit(
+            s, payment_provider(), requester, 100_000_000, reference=None, now=now
+        )
         batch_service.launch(s, requester, batch.id, now=now)
-        workers = [account_service.create_account(s, role=Role.worker, name=h, now=now)[0]
-                   for h in ["good"] * 5 + ["sloppy"] * 2 + ["spammer"]]
+        workers = [
+            account_service.create_account(s, role=Role.worker, name=h, now=now)[0]
+            for h in ["good"] * 5 + ["sloppy"] * 2 + ["spammer"]
+        ]
     habits = {w.id: case.habit(w.name, labels) for w in workers}
     truth: dict[str, crowd.Truth] = {}
     lease_ms, submit_ms = [], []
@@ -71,12 +101,16 @@ def run_type(make_session, store, kind: str, n_tasks: int, rng: random.Random) -
         for worker in list(active):
             with make_session() as s:
                 t0 = time.perf_counter()
-                lease = work_service.lease_next(s, worker, project.id, now=utc_now(), max_live_leases=100)
+                lease = work_service.lease_next(
+                    s, worker, project.id, now=utc_now(), max_live_leases=100
+                )
                 lease_ms.append((time.perf_counter() - t0) * 1000)
             if lease is None:
                 active.remove(worker)
                 continue
-            answer = habits[worker.id](truth.setdefault(lease.task.id, case.truth(rng, labels)), rng)
+            answer = habits[worker.id](
+                truth.setdefault(lease.task.id, case.truth(rng, labels)), rng
+            )
             with make_session() as s:
                 t0 = time.perf_counter()
                 work_service.submit(s, worker, lease.assignment.id, answer, now=utc_now())
@@ -110,7 +144,9 @@ def main() -> None:
         for kind in CASES:
             lease_ms, submit_ms = run_type(make_session, store, kind, args.tasks, rng)
             lp, sp = np.percentile(lease_ms, [50, 99]), np.percentile(submit_ms, [50, 99])
-            print(f"| {kind} | {len(submit_ms)} | {lp[0]:.1f} | {lp[1]:.1f} | {sp[0]:.1f} | {sp[1]:.1f} |")
+            print(
+                f"| {kind} | {len(submit_ms)} | {lp[0]:.1f} | {lp[1]:.1f} | {sp[0]:.1f} | {sp[1]:.1f} |"
+            )
         engine.dispose()
     finally:
         if args.database == "postgresql":

@@ -36,10 +36,19 @@ def zip_of(files: dict[str, bytes]) -> bytes:
 
 def make_operator(settings: Settings, name: str = "ops") -> dict[str, str]:
     """An operator, made the only way there is: ``tessera create-operator`` (key on the last line)."""
-    env = {"TESSERA_DATABASE_URL": settings.database_url, "TESSERA_DATA_DIR": str(settings.data_dir),
-           "TESSERA_MIGRATE_ON_START": "false", "PATH": "/usr/bin:/bin"}
-    out = subprocess.run([sys.executable, "-m", "app.cli", "create-operator", name], env=env,
-                         capture_output=True, text=True, check=True)
+    env = {
+        "TESSERA_DATABASE_URL": settings.database_url,
+        "TESSERA_DATA_DIR": str(settings.data_dir),
+        "TESSERA_MIGRATE_ON_START": "false",
+        "PATH": "/usr/bin:/bin",
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "app.cli", "create-operator", name],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return auth(out.stdout.strip().splitlines()[-1])
 
 
@@ -72,7 +81,9 @@ def make_project(client: TestClient, requester: dict[str, str], **overrides: Any
     return dict(r.json())
 
 
-def upload(client: TestClient, requester: dict[str, str], project_id: str, images: dict[str, bytes]) -> dict[str, Any]:
+def upload(
+    client: TestClient, requester: dict[str, str], project_id: str, images: dict[str, bytes]
+) -> dict[str, Any]:
     files = [("files", (name, data, "application/octet-stream")) for name, data in images.items()]
     r = client.post(f"/v1/projects/{project_id}/batches", files=files, headers=requester)
     assert r.status_code == 201, r.text
@@ -86,7 +97,12 @@ def deposit(client: TestClient, requester: dict[str, str], amount: str) -> dict[
 
 
 def open_batch(
-    client: TestClient, requester: dict[str, str], project_id: str, n_images: int = 3, *, fund: str | None = "100"
+    client: TestClient,
+    requester: dict[str, str],
+    project_id: str,
+    n_images: int = 3,
+    *,
+    fund: str | None = "100",
 ) -> dict[str, Any]:
     """Upload ``n_images`` distinct images and launch them, depositing ``fund`` dollars first."""
     images = {f"img{i}.png": png(32 + i, 24 + i) for i in range(n_images)}

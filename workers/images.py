@@ -14,7 +14,9 @@ class FetchImages:
     name = "images.fetch"
     interval_s = 2.0
 
-    def __init__(self, store: ImageStore, limits: ImageLimits, fetch: Fetcher = fetch_image) -> None:
+    def __init__(
+        self, store: ImageStore, limits: ImageLimits, fetch: Fetcher = fetch_image
+    ) -> None:
         self.store, self.limits, self.fetch = store, limits, fetch
 
     def run_once(self, session: Session, now: datetime) -> int:

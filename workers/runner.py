@@ -40,8 +40,11 @@ def default_reconcilers(settings: Settings | None = None) -> list[Reconciler]:
 
 
 def run_pass(
-    make_session: sessionmaker[Session], reconcilers: Sequence[Reconciler], now: datetime | None = None,
-    *, clock: Callable[[], datetime] = utc_now,
+    make_session: sessionmaker[Session],
+    reconcilers: Sequence[Reconciler],
+    now: datetime | None = None,
+    *,
+    clock: Callable[[], datetime] = utc_now,
 ) -> dict[str, int]:
     """Run each reconciler until it finds nothing more due; return how much each did.
 
@@ -89,9 +92,14 @@ def start_in_thread(
 ) -> tuple[threading.Thread, threading.Event]:
     stop = threading.Event()
     thread = threading.Thread(
-        target=run_forever, args=(make_session, stop),
-        kwargs={"interval_s": settings.reconcile_interval_s, "reconcilers": default_reconcilers(settings)},
-        name="tessera-reconcilers", daemon=True,
+        target=run_forever,
+        args=(make_session, stop),
+        kwargs={
+            "interval_s": settings.reconcile_interval_s,
+            "reconcilers": default_reconcilers(settings),
+        },
+        name="tessera-reconcilers",
+        daemon=True,
     )
     thread.start()
     return thread, stop

@@ -16,14 +16,29 @@ router = APIRouter(prefix="/v1", tags=["accounts"])
 @router.post("/accounts", status_code=status.HTTP_201_CREATED, response_model=AccountCreated)
 def create_account(body: AccountCreate, session: SessionDep, now: Now) -> AccountCreated:
     """Sign up as a requester or a worker; the response carries the API key, shown once."""
-    account, api_key = account_service.create_account(session, role=Role(body.role), name=body.name, now=now)
+    account, api_key = account_service.create_account(
+        session, role=Role(body.role), name=body.name, now=now
+    )
     return AccountCreated(
-        id=account.id, role=account.role, name=account.name, api_key=api_key, created_at=account.created_at
+        id=account.id,
+        role=account.role,
+        name=account.name,
+        api_key=api_key,
+        created_at=account.created_at,
     )
 
 
 @router.get("/me", response_model=Me)
 def me(account: AnyAccount, session: SessionDep) -> Me:
     """The caller's account and balance."""
-    balance = {name: format_usd(amount) for name, amount in money_service.balance_of(session, account).items()}
-    return Me(id=account.id, role=account.role, name=account.name, created_at=account.created_at, balance=balance)
+    balance = {
+        name: format_usd(amount)
+        for name, amount in money_service.balance_of(session, account).items()
+    }
+    return Me(
+        id=account.id,
+        role=account.role,
+        name=account.name,
+        created_at=account.created_at,
+        balance=balance,
+    )

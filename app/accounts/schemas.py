@@ -8,7 +8,9 @@ from app.core.schemas import InputModel, OutputModel, Timestamp
 
 
 class AccountCreate(InputModel):
-    role: Literal["requester", "worker"] = Field(description="Operators are made with `tessera create-operator`.")
+    role: Literal["requester", "worker"] = Field(
+        description="Operators are made with `tessera create-operator`."
+    )
     name: str = Field(min_length=1, max_length=200)
 
 

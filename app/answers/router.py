@@ -38,15 +38,21 @@ class BonusOut(OutputModel):
 
 
 @router.post("/{assignment_id}/accept", response_model=AssignmentOut)
-def accept(assignment_id: str, requester: Requester, session: SessionDep, now: Now) -> AssignmentOut:
+def accept(
+    assignment_id: str, requester: Requester, session: SessionDep, now: Now
+) -> AssignmentOut:
     """Accept a submitted answer: final at once, and its reward is paid from the batch's escrow."""
     return assignment_out(answer_service.accept(session, requester, assignment_id, now=now))
 
 
 @router.post("/{assignment_id}/reject", response_model=AssignmentOut)
-def reject(assignment_id: str, body: RejectIn, requester: Requester, session: SessionDep, now: Now) -> AssignmentOut:
+def reject(
+    assignment_id: str, body: RejectIn, requester: Requester, session: SessionDep, now: Now
+) -> AssignmentOut:
     """Reject a submitted answer with a reason the worker sees; nothing is paid."""
-    return assignment_out(answer_service.reject(session, requester, assignment_id, body.reason, now=now))
+    return assignment_out(
+        answer_service.reject(session, requester, assignment_id, body.reason, now=now)
+    )
 
 
 class AppealIn(InputModel):
@@ -58,9 +64,13 @@ class AppealAnswerIn(InputModel):
 
 
 @router.post("/{assignment_id}/appeal", response_model=AssignmentOut)
-def appeal(assignment_id: str, body: AppealIn, worker: Worker, session: SessionDep, now: Now) -> AssignmentOut:
+def appeal(
+    assignment_id: str, body: AppealIn, worker: Worker, session: SessionDep, now: Now
+) -> AssignmentOut:
     """Appeal a rejection, once, within the project's review window."""
-    return assignment_out(answer_service.appeal(session, worker, assignment_id, body.message, now=now))
+    return assignment_out(
+        answer_service.appeal(session, worker, assignment_id, body.message, now=now)
+    )
 
 
 @router.post("/{assignment_id}/appeal/grant", response_model=AssignmentOut)
@@ -69,7 +79,9 @@ def grant_appeal(
 ) -> AssignmentOut:
     """Grant an appeal: the answer is accepted and paid."""
     return assignment_out(
-        answer_service.resolve_appeal(session, requester, assignment_id, grant=True, reason=body.reason, now=now)
+        answer_service.resolve_appeal(
+            session, requester, assignment_id, grant=True, reason=body.reason, now=now
+        )
     )
 
 
@@ -79,21 +91,35 @@ def deny_appeal(
 ) -> AssignmentOut:
     """Deny an appeal with a reason; the rejection stands."""
     return assignment_out(
-        answer_service.resolve_appeal(session, requester, assignment_id, grant=False, reason=body.reason, now=now)
+        answer_service.resolve_appeal(
+            session, requester, assignment_id, grant=False, reason=body.reason, now=now
+        )
     )
 
 
 @router.post("/{assignment_id}/bonus", status_code=status.HTTP_201_CREATED, response_model=BonusOut)
 def bonus(
-    assignment_id: str, body: BonusIn, request: Request, requester: Requester, session: SessionDep, now: Now,
+    assignment_id: str,
+    body: BonusIn,
+    request: Request,
+    requester: Requester,
+    session: SessionDep,
+    now: Now,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Send the answer's worker a bonus from your available balance (the platform fee applies)."""
+
     def action() -> tuple[int, BonusOut]:
-        row = answer_service.bonus(session, requester, assignment_id, body.amount, body.reason, now=now)
+        row = answer_service.bonus(
+            session, requester, assignment_id, body.amount, body.reason, now=now
+        )
         return status.HTTP_201_CREATED, BonusOut(
-            id=row.id, assignment_id=row.assignment_id, worker_id=row.worker_id, amount=row.amount_micros,
-            reason=row.reason, created_at=row.created_at,
+            id=row.id,
+            assignment_id=row.assignment_id,
+            worker_id=row.worker_id,
+            amount=row.amount_micros,
+            reason=row.reason,
+            created_at=row.created_at,
         )
 
     request_hash = idempotency.fingerprint("POST", request.url.path, body.model_dump())

@@ -30,7 +30,9 @@ class VerdictConflict(Conflict):
     type, title = "verdict-final", "The answer already has a verdict or was never submitted"
 
 
-def _submitted_for_requester(session: Session, requester: Account, assignment_id: str) -> Assignment:
+def _submitted_for_requester(
+    session: Session, requester: Account, assignment_id: str
+) -> Assignment:
     assignment = session.scalar(
         select(Assignment)
         .join(Batch, Batch.id == Assignment.batch_id)
@@ -42,7 +44,9 @@ def _submitted_for_requester(session: Session, requester: Account, assignment_id
     return assignment
 
 
-def accept(session: Session, requester: Account, assignment_id: str, *, now: datetime) -> Assignment:
+def accept(
+    session: Session, requester: Account, assignment_id: str, *, now: datetime
+) -> Assignment:
     with transaction(session):
         assignment = _submitted_for_requester(session, requester, assignment_id)
         _require_submitted(assignment)
@@ -50,7 +54,9 @@ def accept(session: Session, requester: Account, assignment_id: str, *, now: dat
     return assignment
 
 
-def reject(session: Session, requester: Account, assignment_id: str, reason: str, *, now: datetime) -> Assignment:
+def reject(
+    session: Session, requester: Account, assignment_id: str, reason: str, *, now: datetime
+) -> Assignment:
     with transaction(session):
         assignment = _submitted_for_requester(session, requester, assignment_id)
         _require_submitted(assignment)
@@ -59,39 +65,79 @@ def reject(session: Session, requester: Account, assignment_id: str, reason: str
 
 
 def bonus(
-    session: Session, requester: Account, assignment_id: str, amount: int, reason: str, *, now: datetime
+    session: Session,
+    requester: Account,
+    assignment_id: str,
+    amount: int,
+    reason: str,
+    *,
+    now: datetime,
 ) -> Bonus:
     """A bonus to the answer's worker from the requester's available balance, fee applies."""
     with transaction(session):
         assignment = _submitted_for_requester(session, requester, assignment_id)
-        if assignment.status not in (AssignmentStatus.submitted, AssignmentStatus.accepted, AssignmentStatus.rejected):
+        if assignment.status not in (
+            AssignmentStatus.submitted,
+            AssignmentStatus.accepted,
+            AssignmentStatus.rejected,
+        ):
             raise VerdictConflict("Only a submitted answer can earn a bonus.")
-        row = Bonus(id=new_id("bon"), assignment_id=assignment.id, worker_id=assignment.worker_id,
-                    amount_micros=amount, reason=reason, created_at=now)
+        row = Bonus(
+            id=new_id("bon"),
+            assignment_id=assignment.id,
+            worker_id=assignment.worker_id,
+            amount_micros=amount,
+            reason=reason,
+            created_at=now,
+        )
         session.add(row)
-        payments.pay_bonus(session, reference=row.id, batch_ref=assignment.batch_id,
-                           worker_ref=assignment.worker_id, amount=amount, now=now)
+        payments.pay_bonus(
+            session,
+            reference=row.id,
+            batch_ref=assignment.batch_id,
+            worker_ref=assignment.worker_id,
+            amount=amount,
+            now=now,
+        )
     return row
 
 
 def _require_submitted(assignment: Assignment) -> None:
     if assignment.status != AssignmentStatus.submitted:
-        raise VerdictConflict(f"Assignment {assignment.id} is {assignment.status}; a verdict is final.")
+        raise VerdictConflict(
+            f"Assignment {assignment.id} is {assignment.status}; a verdict is final."
+        )
 
 
-def record_accept(session: Session, assignment: Assignment, *, reason: str | None, now: datetime) -> None:
+def record_accept(
+    session: Session, assignment: Assignment, *, reason: str | None, now: datetime
+) -> None:
     """Accept a locked, submitted assignment and pay it, in the caller's transaction."""
-    assignment.status, assignment.reason, assignment.decided_at = AssignmentStatus.accepted, reason, now
+    assignment.status, assignment.reason, assignment.decided_at = (
+        AssignmentStatus.accepted,
+        reason,
+        now,
+    )
     payments.pay_accepted(
-        session, assignment_ref=assignment.id, batch_ref=assignment.batch_id, worker_ref=assignment.worker_id,
+        session,
+        assignment_ref=assignment.id,
+        batch_ref=assignment.batch_id,
+        worker_ref=assignment.worker_id,
         now=now,
     )
 
 
 def record_reject(session: Session, assignment: Assignment, reason: str, *, now: datetime) -> None:
     """Reject a locked assignment; the worker may appeal until the project's review window ends."""
-    window = session.scalar(select(Project.auto_accept_s).where(Project.id == assignment.project_id)) or 0
-    assignment.status, assignment.reason, assignment.decided_at = AssignmentStatus.rejected, reason, now
+    window = (
+        session.scalar(select(Project.auto_accept_s).where(Project.id == assignment.project_id))
+        or 0
+    )
+    assignment.status, assignment.reason, assignment.decided_at = (
+        AssignmentStatus.rejected,
+        reason,
+        now,
+    )
     assignment.appeal_until = now + timedelta(seconds=window)
 
 
@@ -99,11 +145,14 @@ class AppealNotAllowed(Conflict):
     type, title = "appeal-not-allowed", "This answer cannot be appealed"
 
 
-def appeal(session: Session, worker: Account, assignment_id: str, message: str, *, now: datetime) -> Assignment:
+def appeal(
+    session: Session, worker: Account, assignment_id: str, message: str, *, now: datetime
+) -> Assignment:
     """The worker contests a rejection, once; the requester has the review window to answer."""
     with transaction(session):
         assignment = session.scalar(
-            select(Assignment).where(Assignment.id == assignment_id, Assignment.worker_id == worker.id)
+            select(Assignment)
+            .where(Assignment.id == assignment_id, Assignment.worker_id == worker.id)
             .with_for_update(key_share=True)
         )
         if assignment is None:
@@ -112,14 +161,23 @@ def appeal(session: Session, worker: Account, assignment_id: str, message: str, 
             raise AppealNotAllowed("Only a rejected answer can be appealed, and only once.")
         if assignment.appeal_until is None or now >= assignment.appeal_until:
             raise AppealNotAllowed("The time to appeal this rejection has passed.")
-        window = session.scalar(select(Project.auto_accept_s).where(Project.id == assignment.project_id)) or 0
+        window = (
+            session.scalar(select(Project.auto_accept_s).where(Project.id == assignment.project_id))
+            or 0
+        )
         assignment.appeal_message, assignment.appealed_at = message, now
         assignment.appeal_due_at = now + timedelta(seconds=window)
     return assignment
 
 
 def resolve_appeal(
-    session: Session, requester: Account, assignment_id: str, *, grant: bool, reason: str, now: datetime
+    session: Session,
+    requester: Account,
+    assignment_id: str,
+    *,
+    grant: bool,
+    reason: str,
+    now: datetime,
 ) -> Assignment:
     with transaction(session):
         assignment = _submitted_for_requester(session, requester, assignment_id)
@@ -129,7 +187,9 @@ def resolve_appeal(
     return assignment
 
 
-def _settle_appeal(session: Session, assignment: Assignment, *, grant: bool, reason: str, now: datetime) -> None:
+def _settle_appeal(
+    session: Session, assignment: Assignment, *, grant: bool, reason: str, now: datetime
+) -> None:
     assignment.appeal_outcome = "granted" if grant else "denied"
     if grant:
         record_accept(session, assignment, reason=f"appeal granted: {reason}", now=now)
@@ -142,13 +202,22 @@ def grant_overdue_appeals(session: Session, *, now: datetime, limit: int = 200) 
     with transaction(session):
         due = session.scalars(
             select(Assignment)
-            .where(Assignment.appealed_at.is_not(None), Assignment.appeal_outcome.is_(None),
-                   Assignment.appeal_due_at <= now)
+            .where(
+                Assignment.appealed_at.is_not(None),
+                Assignment.appeal_outcome.is_(None),
+                Assignment.appeal_due_at <= now,
+            )
             .limit(limit)
             .with_for_update(skip_locked=True)
         ).all()
         for assignment in due:
-            _settle_appeal(session, assignment, grant=True, reason="the requester did not answer in time", now=now)
+            _settle_appeal(
+                session,
+                assignment,
+                grant=True,
+                reason="the requester did not answer in time",
+                now=now,
+            )
     return len(due)
 
 
@@ -158,7 +227,9 @@ def auto_accept_due(session: Session, *, now: datetime, limit: int = 200) -> int
     with transaction(session):
         due = session.scalars(
             select(Assignment)
-            .where(Assignment.status == AssignmentStatus.submitted, Assignment.auto_accept_at <= now)
+            .where(
+                Assignment.status == AssignmentStatus.submitted, Assignment.auto_accept_at <= now
+            )
             .order_by(Assignment.auto_accept_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -167,5 +238,7 @@ def auto_accept_due(session: Session, *, now: datetime, limit: int = 200) -> int
             if assignment.proposed_verdict == AssignmentStatus.rejected:
                 record_reject(session, assignment, assignment.reason or "rejected", now=now)
             else:
-                record_accept(session, assignment, reason=assignment.reason or AUTO_ACCEPT_REASON, now=now)
+                record_accept(
+                    session, assignment, reason=assignment.reason or AUTO_ACCEPT_REASON, now=now
+                )
     return len(due)

@@ -22,7 +22,9 @@ def current_account(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Account:
     if credentials is None:
-        raise Unauthorized("Send your API key as `Authorization: Bearer <api_key>`.", headers=_CHALLENGE)
+        raise Unauthorized(
+            "Send your API key as `Authorization: Bearer <api_key>`.", headers=_CHALLENGE
+        )
     account = auth_service.authenticate(session, credentials.credentials)
     # End the read transaction now: services open their own unit of work.
     session.commit()
@@ -36,7 +38,9 @@ def _require(*roles: Role) -> Callable[[Account], Awaitable[Account]]:
     async def check(account: Annotated[Account, Depends(current_account)]) -> Account:
         if account.role not in roles:
             wanted = " or ".join(roles)
-            raise Forbidden(f"This call is for {wanted} accounts; yours is a {account.role} account.")
+            raise Forbidden(
+                f"This call is for {wanted} accounts; yours is a {account.role} account."
+            )
         return account
 
     return check

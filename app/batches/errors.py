@@ -10,7 +10,11 @@ from app.core.errors import (
 )
 from app.images import ImageError
 
-_BY_STATUS: dict[int, type[ProblemError]] = {413: PayloadTooLarge, 415: UnsupportedMediaType, 422: Unprocessable}
+_BY_STATUS: dict[int, type[ProblemError]] = {
+    413: PayloadTooLarge,
+    415: UnsupportedMediaType,
+    422: Unprocessable,
+}
 
 
 class BatchNotFound(NotFound):

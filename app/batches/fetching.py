@@ -29,7 +29,13 @@ MAX_ATTEMPTS = 3
 
 
 def fetch_due(
-    session: Session, store: ImageStore, limits: ImageLimits, fetch: Fetcher, *, now: datetime, limit: int = 8
+    session: Session,
+    store: ImageStore,
+    limits: ImageLimits,
+    fetch: Fetcher,
+    *,
+    now: datetime,
+    limit: int = 8,
 ) -> int:
     claimed = _claim(session, now=now, limit=limit)
     for fetch_id, url in claimed:
@@ -46,7 +52,9 @@ def _claim(session: Session, *, now: datetime, limit: int) -> list[tuple[str, st
         due = session.scalars(
             select(ImageFetch)
             .where(ImageFetch.status == "pending", ImageFetch.next_attempt_at <= now)
-            .order_by(ImageFetch.next_attempt_at).limit(limit).with_for_update(skip_locked=True)
+            .order_by(ImageFetch.next_attempt_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
         ).all()
         for row in due:
             row.attempts += 1
@@ -55,8 +63,14 @@ def _claim(session: Session, *, now: datetime, limit: int) -> list[tuple[str, st
 
 
 def _record(
-    session: Session, store: ImageStore, limits: ImageLimits, fetch_id: str, data: bytes | None,
-    error: ImageError | None, *, now: datetime,
+    session: Session,
+    store: ImageStore,
+    limits: ImageLimits,
+    fetch_id: str,
+    data: bytes | None,
+    error: ImageError | None,
+    *,
+    now: datetime,
 ) -> None:
     with transaction(session):
         row = session.get(ImageFetch, fetch_id, with_for_update={"key_share": True})
@@ -78,13 +92,21 @@ def _record(
                 return
         assert error is not None
         if isinstance(error, FetchFailed) and row.attempts < MAX_ATTEMPTS:
-            row.next_attempt_at = now + timedelta(seconds=30 * 2**row.attempts)  # transient: try again
+            row.next_attempt_at = now + timedelta(
+                seconds=30 * 2**row.attempts
+            )  # transient: try again
             return
         _fail(row, batch, error.detail)
 
 
 def _add_task(
-    session: Session, store: ImageStore, limits: ImageLimits, row: ImageFetch, batch: Batch, data: bytes, *,
+    session: Session,
+    store: ImageStore,
+    limits: ImageLimits,
+    row: ImageFetch,
+    batch: Batch,
+    data: bytes,
+    *,
     now: datetime,
 ) -> None:
     info = inspect_image(data, limits)
@@ -95,13 +117,28 @@ def _add_task(
         pre = validate_answer(spec, row.pre_annotation, width=info.width, height=info.height)
     store.put(data)
     requester = session.get_one(Account, batch.requester_id)
-    image_id = image_rows(session, requester, [CheckedImage(row.name, data, info)], now)[info.sha256]
-    duplicate = session.scalar(select(exists().where(Task.batch_id == batch.id, Task.image_id == image_id)))
+    image_id = image_rows(session, requester, [CheckedImage(row.name, data, info)], now)[
+        info.sha256
+    ]
+    duplicate = session.scalar(
+        select(exists().where(Task.batch_id == batch.id, Task.image_id == image_id))
+    )
     if duplicate:
         _report(batch, "duplicates", {"name": row.name, "same_as": "an image already in the batch"})
         return
-    session.add(Task(id=new_id("tsk"), batch_id=batch.id, project_id=batch.project_id, image_id=image_id,
-                     image_name=row.name, status=TaskStatus.draft, pre_annotation=pre, answer_count=0, created_at=now))
+    session.add(
+        Task(
+            id=new_id("tsk"),
+            batch_id=batch.id,
+            project_id=batch.project_id,
+            image_id=image_id,
+            image_name=row.name,
+            status=TaskStatus.draft,
+            pre_annotation=pre,
+            answer_count=0,
+            created_at=now,
+        )
+    )
     batch.task_count += 1
 
 

@@ -49,7 +49,9 @@ class Upload:
             except ImageError as exc:
                 raise image_problem(exc, name) from None
             self.images.extend(result.images)
-            self.skipped.extend({"name": f"{name}/{s['name']}", "reason": s["reason"]} for s in result.skipped)
+            self.skipped.extend(
+                {"name": f"{name}/{s['name']}", "reason": s["reason"]} for s in result.skipped
+            )
         else:
             self.images.append((name, data))
 
@@ -60,7 +62,9 @@ class Upload:
             raise image_problem(exc, name) from None
         self.images.append((safe_name(name) or f"image-{len(self.images) + 1}", data))
 
-    def add_urls(self, urls: list[str], limits: ImageLimits, *, fetch: Fetcher = fetch_image) -> None:
+    def add_urls(
+        self, urls: list[str], limits: ImageLimits, *, fetch: Fetcher = fetch_image
+    ) -> None:
         """Fetch URLs a few at a time; any refused or failed URL refuses the upload."""
         with ThreadPoolExecutor(max_workers=URL_FETCH_THREADS) as pool:
             futures = [(url, pool.submit(fetch, url, limits)) for url in urls]
@@ -70,7 +74,6 @@ class Upload:
                 except ImageError as exc:
                     raise image_problem(exc, url) from None
                 self.images.append((_name_from_url(url, len(self.images) + 1), data))
-
 
     def add_url_refs(self, urls: list[str], *, resolver: Resolver = default_resolver) -> None:
         """Check each URL now (scheme, form, public address), download later: any unsafe URL
@@ -85,10 +88,13 @@ class Upload:
 
 def limits_from(settings: Settings) -> ImageLimits:
     return ImageLimits(
-        max_file_bytes=settings.max_image_bytes, max_request_bytes=settings.max_request_bytes,
-        max_pixels=settings.max_image_pixels, max_zip_files=settings.max_zip_files,
+        max_file_bytes=settings.max_image_bytes,
+        max_request_bytes=settings.max_request_bytes,
+        max_pixels=settings.max_image_pixels,
+        max_zip_files=settings.max_zip_files,
         max_zip_uncompressed_bytes=settings.max_zip_uncompressed_bytes,
-        url_timeout_s=settings.url_fetch_timeout_s, url_max_redirects=settings.url_fetch_max_redirects,
+        url_timeout_s=settings.url_fetch_timeout_s,
+        url_max_redirects=settings.url_fetch_max_redirects,
     )
 
 

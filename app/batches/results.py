@@ -34,15 +34,21 @@ def answers_by_task(session: Session, task_ids: Sequence[str]) -> dict[str, list
     return grouped
 
 
-def review_page(session: Session, batch: Batch, page: PageParams, status: str | None) -> Sequence[Assignment]:
+def review_page(
+    session: Session, batch: Batch, page: PageParams, status: str | None
+) -> Sequence[Assignment]:
     statuses = (status,) if status else ANSWERED
-    stmt = select(Assignment).where(Assignment.batch_id == batch.id, Assignment.status.in_(statuses))
+    stmt = select(Assignment).where(
+        Assignment.batch_id == batch.id, Assignment.status.in_(statuses)
+    )
     if page.after:
         stmt = stmt.where(Assignment.id > page.after)
     return session.scalars(stmt.order_by(Assignment.id).limit(page.limit + 1)).all()
 
 
-def export_items(make_session: sessionmaker[Session], batch_id: str, page_size: int = 1000) -> Iterator[ExportItem]:
+def export_items(
+    make_session: sessionmaker[Session], batch_id: str, page_size: int = 1000
+) -> Iterator[ExportItem]:
     """Every task of the batch as an export item, read page by page in its own session: the
     download streams after the request's session is gone, and a large batch never sits in memory."""
     after = ""
@@ -58,6 +64,14 @@ def export_items(make_session: sessionmaker[Session], batch_id: str, page_size: 
         if not rows:
             return
         for task, width, height in rows:
-            yield ExportItem(task.id, task.image_name, width, height, task.consensus, task.confidence,
-                             task.answer_count, task.object_confidences)
+            yield ExportItem(
+                task.id,
+                task.image_name,
+                width,
+                height,
+                task.consensus,
+                task.confidence,
+                task.answer_count,
+                task.object_confidences,
+            )
         after = rows[-1][0].id

@@ -51,7 +51,9 @@ _UPLOAD_DOC = {
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
-                    "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}},
+                    "properties": {
+                        "files": {"type": "array", "items": {"type": "string", "format": "binary"}}
+                    },
                 }
             },
             "application/json": {"schema": {"$ref": "#/components/schemas/BatchCreateJSON"}},
@@ -62,14 +64,25 @@ _UPLOAD_DOC = {
 
 
 def batch_out(session: Session, batch: Batch, now: datetime) -> BatchOut:
-    overlap = None if batch.overlap_max is None else {"min": batch.overlap_min or 1, "max": batch.overlap_max}
+    overlap = (
+        None
+        if batch.overlap_max is None
+        else {"min": batch.overlap_min or 1, "max": batch.overlap_max}
+    )
     return BatchOut(
-        id=batch.id, project_id=batch.project_id, status=batch.status, task_count=batch.task_count,
+        id=batch.id,
+        project_id=batch.project_id,
+        status=batch.status,
+        task_count=batch.task_count,
         counts=batch_service.counts(session, batch),
         money=BatchMoney(**asdict(money_service.batch_money(session, batch.id))),
         progress=BatchProgress(**batch_service.progress(session, batch, now=now)),
-        upload_report=batch.upload_report, reward=batch.reward_micros, overlap=overlap,
-        created_at=batch.created_at, launched_at=batch.launched_at, completed_at=batch.completed_at,
+        upload_report=batch.upload_report,
+        reward=batch.reward_micros,
+        overlap=overlap,
+        created_at=batch.created_at,
+        launched_at=batch.launched_at,
+        completed_at=batch.completed_at,
         cancelled_at=batch.cancelled_at,
     )
 
@@ -81,28 +94,38 @@ def image_limits(settings: SettingsDep) -> ImageLimits:
 Limits = Annotated[ImageLimits, Depends(image_limits)]
 
 
-async def _read_multipart(request: Request, limits: ImageLimits, max_images: int) -> tuple[Upload, dict[str, Any]]:
+async def _read_multipart(
+    request: Request, limits: ImageLimits, max_images: int
+) -> tuple[Upload, dict[str, Any]]:
     upload = Upload()
     async with request.form(max_files=max_images, max_fields=10) as form:
         files = [f for f in form.getlist("files") if isinstance(f, UploadFile)]
         if not files:
-            raise Unprocessable('Send images as multipart form field "files".',
-                                errors=[{"loc": ["body", "files"], "msg": "Field required"}])
+            raise Unprocessable(
+                'Send images as multipart form field "files".',
+                errors=[{"loc": ["body", "files"], "msg": "Field required"}],
+            )
         for item in files:
             data = await item.read(limits.max_request_bytes + 1)
             upload.add_file(item.filename or "", data, limits)
     return upload, {"files": [(n, hashlib.sha256(d).hexdigest()) for n, d in upload.images]}
 
 
-async def _read_json(request: Request, limits: ImageLimits) -> tuple[Upload, dict[str, Any], dict[str, Any] | None]:
+async def _read_json(
+    request: Request, limits: ImageLimits
+) -> tuple[Upload, dict[str, Any], dict[str, Any] | None]:
     try:
         raw = json.loads(await request.body())
         body = BatchCreateJSON.model_validate(raw)
     except json.JSONDecodeError as exc:
-        raise Unprocessable(f"The body is not valid JSON: {exc.msg} at position {exc.pos}.") from None
+        raise Unprocessable(
+            f"The body is not valid JSON: {exc.msg} at position {exc.pos}."
+        ) from None
     except ValidationError as exc:
         errors = [{"loc": ["body", *e["loc"]], "msg": e["msg"]} for e in exc.errors()]
-        raise Unprocessable("The batch description is not valid.", errors=validation_errors(errors)) from None
+        raise Unprocessable(
+            "The batch description is not valid.", errors=validation_errors(errors)
+        ) from None
     upload = Upload()
     urls = [str(ref.url) for ref in body.images if ref.url is not None]
     for ref in body.images:
@@ -111,8 +134,11 @@ async def _read_json(request: Request, limits: ImageLimits) -> tuple[Upload, dic
     if urls:
         resolver = getattr(request.app.state, "url_resolver", default_resolver)
         await run_in_threadpool(lambda: upload.add_url_refs(urls, resolver=resolver))
-    fingerprint = {"images": [(n, hashlib.sha256(d).hexdigest()) for n, d in upload.images], "urls": urls,
-                   "pre": body.pre_annotations}
+    fingerprint = {
+        "images": [(n, hashlib.sha256(d).hexdigest()) for n, d in upload.images],
+        "urls": urls,
+        "pre": body.pre_annotations,
+    }
     return upload, fingerprint, body.pre_annotations
 
 
@@ -123,32 +149,51 @@ async def _read_json(request: Request, limits: ImageLimits) -> tuple[Upload, dic
     openapi_extra=_UPLOAD_DOC,
 )
 async def create_batch(
-    project_id: str, request: Request, requester: Requester, session: SessionDep, now: Now,
-    settings: SettingsDep, limits: Limits, idempotency_key: IdempotencyKey = None,
+    project_id: str,
+    request: Request,
+    requester: Requester,
+    session: SessionDep,
+    now: Now,
+    settings: SettingsDep,
+    limits: Limits,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Upload images (multipart `files`, a `.zip`, or JSON with base64 or URLs); each becomes a task."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > settings.max_request_bytes:
-        raise PayloadTooLarge(f"The upload is {length} bytes; the limit is {settings.max_request_bytes}.")
+        raise PayloadTooLarge(
+            f"The upload is {length} bytes; the limit is {settings.max_request_bytes}."
+        )
     pre: dict[str, Any] | None = None
     if content_type == "multipart/form-data":
         upload, fingerprint = await _read_multipart(request, limits, settings.max_batch_images)
     elif content_type == "application/json":
         upload, fingerprint, pre = await _read_json(request, limits)
     else:
-        raise UnsupportedMediaType("Send multipart/form-data with image files, or application/json.")
+        raise UnsupportedMediaType(
+            "Send multipart/form-data with image files, or application/json."
+        )
     store = request.app.state.image_store
 
     def action() -> tuple[int, BatchOut]:
         batch = batch_service.create(
-            session, store, requester, project_id, upload, pre_annotations=pre, limits=limits,
-            max_images=settings.max_batch_images, now=now,
+            session,
+            store,
+            requester,
+            project_id,
+            upload,
+            pre_annotations=pre,
+            limits=limits,
+            max_images=settings.max_batch_images,
+            now=now,
         )
         return status.HTTP_201_CREATED, batch_out(session, batch, now)
 
     request_hash = idempotency.fingerprint("POST", request.url.path, fingerprint)
-    return await run_in_threadpool(idempotency.run, session, requester, idempotency_key, request_hash, action, now=now)
+    return await run_in_threadpool(
+        idempotency.run, session, requester, idempotency_key, request_hash, action, now=now
+    )
 
 
 class GoldOut(OutputModel):
@@ -180,23 +225,34 @@ async def _read_gold(request: Request, limits: ImageLimits) -> tuple[str, bytes,
         async with request.form(max_files=1, max_fields=5) as form:
             file, raw_answer = form.get("file"), form.get("answer")
             if not isinstance(file, UploadFile) or not isinstance(raw_answer, str):
-                raise Unprocessable('Send the image as form field "file" and the known answer as JSON in "answer".')
+                raise Unprocessable(
+                    'Send the image as form field "file" and the known answer as JSON in "answer".'
+                )
             upload.add_file(file.filename or "", await file.read(limits.max_file_bytes + 1), limits)
         try:
             answer = json.loads(raw_answer)
         except json.JSONDecodeError:
-            raise Unprocessable('"answer" is not valid JSON.', errors=[{"loc": ["body", "answer"], "msg": "invalid JSON"}]) from None
+            raise Unprocessable(
+                '"answer" is not valid JSON.',
+                errors=[{"loc": ["body", "answer"], "msg": "invalid JSON"}],
+            ) from None
     elif content_type == "application/json":
         try:
             body = GoldJSON.model_validate(json.loads(await request.body()))
         except (json.JSONDecodeError, ValidationError) as exc:
-            errors = [{"loc": ["body", *e["loc"]], "msg": e["msg"]} for e in exc.errors()] if isinstance(exc, ValidationError) else None
+            errors = (
+                [{"loc": ["body", *e["loc"]], "msg": e["msg"]} for e in exc.errors()]
+                if isinstance(exc, ValidationError)
+                else None
+            )
             raise Unprocessable("The gold task is not valid.", errors=errors) from None
         if body.image_base64 is not None:
             upload.add_base64(body.name or "gold", body.image_base64, limits)
         else:
             fetch = getattr(request.app.state, "image_fetcher", fetch_image)
-            await run_in_threadpool(lambda: upload.add_urls([str(body.image_url)], limits, fetch=fetch))
+            await run_in_threadpool(
+                lambda: upload.add_urls([str(body.image_url)], limits, fetch=fetch)
+            )
         answer = body.answer
     else:
         raise UnsupportedMediaType("Send multipart/form-data (file, answer) or application/json.")
@@ -206,31 +262,61 @@ async def _read_gold(request: Request, limits: ImageLimits) -> tuple[str, bytes,
     return name, data, answer
 
 
-@router.post("/projects/{project_id}/gold", status_code=status.HTTP_201_CREATED, response_model=GoldOut,
-             openapi_extra=_UPLOAD_DOC)
+@router.post(
+    "/projects/{project_id}/gold",
+    status_code=status.HTTP_201_CREATED,
+    response_model=GoldOut,
+    openapi_extra=_UPLOAD_DOC,
+)
 async def create_gold(
-    project_id: str, request: Request, requester: Requester, session: SessionDep, now: Now, limits: Limits,
+    project_id: str,
+    request: Request,
+    requester: Requester,
+    session: SessionDep,
+    now: Now,
+    limits: Limits,
     base_url: BaseURL,
 ) -> GoldOut:
     """A gold task: an image with its known answer, mixed into workers' streams at the project's
     gold rate and used for qualification; never in results, its answer never shown to workers."""
     name, data, answer = await _read_gold(request, limits)
     task = await run_in_threadpool(
-        batch_service.create_gold, session, request.app.state.image_store, requester, project_id, name, data,
-        answer, limits=limits, now=now,
+        batch_service.create_gold,
+        session,
+        request.app.state.image_store,
+        requester,
+        project_id,
+        name,
+        data,
+        answer,
+        limits=limits,
+        now=now,
     )
-    return GoldOut(id=task.id, project_id=task.project_id, image_name=task.image_name,
-                   image_url=image_url(base_url, task.image_id), answer=task.gold_answer or {}, created_at=task.created_at)
+    return GoldOut(
+        id=task.id,
+        project_id=task.project_id,
+        image_name=task.image_name,
+        image_url=image_url(base_url, task.image_id),
+        answer=task.gold_answer or {},
+        created_at=task.created_at,
+    )
 
 
 @router.post("/batches/{batch_id}/launch", response_model=BatchOut)
 def launch_batch(
-    batch_id: str, request: Request, requester: Requester, session: SessionDep, now: Now,
+    batch_id: str,
+    request: Request,
+    requester: Requester,
+    session: SessionDep,
+    now: Now,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Open the batch to workers; its reward and overlap are fixed from now on."""
+
     def action() -> tuple[int, BatchOut]:
-        return status.HTTP_200_OK, batch_out(session, batch_service.launch(session, requester, batch_id, now=now), now)
+        return status.HTTP_200_OK, batch_out(
+            session, batch_service.launch(session, requester, batch_id, now=now), now
+        )
 
     request_hash = idempotency.fingerprint("POST", request.url.path, None)
     return idempotency.run(session, requester, idempotency_key, request_hash, action, now=now)
@@ -254,7 +340,12 @@ def get_batch(batch_id: str, requester: Requester, session: SessionDep, now: Now
     responses={200: {"content": {"application/zip": {}, "text/csv": {}}}},
 )
 def get_results(
-    batch_id: str, request: Request, requester: Requester, session: SessionDep, page: Page, base_url: BaseURL,
+    batch_id: str,
+    request: Request,
+    requester: Requester,
+    session: SessionDep,
+    page: Page,
+    base_url: BaseURL,
     format: Annotated[Literal["json", "coco", "yolo", "voc", "csv", "masks"], Query()] = "json",
     include: Annotated[Literal["answers"] | None, Query()] = None,
 ) -> ResultPage | StreamingResponse:
@@ -266,25 +357,50 @@ def get_results(
         project = session.get_one(Project, batch.project_id)
         session.commit()
         try:
-            result = export(format, AnnotationSpec.model_validate(project.annotation),
-                            batch_results.export_items(request.app.state.sessionmaker, batch.id))
+            result = export(
+                format,
+                AnnotationSpec.model_validate(project.annotation),
+                batch_results.export_items(request.app.state.sessionmaker, batch.id),
+            )
         except ExportNotAvailable as exc:
-            raise Unprocessable(str(exc), errors=[{"loc": ["query", "format"], "msg": str(exc)}]) from None
+            raise Unprocessable(
+                str(exc), errors=[{"loc": ["query", "format"], "msg": str(exc)}]
+            ) from None
         disposition = f'attachment; filename="{batch.id}{result.filename_suffix}"'
-        return StreamingResponse(result.chunks, media_type=result.media_type,
-                                 headers={"Content-Disposition": disposition})
+        return StreamingResponse(
+            result.chunks,
+            media_type=result.media_type,
+            headers={"Content-Disposition": disposition},
+        )
     tasks = batch_results.tasks_page(session, batch, page)[: page.limit + 1]
     shown = tasks[: page.limit]
-    answers = batch_results.answers_by_task(session, [t.id for t in shown]) if include == "answers" else {}
+    answers = (
+        batch_results.answers_by_task(session, [t.id for t in shown])
+        if include == "answers"
+        else {}
+    )
     items = [
         ResultItem(
-            task_id=t.id, image_name=t.image_name, image_url=image_url(base_url, t.image_id), status=t.status,
-            answer=t.consensus, confidence=t.confidence, answer_count=t.answer_count,
+            task_id=t.id,
+            image_name=t.image_name,
+            image_url=image_url(base_url, t.image_id),
+            status=t.status,
+            answer=t.consensus,
+            confidence=t.confidence,
+            answer_count=t.answer_count,
             answers=[
-                ResultAnswer(assignment_id=a.id, worker_id=a.worker_id, answer=a.answer, status=a.status,
-                             reason=a.reason, submitted_at=a.submitted_at)
+                ResultAnswer(
+                    assignment_id=a.id,
+                    worker_id=a.worker_id,
+                    answer=a.answer,
+                    status=a.status,
+                    reason=a.reason,
+                    submitted_at=a.submitted_at,
+                )
                 for a in answers.get(t.id, [])
-            ] if include == "answers" else None,
+            ]
+            if include == "answers"
+            else None,
         )
         for t in shown
     ]
@@ -293,15 +409,27 @@ def get_results(
 
 @router.get("/batches/{batch_id}/assignments", response_model=ReviewPage)
 def batch_assignments(
-    batch_id: str, requester: Requester, session: SessionDep, page: Page,
-    status_filter: Annotated[Literal["submitted", "accepted", "rejected"] | None, Query(alias="status")] = None,
+    batch_id: str,
+    requester: Requester,
+    session: SessionDep,
+    page: Page,
+    status_filter: Annotated[
+        Literal["submitted", "accepted", "rejected"] | None, Query(alias="status")
+    ] = None,
 ) -> ReviewPage:
     """Answers submitted to the batch, for review."""
     batch = batch_service.get_own(session, requester, batch_id)
     rows = batch_results.review_page(session, batch, page, status_filter)
     items = [
-        ReviewItem(id=a.id, task_id=a.task_id, worker_id=a.worker_id, status=a.status, answer=a.answer,
-                   reason=a.reason, submitted_at=a.submitted_at)
+        ReviewItem(
+            id=a.id,
+            task_id=a.task_id,
+            worker_id=a.worker_id,
+            status=a.status,
+            answer=a.answer,
+            reason=a.reason,
+            submitted_at=a.submitted_at,
+        )
         for a in rows[: page.limit]
     ]
     return ReviewPage(items=items, next_cursor=next_cursor([a.id for a in rows], page.limit))

@@ -26,7 +26,8 @@ class ImageRef(InputModel):
 class BatchCreateJSON(InputModel):
     images: list[ImageRef] = Field(min_length=1, max_length=10_000)
     pre_annotations: dict[str, Any] | None = Field(
-        default=None, description="Optional starting answers keyed by image name, in the project's answer shape."
+        default=None,
+        description="Optional starting answers keyed by image name, in the project's answer shape.",
     )
 
 

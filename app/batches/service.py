@@ -63,8 +63,11 @@ def create(
     given = dict(pre_annotations or {})
     url_names = {name for _, name in upload.urls}
     # URL images are checked against their pre-annotation once downloaded (their size is unknown yet).
-    later = {name: given.pop(name) for name in list(given) if name in url_names and name not in
-             {item.name for item in unique}}
+    later = {
+        name: given.pop(name)
+        for name in list(given)
+        if name in url_names and name not in {item.name for item in unique}
+    }
     pre = _check_pre_annotations(project, unique, given)
     for item in unique:
         store.put(item.data)
@@ -73,28 +76,50 @@ def create(
         report["fetching"] = len(upload.urls)
     with transaction(session):
         batch = Batch(
-            id=new_id("bat"), project_id=project.id, requester_id=requester.id, status=BatchStatus.draft,
-            task_count=len(unique), upload_report=report, created_at=now,
+            id=new_id("bat"),
+            project_id=project.id,
+            requester_id=requester.id,
+            status=BatchStatus.draft,
+            task_count=len(unique),
+            upload_report=report,
+            created_at=now,
         )
         session.add(batch)
         image_ids = image_rows(session, requester, unique, now)
         session.add_all(
             Task(
-                id=new_id("tsk"), batch_id=batch.id, project_id=project.id, image_id=image_ids[item.info.sha256],
-                image_name=item.name, status=TaskStatus.draft, pre_annotation=pre.get(item.name),
-                answer_count=0, created_at=now,
+                id=new_id("tsk"),
+                batch_id=batch.id,
+                project_id=project.id,
+                image_id=image_ids[item.info.sha256],
+                image_name=item.name,
+                status=TaskStatus.draft,
+                pre_annotation=pre.get(item.name),
+                answer_count=0,
+                created_at=now,
             )
             for item in unique
         )
         session.add_all(
-            ImageFetch(id=new_id("fch"), batch_id=batch.id, url=url, name=name, pre_annotation=later.get(name),
-                       status="pending", attempts=0, next_attempt_at=now, created_at=now)
+            ImageFetch(
+                id=new_id("fch"),
+                batch_id=batch.id,
+                url=url,
+                name=name,
+                pre_annotation=later.get(name),
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
             for url, name in upload.urls
         )
     return batch
 
 
-def _check_images(upload: Upload, limits: ImageLimits, max_images: int) -> tuple[list[CheckedImage], list[dict[str, str]]]:
+def _check_images(
+    upload: Upload, limits: ImageLimits, max_images: int
+) -> tuple[list[CheckedImage], list[dict[str, str]]]:
     if not upload.images and not upload.urls:
         raise EmptyUpload("No image in the upload.", extra={"skipped": upload.skipped})
     if len(upload.images) + len(upload.urls) > max_images:
@@ -116,7 +141,11 @@ def _check_images(upload: Upload, limits: ImageLimits, max_images: int) -> tuple
 
 
 def _check_pre_annotations(
-    project: Project, images: list[CheckedImage], given: dict[str, Any], *, loc: tuple[str, ...] | None = None
+    project: Project,
+    images: list[CheckedImage],
+    given: dict[str, Any],
+    *,
+    loc: tuple[str, ...] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Answers given with the upload, checked against the spec and each image's size; ``loc``
     is where they sit in the request (by default ``body.pre_annotations.<image name>``)."""
@@ -125,7 +154,10 @@ def _check_pre_annotations(
     if unknown:
         raise Unprocessable(
             f"pre_annotations name images not in the upload: {', '.join(unknown[:5])}",
-            errors=[{"loc": ["body", "pre_annotations", name], "msg": "no image with this name"} for name in unknown],
+            errors=[
+                {"loc": ["body", "pre_annotations", name], "msg": "no image with this name"}
+                for name in unknown
+            ],
         )
     spec = AnnotationSpec.model_validate(project.annotation)
     checked: dict[str, dict[str, Any]] = {}
@@ -140,35 +172,68 @@ def _check_pre_annotations(
     return checked
 
 
-def image_rows(session: Session, owner: Account, images: list[CheckedImage], now: datetime) -> dict[str, str]:
+def image_rows(
+    session: Session, owner: Account, images: list[CheckedImage], now: datetime
+) -> dict[str, str]:
     """One row per (owner, sha256); an image uploaded before is reused, not duplicated."""
     for item in images:
-        insert_ignore(session, Image, {
-            "id": new_id("img"), "owner_id": owner.id, "sha256": item.info.sha256,
-            "media_type": item.info.media_type, "width": item.info.width, "height": item.info.height,
-            "size_bytes": item.info.size_bytes, "created_at": now,
-        }, conflict=["owner_id", "sha256"])
+        insert_ignore(
+            session,
+            Image,
+            {
+                "id": new_id("img"),
+                "owner_id": owner.id,
+                "sha256": item.info.sha256,
+                "media_type": item.info.media_type,
+                "width": item.info.width,
+                "height": item.info.height,
+                "size_bytes": item.info.size_bytes,
+                "created_at": now,
+            },
+            conflict=["owner_id", "sha256"],
+        )
     shas = [item.info.sha256 for item in images]
-    rows = session.execute(select(Image.sha256, Image.id).where(Image.owner_id == owner.id, Image.sha256.in_(shas)))
+    rows = session.execute(
+        select(Image.sha256, Image.id).where(Image.owner_id == owner.id, Image.sha256.in_(shas))
+    )
     return {row.sha256: row.id for row in rows}
 
 
 def create_gold(
-    session: Session, store: ImageStore, requester: Account, project_id: str, name: str, data: bytes,
-    answer: object, *, limits: ImageLimits, now: datetime,
+    session: Session,
+    store: ImageStore,
+    requester: Account,
+    project_id: str,
+    name: str,
+    data: bytes,
+    answer: object,
+    *,
+    limits: ImageLimits,
+    now: datetime,
 ) -> Task:
     """A gold task: the image checked like any upload, the known answer checked against the spec."""
     project = project_service.get_own(session, requester, project_id)
     session.commit()
     [item], _ = _check_images(Upload(images=[(name, data)]), limits, 1)
-    [known] = _check_pre_annotations(project, [item], {item.name: answer}, loc=("body", "answer")).values()
+    [known] = _check_pre_annotations(
+        project, [item], {item.name: answer}, loc=("body", "answer")
+    ).values()
     store.put(item.data)
     with transaction(session):
         image_ids = image_rows(session, requester, [item], now)
-        return gold.add(session, project, name=item.name, image_id=image_ids[item.info.sha256], answer=known, now=now)
+        return gold.add(
+            session,
+            project,
+            name=item.name,
+            image_id=image_ids[item.info.sha256],
+            answer=known,
+            now=now,
+        )
 
 
-def get_own(session: Session, requester: Account, batch_id: str, *, for_update: bool = False) -> Batch:
+def get_own(
+    session: Session, requester: Account, batch_id: str, *, for_update: bool = False
+) -> Batch:
     stmt = select(Batch).where(
         Batch.id == batch_id, Batch.requester_id == requester.id, Batch.status != BatchStatus.gold
     )
@@ -187,40 +252,72 @@ def launch(session: Session, requester: Account, batch_id: str, *, now: datetime
     with transaction(session):
         batch = get_own(session, requester, batch_id, for_update=True)
         if batch.status != BatchStatus.draft:
-            raise BatchStateConflict(f"Batch {batch.id} is {batch.status}; only a draft batch can launch.")
+            raise BatchStateConflict(
+                f"Batch {batch.id} is {batch.status}; only a draft batch can launch."
+            )
         fetching = session.scalar(
-            select(func.count()).where(ImageFetch.batch_id == batch.id, ImageFetch.status == "pending")
+            select(func.count()).where(
+                ImageFetch.batch_id == batch.id, ImageFetch.status == "pending"
+            )
         )
         if fetching:
-            raise BatchStateConflict(f"{fetching} images of batch {batch.id} are still being downloaded; launch after.")
+            raise BatchStateConflict(
+                f"{fetching} images of batch {batch.id} are still being downloaded; launch after."
+            )
         if batch.task_count == 0:
-            raise BatchStateConflict(f"Batch {batch.id} has no task: every image failed (see upload_report).")
+            raise BatchStateConflict(
+                f"Batch {batch.id} has no task: every image failed (see upload_report)."
+            )
         project = session.get_one(Project, batch.project_id)
         batch.reward_micros = project.reward_micros
         batch.overlap_min, batch.overlap_max = project.overlap_min, project.overlap_max
         batch.confidence = project.confidence
-        batch.gold_left = gold.allowance(
-            batch.task_count, project.overlap_max, project.gold_rate, project.qualification_gold_tasks
-        ) if _has_gold(session, project) else 0
+        batch.gold_left = (
+            gold.allowance(
+                batch.task_count,
+                project.overlap_max,
+                project.gold_rate,
+                project.qualification_gold_tasks,
+            )
+            if _has_gold(session, project)
+            else 0
+        )
         # One escrow for every answer the batch may pay: its tasks at full overlap and its gold.
         payments.launch_escrow(
-            session, batch_ref=batch.id, requester_ref=requester.id, tasks=1,
+            session,
+            batch_ref=batch.id,
+            requester_ref=requester.id,
+            tasks=1,
             max_overlap=batch.task_count * project.overlap_max + batch.gold_left,
-            reward=project.reward_micros, now=now,
+            reward=project.reward_micros,
+            now=now,
         )
         batch.status, batch.launched_at = BatchStatus.open, now
-        session.execute(update(Task).where(Task.batch_id == batch.id).values(status=TaskStatus.open))
+        session.execute(
+            update(Task).where(Task.batch_id == batch.id).values(status=TaskStatus.open)
+        )
         task_ids = session.scalars(select(Task.id).where(Task.batch_id == batch.id)).all()
         session.execute(
             insert(TaskQueueEntry),
-            [{"task_id": t, "project_id": batch.project_id, "batch_id": batch.id, "open_slots": batch.overlap_max}
-             for t in task_ids],
+            [
+                {
+                    "task_id": t,
+                    "project_id": batch.project_id,
+                    "batch_id": batch.id,
+                    "open_slots": batch.overlap_max,
+                }
+                for t in task_ids
+            ],
         )
     return batch
 
 
 def _has_gold(session: Session, project: Project) -> bool:
-    return bool(session.scalar(select(exists().where(Task.project_id == project.id, Task.is_gold.is_(True)))))
+    return bool(
+        session.scalar(
+            select(exists().where(Task.project_id == project.id, Task.is_gold.is_(True)))
+        )
+    )
 
 
 def cancel(session: Session, requester: Account, batch_id: str, *, now: datetime) -> Batch:
@@ -250,8 +347,11 @@ def settle_due(session: Session, *, now: datetime, limit: int = 50) -> int:
         Assignment.batch_id == Batch.id,
         or_(
             Assignment.status.in_([AssignmentStatus.leased, AssignmentStatus.submitted]),
-            and_(Assignment.status == AssignmentStatus.rejected, Assignment.appealed_at.is_(None),
-                 Assignment.appeal_until > now),
+            and_(
+                Assignment.status == AssignmentStatus.rejected,
+                Assignment.appealed_at.is_(None),
+                Assignment.appeal_until > now,
+            ),
             and_(Assignment.appealed_at.is_not(None), Assignment.appeal_outcome.is_(None)),
         ),
     )
@@ -298,19 +398,32 @@ def progress(session: Session, batch: Batch, *, now: datetime) -> dict[str, Any]
     """Answers used against the most the batch may use, and a projection of its final cost and
     finish time from the pace so far (answers per completed task, tasks completed per second)."""
     escrow = session.get(Escrow, batch.id)
-    used = session.scalar(
-        select(func.count()).where(
-            Assignment.batch_id == batch.id,
-            Assignment.status.in_([AssignmentStatus.submitted, AssignmentStatus.accepted, AssignmentStatus.rejected]),
+    used = (
+        session.scalar(
+            select(func.count()).where(
+                Assignment.batch_id == batch.id,
+                Assignment.status.in_(
+                    [
+                        AssignmentStatus.submitted,
+                        AssignmentStatus.accepted,
+                        AssignmentStatus.rejected,
+                    ]
+                ),
+            )
         )
-    ) or 0
+        or 0
+    )
     completed, done_answers = session.execute(
         select(func.count(), func.coalesce(func.sum(Task.answer_count), 0)).where(
             Task.batch_id == batch.id, Task.status == TaskStatus.completed
         )
     ).one()
     remaining = max(batch.task_count - completed, 0) if batch.status == BatchStatus.open else 0
-    per_task = done_answers / completed if completed else ((batch.overlap_min or 1) + (batch.overlap_max or 1)) / 2
+    per_task = (
+        done_answers / completed
+        if completed
+        else ((batch.overlap_min or 1) + (batch.overlap_max or 1)) / 2
+    )
     in_flight = max(used - done_answers, 0)
     projected_answers = used + max(remaining * per_task - in_flight, 0)
     per_answer = escrow.reward + fee_for(escrow.reward, escrow.fee_ppm)[0] if escrow else 0
@@ -320,7 +433,9 @@ def progress(session: Session, batch: Batch, *, now: datetime) -> dict[str, Any]
         eta = now + timedelta(seconds=remaining / rate)
     return {
         "answers_used": int(used),
-        "answers_max": escrow.max_answers if escrow else batch.task_count * (batch.overlap_max or 0),
+        "answers_max": escrow.max_answers
+        if escrow
+        else batch.task_count * (batch.overlap_max or 0),
         "projected_answers": round(projected_answers),
         "projected_cost": round(projected_answers * per_answer),
         "eta": eta,

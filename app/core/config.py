@@ -22,7 +22,9 @@ def normalize_database_url(url: str) -> str:
     """
     scheme, sep, rest = url.partition("://")
     if not sep:
-        raise ValueError("database URL must look like postgresql://user@host:port/db or sqlite:///path")
+        raise ValueError(
+            "database URL must look like postgresql://user@host:port/db or sqlite:///path"
+        )
     base = scheme.split("+", 1)[0].lower()
     if base in ("postgres", "postgresql"):
         return f"postgresql+psycopg://{rest}"

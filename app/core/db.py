@@ -106,7 +106,9 @@ def transaction(session: Session) -> Iterator[Session]:
         session.info["tx_depth"] = depth
 
 
-def insert_ignore(session: Session, model: Any, values: dict[str, Any], *, conflict: list[str]) -> None:
+def insert_ignore(
+    session: Session, model: Any, values: dict[str, Any], *, conflict: list[str]
+) -> None:
     """INSERT … ON CONFLICT DO NOTHING on both backends (a race-free get-or-create)."""
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     session.execute(insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict))

@@ -110,7 +110,10 @@ class ServiceUnavailable(ProblemError):
 
 def problem_response(problem: ProblemError) -> JSONResponse:
     return JSONResponse(
-        problem.to_dict(), status_code=problem.status, media_type=PROBLEM_JSON, headers=problem.headers
+        problem.to_dict(),
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers=problem.headers,
     )
 
 
@@ -170,12 +173,20 @@ def install_handlers(app: FastAPI) -> None:
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         cls = _HTTP_TITLES.get(exc.status_code)
         if exc.status_code == 405:
-            body = {"type": TYPE_BASE + "method-not-allowed", "title": "Method not allowed",
-                    "status": 405, "detail": str(exc.detail)}
+            body = {
+                "type": TYPE_BASE + "method-not-allowed",
+                "title": "Method not allowed",
+                "status": 405,
+                "detail": str(exc.detail),
+            }
             return JSONResponse(body, 405, media_type=PROBLEM_JSON, headers=exc.headers)
         if cls is None:
-            body = {"type": "about:blank", "title": str(exc.detail), "status": exc.status_code,
-                    "detail": str(exc.detail)}
+            body = {
+                "type": "about:blank",
+                "title": str(exc.detail),
+                "status": exc.status_code,
+                "detail": str(exc.detail),
+            }
             return JSONResponse(body, exc.status_code, media_type=PROBLEM_JSON, headers=exc.headers)
         detail = exc.detail if isinstance(exc.detail, str) else None
         problem = cls(detail, headers=dict(exc.headers) if exc.headers else None)
@@ -190,7 +201,9 @@ def install_handlers(app: FastAPI) -> None:
         # A unique-key race that a service did not translate: the request lost to a concurrent
         # one. Not the client's input error, and not a server bug worth a 500.
         log.warning("integrity error: %s", exc.orig)
-        return problem_response(Conflict("The request conflicts with a concurrent change; retry it."))
+        return problem_response(
+            Conflict("The request conflicts with a concurrent change; retry it.")
+        )
 
     @app.exception_handler(OperationalError)
     async def _operational(_: Request, exc: OperationalError) -> JSONResponse:

@@ -35,7 +35,9 @@ class IdempotencyKeyReused(Conflict):
 
 
 def fingerprint(method: str, path: str, payload: Any) -> str:
-    canonical = json.dumps([method, path, payload], sort_keys=True, separators=(",", ":"), default=str)
+    canonical = json.dumps(
+        [method, path, payload], sort_keys=True, separators=(",", ":"), default=str
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -68,10 +70,16 @@ def run(
                     raise
                 session.rollback()  # undo the effect; keep only the refusal
                 status, body, media = problem.status, problem.to_dict(), PROBLEM_JSON
-            session.add(IdempotencyKey(
-                account_id=account.id, key=key, request_hash=request_hash,
-                status_code=status, response_body=body, created_at=now,
-            ))
+            session.add(
+                IdempotencyKey(
+                    account_id=account.id,
+                    key=key,
+                    request_hash=request_hash,
+                    status_code=status,
+                    response_body=body,
+                    created_at=now,
+                )
+            )
     except IntegrityError:
         stored = _load(session, account.id, key)
         if stored is None:
@@ -82,7 +90,9 @@ def run(
 
 def _load(session: Session, account_id: str, key: str) -> IdempotencyKey | None:
     stored = session.scalar(
-        select(IdempotencyKey).where(IdempotencyKey.account_id == account_id, IdempotencyKey.key == key)
+        select(IdempotencyKey).where(
+            IdempotencyKey.account_id == account_id, IdempotencyKey.key == key
+        )
     )
     session.commit()
     return stored
@@ -93,6 +103,8 @@ def _replay(stored: IdempotencyKey, request_hash: str) -> JSONResponse:
         raise IdempotencyKeyReused("This Idempotency-Key was used with a different request.")
     media = PROBLEM_JSON if stored.status_code >= 400 else "application/json"
     return JSONResponse(
-        stored.response_body, status_code=stored.status_code, media_type=media,
+        stored.response_body,
+        status_code=stored.status_code,
+        media_type=media,
         headers={"Idempotent-Replayed": "true"},
     )

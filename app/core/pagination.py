@@ -32,7 +32,9 @@ def decode_cursor(cursor: str) -> str:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raw = ""
     if not raw or "_" not in raw or len(raw) > 40:
-        raise Unprocessable("cursor is not valid", errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}])
+        raise Unprocessable(
+            "cursor is not valid", errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}]
+        )
     return raw
 
 

@@ -30,7 +30,9 @@ def _to_micros(value: Any) -> int:
         raise ValueError(str(exc)) from None
 
 
-_MONEY_SCHEMA = WithJsonSchema({"type": "string", "pattern": r"^-?\d+(\.\d{1,6})?$", "examples": ["0.04"]})
+_MONEY_SCHEMA = WithJsonSchema(
+    {"type": "string", "pattern": r"^-?\d+(\.\d{1,6})?$", "examples": ["0.04"]}
+)
 
 Money = Annotated[int, BeforeValidator(_to_micros), _MONEY_SCHEMA]
 """Parsed from a decimal string into integer micro-dollars."""

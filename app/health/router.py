@@ -20,7 +20,9 @@ def readyz(request: Request) -> JSONResponse:
         with request.app.state.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as exc:  # any failure means not ready; say which, without a trace
-        return JSONResponse({"status": "unavailable", "database": type(exc).__name__}, status_code=503)
+        return JSONResponse(
+            {"status": "unavailable", "database": type(exc).__name__}, status_code=503
+        )
     return JSONResponse({"status": "ok", "database": request.app.state.engine.dialect.name})
 
 

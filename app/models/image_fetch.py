@@ -15,7 +15,9 @@ class ImageFetch(Base):
     is given up with the reason (``failed``)."""
 
     __tablename__ = "image_fetches"
-    __table_args__ = (Index("ix_image_fetches_status_next_attempt_at", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_image_fetches_status_next_attempt_at", "status", "next_attempt_at"),
+    )
 
     id: Mapped[str] = id_column()
     batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)

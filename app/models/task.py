@@ -53,7 +53,11 @@ class Task(Base):
 def completed_in(batch_id: ColumnExpressionArgument[str] | str) -> ScalarSelect[int]:
     """How many of the batch's tasks are completed: counted, not stored on the batch, where a
     counter would be a row every completing submit of the batch queues on (migration 0011)."""
-    return select(func.count()).where(Task.batch_id == batch_id, Task.status == TaskStatus.completed).scalar_subquery()
+    return (
+        select(func.count())
+        .where(Task.batch_id == batch_id, Task.status == TaskStatus.completed)
+        .scalar_subquery()
+    )
 
 
 class TaskQueueEntry(Base):
@@ -69,7 +73,9 @@ class TaskQueueEntry(Base):
     __tablename__ = "task_queue"
     __table_args__ = (Index("ix_task_queue_project_id_task_id", "project_id", "task_id"),)
 
-    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True)
+    task_id: Mapped[str] = mapped_column(
+        ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True
+    )
     project_id: Mapped[str] = mapped_column(String(32))
     batch_id: Mapped[str] = mapped_column(String(32), index=True)
     open_slots: Mapped[int] = mapped_column(Integer)

@@ -40,9 +40,14 @@ def balance_of(session: Session, account: Account) -> dict[str, int]:
         escrowed = session.scalar(
             select(func.coalesce(func.sum(LedgerAccount.balance), 0))
             .join(Batch, Batch.id == LedgerAccount.owner)
-            .where(LedgerAccount.kind == AccountKind.REQUESTER_ESCROW, Batch.requester_id == account.id)
+            .where(
+                LedgerAccount.kind == AccountKind.REQUESTER_ESCROW, Batch.requester_id == account.id
+            )
         )
-        return {"available": own.get(AccountKind.REQUESTER_AVAILABLE, 0), "escrowed": int(escrowed or 0)}
+        return {
+            "available": own.get(AccountKind.REQUESTER_AVAILABLE, 0),
+            "escrowed": int(escrowed or 0),
+        }
     if account.role == Role.worker:
         return {
             "pending": own.get(AccountKind.WORKER_PENDING, 0),
@@ -61,28 +66,50 @@ def ledger_owners(session: Session, account: Account) -> list[str]:
     return [account.id, *batch_ids]
 
 
-def ledger_page(session: Session, account: Account, *, before_id: int | None, limit: int) -> list[payments.EntryView]:
-    return payments.entries(session, ledger_owners(session, account), before_id=before_id, limit=limit)
+def ledger_page(
+    session: Session, account: Account, *, before_id: int | None, limit: int
+) -> list[payments.EntryView]:
+    return payments.entries(
+        session, ledger_owners(session, account), before_id=before_id, limit=limit
+    )
 
 
 def deposit(
-    session: Session, provider: payments.PaymentProvider, requester: Account, amount: int, *,
-    reference: str | None, now: datetime,
+    session: Session,
+    provider: payments.PaymentProvider,
+    requester: Account,
+    amount: int,
+    *,
+    reference: str | None,
+    now: datetime,
 ) -> payments.Posted:
     with transaction(session):
         return payments.deposit(
-            session, provider, requester_ref=requester.id, amount=amount,
-            reference=reference or new_id("dep"), now=now,
+            session,
+            provider,
+            requester_ref=requester.id,
+            amount=amount,
+            reference=reference or new_id("dep"),
+            now=now,
         )
 
 
 def request_payout(
-    session: Session, worker: Account, amount: int | None, *, idempotency_key: str | None, provider: str,
+    session: Session,
+    worker: Account,
+    amount: int | None,
+    *,
+    idempotency_key: str | None,
+    provider: str,
     now: datetime,
 ) -> Payout:
     with transaction(session):
         return payments.request_payout(
-            session, worker_ref=worker.id, now=now, amount=amount, idempotency_key=idempotency_key,
+            session,
+            worker_ref=worker.id,
+            now=now,
+            amount=amount,
+            idempotency_key=idempotency_key,
             provider=provider,
         )
 
@@ -100,8 +127,18 @@ def batch_money(session: Session, batch_id: str) -> BatchMoney:
     escrowed = session.scalar(select(Escrow.amount).where(Escrow.batch_ref == batch_id)) or 0
     moved = session.execute(
         select(
-            func.coalesce(func.sum(case((LedgerTransaction.kind == TxKind.REWARD, -LedgerEntry.amount), else_=0)), 0),
-            func.coalesce(func.sum(case((LedgerTransaction.kind == TxKind.REFUND, -LedgerEntry.amount), else_=0)), 0),
+            func.coalesce(
+                func.sum(
+                    case((LedgerTransaction.kind == TxKind.REWARD, -LedgerEntry.amount), else_=0)
+                ),
+                0,
+            ),
+            func.coalesce(
+                func.sum(
+                    case((LedgerTransaction.kind == TxKind.REFUND, -LedgerEntry.amount), else_=0)
+                ),
+                0,
+            ),
         )
         .join(LedgerAccount, LedgerAccount.id == LedgerEntry.account_id)
         .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)

@@ -22,21 +22,36 @@ def get_settings(session: Session) -> tuple[payments.PaymentSettings, quality_se
 
 
 def update_settings(
-    session: Session, *, now: datetime, platform_fee: str | None, min_payout: int | None, payout_hold_s: int | None,
-    benefit_of_doubt_below: float | None, qualification_retry_s: int | None,
+    session: Session,
+    *,
+    now: datetime,
+    platform_fee: str | None,
+    min_payout: int | None,
+    payout_hold_s: int | None,
+    benefit_of_doubt_below: float | None,
+    qualification_retry_s: int | None,
 ) -> tuple[payments.PaymentSettings, quality_settings.Thresholds]:
     with transaction(session):
         money = payments.update_settings(
-            session, now=now, fee_ppm=parse_rate(platform_fee) if platform_fee is not None else None,
-            min_payout=min_payout, payout_hold_seconds=payout_hold_s,
+            session,
+            now=now,
+            fee_ppm=parse_rate(platform_fee) if platform_fee is not None else None,
+            min_payout=min_payout,
+            payout_hold_seconds=payout_hold_s,
         )
-        quality = quality_settings.update(session, now=now, benefit_of_doubt_below=benefit_of_doubt_below,
-                                          qualification_retry_s=qualification_retry_s)
+        quality = quality_settings.update(
+            session,
+            now=now,
+            benefit_of_doubt_below=benefit_of_doubt_below,
+            qualification_retry_s=qualification_retry_s,
+        )
     return money, quality
 
 
 def _accepted_ids(session: Session) -> Sequence[str]:
-    return session.scalars(select(Assignment.id).where(Assignment.status == AssignmentStatus.accepted)).all()
+    return session.scalars(
+        select(Assignment.id).where(Assignment.status == AssignmentStatus.accepted)
+    ).all()
 
 
 def _one_response_per_key(session: Session) -> list[str]:
@@ -46,11 +61,15 @@ def _one_response_per_key(session: Session) -> list[str]:
         .group_by(IdempotencyKey.account_id, IdempotencyKey.key)
         .having(func.count() > 1)
     ).all()
-    return [f"idempotency key {key!r} of {account} has {n} stored responses" for account, key, n in rows]
+    return [
+        f"idempotency key {key!r} of {account} has {n} stored responses" for account, key, n in rows
+    ]
 
 
 def verify_ledger(session: Session) -> payments.VerifyReport:
     """Every money invariant, with the app's facts (accepted answers, stored responses)."""
-    report = payments.verify(session, accepted=lambda: _accepted_ids(session), extra_checks=[_one_response_per_key])
+    report = payments.verify(
+        session, accepted=lambda: _accepted_ids(session), extra_checks=[_one_response_per_key]
+    )
     session.commit()
     return report

@@ -46,7 +46,9 @@ class WorkerRow(OutputModel):
 
 class BanIn(InputModel):
     reason: str = Field(min_length=1, max_length=2000)
-    project_id: str | None = Field(default=None, description="Only this project; omit to ban everywhere.")
+    project_id: str | None = Field(
+        default=None, description="Only this project; omit to ban everywhere."
+    )
 
 
 class UnbanIn(InputModel):
@@ -67,9 +69,17 @@ def list_workers(
     shown = rows[: page.limit]
     skills = operator_service.skills_by_worker(session, [a.id for a, _, _ in shown])
     items = [
-        WorkerRow(id=a.id, name=a.name, created_at=a.created_at, answers=n, accepted=k,
-                  earnings=operator_service.earnings(session, a.id), banned=a.banned_at is not None,
-                  ban_reason=a.ban_reason, projects=[ProjectSkill(**s) for s in skills.get(a.id, [])])
+        WorkerRow(
+            id=a.id,
+            name=a.name,
+            created_at=a.created_at,
+            answers=n,
+            accepted=k,
+            earnings=operator_service.earnings(session, a.id),
+            banned=a.banned_at is not None,
+            ban_reason=a.ban_reason,
+            projects=[ProjectSkill(**s) for s in skills.get(a.id, [])],
+        )
         for a, n, k in shown
     ]
     return WorkerPage(items=items, next_cursor=next_cursor([a.id for a, _, _ in rows], page.limit))
@@ -77,9 +87,13 @@ def list_workers(
 
 def settings_out(settings: tuple[payments.PaymentSettings, Thresholds]) -> SettingsOut:
     money, quality = settings
-    return SettingsOut(platform_fee=format_rate(money.fee_ppm), min_payout=money.min_payout,
-                       payout_hold_s=money.payout_hold_seconds, benefit_of_doubt_below=quality.benefit_of_doubt_below,
-                       qualification_retry_s=quality.qualification_retry_s)
+    return SettingsOut(
+        platform_fee=format_rate(money.fee_ppm),
+        min_payout=money.min_payout,
+        payout_hold_s=money.payout_hold_seconds,
+        benefit_of_doubt_below=quality.benefit_of_doubt_below,
+        qualification_retry_s=quality.qualification_retry_s,
+    )
 
 
 @router.get("/settings", response_model=SettingsOut)
@@ -91,21 +105,32 @@ def get_settings(_: Operator, session: SessionDep) -> SettingsOut:
 @router.patch("/settings", response_model=SettingsOut)
 def patch_settings(body: SettingsPatch, _: Operator, session: SessionDep, now: Now) -> SettingsOut:
     """Change settings; the fee of a batch is fixed when it launches, so only later launches see it."""
-    return settings_out(operator_money.update_settings(
-        session, now=now, platform_fee=body.platform_fee, min_payout=body.min_payout, payout_hold_s=body.payout_hold_s,
-        benefit_of_doubt_below=body.benefit_of_doubt_below, qualification_retry_s=body.qualification_retry_s,
-    ))
+    return settings_out(
+        operator_money.update_settings(
+            session,
+            now=now,
+            platform_fee=body.platform_fee,
+            min_payout=body.min_payout,
+            payout_hold_s=body.payout_hold_s,
+            benefit_of_doubt_below=body.benefit_of_doubt_below,
+            qualification_retry_s=body.qualification_retry_s,
+        )
+    )
 
 
 @router.get("/ledger/verify", response_model=VerifyOut)
 def verify_ledger(_: Operator, session: SessionDep) -> VerifyOut:
     """Check every ledger invariant; `ok` is false with the violations listed when one breaks."""
     report = operator_money.verify_ledger(session)
-    return VerifyOut(ok=report.ok, accounts=report.accounts, total=report.total, violations=report.violations)
+    return VerifyOut(
+        ok=report.ok, accounts=report.accounts, total=report.total, violations=report.violations
+    )
 
 
 @router.post("/workers/{worker_id}/ban", response_model=WorkerRow)
-def ban_worker(worker_id: str, body: BanIn, _: Operator, session: SessionDep, now: Now) -> WorkerRow:
+def ban_worker(
+    worker_id: str, body: BanIn, _: Operator, session: SessionDep, now: Now
+) -> WorkerRow:
     """Ban a worker on one project or everywhere; open leases are released and unfinished
     tasks collect replacement answers."""
     operator_service.ban(session, worker_id, body.reason, body.project_id, now=now)
@@ -113,7 +138,9 @@ def ban_worker(worker_id: str, body: BanIn, _: Operator, session: SessionDep, no
 
 
 @router.post("/workers/{worker_id}/unban", response_model=WorkerRow)
-def unban_worker(worker_id: str, _: Operator, session: SessionDep, body: UnbanIn | None = None) -> WorkerRow:
+def unban_worker(
+    worker_id: str, _: Operator, session: SessionDep, body: UnbanIn | None = None
+) -> WorkerRow:
     """Lift a ban (on one project, or every ban of the worker)."""
     operator_service.unban(session, worker_id, body.project_id if body else None)
     return _worker_row(session, worker_id)
@@ -122,10 +149,17 @@ def unban_worker(worker_id: str, _: Operator, session: SessionDep, body: UnbanIn
 def _worker_row(session: Session, worker_id: str) -> WorkerRow:
     account, answers, accepted = operator_service.worker(session, worker_id)
     skills = operator_service.skills_by_worker(session, [worker_id]).get(worker_id, [])
-    return WorkerRow(id=account.id, name=account.name, created_at=account.created_at, answers=answers,
-                     accepted=accepted, earnings=operator_service.earnings(session, account.id),
-                     banned=account.banned_at is not None, ban_reason=account.ban_reason,
-                     projects=[ProjectSkill(**s) for s in skills])
+    return WorkerRow(
+        id=account.id,
+        name=account.name,
+        created_at=account.created_at,
+        answers=answers,
+        accepted=accepted,
+        earnings=operator_service.earnings(session, account.id),
+        banned=account.banned_at is not None,
+        ban_reason=account.ban_reason,
+        projects=[ProjectSkill(**s) for s in skills],
+    )
 
 
 @router.get("/stats")

@@ -9,12 +9,16 @@ class SettingsOut(OutputModel):
     platform_fee: str = Field(description='A fraction as a decimal string, e.g. "0.1" for 10%.')
     min_payout: MoneyOut
     payout_hold_s: int
-    benefit_of_doubt_below: float = Field(description="Below this consensus confidence no answer is rejected.")
+    benefit_of_doubt_below: float = Field(
+        description="Below this consensus confidence no answer is rejected."
+    )
     qualification_retry_s: int
 
 
 class SettingsPatch(InputModel):
-    platform_fee: str | None = Field(default=None, pattern=r"^0(\.\d{1,6})?$", description="0 ≤ fee < 1")
+    platform_fee: str | None = Field(
+        default=None, pattern=r"^0(\.\d{1,6})?$", description="0 ≤ fee < 1"
+    )
     min_payout: Money | None = None
     payout_hold_s: int | None = Field(default=None, ge=0, le=90 * 86_400)
     benefit_of_doubt_below: float | None = Field(default=None, ge=0, le=1)

@@ -59,7 +59,9 @@ class WorkerNotFound(NotFound):
 def worker(session: Session, worker_id: str) -> tuple[Account, int, int]:
     answers = func.count().filter(Assignment.status.in_(ANSWERED))
     accepted = func.count().filter(Assignment.status == AssignmentStatus.accepted)
-    account = session.scalar(select(Account).where(Account.id == worker_id, Account.role == Role.worker))
+    account = session.scalar(
+        select(Account).where(Account.id == worker_id, Account.role == Role.worker)
+    )
     if account is None:
         raise WorkerNotFound(f"No worker {worker_id}.")
     row = session.execute(select(answers, accepted).where(Assignment.worker_id == worker_id)).one()
@@ -77,10 +79,17 @@ def skills_by_worker(session: Session, worker_ids: list[str]) -> dict[str, list[
 def earnings(session: Session, worker_id: str) -> int:
     """Everything the worker has earned: pending, available, in flight and paid out."""
     balance = money_service.balance_of(session, session.get_one(Account, worker_id))
-    return balance.get("pending", 0) + balance.get("available", 0) + balance.get("in_flight", 0) + balance.get("paid_out", 0)
+    return (
+        balance.get("pending", 0)
+        + balance.get("available", 0)
+        + balance.get("in_flight", 0)
+        + balance.get("paid_out", 0)
+    )
 
 
-def ban(session: Session, worker_id: str, reason: str, project_id: str | None, *, now: datetime) -> None:
+def ban(
+    session: Session, worker_id: str, reason: str, project_id: str | None, *, now: datetime
+) -> None:
     with transaction(session):
         account, _, _ = worker(session, worker_id)
         if project_id is not None and session.get(Project, project_id) is None:
@@ -98,12 +107,20 @@ def stats(session: Session) -> dict[str, Any]:
     def count(stmt: Any) -> int:
         return int(session.scalar(stmt) or 0)
 
-    by_status = dict(session.execute(select(Assignment.status, func.count()).group_by(Assignment.status)).all())
+    by_status = dict(
+        session.execute(select(Assignment.status, func.count()).group_by(Assignment.status)).all()
+    )
     return {
-        "accounts": dict(session.execute(select(Account.role, func.count()).group_by(Account.role)).all()),
+        "accounts": dict(
+            session.execute(select(Account.role, func.count()).group_by(Account.role)).all()
+        ),
         "projects": count(select(func.count()).select_from(Project)),
-        "batches": dict(session.execute(select(Batch.status, func.count()).group_by(Batch.status)).all()),
-        "tasks": dict(session.execute(select(Task.status, func.count()).group_by(Task.status)).all()),
+        "batches": dict(
+            session.execute(select(Batch.status, func.count()).group_by(Batch.status)).all()
+        ),
+        "tasks": dict(
+            session.execute(select(Task.status, func.count()).group_by(Task.status)).all()
+        ),
         "tasks_waiting": count(select(func.count()).where(TaskQueueEntry.open_slots > 0)),
         "assignments": by_status,
     }

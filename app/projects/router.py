@@ -61,7 +61,9 @@ def open_project_out(project: Project, available: int) -> OpenProjectOut:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ProjectOut)
-def create_project(body: ProjectCreate, requester: Requester, session: SessionDep, now: Now) -> ProjectOut:
+def create_project(
+    body: ProjectCreate, requester: Requester, session: SessionDep, now: Now
+) -> ProjectOut:
     """Create a project: annotation type and labels, reward, overlap and quality settings."""
     return project_out(project_service.create(session, requester, body, now=now))
 
@@ -72,16 +74,22 @@ def list_projects(account: AnyAccount, session: SessionDep, page: Page) -> Proje
     if account.role == Role.requester:
         projects = project_service.list_own(session, account, page)
         items = [project_out(p) for p in projects[: page.limit]]
-        return ProjectPage(items=items, next_cursor=next_cursor([p.id for p in projects], page.limit))
+        return ProjectPage(
+            items=items, next_cursor=next_cursor([p.id for p in projects], page.limit)
+        )
     if account.role == Role.worker:
         rows = project_service.list_open(session, page)
         open_items = [open_project_out(p, n) for p, n in rows[: page.limit]]
-        return ProjectPage(items=open_items, next_cursor=next_cursor([p.id for p, _ in rows], page.limit))
+        return ProjectPage(
+            items=open_items, next_cursor=next_cursor([p.id for p, _ in rows], page.limit)
+        )
     raise Forbidden("Operators see projects through /v1/admin.")
 
 
 @router.get("/{project_id}", response_model=ProjectOut | OpenProjectOut)
-def get_project(project_id: str, account: AnyAccount, session: SessionDep) -> ProjectOut | OpenProjectOut:
+def get_project(
+    project_id: str, account: AnyAccount, session: SessionDep
+) -> ProjectOut | OpenProjectOut:
     """One project: all of it for its requester, the worker-facing part for workers."""
     if account.role == Role.worker:
         project = project_service.get_active(session, project_id)

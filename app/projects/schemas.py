@@ -39,7 +39,9 @@ class Overlap(InputModel):
 
 
 class Qualification(InputModel):
-    gold_tasks: int = Field(default=0, ge=0, le=100, description="Gold tasks a new worker answers first; 0 = none.")
+    gold_tasks: int = Field(
+        default=0, ge=0, le=100, description="Gold tasks a new worker answers first; 0 = none."
+    )
     min_accuracy: float = Field(default=0.8, ge=0, le=1)
 
 
@@ -61,14 +63,20 @@ class _Tunables(InputModel):
     instructions: str = Field(default="", max_length=20_000)
     reward: Reward = Field(default=20_000, description='Per accepted answer, e.g. "0.02".')
     overlap: Overlap = Field(default_factory=lambda: Overlap(min=3, max=5))
-    confidence: float = Field(default=0.9, gt=0.5, lt=1, description="Consensus confidence that completes a task early.")
+    confidence: float = Field(
+        default=0.9, gt=0.5, lt=1, description="Consensus confidence that completes a task early."
+    )
     gold_rate: float = Field(default=0.1, ge=0, le=0.5)
     qualification: Qualification = Field(default_factory=Qualification)
     ban_below_accuracy: float = Field(default=0.5, ge=0, le=1)
     assignment_duration_s: int = Field(default=600, ge=30, le=DAY)
     auto_accept_s: int = Field(default=3 * DAY, ge=0, le=30 * DAY)
-    min_answer_s: int = Field(default=0, ge=0, le=3600, description="Answers quicker than this are too fast; 0 = off.")
-    fast_answers_to_ban: int = Field(default=5, ge=1, le=1000, description="Too-fast answers that ban a worker.")
+    min_answer_s: int = Field(
+        default=0, ge=0, le=3600, description="Answers quicker than this are too fast; 0 = off."
+    )
+    fast_answers_to_ban: int = Field(
+        default=5, ge=1, le=1000, description="Too-fast answers that ban a worker."
+    )
 
 
 class ProjectCreate(_Tunables):
@@ -80,7 +88,9 @@ class ProjectUpdate(InputModel):
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     instructions: str | None = Field(default=None, max_length=20_000)
-    annotation: AnnotationSpec | None = Field(default=None, description="Only while the project has no batch.")
+    annotation: AnnotationSpec | None = Field(
+        default=None, description="Only while the project has no batch."
+    )
     reward: Reward | None = None
     overlap: Overlap | None = None
     confidence: float | None = Field(default=None, gt=0.5, lt=1)

@@ -32,7 +32,9 @@ def create(session: Session, requester: Account, body: ProjectCreate, *, now: da
     return project
 
 
-def get_own(session: Session, requester: Account, project_id: str, *, for_update: bool = False) -> Project:
+def get_own(
+    session: Session, requester: Account, project_id: str, *, for_update: bool = False
+) -> Project:
     """The requester's own project; someone else's is indistinguishable from a missing one."""
     stmt = select(Project).where(Project.id == project_id, Project.requester_id == requester.id)
     project = session.scalar(stmt.with_for_update(key_share=True) if for_update else stmt)
@@ -51,14 +53,18 @@ def get_active(session: Session, project_id: str) -> Project:
     return project
 
 
-def update(session: Session, requester: Account, project_id: str, body: ProjectUpdate, *, now: datetime) -> Project:
+def update(
+    session: Session, requester: Account, project_id: str, body: ProjectUpdate, *, now: datetime
+) -> Project:
     with transaction(session):
         project = get_own(session, requester, project_id, for_update=True)
         changes = body.model_dump(exclude_unset=True)
         if changes.get("annotation") is not None and session.scalar(
             select(exists().where(Batch.project_id == project.id))
         ):
-            raise AnnotationLocked("The project has batches; their answers follow the current spec.")
+            raise AnnotationLocked(
+                "The project has batches; their answers follow the current spec."
+            )
         _apply(project, {k: v for k, v in changes.items() if v is not None})
         project.updated_at = now
     return project
@@ -88,8 +94,18 @@ def list_open(session: Session, page: PageParams) -> list[tuple[Project, int]]:
 
 
 def _apply(project: Project, values: dict[str, object]) -> None:
-    simple = ("name", "instructions", "confidence", "gold_rate", "ban_below_accuracy",
-              "assignment_duration_s", "auto_accept_s", "min_answer_s", "fast_answers_to_ban", "status")
+    simple = (
+        "name",
+        "instructions",
+        "confidence",
+        "gold_rate",
+        "ban_below_accuracy",
+        "assignment_duration_s",
+        "auto_accept_s",
+        "min_answer_s",
+        "fast_answers_to_ban",
+        "status",
+    )
     for field in simple:
         if field in values:
             setattr(project, field, values[field])
@@ -112,5 +128,7 @@ def _apply(project: Project, values: dict[str, object]) -> None:
 
 
 def available_tasks(session: Session, project_id: str) -> int:
-    stmt = select(func.count()).where(TaskQueueEntry.project_id == project_id, TaskQueueEntry.open_slots > 0)
+    stmt = select(func.count()).where(
+        TaskQueueEntry.project_id == project_id, TaskQueueEntry.open_slots > 0
+    )
     return int(session.scalar(stmt) or 0)

@@ -62,10 +62,17 @@ def engine_for(
 ) -> Engine:
     """``fitted`` is the project's last re-estimated worker model (none for multi-label)."""
     if spec.type == "classification":
-        return ClassificationEngine(list(spec.labels), WorkerSkills.from_dict(fitted) if fitted else None)
+        return ClassificationEngine(
+            list(spec.labels), WorkerSkills.from_dict(fitted) if fitted else None
+        )
     if spec.type == "multilabel":
         return MultilabelEngine(list(spec.labels))
-    return GeometryEngine(spec, width=width, height=height, fitted=GeometrySkills.from_dict(fitted) if fitted else None)
+    return GeometryEngine(
+        spec,
+        width=width,
+        height=height,
+        fitted=GeometrySkills.from_dict(fitted) if fitted else None,
+    )
 
 
 def one_coin_skills(
@@ -77,7 +84,11 @@ def one_coin_skills(
     k = len(labels)
     workers = sorted({a.worker_id for a in answers})
     accuracy = {a.worker_id: a.accuracy for a in answers}
-    order = [fitted.label_names.index(lab) for lab in labels] if fitted and set(fitted.label_names) == set(labels) else None
+    order = (
+        [fitted.label_names.index(lab) for lab in labels]
+        if fitted and set(fitted.label_names) == set(labels)
+        else None
+    )
     seen = {w: i for i, w in enumerate(fitted.worker_names)} if fitted and order else {}
 
     def matrix(worker: str | None, p: float) -> np.ndarray:
@@ -87,12 +98,19 @@ def one_coin_skills(
         off = (1.0 - p) / max(k - 1, 1)
         return np.full((k, k), off) + np.eye(k) * (p - off)
 
-    prior = fitted.class_prior[order] if fitted is not None and order is not None else np.full(k, 1.0 / k)
+    prior = (
+        fitted.class_prior[order]
+        if fitted is not None and order is not None
+        else np.full(k, 1.0 / k)
+    )
     return WorkerSkills(
-        label_names=labels, worker_names=workers,
+        label_names=labels,
+        worker_names=workers,
         confusion=np.array([matrix(w, accuracy[w]) for w in workers]).reshape(len(workers), k, k),
-        class_prior=prior, n_answers=np.zeros(len(workers)),
-        expected_correct=np.zeros(len(workers)), default_confusion=matrix(None, PRIOR_ACCURACY),
+        class_prior=prior,
+        n_answers=np.zeros(len(workers)),
+        expected_correct=np.zeros(len(workers)),
+        default_confusion=matrix(None, PRIOR_ACCURACY),
         rho=fitted.rho if fitted is not None and order is not None else 0.0,
     )
 
@@ -112,7 +130,8 @@ class ClassificationEngine:
         agreed = answer["label"] == consensus.answer["label"]
         # No confidence in the words: the same reason for gold and real tasks (gold must not leak).
         reason = (
-            f"label {answer['label']} matches the consensus" if agreed
+            f"label {answer['label']} matches the consensus"
+            if agreed
             else f"label {answer['label']}; consensus {consensus.answer['label']}"
         )
         return Judgement(1.0 if agreed else 0.0, 0.5, reason)
@@ -146,7 +165,11 @@ class MultilabelEngine:
         parts = [f"missed {', '.join(missing)}"] if missing else []
         parts += [f"added {', '.join(extra)}"] if extra else []
         detail = "; ".join(parts) or "same labels as the consensus"
-        return Judgement(score, self.threshold, f"label overlap {score:.2f} (threshold {self.threshold:g}): {detail}")
+        return Judgement(
+            score,
+            self.threshold,
+            f"label overlap {score:.2f} (threshold {self.threshold:g}): {detail}",
+        )
 
 
 @dataclass
@@ -162,7 +185,9 @@ class GeometryEngine:
 
     def __post_init__(self) -> None:
         names = list(self.spec.keypoints) if self.spec.keypoints else None
-        self._kind = kind_for(self.spec.type, keypoint_names=names, image_size=(self.height, self.width))
+        self._kind = kind_for(
+            self.spec.type, keypoint_names=names, image_size=(self.height, self.width)
+        )
 
     def consensus(self, answers: Sequence[TaskAnswer]) -> Consensus:
         parsed = [self._kind.parse(a.answer) for a in answers]
@@ -171,7 +196,8 @@ class GeometryEngine:
         result = self._kind.aggregate(parsed, weights, presence)
         per_object = getattr(result, "object_confidence", None)
         return Consensus(
-            self._kind.dump(result), float(result.confidence),
+            self._kind.dump(result),
+            float(result.confidence),
             [round(float(c), 4) for c in per_object] if per_object is not None else None,
         )
 
@@ -183,7 +209,10 @@ class GeometryEngine:
 
     def judge(self, answer: dict[str, Any], consensus: Consensus) -> Judgement:
         agreement = self._kind.agree(self._kind.parse(answer), self._kind.parse(consensus.answer))
-        reason = agreement.reason or f"agreement {agreement.score:.2f} ≥ {agreement.threshold:g} with the consensus"
+        reason = (
+            agreement.reason
+            or f"agreement {agreement.score:.2f} ≥ {agreement.threshold:g} with the consensus"
+        )
         return Judgement(float(agreement.score), float(agreement.threshold), reason)
 
 
@@ -193,8 +222,13 @@ def fit_geometry(
     """Worker skills for a geometry project from all its answers (leave-one-out consensus
     agreement) and gold: the periodic re-estimation. One pass: each is a full consensus of every
     task, and the service already grades workers as each task completes."""
-    _, skills = aggregate_records(spec.type, records, gold=gold,
-                                  keypoint_names=list(spec.keypoints) if spec.keypoints else None, n_passes=1)
+    _, skills = aggregate_records(
+        spec.type,
+        records,
+        gold=gold,
+        keypoint_names=list(spec.keypoints) if spec.keypoints else None,
+        n_passes=1,
+    )
     return skills
 
 

@@ -49,22 +49,39 @@ class GoldPick:
 
 def allowance(task_count: int, overlap_max: int, gold_rate: float, qualification_tasks: int) -> int:
     """Gold answers a batch's escrow covers: its share at the gold rate plus the qualification seats."""
-    mixed = math.ceil(task_count * overlap_max * gold_rate / (1 - gold_rate)) if gold_rate > 0 else 0
+    mixed = (
+        math.ceil(task_count * overlap_max * gold_rate / (1 - gold_rate)) if gold_rate > 0 else 0
+    )
     return mixed + QUALIFICATION_SEATS * qualification_tasks
 
 
 def gold_batch(session: Session, project: Project, *, now: datetime) -> Batch:
-    batch = session.scalar(select(Batch).where(Batch.project_id == project.id, Batch.status == BatchStatus.gold))
+    batch = session.scalar(
+        select(Batch).where(Batch.project_id == project.id, Batch.status == BatchStatus.gold)
+    )
     if batch is None:
-        batch = Batch(id=new_id("bat"), project_id=project.id, requester_id=project.requester_id,
-                      status=BatchStatus.gold, task_count=0, upload_report={}, created_at=now)
+        batch = Batch(
+            id=new_id("bat"),
+            project_id=project.id,
+            requester_id=project.requester_id,
+            status=BatchStatus.gold,
+            task_count=0,
+            upload_report={},
+            created_at=now,
+        )
         session.add(batch)
         session.flush()
     return batch
 
 
 def choose(
-    session: Session, project: Project, worker: Account, skill: WorkerSkill | None, *, has_gold: bool, now: datetime
+    session: Session,
+    project: Project,
+    worker: Account,
+    skill: WorkerSkill | None,
+    *,
+    has_gold: bool,
+    now: datetime,
 ) -> GoldPick | None:
     """A gold task for this lease, or None for an ordinary one. A worker still qualifying gets
     only gold (and is refused with the reason once it has failed, until its retry time).
@@ -75,7 +92,9 @@ def choose(
         _check_retry(skill, now)
         pick = _unseen_gold(session, project, worker) if has_gold else None
         if pick is None:
-            raise NotQualified("This project has no qualification task for you at the moment; try later.")
+            raise NotQualified(
+                "This project has no qualification task for you at the moment; try later."
+            )
         return pick
     if has_gold and project.gold_rate > 0 and random.random() < project.gold_rate:
         return _unseen_gold(session, project, worker)
@@ -102,8 +121,15 @@ def _check_retry(skill: WorkerSkill | None, now: datetime) -> None:
 def _unseen_gold(session: Session, project: Project, worker: Account) -> GoldPick | None:
     seen = exists().where(and_(Assignment.task_id == Task.id, Assignment.worker_id == worker.id))
     task = session.scalar(
-        select(Task).where(Task.project_id == project.id, Task.is_gold.is_(True),
-                           Task.status == TaskStatus.open, ~seen).order_by(func.random()).limit(1)
+        select(Task)
+        .where(
+            Task.project_id == project.id,
+            Task.is_gold.is_(True),
+            Task.status == TaskStatus.open,
+            ~seen,
+        )
+        .order_by(func.random())
+        .limit(1)
     )
     if task is None:
         return None
@@ -114,19 +140,29 @@ def _unseen_gold(session: Session, project: Project, worker: Account) -> GoldPic
 def _take_allowance(session: Session, project: Project) -> str | None:
     candidate = session.scalar(
         select(Batch.id)
-        .where(Batch.project_id == project.id, Batch.status == BatchStatus.open, Batch.gold_left > 0,
-               completed_in(Batch.id) < Batch.task_count)
-        .order_by(Batch.id).limit(1).with_for_update(skip_locked=True)
+        .where(
+            Batch.project_id == project.id,
+            Batch.status == BatchStatus.open,
+            Batch.gold_left > 0,
+            completed_in(Batch.id) < Batch.task_count,
+        )
+        .order_by(Batch.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
     )
     if candidate is None:
         return None
-    session.execute(update(Batch).where(Batch.id == candidate).values(gold_left=Batch.gold_left - 1))
+    session.execute(
+        update(Batch).where(Batch.id == candidate).values(gold_left=Batch.gold_left - 1)
+    )
     return candidate
 
 
 def return_allowance(session: Session, batch_ids: list[str]) -> None:
     for batch_id in batch_ids:
-        session.execute(update(Batch).where(Batch.id == batch_id).values(gold_left=Batch.gold_left + 1))
+        session.execute(
+            update(Batch).where(Batch.id == batch_id).values(gold_left=Batch.gold_left + 1)
+        )
 
 
 def record_gold(
@@ -147,12 +183,28 @@ def record_gold(
 
 
 def add(
-    session: Session, project: Project, *, name: str, image_id: str, answer: dict[str, Any], now: datetime
+    session: Session,
+    project: Project,
+    *,
+    name: str,
+    image_id: str,
+    answer: dict[str, Any],
+    now: datetime,
 ) -> Task:
     """Store a gold task (the image row exists already); open at once, never completed."""
     holder = gold_batch(session, project, now=now)
-    task = Task(id=new_id("tsk"), batch_id=holder.id, project_id=project.id, image_id=image_id, image_name=name,
-                status=TaskStatus.open, is_gold=True, gold_answer=answer, answer_count=0, created_at=now)
+    task = Task(
+        id=new_id("tsk"),
+        batch_id=holder.id,
+        project_id=project.id,
+        image_id=image_id,
+        image_name=name,
+        status=TaskStatus.open,
+        is_gold=True,
+        gold_answer=answer,
+        answer_count=0,
+        created_at=now,
+    )
     session.add(task)
     holder.task_count += 1
     return task

@@ -40,8 +40,11 @@ def graded_counts(session: Session) -> dict[str, int]:
     rows = session.execute(
         select(Assignment.project_id, func.count())
         .join(Project, Project.id == Assignment.project_id)
-        .where(Assignment.agreement.is_not(None), Project.annotation_type != "multilabel",
-               Project.status == ProjectStatus.active)
+        .where(
+            Assignment.agreement.is_not(None),
+            Project.annotation_type != "multilabel",
+            Project.status == ProjectStatus.active,
+        )
         .group_by(Assignment.project_id)
     ).all()
     return {project_id: int(n) for project_id, n in rows}
@@ -54,12 +57,18 @@ def reestimate_due(session: Session, *, now: datetime, limit: int = 1) -> int:
     for project_id, graded in counts.items():
         if done >= limit:
             break
-        insert_ignore(session, ProjectModel, {"project_id": project_id, "answers_at_fit": 0, "requested_at": now},
-                      conflict=["project_id"])
+        insert_ignore(
+            session,
+            ProjectModel,
+            {"project_id": project_id, "answers_at_fit": 0, "requested_at": now},
+            conflict=["project_id"],
+        )
         session.commit()
         with transaction(session):
             model = session.scalar(
-                select(ProjectModel).where(ProjectModel.project_id == project_id).with_for_update(skip_locked=True)
+                select(ProjectModel)
+                .where(ProjectModel.project_id == project_id)
+                .with_for_update(skip_locked=True)
             )
             if model is None or not _due(model, graded, now):
                 continue
@@ -81,14 +90,24 @@ def refit(session: Session, model: ProjectModel, graded: int, *, now: datetime) 
     """Fit the project's worker model on every answer and gold, then refresh open tasks."""
     project = session.get_one(Project, model.project_id)
     spec = AnnotationSpec.model_validate(project.annotation)
-    state = _fit_labels(session, project, spec) if spec.type == "classification" else _fit_shapes(session, project, spec)
+    state = (
+        _fit_labels(session, project, spec)
+        if spec.type == "classification"
+        else _fit_shapes(session, project, spec)
+    )
     if state is None:
         return
     model.state, model.answers_at_fit, model.fitted_at = state, graded, now
     session.flush()
     open_tasks = session.scalars(
-        select(Task).where(Task.project_id == project.id, Task.status == TaskStatus.open,
-                           Task.is_gold.is_(False), Task.answer_count > 0).with_for_update(skip_locked=True)
+        select(Task)
+        .where(
+            Task.project_id == project.id,
+            Task.status == TaskStatus.open,
+            Task.is_gold.is_(False),
+            Task.answer_count > 0,
+        )
+        .with_for_update(skip_locked=True)
     ).all()
     for task in open_tasks:
         refresh_task(session, task, now=now)
@@ -96,14 +115,18 @@ def refit(session: Session, model: ProjectModel, graded: int, *, now: datetime) 
 
 def _fit_shapes(session: Session, project: Project, spec: AnnotationSpec) -> dict[str, Any] | None:
     rows = session.execute(
-        select(Assignment.task_id, Assignment.worker_id, Assignment.answer)
-        .where(Assignment.project_id == project.id, Assignment.status.in_(ANSWERED),
-               or_(Assignment.reason.is_(None), Assignment.reason != EXCLUDED))
+        select(Assignment.task_id, Assignment.worker_id, Assignment.answer).where(
+            Assignment.project_id == project.id,
+            Assignment.status.in_(ANSWERED),
+            or_(Assignment.reason.is_(None), Assignment.reason != EXCLUDED),
+        )
     ).all()
     if not rows:
         return None
     gold_rows = session.execute(
-        select(Task.id, Task.gold_answer).where(Task.project_id == project.id, Task.is_gold.is_(True))
+        select(Task.id, Task.gold_answer).where(
+            Task.project_id == project.id, Task.is_gold.is_(True)
+        )
     ).all()
     records = [{"task": t, "worker": w, "answer": a} for t, w, a in rows]
     return fit_geometry(spec, records, {row[0]: row[1] for row in gold_rows if row[1]})
@@ -113,16 +136,18 @@ def _fit_labels(session: Session, project: Project, spec: AnnotationSpec) -> dic
     # The label is pulled out of the JSON by the database: decoding a million JSON documents in
     # Python would cost more than the fit itself.
     rows = session.execute(
-        select(Assignment.task_id, Assignment.worker_id, Assignment.answer["label"].as_string())
-        .where(Assignment.project_id == project.id, Assignment.status.in_(ANSWERED))
+        select(
+            Assignment.task_id, Assignment.worker_id, Assignment.answer["label"].as_string()
+        ).where(Assignment.project_id == project.id, Assignment.status.in_(ANSWERED))
     ).all()
     if not rows:
         return None
     tasks, workers, given = zip(*rows, strict=True)
     answers = Answers.from_records(tasks, workers, given, label_names=list(spec.labels))
     gold_rows = session.execute(
-        select(Task.id, Task.gold_answer["label"].as_string())
-        .where(Task.project_id == project.id, Task.is_gold.is_(True))
+        select(Task.id, Task.gold_answer["label"].as_string()).where(
+            Task.project_id == project.id, Task.is_gold.is_(True)
+        )
     ).all()
     gold = {row[0]: row[1] for row in gold_rows}
     return Auto().fit(answers, gold=gold or None).skills_.to_dict()

@@ -48,17 +48,28 @@ def check_not_banned(worker: Account, row: WorkerSkill | None) -> None:
         raise WorkerBanned(f"You are banned from this project: {row.ban_reason}")
 
 
-def operator_ban(session: Session, worker: Account, reason: str, project_id: str | None, *, now: datetime) -> None:
+def operator_ban(
+    session: Session, worker: Account, reason: str, project_id: str | None, *, now: datetime
+) -> None:
     """Ban on one project (its leases and unfinished answers handled as for a rule ban), or,
     without a project, on the whole account (every project's open work released)."""
     if project_id is not None:
         project = session.get_one(Project, project_id)
-        ban(session, _skill_row(session, project, worker.id, now=now), reason, by="operator", now=now)
+        ban(
+            session,
+            _skill_row(session, project, worker.id, now=now),
+            reason,
+            by="operator",
+            now=now,
+        )
         return
     worker.banned_at, worker.ban_reason = now, reason
     projects = session.scalars(
-        select(Assignment.project_id).where(Assignment.worker_id == worker.id,
-                                            Assignment.status.in_([AssignmentStatus.leased, AssignmentStatus.submitted]))
+        select(Assignment.project_id)
+        .where(
+            Assignment.worker_id == worker.id,
+            Assignment.status.in_([AssignmentStatus.leased, AssignmentStatus.submitted]),
+        )
         .distinct()
     ).all()
     for pid in projects:
@@ -69,8 +80,10 @@ def operator_ban(session: Session, worker: Account, reason: str, project_id: str
 
 def operator_unban(session: Session, worker: Account, project_id: str | None) -> None:
     rows = session.scalars(
-        select(WorkerSkill).where(WorkerSkill.worker_id == worker.id,
-                                  *([WorkerSkill.project_id == project_id] if project_id else []))
+        select(WorkerSkill).where(
+            WorkerSkill.worker_id == worker.id,
+            *([WorkerSkill.project_id == project_id] if project_id else []),
+        )
     ).all()
     for row in rows:
         row.banned_at, row.ban_reason, row.banned_by = None, None, None
@@ -78,14 +91,25 @@ def operator_unban(session: Session, worker: Account, project_id: str | None) ->
         worker.banned_at, worker.ban_reason = None, None
 
 
-def _answers(session: Session, project_id: str, task_id: str) -> tuple[Sequence[Assignment], dict[str, WorkerSkill]]:
+def _answers(
+    session: Session, project_id: str, task_id: str
+) -> tuple[Sequence[Assignment], dict[str, WorkerSkill]]:
     """The task's answers that count, in order, with their workers' skill rows (one round trip)."""
     rows = session.execute(
         select(Assignment, WorkerSkill)
-        .outerjoin(WorkerSkill, and_(WorkerSkill.project_id == project_id, WorkerSkill.worker_id == Assignment.worker_id))
-        .where(Assignment.task_id == task_id,
-               Assignment.status.in_([AssignmentStatus.submitted, AssignmentStatus.accepted, AssignmentStatus.rejected]),
-               (Assignment.reason.is_(None)) | (Assignment.reason != EXCLUDED))
+        .outerjoin(
+            WorkerSkill,
+            and_(
+                WorkerSkill.project_id == project_id, WorkerSkill.worker_id == Assignment.worker_id
+            ),
+        )
+        .where(
+            Assignment.task_id == task_id,
+            Assignment.status.in_(
+                [AssignmentStatus.submitted, AssignmentStatus.accepted, AssignmentStatus.rejected]
+            ),
+            (Assignment.reason.is_(None)) | (Assignment.reason != EXCLUDED),
+        )
         .order_by(Assignment.submitted_at, Assignment.id)
     ).all()
     return [a for a, _ in rows], {s.worker_id: s for _, s in rows if s is not None}
@@ -94,8 +118,12 @@ def _answers(session: Session, project_id: str, task_id: str) -> tuple[Sequence[
 def _engine(session: Session, project: Project, task: Task) -> Engine:
     image = session.get_one(Image, task.image_id)
     model = session.get(ProjectModel, project.id)
-    return engine_for(AnnotationSpec.model_validate(project.annotation), width=image.width, height=image.height,
-                      fitted=model.state if model is not None else None)
+    return engine_for(
+        AnnotationSpec.model_validate(project.annotation),
+        width=image.width,
+        height=image.height,
+        fitted=model.state if model is not None else None,
+    )
 
 
 def on_answer(session: Session, assignment: Assignment, task: Task, *, now: datetime) -> None:
@@ -113,14 +141,22 @@ def on_answer(session: Session, assignment: Assignment, task: Task, *, now: date
 
 def _too_fast(session: Session, project: Project, assignment: Assignment, *, now: datetime) -> bool:
     """Count an answer quicker than the project's floor; enough of them ban the worker."""
-    if not project.min_answer_s or (now - assignment.leased_at).total_seconds() >= project.min_answer_s:
+    if (
+        not project.min_answer_s
+        or (now - assignment.leased_at).total_seconds() >= project.min_answer_s
+    ):
         return False
     row = _skill_rows(session, project, [assignment.worker_id], now=now)[assignment.worker_id]
     row.fast_answers += 1
     if row.banned_at is not None or row.fast_answers < project.fast_answers_to_ban:
         return False
-    ban(session, row, f"{row.fast_answers} answers faster than this project's floor of {project.min_answer_s} s",
-        by="rule", now=now)
+    ban(
+        session,
+        row,
+        f"{row.fast_answers} answers faster than this project's floor of {project.min_answer_s} s",
+        by="rule",
+        now=now,
+    )
     return True
 
 
@@ -131,16 +167,26 @@ def refresh_task(session: Session, task: Task, *, now: datetime) -> None:
 
 
 def _update_consensus(
-    session: Session, project: Project, engine: Engine, task: Task, assignment: Assignment | None, *,
+    session: Session,
+    project: Project,
+    engine: Engine,
+    task: Task,
+    assignment: Assignment | None,
+    *,
     now: datetime,
 ) -> None:
     batch = session.get_one(Batch, task.batch_id)
     answers, skills = _answers(session, project.id, task.id)
     consensus = engine.consensus(
-        [TaskAnswer(a.worker_id, a.answer or {}, estimate(skills.get(a.worker_id)).accuracy) for a in answers]
+        [
+            TaskAnswer(a.worker_id, a.answer or {}, estimate(skills.get(a.worker_id)).accuracy)
+            for a in answers
+        ]
     )
     task.consensus, task.confidence, task.object_confidences = (
-        consensus.answer, consensus.confidence, consensus.object_confidences
+        consensus.answer,
+        consensus.confidence,
+        consensus.object_confidences,
     )
     if task.status == TaskStatus.completed:
         if assignment is not None:
@@ -154,7 +200,13 @@ def _update_consensus(
 
 
 def _judge_gold(
-    session: Session, project: Project, engine: Engine, task: Task, assignment: Assignment, *, now: datetime
+    session: Session,
+    project: Project,
+    engine: Engine,
+    task: Task,
+    assignment: Assignment,
+    *,
+    now: datetime,
 ) -> None:
     known = Consensus(task.gold_answer or {}, 1.0)
     judgement = engine.judge(assignment.answer or {}, known)
@@ -173,19 +225,31 @@ def _skill_row(session: Session, project: Project, worker_id: str, *, now: datet
     return _skill_rows(session, project, [worker_id], now=now)[worker_id]
 
 
-def _skill_rows(session: Session, project: Project, worker_ids: Sequence[str], *, now: datetime) -> dict[str, WorkerSkill]:
+def _skill_rows(
+    session: Session, project: Project, worker_ids: Sequence[str], *, now: datetime
+) -> dict[str, WorkerSkill]:
     """The workers' skill rows, locked (in worker order, so two submits cannot lock in opposite
     orders) by one statement; the missing ones are created."""
-    rows = {r.worker_id: r for r in session.scalars(
-        select(WorkerSkill)
-        .where(WorkerSkill.project_id == project.id, WorkerSkill.worker_id.in_(set(worker_ids)))
-        .order_by(WorkerSkill.worker_id)
-        .with_for_update()
-    )}
+    rows = {
+        r.worker_id: r
+        for r in session.scalars(
+            select(WorkerSkill)
+            .where(WorkerSkill.project_id == project.id, WorkerSkill.worker_id.in_(set(worker_ids)))
+            .order_by(WorkerSkill.worker_id)
+            .with_for_update()
+        )
+    }
     missing = [w for w in dict.fromkeys(worker_ids) if w not in rows]
     for worker_id in missing:
-        rows[worker_id] = WorkerSkill(project_id=project.id, worker_id=worker_id, graded=0, agreement_sum=0.0,
-                                      gold_graded=0, gold_agreement_sum=0.0, updated_at=now)
+        rows[worker_id] = WorkerSkill(
+            project_id=project.id,
+            worker_id=worker_id,
+            graded=0,
+            agreement_sum=0.0,
+            gold_graded=0,
+            gold_agreement_sum=0.0,
+            updated_at=now,
+        )
         session.add(rows[worker_id])
     if missing:
         session.flush()
@@ -201,13 +265,20 @@ def complete_task(session: Session, task: Task, *, now: datetime) -> None:
 
 
 def _judge(
-    session: Session, project: Project, engine: Engine, consensus: Consensus, answers: Sequence[Assignment], *,
+    session: Session,
+    project: Project,
+    engine: Engine,
+    consensus: Consensus,
+    answers: Sequence[Assignment],
+    *,
     now: datetime,
 ) -> None:
     # A consensus less sure than the operator's threshold rejects no one: benefit of the doubt.
     doubt_below = quality_settings.current(session).benefit_of_doubt_below
     graded = consensus.confidence >= doubt_below
-    skills = _skill_rows(session, project, [a.worker_id for a in answers], now=now) if graded else {}
+    skills = (
+        _skill_rows(session, project, [a.worker_id for a in answers], now=now) if graded else {}
+    )
     for assignment in answers:
         judgement = engine.judge(assignment.answer or {}, consensus)
         assignment.agreement = judgement.score
@@ -224,7 +295,9 @@ def _judge(
             _grade(session, project, skills[assignment.worker_id], judgement.score, now=now)
 
 
-def _grade(session: Session, project: Project, row: WorkerSkill, score: float, *, now: datetime) -> None:
+def _grade(
+    session: Session, project: Project, row: WorkerSkill, score: float, *, now: datetime
+) -> None:
     row.graded += 1
     row.agreement_sum += max(0.0, min(1.0, score))
     row.updated_at = now
@@ -241,16 +314,25 @@ def ban(session: Session, row: WorkerSkill, reason: str, *, by: str, now: dateti
     open_work = session.scalars(
         select(Assignment)
         .join(Task, Task.id == Assignment.task_id)
-        .where(Assignment.project_id == row.project_id, Assignment.worker_id == row.worker_id,
-               Assignment.status.in_([AssignmentStatus.leased, AssignmentStatus.submitted]),
-               Task.status == TaskStatus.open)
+        .where(
+            Assignment.project_id == row.project_id,
+            Assignment.worker_id == row.worker_id,
+            Assignment.status.in_([AssignmentStatus.leased, AssignmentStatus.submitted]),
+            Task.status == TaskStatus.open,
+        )
         .with_for_update(of=Assignment)
     ).all()
     for assignment in open_work:
         if assignment.status == AssignmentStatus.submitted:
             answer_service.record_reject(session, assignment, EXCLUDED, now=now)
-            session.execute(update(Task).where(Task.id == assignment.task_id).values(answer_count=Task.answer_count - 1))
+            session.execute(
+                update(Task)
+                .where(Task.id == assignment.task_id)
+                .values(answer_count=Task.answer_count - 1)
+            )
         else:
             assignment.status, assignment.decided_at = AssignmentStatus.released, now
-    queue.return_slots(session, [a.task_id for a in open_work if a.status == AssignmentStatus.rejected])
+    queue.return_slots(
+        session, [a.task_id for a in open_work if a.status == AssignmentStatus.rejected]
+    )
     queue.return_leases(session, [a for a in open_work if a.status == AssignmentStatus.released])

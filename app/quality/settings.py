@@ -22,18 +22,28 @@ class Thresholds:
 
 def current(session: Session) -> Thresholds:
     row = session.get(QualitySettings, 1)
-    return Thresholds(row.benefit_of_doubt_below, row.qualification_retry_s) if row else Thresholds()
+    return (
+        Thresholds(row.benefit_of_doubt_below, row.qualification_retry_s) if row else Thresholds()
+    )
 
 
 def update(
-    session: Session, *, now: datetime, benefit_of_doubt_below: float | None, qualification_retry_s: int | None
+    session: Session,
+    *,
+    now: datetime,
+    benefit_of_doubt_below: float | None,
+    qualification_retry_s: int | None,
 ) -> Thresholds:
     """Only flushes; the caller owns the transaction."""
     row = session.get(QualitySettings, 1, with_for_update={"key_share": True})
     if row is None:
         defaults = Thresholds()
-        row = QualitySettings(id=1, benefit_of_doubt_below=defaults.benefit_of_doubt_below,
-                              qualification_retry_s=defaults.qualification_retry_s, updated_at=now)
+        row = QualitySettings(
+            id=1,
+            benefit_of_doubt_below=defaults.benefit_of_doubt_below,
+            qualification_retry_s=defaults.qualification_retry_s,
+            updated_at=now,
+        )
         session.add(row)
     if benefit_of_doubt_below is not None:
         row.benefit_of_doubt_below = benefit_of_doubt_below

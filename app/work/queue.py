@@ -23,7 +23,9 @@ def claim_slot(session: Session, project_id: str, worker_id: str) -> tuple[str, 
     touched; its ``(task_id, batch_id)``. One statement: the candidate is locked by the
     sub-select and updated by the same round trip."""
     free = aliased(TaskQueueEntry)  # the sub-select's own table, not correlated to the UPDATE's
-    touched = exists().where(and_(Assignment.task_id == free.task_id, Assignment.worker_id == worker_id))
+    touched = exists().where(
+        and_(Assignment.task_id == free.task_id, Assignment.worker_id == worker_id)
+    )
     candidate = (
         select(free.task_id)
         .where(free.project_id == project_id, free.open_slots > 0, ~touched)
@@ -60,8 +62,12 @@ def return_leases(session: Session, assignments: Sequence[Assignment]) -> None:
     """Ended leases give back what they held: a queue slot, or a gold task's paid allowance."""
     if not assignments:
         return
-    gold_tasks = set(session.scalars(
-        select(Task.id).where(Task.id.in_({a.task_id for a in assignments}), Task.is_gold.is_(True))
-    ))
+    gold_tasks = set(
+        session.scalars(
+            select(Task.id).where(
+                Task.id.in_({a.task_id for a in assignments}), Task.is_gold.is_(True)
+            )
+        )
+    )
     return_slots(session, [a.task_id for a in assignments if a.task_id not in gold_tasks])
     gold.return_allowance(session, [a.batch_id for a in assignments if a.task_id in gold_tasks])

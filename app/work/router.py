@@ -25,11 +25,18 @@ def image_url(base_url: str, image_id: str) -> str:
 
 def assignment_out(assignment: Assignment) -> AssignmentOut:
     return AssignmentOut(
-        id=assignment.id, project_id=assignment.project_id, task_id=assignment.task_id,
-        status=assignment.status, reward=assignment.reward_micros, leased_at=assignment.leased_at,
-        expires_at=assignment.expires_at, submitted_at=assignment.submitted_at, reason=assignment.reason,
+        id=assignment.id,
+        project_id=assignment.project_id,
+        task_id=assignment.task_id,
+        status=assignment.status,
+        reward=assignment.reward_micros,
+        leased_at=assignment.leased_at,
+        expires_at=assignment.expires_at,
+        submitted_at=assignment.submitted_at,
+        reason=assignment.reason,
         appeal_until=assignment.appeal_until if assignment.appealed_at is None else None,
-        appeal_message=assignment.appeal_message, appeal_outcome=assignment.appeal_outcome,
+        appeal_message=assignment.appeal_message,
+        appeal_outcome=assignment.appeal_outcome,
     )
 
 
@@ -40,7 +47,12 @@ def assignment_out(assignment: Assignment) -> AssignmentOut:
     responses={204: {"description": "Nothing is available to this worker now."}},
 )
 def lease(
-    project_id: str, worker: Worker, session: SessionDep, now: Now, base_url: BaseURL, settings: SettingsDep
+    project_id: str,
+    worker: Worker,
+    session: SessionDep,
+    now: Now,
+    base_url: BaseURL,
+    settings: SettingsDep,
 ) -> LeaseOut | Response:
     """Lease the project's next task: exclusive until `expires_at`."""
     lease = work_service.lease_next(
@@ -49,16 +61,24 @@ def lease(
     if lease is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
     task = LeasedTask(
-        id=lease.task.id, image_url=image_url(base_url, lease.image.id), width=lease.image.width,
-        height=lease.image.height, annotation=lease.project.annotation,
-        instructions=lease.project.instructions, pre_annotation=lease.task.pre_annotation,
+        id=lease.task.id,
+        image_url=image_url(base_url, lease.image.id),
+        width=lease.image.width,
+        height=lease.image.height,
+        annotation=lease.project.annotation,
+        instructions=lease.project.instructions,
+        pre_annotation=lease.task.pre_annotation,
     )
     a = lease.assignment
-    return LeaseOut(id=a.id, project_id=a.project_id, task=task, reward=a.reward_micros, expires_at=a.expires_at)
+    return LeaseOut(
+        id=a.id, project_id=a.project_id, task=task, reward=a.reward_micros, expires_at=a.expires_at
+    )
 
 
 @router.post("/assignments/{assignment_id}/submit", response_model=AssignmentOut)
-def submit(assignment_id: str, body: SubmitIn, worker: Worker, session: SessionDep, now: Now) -> AssignmentOut:
+def submit(
+    assignment_id: str, body: SubmitIn, worker: Worker, session: SessionDep, now: Now
+) -> AssignmentOut:
     """Submit the answer for a leased task; it is checked against the project's schema."""
     return assignment_out(work_service.submit(session, worker, assignment_id, body.answer, now=now))
 
@@ -76,7 +96,8 @@ def my_assignments(
     """The worker's history, newest first."""
     rows = work_service.history(session, worker, page)
     return AssignmentPage(
-        items=[assignment_out(a) for a in rows[: page.limit]], next_cursor=next_cursor([a.id for a in rows], page.limit)
+        items=[assignment_out(a) for a in rows[: page.limit]],
+        next_cursor=next_cursor([a.id for a in rows], page.limit),
     )
 
 
@@ -87,8 +108,12 @@ def my_skills(worker: Worker, session: SessionDep) -> dict[str, Any]:
     return {"items": [jsonable_encoder(describe(row)) for row in rows]}
 
 
-@router.get("/images/{image_id}", response_class=Response, responses={200: {"content": {"image/*": {}}}})
-def get_image(image_id: str, account: AnyAccount, session: SessionDep, now: Now, request: Request) -> Response:
+@router.get(
+    "/images/{image_id}", response_class=Response, responses={200: {"content": {"image/*": {}}}}
+)
+def get_image(
+    image_id: str, account: AnyAccount, session: SessionDep, now: Now, request: Request
+) -> Response:
     """Image bytes: for its requester, and for a worker holding a live lease on a task showing it."""
     image = work_service.image_for(session, account, image_id, now=now)
     try:

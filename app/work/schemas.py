@@ -26,7 +26,9 @@ class LeaseOut(OutputModel):
 
 
 class SubmitIn(InputModel):
-    answer: Any = Field(description="The answer in the shape of the project's annotation type (API.md).")
+    answer: Any = Field(
+        description="The answer in the shape of the project's annotation type (API.md)."
+    )
 
 
 class AssignmentOut(OutputModel):

@@ -55,7 +55,9 @@ def lease_next(
         ctx = _lease_context(session, worker, project_id)
         quality_service.check_not_banned(worker, ctx.skill)
         if ctx.held >= max_live_leases:
-            raise TooManyLeases(f"You hold {ctx.held} leases in this project; submit or release one first.")
+            raise TooManyLeases(
+                f"You hold {ctx.held} leases in this project; submit or release one first."
+            )
         pick = gold.choose(session, ctx.project, worker, ctx.skill, has_gold=ctx.has_gold, now=now)
         if pick is not None:
             task_id, paying_batch_id = pick.task.id, pick.batch_id
@@ -66,9 +68,15 @@ def lease_next(
             task_id, paying_batch_id = slot
         task, image, reward = _leased_task(session, task_id, paying_batch_id)
         assignment = Assignment(
-            id=new_id("asg"), task_id=task.id, worker_id=worker.id, project_id=ctx.project.id,
-            batch_id=paying_batch_id, status=AssignmentStatus.leased, reward_micros=reward or 0,
-            leased_at=now, expires_at=now + timedelta(seconds=ctx.project.assignment_duration_s),
+            id=new_id("asg"),
+            task_id=task.id,
+            worker_id=worker.id,
+            project_id=ctx.project.id,
+            batch_id=paying_batch_id,
+            status=AssignmentStatus.leased,
+            reward_micros=reward or 0,
+            leased_at=now,
+            expires_at=now + timedelta(seconds=ctx.project.assignment_duration_s),
         )
         session.add(assignment)
     return Lease(assignment, task, image, ctx.project)
@@ -86,14 +94,24 @@ class _LeaseContext:
 def _lease_context(session: Session, worker: Account, project_id: str) -> _LeaseContext:
     """What a lease checks first, in one round trip: the open project, the worker's standing in
     it (ban, qualification), its live leases there, and whether the project has gold at all."""
-    held = select(func.count()).where(
-        Assignment.worker_id == worker.id, Assignment.status == AssignmentStatus.leased,
-        Assignment.project_id == Project.id,
-    ).scalar_subquery()
-    has_gold = exists().where(Batch.project_id == Project.id, Batch.status == BatchStatus.gold, Batch.task_count > 0)
+    held = (
+        select(func.count())
+        .where(
+            Assignment.worker_id == worker.id,
+            Assignment.status == AssignmentStatus.leased,
+            Assignment.project_id == Project.id,
+        )
+        .scalar_subquery()
+    )
+    has_gold = exists().where(
+        Batch.project_id == Project.id, Batch.status == BatchStatus.gold, Batch.task_count > 0
+    )
     row = session.execute(
         select(Project, WorkerSkill, held, has_gold)
-        .outerjoin(WorkerSkill, and_(WorkerSkill.project_id == Project.id, WorkerSkill.worker_id == worker.id))
+        .outerjoin(
+            WorkerSkill,
+            and_(WorkerSkill.project_id == Project.id, WorkerSkill.worker_id == worker.id),
+        )
         .where(Project.id == project_id, Project.status == ProjectStatus.active)
     ).first()
     if row is None:
@@ -101,7 +119,9 @@ def _lease_context(session: Session, worker: Account, project_id: str) -> _Lease
     return _LeaseContext(row[0], row[1], row[2] or 0, bool(row[3]))
 
 
-def _leased_task(session: Session, task_id: str, paying_batch_id: str) -> tuple[Task, Image, int | None]:
+def _leased_task(
+    session: Session, task_id: str, paying_batch_id: str
+) -> tuple[Task, Image, int | None]:
     """The task, its image and the paying batch's reward, in one round trip."""
     task, image, reward = session.execute(
         select(Task, Image, Batch.reward_micros)
@@ -131,7 +151,9 @@ def _check_open(assignment: Assignment) -> None:
     raise AssignmentClosed(f"Assignment {assignment.id} is {assignment.status}.")
 
 
-def submit(session: Session, worker: Account, assignment_id: str, answer: object, *, now: datetime) -> Assignment:
+def submit(
+    session: Session, worker: Account, assignment_id: str, answer: object, *, now: datetime
+) -> Assignment:
     """Validate and store the answer; complete the task when it has all its answers."""
     expired = False
     with transaction(session):
@@ -176,7 +198,9 @@ def _validated(project: Project, image: Image, answer: object) -> dict[str, obje
     try:
         return validate_answer(spec, answer, width=image.width, height=image.height)
     except AnswerInvalid as exc:
-        raise Unprocessable(exc.detail, errors=[{"loc": ["body", *e["loc"]], "msg": e["msg"]} for e in exc.errors]) from None
+        raise Unprocessable(
+            exc.detail, errors=[{"loc": ["body", *e["loc"]], "msg": e["msg"]} for e in exc.errors]
+        ) from None
 
 
 def release(session: Session, worker: Account, assignment_id: str, *, now: datetime) -> Assignment:

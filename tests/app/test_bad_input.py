@@ -30,20 +30,40 @@ def assert_problem(r, status: int) -> dict:  # type: ignore[no-untyped-def,type-
 def bomb_png(width: int = 20_000, height: int = 20_000) -> bytes:
     """A valid tiny PNG whose header claims 400 megapixels (a 1-bit image compresses to nothing)."""
     raw = b"".join(b"\x00" + b"\x00" * ((width + 7) // 8) for _ in range(height))
+
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
     ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(raw, 9))
+        + chunk(b"IEND", b"")
+    )
 
 
 class TestRequests:
     def test_malformed_json_is_422(self, client: TestClient) -> None:
-        r = client.post("/v1/accounts", content=b'{"role": "worker",', headers={"content-type": "application/json"})
+        r = client.post(
+            "/v1/accounts",
+            content=b'{"role": "worker",',
+            headers={"content-type": "application/json"},
+        )
         assert_problem(r, 422)
 
     def test_wrong_types_are_422_with_locations(self, client: TestClient) -> None:
         requester = signup(client, "requester")
-        r = client.post("/v1/projects", json={"name": 5, "annotation": "bbox", "reward": 0.04}, headers=requester)
+        r = client.post(
+            "/v1/projects",
+            json={"name": 5, "annotation": "bbox", "reward": 0.04},
+            headers=requester,
+        )
         body = assert_problem(r, 422)
         locs = {tuple(e["loc"]) for e in body["errors"]}
         assert ("body", "name") in locs
@@ -60,23 +80,40 @@ class TestRequests:
 
     def test_missing_and_unknown_keys_are_401(self, client: TestClient) -> None:
         assert_problem(client.get("/v1/me"), 401)
-        assert_problem(client.get("/v1/me", headers={"Authorization": "Bearer tsr_0123456789abcdef_" + "x" * 43}), 401)
+        assert_problem(
+            client.get(
+                "/v1/me", headers={"Authorization": "Bearer tsr_0123456789abcdef_" + "x" * 43}
+            ),
+            401,
+        )
         assert_problem(client.get("/v1/me", headers={"Authorization": "Bearer nonsense"}), 401)
 
     def test_wrong_role_is_403(self, client: TestClient) -> None:
         worker, requester = signup(client, "worker"), signup(client, "requester")
-        assert_problem(client.post("/v1/projects", json={"name": "x", "annotation": {"type": "classification",
-                                                                                      "labels": ["a"]}}, headers=worker), 403)
+        assert_problem(
+            client.post(
+                "/v1/projects",
+                json={"name": "x", "annotation": {"type": "classification", "labels": ["a"]}},
+                headers=worker,
+            ),
+            403,
+        )
         assert_problem(client.post("/v1/projects/prj_x/assignments", headers=requester), 403)
         assert_problem(client.get("/v1/admin/workers", headers=requester), 403)
 
     def test_another_requesters_objects_are_404(self, client: TestClient) -> None:
         owner, other = signup(client, "requester"), signup(client, "requester")
         project = make_project(client, owner)
-        r = client.post(f"/v1/projects/{project['id']}/batches", files=[("files", ("a.png", png()))], headers=owner)
+        r = client.post(
+            f"/v1/projects/{project['id']}/batches",
+            files=[("files", ("a.png", png()))],
+            headers=owner,
+        )
         batch_id = r.json()["id"]
         assert_problem(client.get(f"/v1/projects/{project['id']}", headers=other), 404)
-        assert_problem(client.patch(f"/v1/projects/{project['id']}", json={"name": "mine"}, headers=other), 404)
+        assert_problem(
+            client.patch(f"/v1/projects/{project['id']}", json={"name": "mine"}, headers=other), 404
+        )
         assert_problem(client.get(f"/v1/batches/{batch_id}", headers=other), 404)
         assert_problem(client.post(f"/v1/batches/{batch_id}/launch", headers=other), 404)
         assert_problem(client.get(f"/v1/batches/{batch_id}/results", headers=other), 404)
@@ -128,7 +165,11 @@ class TestProjectSpec:
     )
     def test_invalid_spec_is_422(self, client: TestClient, change: dict, field: str) -> None:  # type: ignore[type-arg]
         requester = signup(client, "requester")
-        body = {"name": "p", "annotation": {"type": "classification", "labels": ["a", "b"]}, **change}
+        body = {
+            "name": "p",
+            "annotation": {"type": "classification", "labels": ["a", "b"]},
+            **change,
+        }
         problem = assert_problem(client.post("/v1/projects", json=body, headers=requester), 422)
         assert any(e["loc"][:2] == ["body", field] for e in problem["errors"]), problem
         assert client.get("/v1/projects", headers=requester).json()["items"] == []
@@ -141,7 +182,12 @@ class TestImages:
     def test_corrupt_image_is_422_and_nothing_is_created(self, client: TestClient) -> None:
         requester = signup(client, "requester")
         project = make_project(client, requester)
-        r = self.upload(client, requester, project["id"], [("files", ("a.png", png())), ("files", ("b.png", png()[:60]))])
+        r = self.upload(
+            client,
+            requester,
+            project["id"],
+            [("files", ("a.png", png())), ("files", ("b.png", png()[:60]))],
+        )
         body = assert_problem(r, 422)
         assert "b.png" in body["detail"]
 
@@ -150,13 +196,22 @@ class TestImages:
         project = make_project(client, requester)
         gif = io.BytesIO()
         Image.new("RGB", (4, 4)).save(gif, format="GIF")
-        assert_problem(self.upload(client, requester, project["id"], [("files", ("a.gif", gif.getvalue()))]), 415)
-        assert_problem(self.upload(client, requester, project["id"], [("files", ("a.png", b"hello world"))]), 415)
+        assert_problem(
+            self.upload(client, requester, project["id"], [("files", ("a.gif", gif.getvalue()))]),
+            415,
+        )
+        assert_problem(
+            self.upload(client, requester, project["id"], [("files", ("a.png", b"hello world"))]),
+            415,
+        )
 
     def test_pixel_bomb_is_422(self, client: TestClient) -> None:
         requester = signup(client, "requester")
         project = make_project(client, requester)
-        body = assert_problem(self.upload(client, requester, project["id"], [("files", ("bomb.png", bomb_png()))]), 422)
+        body = assert_problem(
+            self.upload(client, requester, project["id"], [("files", ("bomb.png", bomb_png()))]),
+            422,
+        )
         assert "pixel" in body["detail"].lower()
 
     def test_oversize_file_is_413(self, settings: Settings) -> None:
@@ -166,7 +221,9 @@ class TestImages:
             project = make_project(client, requester)
             noisy = io.BytesIO()
             Image.frombytes("L", (200, 200), os.urandom(200 * 200)).save(noisy, format="PNG")
-            r = self.upload(client, requester, project["id"], [("files", ("noisy.png", noisy.getvalue()))])
+            r = self.upload(
+                client, requester, project["id"], [("files", ("noisy.png", noisy.getvalue()))]
+            )
             assert "noisy.png" in assert_problem(r, 413)["detail"]
 
     def test_oversize_request_is_413(self, settings: Settings) -> None:
@@ -174,8 +231,15 @@ class TestImages:
         with TestClient(app) as client:
             requester = signup(client, "requester")
             project = make_project(client, requester)
-            r = client.post(f"/v1/projects/{project['id']}/batches", json={"images": [
-                {"name": "x.png", "data_base64": base64.b64encode(b"x" * 20_000).decode()}]}, headers=requester)
+            r = client.post(
+                f"/v1/projects/{project['id']}/batches",
+                json={
+                    "images": [
+                        {"name": "x.png", "data_base64": base64.b64encode(b"x" * 20_000).decode()}
+                    ]
+                },
+                headers=requester,
+            )
             assert_problem(r, 413)
 
     def test_zip_bomb_is_413(self, settings: Settings) -> None:
@@ -185,20 +249,28 @@ class TestImages:
             project = make_project(client, requester)
             bomb = zip_of({"a.png": png(), "huge.png": b"\x89PNG\r\n\x1a\n" + b"\x00" * 5_000_000})
             assert len(bomb) < 100_000
-            assert_problem(self.upload(client, requester, project["id"], [("files", ("b.zip", bomb))]), 413)
+            assert_problem(
+                self.upload(client, requester, project["id"], [("files", ("b.zip", bomb))]), 413
+            )
 
     def test_bad_base64_is_422(self, client: TestClient) -> None:
         requester = signup(client, "requester")
         project = make_project(client, requester)
-        r = client.post(f"/v1/projects/{project['id']}/batches",
-                        json={"images": [{"name": "a.png", "data_base64": "!!!not base64!!!"}]}, headers=requester)
+        r = client.post(
+            f"/v1/projects/{project['id']}/batches",
+            json={"images": [{"name": "a.png", "data_base64": "!!!not base64!!!"}]},
+            headers=requester,
+        )
         assert_problem(r, 422)
 
     def test_wrong_content_type_is_415(self, client: TestClient) -> None:
         requester = signup(client, "requester")
         project = make_project(client, requester)
-        r = client.post(f"/v1/projects/{project['id']}/batches", content=png(),
-                        headers={**requester, "content-type": "image/png"})
+        r = client.post(
+            f"/v1/projects/{project['id']}/batches",
+            content=png(),
+            headers={**requester, "content-type": "image/png"},
+        )
         assert_problem(r, 415)
 
     @pytest.mark.parametrize(
@@ -227,5 +299,9 @@ class TestImages:
     def test_unsafe_urls_are_422(self, client: TestClient, url: str) -> None:
         requester = signup(client, "requester")
         project = make_project(client, requester)
-        r = client.post(f"/v1/projects/{project['id']}/batches", json={"images": [{"url": url}]}, headers=requester)
+        r = client.post(
+            f"/v1/projects/{project['id']}/batches",
+            json={"images": [{"url": url}]},
+            headers=requester,
+        )
         assert_problem(r, 422)

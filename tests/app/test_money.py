@@ -26,7 +26,9 @@ from workers.runner import default_reconcilers, run_pass
 H = dict[str, str]
 
 
-def reconcile(client: TestClient, clock: FakeClock, reconcilers: list[Any] | None = None) -> dict[str, int]:
+def reconcile(
+    client: TestClient, clock: FakeClock, reconcilers: list[Any] | None = None
+) -> dict[str, int]:
     return run_pass(client.app.state.sessionmaker, reconcilers or default_reconcilers(), clock())  # type: ignore[attr-defined]
 
 
@@ -37,7 +39,9 @@ def balance(client: TestClient, who: H) -> dict[str, str]:
 def answer(client: TestClient, project_id: str, label: str = "cat") -> tuple[H, str]:
     worker = signup(client, "worker")
     lease = client.post(f"/v1/projects/{project_id}/assignments", headers=worker).json()
-    r = client.post(f"/v1/assignments/{lease['id']}/submit", json={"answer": {"label": label}}, headers=worker)
+    r = client.post(
+        f"/v1/assignments/{lease['id']}/submit", json={"answer": {"label": label}}, headers=worker
+    )
     assert r.status_code == 200, r.text
     return worker, lease["id"]
 
@@ -62,11 +66,19 @@ class TestDeposits:
     @pytest.mark.parametrize("amount", ["0", "-3", "0.0000001", "abc", 5.5])
     def test_bad_amounts_are_422(self, client: TestClient, amount: object) -> None:
         requester = signup(client, "requester")
-        assert client.post("/v1/deposits", json={"amount": amount}, headers=requester).status_code == 422
+        assert (
+            client.post("/v1/deposits", json={"amount": amount}, headers=requester).status_code
+            == 422
+        )
         assert balance(client, requester)["available"] == "0"
 
     def test_workers_cannot_deposit(self, client: TestClient) -> None:
-        assert client.post("/v1/deposits", json={"amount": "1"}, headers=signup(client, "worker")).status_code == 403
+        assert (
+            client.post(
+                "/v1/deposits", json={"amount": "1"}, headers=signup(client, "worker")
+            ).status_code
+            == 403
+        )
 
 
 class TestLaunchEscrow:
@@ -86,10 +98,14 @@ class TestLaunchEscrow:
         r = client.post(f"/v1/batches/{batch['id']}/launch", headers=requester)
         assert r.status_code == 402
         assert r.headers["content-type"].startswith("application/problem+json")
-        assert client.get(f"/v1/batches/{batch['id']}", headers=requester).json()["status"] == "draft"
+        assert (
+            client.get(f"/v1/batches/{batch['id']}", headers=requester).json()["status"] == "draft"
+        )
         assert balance(client, requester) == {"available": "0.05", "escrowed": "0"}
         deposit(client, requester, "0.02")
-        assert client.post(f"/v1/batches/{batch['id']}/launch", headers=requester).status_code == 200
+        assert (
+            client.post(f"/v1/batches/{batch['id']}/launch", headers=requester).status_code == 200
+        )
 
     def test_fee_is_fixed_at_launch(self, client: TestClient, settings: Settings) -> None:
         op = make_operator(settings)
@@ -110,8 +126,13 @@ class TestVerdicts:
         batch = open_batch(client, requester, project["id"], n_images=1)
         good, good_asg = answer(client, project["id"], "cat")
         bad, bad_asg = answer(client, project["id"], "dog")
-        assert client.post(f"/v1/assignments/{good_asg}/accept", headers=requester).json()["status"] == "accepted"
-        r = client.post(f"/v1/assignments/{bad_asg}/reject", json={"reason": "it is a cat"}, headers=requester)
+        assert (
+            client.post(f"/v1/assignments/{good_asg}/accept", headers=requester).json()["status"]
+            == "accepted"
+        )
+        r = client.post(
+            f"/v1/assignments/{bad_asg}/reject", json={"reason": "it is a cat"}, headers=requester
+        )
         assert r.json()["status"] == "rejected"
         assert balance(client, good)["pending"] == "0.02"
         assert balance(client, bad)["pending"] == "0"
@@ -119,7 +140,10 @@ class TestVerdicts:
         assert (history["status"], history["reason"]) == ("rejected", "it is a cat")
         money = client.get(f"/v1/batches/{batch['id']}", headers=requester).json()["money"]
         assert money["spent"] == "0.022"
-        assert client.get("/v1/admin/ledger/verify", headers=make_operator(settings)).json()["ok"] is True
+        assert (
+            client.get("/v1/admin/ledger/verify", headers=make_operator(settings)).json()["ok"]
+            is True
+        )
 
     def test_verdicts_are_final(self, client: TestClient) -> None:
         requester = signup(client, "requester")
@@ -128,7 +152,12 @@ class TestVerdicts:
         _, asg = answer(client, project["id"])
         assert client.post(f"/v1/assignments/{asg}/accept", headers=requester).status_code == 200
         assert client.post(f"/v1/assignments/{asg}/accept", headers=requester).status_code == 409
-        assert client.post(f"/v1/assignments/{asg}/reject", json={"reason": "x"}, headers=requester).status_code == 409
+        assert (
+            client.post(
+                f"/v1/assignments/{asg}/reject", json={"reason": "x"}, headers=requester
+            ).status_code
+            == 409
+        )
 
     def test_other_requesters_cannot_judge(self, client: TestClient) -> None:
         requester, stranger = signup(client, "requester"), signup(client, "requester")
@@ -151,12 +180,18 @@ class TestVerdicts:
         assert first.json()["id"] == again.json()["id"]
         assert balance(client, worker)["pending"] == "1"
         assert float(before) - float(balance(client, requester)["available"]) == pytest.approx(1.1)
-        too_much = client.post(f"/v1/assignments/{asg}/bonus", json={"amount": "1000", "reason": "x"}, headers=requester)
+        too_much = client.post(
+            f"/v1/assignments/{asg}/bonus",
+            json={"amount": "1000", "reason": "x"},
+            headers=requester,
+        )
         assert too_much.status_code == 402
 
 
 class TestSettlement:
-    def test_completed_batch_returns_unspent_escrow(self, client: TestClient, clock: FakeClock) -> None:
+    def test_completed_batch_returns_unspent_escrow(
+        self, client: TestClient, clock: FakeClock
+    ) -> None:
         requester = signup(client, "requester")
         project = make_project(client, requester, reward="0.1", overlap={"min": 1, "max": 2})
         batch = open_batch(client, requester, project["id"], n_images=1, fund="1")
@@ -165,29 +200,47 @@ class TestSettlement:
         client.post(f"/v1/assignments/{a1}/accept", headers=requester)
         client.post(f"/v1/assignments/{a2}/reject", json={"reason": "wrong"}, headers=requester)
         reconcile(client, clock)
-        assert client.get(f"/v1/batches/{batch['id']}", headers=requester).json()["status"] == "open"  # appealable
+        assert (
+            client.get(f"/v1/batches/{batch['id']}", headers=requester).json()["status"] == "open"
+        )  # appealable
         clock.advance(3 * 86_400)
         reconcile(client, clock)
         body = client.get(f"/v1/batches/{batch['id']}", headers=requester).json()
         assert body["status"] == "completed"
         assert body["money"] == {"escrowed": "0.22", "spent": "0.11", "refunded": "0.11"}
-        assert body["progress"] == {"answers_used": 2, "answers_max": 2, "projected_answers": 2,
-                                    "projected_cost": "0.22", "eta": None}
+        assert body["progress"] == {
+            "answers_used": 2,
+            "answers_max": 2,
+            "projected_answers": 2,
+            "projected_cost": "0.22",
+            "eta": None,
+        }
         assert balance(client, requester) == {"available": "0.89", "escrowed": "0"}
 
-    def test_cancel_refunds_once_open_leases_end(self, client: TestClient, clock: FakeClock) -> None:
+    def test_cancel_refunds_once_open_leases_end(
+        self, client: TestClient, clock: FakeClock
+    ) -> None:
         requester, worker = signup(client, "requester"), signup(client, "worker")
-        project = make_project(client, requester, reward="0.1", overlap={"max": 1}, assignment_duration_s=60)
+        project = make_project(
+            client, requester, reward="0.1", overlap={"max": 1}, assignment_duration_s=60
+        )
         batch = open_batch(client, requester, project["id"], n_images=2, fund="1")
         lease = client.post(f"/v1/projects/{project['id']}/assignments", headers=worker).json()
         client.post(f"/v1/batches/{batch['id']}/cancel", headers=requester)
         reconcile(client, clock)
         assert balance(client, requester)["escrowed"] == "0.22"  # a lease is still out
-        client.post(f"/v1/assignments/{lease['id']}/submit", json={"answer": {"label": "cat"}}, headers=worker)
+        client.post(
+            f"/v1/assignments/{lease['id']}/submit",
+            json={"answer": {"label": "cat"}},
+            headers=worker,
+        )
         client.post(f"/v1/assignments/{lease['id']}/accept", headers=requester)
         reconcile(client, clock)
         assert balance(client, requester) == {"available": "0.89", "escrowed": "0"}
-        assert client.get(f"/v1/batches/{batch['id']}", headers=requester).json()["status"] == "cancelled"
+        assert (
+            client.get(f"/v1/batches/{batch['id']}", headers=requester).json()["status"]
+            == "cancelled"
+        )
 
 
 class TestPayouts:
@@ -202,7 +255,9 @@ class TestPayouts:
     def test_hold_then_withdraw_and_settle(self, client: TestClient, clock: FakeClock) -> None:
         worker = self.earn(client, clock)
         assert balance(client, worker)["pending"] == "2"
-        assert client.post("/v1/payouts", json={}, headers=worker).status_code == 422  # nothing available yet
+        assert (
+            client.post("/v1/payouts", json={}, headers=worker).status_code == 422
+        )  # nothing available yet
         clock.advance(86_400)
         reconcile(client, clock)
         assert balance(client, worker)["available"] == "2"
@@ -212,9 +267,19 @@ class TestPayouts:
         assert payout["status"] == "pending"
         reconcile(client, clock)
         assert client.get(f"/v1/payouts/{payout['id']}", headers=worker).json()["status"] == "paid"
-        assert balance(client, worker) == {"pending": "0", "available": "0.5", "in_flight": "0", "paid_out": "1.5"}
-        assert client.post("/v1/payouts", json={"amount": "0.5"}, headers=worker).status_code == 422  # below $1
-        assert client.get(f"/v1/payouts/{payout['id']}", headers=signup(client, "worker")).status_code == 404
+        assert balance(client, worker) == {
+            "pending": "0",
+            "available": "0.5",
+            "in_flight": "0",
+            "paid_out": "1.5",
+        }
+        assert (
+            client.post("/v1/payouts", json={"amount": "0.5"}, headers=worker).status_code == 422
+        )  # below $1
+        assert (
+            client.get(f"/v1/payouts/{payout['id']}", headers=signup(client, "worker")).status_code
+            == 404
+        )
 
     def test_failed_payout_returns_the_money(self, client: TestClient, clock: FakeClock) -> None:
         class Refusing:
@@ -240,7 +305,9 @@ def test_verify_ledger_cli(client: TestClient, settings: Settings) -> None:
     requester = signup(client, "requester")
     deposit(client, requester, "3")
     env = {"TESSERA_DATABASE_URL": settings.database_url, "PATH": "/usr/bin:/bin"}
-    out = subprocess.run([sys.executable, "-m", "app.cli", "verify-ledger"], env=env, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "app.cli", "verify-ledger"], env=env, capture_output=True, text=True
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "ok: True" in out.stdout
 

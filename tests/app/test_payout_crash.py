@@ -171,7 +171,10 @@ class Worker:
         self._log: IO[bytes] = log.open("wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "worker", "--interval", "0.2"],
-            env=env, cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT,
+            env=env,
+            cwd=REPO,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
 
     def kill(self) -> int:
@@ -197,7 +200,9 @@ class Worker:
 
 
 @pytest.fixture
-def start_worker(settings: Settings, provider: FakeProvider, tmp_path: Path) -> Iterator[Callable[[], Worker]]:
+def start_worker(
+    settings: Settings, provider: FakeProvider, tmp_path: Path
+) -> Iterator[Callable[[], Worker]]:
     started: list[Worker] = []
 
     def start() -> Worker:
@@ -238,12 +243,21 @@ def earn_and_withdraw(client: TestClient, clock: FakeClock, n_workers: int) -> l
     for _ in range(n_workers):
         worker = signup(client, "worker")
         lease = client.post(f"/v1/projects/{project['id']}/assignments", headers=worker).json()
-        r = client.post(f"/v1/assignments/{lease['id']}/submit", json={"answer": {"label": "cat"}}, headers=worker)
+        r = client.post(
+            f"/v1/assignments/{lease['id']}/submit",
+            json={"answer": {"label": "cat"}},
+            headers=worker,
+        )
         assert r.status_code == 200, r.text
-        assert client.post(f"/v1/assignments/{lease['id']}/accept", headers=requester).status_code == 200
+        assert (
+            client.post(f"/v1/assignments/{lease['id']}/accept", headers=requester).status_code
+            == 200
+        )
         workers.append(worker)
     deposit(client, requester, "1")  # a requester's money never goes near the payout provider
-    clock.advance(86_400 + 1)  # past the default hold; the worker runs on the wall clock, later still
+    clock.advance(
+        86_400 + 1
+    )  # past the default hold; the worker runs on the wall clock, later still
     run_pass(client.app.state.sessionmaker, [ReleaseHolds()], clock())  # type: ignore[attr-defined]
     for worker in workers:
         keyed = {**worker, "Idempotency-Key": "first"}
@@ -297,8 +311,7 @@ def test_worker_killed_mid_settlement_pays_every_payout_once(
         now = utc_now()
         rows = payouts(engine).values()
         return provider.active == 0 and all(
-            p.status == "paid" or (p.status == "pending" and p.next_attempt_at > now)
-            for p in rows
+            p.status == "paid" or (p.status == "pending" and p.next_attempt_at > now) for p in rows
         )
 
     wait_until(lambda: any(p.failure_reason for p in payouts(engine).values()), "the 503")
@@ -340,7 +353,9 @@ def test_worker_killed_mid_settlement_pays_every_payout_once(
         body = provider.paid[payout_key(p.id)]
         assert (body["payout_id"], body["destination"]) == (p.id, p.worker_ref)
         assert p.provider_reference == provider.outcomes[payout_key(p.id)]["id"]
-    assert Counter(provider.requests)[hung_key] == 2  # asked again once, answered with the first outcome
+    assert (
+        Counter(provider.requests)[hung_key] == 2
+    )  # asked again once, answered with the first outcome
 
     for worker in workers:
         balance = client.get("/v1/me", headers=worker).json()["balance"]

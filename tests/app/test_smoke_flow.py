@@ -17,7 +17,9 @@ def test_requester_and_worker_loop(client: TestClient) -> None:
     img = client.get(lease["task"]["image_url"], headers=worker)
     assert img.status_code == 200
     assert img.headers["content-type"] == "image/png"
-    r = client.post(f"/v1/assignments/{lease['id']}/submit", json={"answer": {"label": "cat"}}, headers=worker)
+    r = client.post(
+        f"/v1/assignments/{lease['id']}/submit", json={"answer": {"label": "cat"}}, headers=worker
+    )
     assert r.status_code == 200, r.text
     r = client.get(f"/v1/batches/{batch['id']}/results?include=answers", headers=requester)
     assert r.status_code == 200, r.text

@@ -16,19 +16,25 @@ def _complete_one_task(client: TestClient) -> str:
     for _ in range(2):
         worker = signup(client, "worker")
         a = client.post(f"/v1/projects/{project['id']}/assignments", headers=worker).json()
-        client.post(f"/v1/assignments/{a['id']}/submit", json={"answer": {"label": "cat"}}, headers=worker)
+        client.post(
+            f"/v1/assignments/{a['id']}/submit", json={"answer": {"label": "cat"}}, headers=worker
+        )
     counts = client.get(f"/v1/batches/{batch['id']}", headers=requester).json()["counts"]
     assert counts["completed_tasks"] == 1  # counted from the tasks, not stored
     return str(batch["id"])
 
 
-def test_downgrade_restores_the_counter_from_the_tasks(client: TestClient, database_url: str) -> None:
+def test_downgrade_restores_the_counter_from_the_tasks(
+    client: TestClient, database_url: str
+) -> None:
     batch_id = _complete_one_task(client)
     client.app.state.engine.dispose()  # type: ignore[attr-defined]
     downgrade(database_url, "0010")
     engine = create_engine(database_url, poolclass=pool.NullPool)
     with engine.connect() as conn:
-        stored = conn.execute(text("SELECT completed_tasks FROM batches WHERE id = :id"), {"id": batch_id}).scalar()
+        stored = conn.execute(
+            text("SELECT completed_tasks FROM batches WHERE id = :id"), {"id": batch_id}
+        ).scalar()
     engine.dispose()
     upgrade(database_url)
     assert stored == 1

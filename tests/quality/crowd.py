@@ -43,7 +43,12 @@ def box_truth(rng: random.Random, labels: list[str]) -> Truth:
     objects = []
     for i in range(rng.randint(1, 2)):
         x = 5 + i * 55 + rng.uniform(0, 8)
-        objects.append({"label": rng.choice(labels), "box": [x, rng.uniform(5, 30), rng.uniform(30, 45), rng.uniform(30, 50)]})
+        objects.append(
+            {
+                "label": rng.choice(labels),
+                "box": [x, rng.uniform(5, 30), rng.uniform(30, 45), rng.uniform(30, 50)],
+            }
+        )
     return {"objects": objects}
 
 
@@ -56,7 +61,7 @@ def keypoint_truth(rng: random.Random, labels: list[str]) -> Truth:
 def mask_truth(rng: random.Random, labels: list[str]) -> Truth:  # noqa: ARG001 (one signature for all truths)
     mask = np.zeros((H, W), np.uint8)
     x0, y0 = rng.randint(5, 50), rng.randint(5, 40)
-    mask[y0:y0 + 35, x0:x0 + 50] = 1
+    mask[y0 : y0 + 35, x0 : x0 + 50] = 1
     mask[60:85, 70:115] = rng.choice([1, 2])
     return {"mask": mask}
 
@@ -68,9 +73,14 @@ def answer_classification(kind: str, labels: list[str]) -> Callable[[Truth, rand
     def answer(truth: Truth, rng: random.Random) -> Answer:
         if kind == "constant":
             return {"label": labels[0]}
-        if kind == "spammer" or (kind == "sloppy" and rng.random() < 0.4) or (kind == "good" and rng.random() < 0.1):
+        if (
+            kind == "spammer"
+            or (kind == "sloppy" and rng.random() < 0.4)
+            or (kind == "good" and rng.random() < 0.1)
+        ):
             return {"label": rng.choice(labels)}
         return {"label": truth["label"]}
+
     return answer
 
 
@@ -81,7 +91,10 @@ def answer_multilabel(kind: str, labels: list[str]) -> Callable[[Truth, random.R
         if kind == "spammer":
             return {"labels": [lab for lab in labels if rng.random() < 0.5]}
         flip = 0.25 if kind == "sloppy" else 0.05
-        return {"labels": [lab for lab in labels if (lab in truth["labels"]) != (rng.random() < flip)]}
+        return {
+            "labels": [lab for lab in labels if (lab in truth["labels"]) != (rng.random() < flip)]
+        }
+
     return answer
 
 
@@ -94,7 +107,14 @@ def answer_boxes(kind: str, labels: list[str]) -> Callable[[Truth, random.Random
         if kind == "constant":
             return {"objects": [{"label": labels[0], "box": [0.0, 0.0, 20.0, 20.0]}]}
         if kind == "spammer":
-            return {"objects": [{"label": rng.choice(labels), "box": [rng.uniform(0, 60), rng.uniform(0, 40), 30.0, 30.0]}]}
+            return {
+                "objects": [
+                    {
+                        "label": rng.choice(labels),
+                        "box": [rng.uniform(0, 60), rng.uniform(0, 40), 30.0, 30.0],
+                    }
+                ]
+            }
         sd, miss = (5.0, 0.25) if kind == "sloppy" else (1.0, 0.03)
         out = []
         for obj in truth["objects"]:
@@ -102,20 +122,44 @@ def answer_boxes(kind: str, labels: list[str]) -> Callable[[Truth, random.Random
                 continue
             x, y, w, h = obj["box"]
             nx, ny = noisy(x, rng, sd, 0, W - 5), noisy(y, rng, sd, 0, H - 5)
-            out.append({"label": obj["label"], "box": [nx, ny, min(noisy(w, rng, sd, 4, 60), W - nx), min(noisy(h, rng, sd, 4, 60), H - ny)]})
+            out.append(
+                {
+                    "label": obj["label"],
+                    "box": [
+                        nx,
+                        ny,
+                        min(noisy(w, rng, sd, 4, 60), W - nx),
+                        min(noisy(h, rng, sd, 4, 60), H - ny),
+                    ],
+                }
+            )
         return {"objects": out}
+
     return answer
 
 
 def answer_keypoints(kind: str, labels: list[str]) -> Callable[[Truth, random.Random], Answer]:
     def answer(truth: Truth, rng: random.Random) -> Answer:
         if kind == "constant":
-            return {"objects": [{"label": labels[0], "points": [[10, 10, 2], [20, 10, 2], [15, 20, 2]]}]}
+            return {
+                "objects": [{"label": labels[0], "points": [[10, 10, 2], [20, 10, 2], [15, 20, 2]]}]
+            }
         if kind == "spammer":
-            return {"objects": [{"label": labels[0], "points": [[rng.uniform(0, W), rng.uniform(0, H), 2] for _ in range(3)]}]}
+            return {
+                "objects": [
+                    {
+                        "label": labels[0],
+                        "points": [[rng.uniform(0, W), rng.uniform(0, H), 2] for _ in range(3)],
+                    }
+                ]
+            }
         sd = 3.0 if kind == "sloppy" else 0.7
-        pts = [[noisy(x, rng, sd, 0, W), noisy(y, rng, sd, 0, H), v] for x, y, v in truth["objects"][0]["points"]]
+        pts = [
+            [noisy(x, rng, sd, 0, W), noisy(y, rng, sd, 0, H), v]
+            for x, y, v in truth["objects"][0]["points"]
+        ]
         return {"objects": [{"label": labels[0], "points": pts}]}
+
     return answer
 
 
@@ -123,7 +167,13 @@ def answer_polygons(kind: str, labels: list[str]) -> Callable[[Truth, random.Ran
     boxes = answer_boxes(kind, labels)
 
     def answer(truth: Truth, rng: random.Random) -> Answer:
-        return {"objects": [{"label": o["label"], "points": _box_ring(o["box"])} for o in boxes(truth, rng)["objects"]]}
+        return {
+            "objects": [
+                {"label": o["label"], "points": _box_ring(o["box"])}
+                for o in boxes(truth, rng)["objects"]
+            ]
+        }
+
     return answer
 
 
@@ -137,11 +187,15 @@ def answer_masks(kind: str, labels: list[str]) -> Callable[[Truth, random.Random
         if kind == "constant":
             mask = np.zeros((H, W), np.uint8)
         elif kind == "spammer":
-            mask = np.asarray(np.random.default_rng(rng.randint(0, 10**6)).integers(0, len(labels) + 1, (H, W)), np.uint8)
+            mask = np.asarray(
+                np.random.default_rng(rng.randint(0, 10**6)).integers(0, len(labels) + 1, (H, W)),
+                np.uint8,
+            )
         else:
             shift = rng.randint(-6, 6) if kind == "sloppy" else rng.randint(-1, 1)
             mask = np.roll(truth["mask"], shift, axis=1)
         return {"mask_png_base64": png_b64(mask)}
+
     return answer
 
 
@@ -161,7 +215,9 @@ def iou(a: list[float], b: list[float]) -> float:
     return inter / (a[2] * a[3] + b[2] * b[3] - inter) if inter else 0.0
 
 
-def box_f1(answer: Answer, truth: Truth, boxes_of: Callable[[dict[str, Any]], list[float]]) -> float:
+def box_f1(
+    answer: Answer, truth: Truth, boxes_of: Callable[[dict[str, Any]], list[float]]
+) -> float:
     got = [(o["label"], boxes_of(o)) for o in answer.get("objects", [])]
     want = [(o["label"], o["box"]) for o in truth["objects"]]
     matched, used = 0, set()

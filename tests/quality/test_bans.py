@@ -9,25 +9,46 @@ from tests.conftest import FakeClock
 from tests.factories import account_id, make_operator, make_project, open_batch, signup
 
 
-def test_operator_ban_releases_leases_and_unban_restores(client: TestClient, settings: Settings) -> None:
+def test_operator_ban_releases_leases_and_unban_restores(
+    client: TestClient, settings: Settings
+) -> None:
     op = make_operator(settings)
-    requester, worker, other = signup(client, "requester"), signup(client, "worker"), signup(client, "worker")
+    requester, worker, other = (
+        signup(client, "requester"),
+        signup(client, "worker"),
+        signup(client, "worker"),
+    )
     project = make_project(client, requester, overlap={"min": 1, "max": 1})
     open_batch(client, requester, project["id"], n_images=1)
     lease = client.post(f"/v1/projects/{project['id']}/assignments", headers=worker).json()
-    assert client.post(f"/v1/projects/{project['id']}/assignments", headers=other).status_code == 204
+    assert (
+        client.post(f"/v1/projects/{project['id']}/assignments", headers=other).status_code == 204
+    )
 
-    r = client.post(f"/v1/admin/workers/{account_id(worker)}/ban", json={"reason": "fraud"}, headers=op)
+    r = client.post(
+        f"/v1/admin/workers/{account_id(worker)}/ban", json={"reason": "fraud"}, headers=op
+    )
     assert r.status_code == 200
     assert r.json()["banned"] is True
     refused = client.post(f"/v1/projects/{project['id']}/assignments", headers=worker)
     assert refused.status_code == 403
     assert "fraud" in refused.json()["detail"]
-    assert client.post(f"/v1/assignments/{lease['id']}/submit", json={"answer": {"label": "cat"}},
-                       headers=worker).status_code == 409
-    assert client.post(f"/v1/projects/{project['id']}/assignments", headers=other).status_code == 201
+    assert (
+        client.post(
+            f"/v1/assignments/{lease['id']}/submit",
+            json={"answer": {"label": "cat"}},
+            headers=worker,
+        ).status_code
+        == 409
+    )
+    assert (
+        client.post(f"/v1/projects/{project['id']}/assignments", headers=other).status_code == 201
+    )
 
-    assert client.post(f"/v1/admin/workers/{account_id(worker)}/unban", headers=op).json()["banned"] is False
+    assert (
+        client.post(f"/v1/admin/workers/{account_id(worker)}/unban", headers=op).json()["banned"]
+        is False
+    )
     skills = client.get("/v1/me/skills", headers=worker).json()["items"]
     assert [(s["project_id"], s["banned"]) for s in skills] == [(project["id"], False)]
 
@@ -39,30 +60,52 @@ def test_project_ban_only_blocks_that_project(client: TestClient, settings: Sett
     open_batch(client, requester, p1["id"], n_images=1)
     open_batch(client, requester, p2["id"], n_images=1)
     body = {"reason": "bad boxes", "project_id": p1["id"]}
-    assert client.post(f"/v1/admin/workers/{account_id(worker)}/ban", json=body, headers=op).status_code == 200
+    assert (
+        client.post(
+            f"/v1/admin/workers/{account_id(worker)}/ban", json=body, headers=op
+        ).status_code
+        == 200
+    )
     assert client.post(f"/v1/projects/{p1['id']}/assignments", headers=worker).status_code == 403
     assert client.post(f"/v1/projects/{p2['id']}/assignments", headers=worker).status_code == 201
     rows = client.get("/v1/admin/workers", headers=op).json()["items"]
     mine = next(r for r in rows if r["id"] == account_id(worker))
     assert [(p["project_id"], p["banned"]) for p in mine["projects"]] == [(p1["id"], True)]
-    assert client.post("/v1/admin/workers/acc_nope/ban", json={"reason": "x"}, headers=op).status_code == 404
+    assert (
+        client.post("/v1/admin/workers/acc_nope/ban", json={"reason": "x"}, headers=op).status_code
+        == 404
+    )
 
 
 def test_operator_quality_settings(client: TestClient, settings: Settings) -> None:
     op = make_operator(settings)
     before = client.get("/v1/admin/settings", headers=op).json()
     assert (before["benefit_of_doubt_below"], before["qualification_retry_s"]) == (0.6, 86400)
-    r = client.patch("/v1/admin/settings", json={"benefit_of_doubt_below": 0.75, "qualification_retry_s": 3600},
-                     headers=op)
+    r = client.patch(
+        "/v1/admin/settings",
+        json={"benefit_of_doubt_below": 0.75, "qualification_retry_s": 3600},
+        headers=op,
+    )
     assert r.status_code == 200
     assert (r.json()["benefit_of_doubt_below"], r.json()["qualification_retry_s"]) == (0.75, 3600)
     assert r.json()["platform_fee"] == before["platform_fee"]
-    assert client.patch("/v1/admin/settings", json={"benefit_of_doubt_below": 2}, headers=op).status_code == 422
+    assert (
+        client.patch(
+            "/v1/admin/settings", json={"benefit_of_doubt_below": 2}, headers=op
+        ).status_code
+        == 422
+    )
 
 
 def test_repeated_fast_answers_ban_the_worker(client: TestClient, clock: FakeClock) -> None:
-    requester, rusher, careful = signup(client, "requester"), signup(client, "worker"), signup(client, "worker")
-    project = make_project(client, requester, overlap={"min": 2, "max": 3}, min_answer_s=10, fast_answers_to_ban=3)
+    requester, rusher, careful = (
+        signup(client, "requester"),
+        signup(client, "worker"),
+        signup(client, "worker"),
+    )
+    project = make_project(
+        client, requester, overlap={"min": 2, "max": 3}, min_answer_s=10, fast_answers_to_ban=3
+    )
     assert (project["min_answer_s"], project["fast_answers_to_ban"]) == (10, 3)
     open_batch(client, requester, project["id"], n_images=6)
 
@@ -71,7 +114,11 @@ def test_repeated_fast_answers_ban_the_worker(client: TestClient, clock: FakeClo
         if lease.status_code != 201:
             return lease.status_code
         clock.advance(think_s)
-        r = client.post(f"/v1/assignments/{lease.json()['id']}/submit", json={"answer": {"label": "cat"}}, headers=worker)
+        r = client.post(
+            f"/v1/assignments/{lease.json()['id']}/submit",
+            json={"answer": {"label": "cat"}},
+            headers=worker,
+        )
         return r.status_code
 
     assert [answer(careful, 12) for _ in range(3)] == [200, 200, 200]
@@ -79,6 +126,8 @@ def test_repeated_fast_answers_ban_the_worker(client: TestClient, clock: FakeClo
     refused = client.post(f"/v1/projects/{project['id']}/assignments", headers=rusher)
     assert refused.status_code == 403
     assert "3 answers faster than this project's floor of 10 s" in refused.json()["detail"]
-    assert client.post(f"/v1/projects/{project['id']}/assignments", headers=careful).status_code == 201
+    assert (
+        client.post(f"/v1/projects/{project['id']}/assignments", headers=careful).status_code == 201
+    )
     history = client.get("/v1/me/assignments", headers=rusher).json()["items"]
     assert history[0]["reason"] == "excluded: the worker was banned from this project"

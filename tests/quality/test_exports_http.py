@@ -16,15 +16,23 @@ from tests.factories import make_project, open_batch, signup
 def answer_all(client: TestClient, project_id: str, answer: dict, n_workers: int = 2) -> None:  # type: ignore[type-arg]
     for _ in range(n_workers):
         worker = signup(client, "worker")
-        while (r := client.post(f"/v1/projects/{project_id}/assignments", headers=worker)).status_code == 201:
-            s = client.post(f"/v1/assignments/{r.json()['id']}/submit", json={"answer": answer}, headers=worker)
+        while (
+            r := client.post(f"/v1/projects/{project_id}/assignments", headers=worker)
+        ).status_code == 201:
+            s = client.post(
+                f"/v1/assignments/{r.json()['id']}/submit", json={"answer": answer}, headers=worker
+            )
             assert s.status_code == 200, s.text
 
 
 def test_bbox_batch_downloads_as_coco_yolo_and_voc(client: TestClient, tmp_path) -> None:  # type: ignore[no-untyped-def]
     requester = signup(client, "requester")
-    project = make_project(client, requester, annotation={"type": "bbox", "labels": ["car", "person"]},
-                           overlap={"min": 2, "max": 2})
+    project = make_project(
+        client,
+        requester,
+        annotation={"type": "bbox", "labels": ["car", "person"]},
+        overlap={"min": 2, "max": 2},
+    )
     batch = open_batch(client, requester, project["id"], n_images=3)
     answer_all(client, project["id"], {"objects": [{"label": "person", "box": [2, 3, 10, 12]}]})
     r = client.get(f"/v1/batches/{batch['id']}/results?format=coco", headers=requester)
@@ -54,7 +62,15 @@ def test_classification_downloads_as_csv_and_refuses_yolo(client: TestClient) ->
     refused = client.get(f"/v1/batches/{batch['id']}/results?format=yolo", headers=requester)
     assert refused.status_code == 422
     assert "csv" in refused.json()["detail"]
-    assert client.get(f"/v1/batches/{batch['id']}/results?format=pdf", headers=requester).status_code == 422
+    assert (
+        client.get(f"/v1/batches/{batch['id']}/results?format=pdf", headers=requester).status_code
+        == 422
+    )
     other = signup(client, "requester")
-    assert client.get(f"/v1/batches/{batch['id']}/results?format=csv", headers=other).status_code == 404
-    assert json.loads(client.get(f"/v1/batches/{batch['id']}/results", headers=requester).text)["items"]
+    assert (
+        client.get(f"/v1/batches/{batch['id']}/results?format=csv", headers=other).status_code
+        == 404
+    )
+    assert json.loads(client.get(f"/v1/batches/{batch['id']}/results", headers=requester).text)[
+        "items"
+    ]
