@@ -11,17 +11,22 @@ from fastapi import FastAPI
 
 from app.accounts.router import router as accounts_router
 from app.answers.router import router as answers_router
+from app.auth.router import router as sessions_router
 from app.batches.router import router as batches_router
 from app.core.config import Settings, get_settings
 from app.core.db import make_engine, make_sessionmaker
 from app.core.errors import install_handlers
+from app.core.headers import SecurityHeaders
 from app.core.limits import BodySizeLimit
 from app.core.migrate import upgrade
+from app.core.secrets import server_secret
 from app.health.router import router as health_router
-from app.images import LocalImageStore
+from app.images import LocalImageStore, UrlSigner
 from app.money.router import router as money_router
 from app.operator.router import router as operator_router
 from app.projects.router import router as projects_router
+from app.web.router import api_router as web_api_router
+from app.web.router import mount_web_app
 from app.work.router import router as work_router
 from workers.runner import start_in_thread
 
@@ -47,7 +52,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # and the GIL cost ~2 ms of CPU per lease or submit (benchmarks/README.md).
             anyio.to_thread.current_default_thread_limiter().total_tokens = engine.pool.size()  # type: ignore[attr-defined]
         app.state.sessionmaker = make_sessionmaker(engine)
-        app.state.image_store = LocalImageStore(settings.images_dir)
+        with app.state.sessionmaker() as session:
+            secret = server_secret(session, "image-urls", configured=settings.secret_key)
+        app.state.url_signer = UrlSigner(secret)
+        app.state.image_store = LocalImageStore(settings.images_dir, app.state.url_signer)
         reconcilers = None
         if settings.reconcilers_in_process:
             reconcilers = start_in_thread(app.state.sessionmaker, settings)
@@ -71,14 +79,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     routers = (
         health_router,
         accounts_router,
+        sessions_router,
         money_router,
         projects_router,
         batches_router,
         work_router,
         answers_router,
         operator_router,
+        web_api_router,
     )
     for router in routers:
         app.include_router(router)
+    mount_web_app(app, settings)  # last: its fallback route must not shadow the API
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(SecurityHeaders)
     return app

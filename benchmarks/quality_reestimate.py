@@ -61,8 +61,6 @@ def seed(url: str, n_answers: int) -> str:
                     "id": "acc_req",
                     "role": "requester",
                     "name": "r",
-                    "key_id": "k0",
-                    "key_hash": "x",
                     "created_at": NOW,
                 }
             ],
@@ -74,8 +72,6 @@ def seed(url: str, n_answers: int) -> str:
                     "id": f"acc_w{w}",
                     "role": "worker",
                     "name": "w",
-                    "key_id": f"k{w + 1}",
-                    "key_hash": "x",
                     "created_at": NOW,
                 }
                 for w in range(2_000)

@@ -17,12 +17,18 @@ router = APIRouter(prefix="/v1", tags=["accounts"])
 def create_account(body: AccountCreate, session: SessionDep, now: Now) -> AccountCreated:
     """Sign up as a requester or a worker; the response carries the API key, shown once."""
     account, api_key = account_service.create_account(
-        session, role=Role(body.role), name=body.name, now=now
+        session,
+        role=Role(body.role),
+        name=body.name,
+        now=now,
+        email=body.email,
+        password=body.password,
     )
     return AccountCreated(
         id=account.id,
         role=account.role,
         name=account.name,
+        email=account.email,
         api_key=api_key,
         created_at=account.created_at,
     )
@@ -39,6 +45,7 @@ def me(account: AnyAccount, session: SessionDep) -> Me:
         id=account.id,
         role=account.role,
         name=account.name,
+        email=account.email,
         created_at=account.created_at,
         balance=balance,
     )

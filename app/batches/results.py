@@ -22,6 +22,12 @@ def tasks_page(session: Session, batch: Batch, page: PageParams) -> Sequence[Tas
     return session.scalars(stmt.order_by(Task.id).limit(page.limit + 1)).all()
 
 
+def images_by_id(session: Session, image_ids: Sequence[str]) -> dict[str, Image]:
+    """The images of a page of tasks, for their links."""
+    rows = session.scalars(select(Image).where(Image.id.in_(set(image_ids)))).all()
+    return {image.id: image for image in rows}
+
+
 def answers_by_task(session: Session, task_ids: Sequence[str]) -> dict[str, list[Assignment]]:
     rows = session.scalars(
         select(Assignment)

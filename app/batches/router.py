@@ -35,10 +35,9 @@ from app.core.errors import PayloadTooLarge, Unprocessable, UnsupportedMediaType
 from app.core.pagination import PageParams, next_cursor, page_params
 from app.core.schemas import InputModel, OutputModel, Timestamp
 from app.exports import ExportNotAvailable, export
-from app.images import ImageLimits, default_resolver, fetch_image
+from app.images import ImageLimits, default_resolver, fetch_image, requester_expiry
 from app.models import Batch, Project
 from app.money import service as money_service
-from app.work.router import image_url
 
 router = APIRouter(prefix="/v1", tags=["batches"])
 
@@ -292,11 +291,17 @@ async def create_gold(
         limits=limits,
         now=now,
     )
+    images = await run_in_threadpool(batch_results.images_by_id, session, [task.image_id])
     return GoldOut(
         id=task.id,
         project_id=task.project_id,
         image_name=task.image_name,
-        image_url=image_url(base_url, task.image_id),
+        image_url=request.app.state.image_store.url_for(
+            images[task.image_id],
+            viewer_id=requester.id,
+            expires_at=requester_expiry(now),
+            base_url=base_url,
+        ),
         answer=task.gold_answer or {},
         created_at=task.created_at,
     )
@@ -346,6 +351,7 @@ def get_results(
     session: SessionDep,
     page: Page,
     base_url: BaseURL,
+    now: Now,
     format: Annotated[Literal["json", "coco", "yolo", "voc", "csv", "masks"], Query()] = "json",
     include: Annotated[Literal["answers"] | None, Query()] = None,
 ) -> ResultPage | StreamingResponse:
@@ -374,6 +380,8 @@ def get_results(
         )
     tasks = batch_results.tasks_page(session, batch, page)[: page.limit + 1]
     shown = tasks[: page.limit]
+    images = batch_results.images_by_id(session, [t.image_id for t in shown])
+    store, expires_at = request.app.state.image_store, requester_expiry(now)
     answers = (
         batch_results.answers_by_task(session, [t.id for t in shown])
         if include == "answers"
@@ -383,7 +391,9 @@ def get_results(
         ResultItem(
             task_id=t.id,
             image_name=t.image_name,
-            image_url=image_url(base_url, t.image_id),
+            image_url=store.url_for(
+                images[t.image_id], viewer_id=requester.id, expires_at=expires_at, base_url=base_url
+            ),
             status=t.status,
             answer=t.consensus,
             confidence=t.confidence,

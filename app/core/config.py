@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     public_url: str = ""
     """Base URL put in links (image URLs); empty means the URL the request came in on."""
 
+    secret_key: str = Field(default="", repr=False)
+    """Signs image URLs. Empty: a random key is made once and kept in the database; set the
+    same value on several machines that do not share a database."""
+    web_dir: Path | None = None
+    """The built web app (``web/dist``); empty: the one next to the source tree."""
+
     run_reconcilers: bool | None = None
     """Run the background reconcilers inside ``serve``; default: yes on SQLite, no on PostgreSQL
     (there, run ``tessera worker`` processes)."""

@@ -9,7 +9,9 @@
      ├── Conflict (409)
      ├── PayloadTooLarge (413)
      ├── UnsupportedMediaType (415)
-     └── Unprocessable (422)      may carry ``errors: [{loc, msg}]``
+     ├── Unprocessable (422)      may carry ``errors: [{loc, msg}]``
+     ├── TooManyRequests (429)    carries ``Retry-After``
+     └── ServiceUnavailable (503)
 
 Domain errors subclass these next to their services. Handlers here turn them, request
 validation errors, integrity errors and anything unexpected into ``application/problem+json``;
@@ -102,6 +104,17 @@ class UnsupportedMediaType(ProblemError):
 
 class Unprocessable(ProblemError):
     status, type, title = 422, "validation-error", "The request is not valid"
+
+
+class TooManyRequests(ProblemError):
+    status, type, title = 429, "too-many-requests", "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after_s: int) -> None:
+        super().__init__(
+            detail,
+            headers={"Retry-After": str(retry_after_s)},
+            extra={"retry_after": retry_after_s},
+        )
 
 
 class ServiceUnavailable(ProblemError):

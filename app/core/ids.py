@@ -18,6 +18,8 @@ PREFIXES = {
     "task": "tsk",
     "assignment": "asg",
     "upload": "upl",
+    "api_key": "key",
+    "web_session": "ses",
 }
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 ID_LENGTH = 26

@@ -24,7 +24,8 @@ from app.images.fetch import check_url, fetch_image
 from app.images.inspect import MEDIA_TYPES, ImageInfo, inspect_image, sniff_media_type
 from app.images.limits import ImageLimits
 from app.images.netguard import Resolver, default_resolver, is_public
-from app.images.store import ImageStore, LocalImageStore, validate_sha256
+from app.images.signing import UrlSigner, requester_expiry
+from app.images.store import ImageRef, ImageStore, LocalImageStore, validate_sha256
 
 __all__ = [
     "MEDIA_TYPES",
@@ -35,12 +36,14 @@ __all__ = [
     "ImageInfo",
     "ImageLimits",
     "ImageNotFound",
+    "ImageRef",
     "ImageStore",
     "ImageTooLarge",
     "LocalImageStore",
     "Resolver",
     "UnsafeURL",
     "UnsupportedImageType",
+    "UrlSigner",
     "ZipResult",
     "check_url",
     "decode_base64_image",
@@ -49,6 +52,7 @@ __all__ = [
     "inspect_image",
     "is_public",
     "read_zip",
+    "requester_expiry",
     "safe_name",
     "sniff_media_type",
     "validate_sha256",

@@ -12,12 +12,14 @@ import hashlib
 import os
 import re
 import tempfile
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from app.images.errors import ImageNotFound
+from app.images.signing import UrlSigner
 
-__all__ = ["ImageStore", "LocalImageStore", "validate_sha256"]
+__all__ = ["ImageRef", "ImageStore", "LocalImageStore", "validate_sha256"]
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -27,6 +29,16 @@ def validate_sha256(sha256: str) -> str:
     if not isinstance(sha256, str) or not _SHA256.fullmatch(sha256):
         raise ValueError("an image digest is 64 lowercase hexadecimal characters")
     return sha256
+
+
+class ImageRef(Protocol):
+    """What a store needs to know of an image to link to it (an ``Image`` row fits)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def sha256(self) -> str: ...
 
 
 @runtime_checkable
@@ -45,6 +57,13 @@ class ImageStore(Protocol):
         """Whether ``sha256`` is stored."""
         ...
 
+    def url_for(
+        self, image: ImageRef, *, viewer_id: str, expires_at: datetime, base_url: str
+    ) -> str:
+        """A URL that shows ``image`` to ``viewer_id`` without any header until ``expires_at``
+        (our own signed ``/v1/images`` URL, or an object store's presigned one)."""
+        ...
+
 
 class LocalImageStore:
     """Files under ``root/ab/cd/<sha256>``, written atomically.
@@ -53,8 +72,18 @@ class LocalImageStore:
     ``mkstemp``; images are customers' data and only the server process reads them.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, url_signer: UrlSigner | None = None) -> None:
         self.root = Path(root)
+        self.url_signer = url_signer
+
+    def url_for(
+        self, image: ImageRef, *, viewer_id: str, expires_at: datetime, base_url: str
+    ) -> str:
+        """Our signed ``/v1/images/{id}`` URL, served by the API from this store."""
+        if self.url_signer is None:
+            raise RuntimeError("this image store was made without a URL signer")
+        query = self.url_signer.query(image.id, viewer_id, expires_at)
+        return f"{base_url}/v1/images/{image.id}?{query}"
 
     def path(self, sha256: str) -> Path:
         """Where ``sha256`` is (or would be) stored; ValueError for a malformed digest."""

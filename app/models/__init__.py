@@ -5,6 +5,7 @@ from app.models.account import Account, Role
 from app.models.assignment import Assignment, AssignmentStatus
 from app.models.batch import Batch, BatchStatus
 from app.models.bonus import Bonus
+from app.models.credentials import ApiKey, ServerSecret, SignInFailure, WebSession
 from app.models.idempotency_key import IdempotencyKey
 from app.models.image import Image
 from app.models.image_fetch import ImageFetch
@@ -16,6 +17,7 @@ from app.models.worker_skill import WorkerSkill
 
 __all__ = [
     "Account",
+    "ApiKey",
     "Assignment",
     "AssignmentStatus",
     "Base",
@@ -30,8 +32,11 @@ __all__ = [
     "ProjectStatus",
     "QualitySettings",
     "Role",
+    "ServerSecret",
+    "SignInFailure",
     "Task",
     "TaskQueueEntry",
     "TaskStatus",
+    "WebSession",
     "WorkerSkill",
 ]

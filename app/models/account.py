@@ -21,10 +21,10 @@ class Account(Base):
     id: Mapped[str] = id_column()
     role: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(200))
-    key_id: Mapped[str] = mapped_column(String(32), unique=True)
-    """Public half of the API key; finds the row."""
-    key_hash: Mapped[str] = mapped_column(String(64))
-    """SHA-256 of the secret half; the secret itself is never stored."""
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    """Lower-cased; set for accounts that sign in from the browser."""
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    """argon2id, in the PHC string format (parameters and salt included)."""
     created_at: Mapped[datetime]
     banned_at: Mapped[datetime | None]
     """Set by an operator: the worker may not lease anything, on any project."""

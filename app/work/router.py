@@ -1,13 +1,15 @@
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.encoders import jsonable_encoder
 from sqlalchemy import select
 
-from app.auth.deps import AnyAccount, Worker
+from app.auth.deps import BearerCredentials, SessionCookie, Worker, resolve_caller
 from app.core.deps import BaseURL, Now, SessionDep, SettingsDep
+from app.core.errors import Unauthorized
 from app.core.pagination import PageParams, next_cursor, page_params
 from app.images import ImageNotFound
 from app.models import Assignment, WorkerSkill
@@ -17,10 +19,6 @@ from app.work.errors import ImageNotAvailable
 from app.work.schemas import AssignmentOut, AssignmentPage, LeasedTask, LeaseOut, SubmitIn
 
 router = APIRouter(prefix="/v1", tags=["work"])
-
-
-def image_url(base_url: str, image_id: str) -> str:
-    return f"{base_url}/v1/images/{image_id}"
 
 
 def assignment_out(assignment: Assignment) -> AssignmentOut:
@@ -48,6 +46,7 @@ def assignment_out(assignment: Assignment) -> AssignmentOut:
 )
 def lease(
     project_id: str,
+    request: Request,
     worker: Worker,
     session: SessionDep,
     now: Now,
@@ -60,16 +59,18 @@ def lease(
     )
     if lease is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
+    a = lease.assignment
     task = LeasedTask(
         id=lease.task.id,
-        image_url=image_url(base_url, lease.image.id),
+        image_url=request.app.state.image_store.url_for(
+            lease.image, viewer_id=worker.id, expires_at=a.expires_at, base_url=base_url
+        ),
         width=lease.image.width,
         height=lease.image.height,
         annotation=lease.project.annotation,
         instructions=lease.project.instructions,
         pre_annotation=lease.task.pre_annotation,
     )
-    a = lease.assignment
     return LeaseOut(
         id=a.id, project_id=a.project_id, task=task, reward=a.reward_micros, expires_at=a.expires_at
     )
@@ -109,13 +110,37 @@ def my_skills(worker: Worker, session: SessionDep) -> dict[str, Any]:
 
 
 @router.get(
-    "/images/{image_id}", response_class=Response, responses={200: {"content": {"image/*": {}}}}
+    "/images/{image_id}",
+    response_class=Response,
+    responses={200: {"content": {"image/*": {}}}, 404: {"description": ImageNotAvailable.title}},
 )
 def get_image(
-    image_id: str, account: AnyAccount, session: SessionDep, now: Now, request: Request
+    image_id: str,
+    request: Request,
+    session: SessionDep,
+    now: Now,
+    credentials: BearerCredentials,
+    cookie: SessionCookie,
+    v: Annotated[str | None, Query(max_length=32, description="Signed URL: the viewer.")] = None,
+    exp: Annotated[int | None, Query(ge=0, lt=2**40, description="Signed URL: expiry.")] = None,
+    sig: Annotated[str | None, Query(max_length=64, description="Signed URL: HMAC.")] = None,
 ) -> Response:
-    """Image bytes: for its requester, and for a worker holding a live lease on a task showing it."""
-    image = work_service.image_for(session, account, image_id, now=now)
+    """Image bytes, by a signed URL (as handed out in leases and results; no header needed) or
+    with the caller's credentials: for its requester, and for a worker holding a live lease on a
+    task showing it. A changed, expired or foreign signature is a 404."""
+    if sig is None or v is None or exp is None:
+        viewer = resolve_caller(request, session, now, credentials, cookie).account.id
+    else:
+        if not request.app.state.url_signer.is_valid(image_id, v, exp, sig, now=now):
+            raise ImageNotAvailable(f"No image {image_id} that you can see.")
+        viewer = v
+        if credentials is not None or cookie is not None:
+            # A signed-in caller sees what it may see itself, whoever the URL was made for
+            # (so a worker's URL shows nothing to another worker); stale credentials next to a
+            # good signature are no reason to refuse it.
+            with contextlib.suppress(Unauthorized):
+                viewer = resolve_caller(request, session, now, credentials, cookie).account.id
+    image = work_service.image_for(session, viewer, image_id, now=now)
     try:
         data = request.app.state.image_store.get(image.sha256)
     except ImageNotFound:

@@ -240,11 +240,11 @@ def history(session: Session, worker: Account, page: PageParams) -> Sequence[Ass
     return session.scalars(stmt.order_by(Assignment.id.desc()).limit(page.limit + 1)).all()
 
 
-def image_for(session: Session, account: Account, image_id: str, *, now: datetime) -> Image:
-    """The image, if the caller owns it or holds a live lease on a task that shows it."""
+def image_for(session: Session, viewer_id: str, image_id: str, *, now: datetime) -> Image:
+    """The image, if the viewer owns it or holds a live lease on a task that shows it."""
     live_lease = exists().where(
         and_(
-            Assignment.worker_id == account.id,
+            Assignment.worker_id == viewer_id,
             Assignment.status == AssignmentStatus.leased,
             Assignment.expires_at > now,
             Task.id == Assignment.task_id,
@@ -252,7 +252,7 @@ def image_for(session: Session, account: Account, image_id: str, *, now: datetim
         )
     )
     image = session.scalar(
-        select(Image).where(Image.id == image_id, (Image.owner_id == account.id) | live_lease)
+        select(Image).where(Image.id == image_id, (Image.owner_id == viewer_id) | live_lease)
     )
     session.commit()
     if image is None:

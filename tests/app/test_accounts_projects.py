@@ -17,6 +17,7 @@ class TestAccounts:
             "id": body["id"],
             "role": "worker",
             "name": "Ada",
+            "email": None,
             "created_at": me["created_at"],
             "balance": {"pending": "0", "available": "0", "in_flight": "0", "paid_out": "0"},
         }

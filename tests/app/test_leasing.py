@@ -10,7 +10,6 @@ from sqlalchemy import Engine, func, select
 
 from app.core.db import make_sessionmaker
 from app.core.ids import new_id
-from app.core.security import generate_api_key
 from app.models import Account, Assignment, Role, TaskQueueEntry
 from app.work import service as work_service
 from tests.conftest import FakeClock
@@ -239,25 +238,22 @@ class TestImageAccess:
         assert client.get(url, headers=worker).status_code == 200
         assert client.get(url, headers=idle_worker).status_code == 404
         assert client.get(url, headers=other_requester).status_code == 404
-        assert client.get(url).status_code == 401
+        assert client.get(url).status_code == 200  # the signed URL needs no header
+        assert client.get(url.split("?")[0]).status_code == 401  # the bare URL does
+        tampered = url.replace("sig=", "sig=A")
+        assert client.get(tampered).status_code == 404
+        assert client.get(tampered, headers=worker).status_code == 404
         clock.advance(61)
         assert client.get(url, headers=worker).status_code == 404
+        assert client.get(url).status_code == 404
 
 
 def _workers(engine: Engine, n: int) -> list[Account]:
     session = make_sessionmaker(engine)()
     accounts = []
     for i in range(n):
-        key = generate_api_key()
         accounts.append(
-            Account(
-                id=new_id("acc"),
-                role=Role.worker,
-                name=f"w{i}",
-                key_id=key.key_id,
-                key_hash=key.secret_hash,
-                created_at=FakeClock().now,
-            )
+            Account(id=new_id("acc"), role=Role.worker, name=f"w{i}", created_at=FakeClock().now)
         )
     session.add_all(accounts)
     session.commit()
