@@ -25,8 +25,8 @@ def _serve(args: argparse.Namespace) -> int:
         upgrade(settings.database_url)
         os.environ["TESSERA_MIGRATE_ON_START"] = "false"
     print(
-        f"Tessera on http://{args.host}:{args.port} (database: {settings.database_url.split('://')[0]},"
-        f" data: {settings.data_dir.resolve()})",
+        f"Tessera on http://{args.host}:{args.port}/ (web app; API docs at /docs; database: "
+        f"{settings.database_url.split('://')[0]}, data: {settings.data_dir.resolve()})",
         flush=True,
     )
     uvicorn.run(

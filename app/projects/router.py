@@ -57,6 +57,7 @@ def open_project_out(project: Project, available: int) -> OpenProjectOut:
         reward=project.reward_micros,
         assignment_duration_s=project.assignment_duration_s,
         available_tasks=available,
+        qualification_gold_tasks=project.qualification_gold_tasks,
     )
 
 

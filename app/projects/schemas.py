@@ -134,3 +134,6 @@ class OpenProjectOut(OutputModel):
     reward: MoneyOut
     assignment_duration_s: int
     available_tasks: int
+    qualification_gold_tasks: int = Field(
+        default=0, description="Gold tasks a new worker answers first to qualify (0: none)."
+    )

@@ -16,7 +16,14 @@ from app.models import Assignment, WorkerSkill
 from app.quality.skills import describe
 from app.work import service as work_service
 from app.work.errors import ImageNotAvailable
-from app.work.schemas import AssignmentOut, AssignmentPage, LeasedTask, LeaseOut, SubmitIn
+from app.work.schemas import (
+    AssignmentOut,
+    AssignmentPage,
+    LeasedTask,
+    LeaseOut,
+    ReleaseIn,
+    SubmitIn,
+)
 
 router = APIRouter(prefix="/v1", tags=["work"])
 
@@ -85,9 +92,20 @@ def submit(
 
 
 @router.post("/assignments/{assignment_id}/release", response_model=AssignmentOut)
-def release(assignment_id: str, worker: Worker, session: SessionDep, now: Now) -> AssignmentOut:
-    """Give a leased task back, unpaid."""
-    return assignment_out(work_service.release(session, worker, assignment_id, now=now))
+def release(
+    assignment_id: str,
+    worker: Worker,
+    session: SessionDep,
+    now: Now,
+    body: ReleaseIn | None = None,
+) -> AssignmentOut:
+    """Give a leased task back, unpaid; `{"reason": "broken_image"}` also reports its image."""
+    reason = body.reason if body is not None else "skipped"
+    return assignment_out(
+        work_service.release(
+            session, worker, assignment_id, now=now, broken_image=reason == "broken_image"
+        )
+    )
 
 
 @router.get("/me/assignments", response_model=AssignmentPage)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -28,6 +28,12 @@ class LeaseOut(OutputModel):
 class SubmitIn(InputModel):
     answer: Any = Field(
         description="The answer in the shape of the project's annotation type (API.md)."
+    )
+
+
+class ReleaseIn(InputModel):
+    reason: Literal["skipped", "broken_image"] = Field(
+        default="skipped", description="Why the task is given back; a broken image is reported."
     )
 
 

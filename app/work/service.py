@@ -203,12 +203,25 @@ def _validated(project: Project, image: Image, answer: object) -> dict[str, obje
         ) from None
 
 
-def release(session: Session, worker: Account, assignment_id: str, *, now: datetime) -> Assignment:
-    """Give the task back unpaid; it returns to the pool for other workers."""
+BROKEN_IMAGE = "reported by the worker: the image does not load or shows nothing"
+
+
+def release(
+    session: Session,
+    worker: Account,
+    assignment_id: str,
+    *,
+    now: datetime,
+    broken_image: bool = False,
+) -> Assignment:
+    """Give the task back unpaid; it returns to the pool for other workers. A worker reporting
+    a broken image says so in the assignment's reason, where the requester's review reads it."""
     with transaction(session):
         assignment = _own_assignment(session, worker, assignment_id)
         _check_open(assignment)
         assignment.status, assignment.decided_at = AssignmentStatus.released, now
+        if broken_image:
+            assignment.reason = BROKEN_IMAGE
         queue.return_leases(session, [assignment])
     return assignment
 

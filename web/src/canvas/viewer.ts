@@ -1,0 +1,151 @@
+// The image under every tool: a Konva stage whose transform maps image pixels to the screen.
+// Wheel zooms around the cursor, Space+drag or the middle button pans, fit() shows it whole.
+// The image layer does not listen for events (no hit tests on a 24-megapixel bitmap).
+
+import Konva from "konva";
+import { isTextField } from "../core/keys";
+import type { Point } from "./geometry";
+
+Konva.pixelRatio = 1; // one canvas pixel per CSS pixel: 4x less to draw on high-DPI screens
+
+export class Viewer {
+  readonly stage: Konva.Stage;
+  readonly imageLayer: Konva.Layer;
+  readonly overlayLayer: Konva.Layer; // masks: drawn, never hit-tested
+  readonly shapes: Konva.Layer; // editable shapes
+  readonly ui: Konva.Layer; // cursors, the shape being drawn
+  spaceHeld = false;
+  private panFrom: { x: number; y: number; sx: number; sy: number } | null = null;
+  private readonly resize: ResizeObserver;
+  private readonly cleanups: (() => void)[] = [];
+  onViewChange: (() => void) | null = null;
+
+  constructor(
+    readonly container: HTMLElement,
+    readonly width: number,
+    readonly height: number,
+    image: HTMLImageElement | null,
+  ) {
+    this.stage = new Konva.Stage({
+      container: container as HTMLDivElement,
+      width: container.clientWidth || 800,
+      height: container.clientHeight || 600,
+    });
+    this.imageLayer = new Konva.Layer({ listening: false, imageSmoothingEnabled: false });
+    this.overlayLayer = new Konva.Layer({ listening: false, imageSmoothingEnabled: false });
+    this.shapes = new Konva.Layer();
+    this.ui = new Konva.Layer({ listening: false });
+    this.stage.add(this.imageLayer, this.overlayLayer, this.shapes, this.ui);
+    this.imageLayer.add(new Konva.Rect({ width, height, fill: "#222" }));
+    if (image) this.imageLayer.add(new Konva.Image({ image, width, height }));
+    this.resize = new ResizeObserver(() => this.fitContainer());
+    this.resize.observe(container);
+    this.stage.on("wheel", (e) => this.onWheel(e.evt));
+    this.listen(container, "mousedown", (e) => this.onDown(e as MouseEvent), true);
+    this.listen(window, "mousemove", (e) => this.onMove(e as MouseEvent));
+    this.listen(window, "mouseup", () => this.endPan());
+    this.listen(window, "keydown", (e) => this.onKey(e as KeyboardEvent, true));
+    this.listen(window, "keyup", (e) => this.onKey(e as KeyboardEvent, false));
+    this.listen(container, "contextmenu", (e) => e.preventDefault());
+    this.fit();
+  }
+
+  get scale(): number {
+    return this.stage.scaleX();
+  }
+
+  /** The pointer in image pixels (may lie outside the image), or null off the stage. */
+  pointer(): Point | null {
+    const p = this.stage.getRelativePointerPosition();
+    return p ? [p.x, p.y] : null;
+  }
+
+  /** Whether a pointer event belongs to panning rather than to the tool. */
+  isPanning(): boolean {
+    return this.spaceHeld || this.panFrom !== null;
+  }
+
+  fit(): void {
+    const w = this.stage.width(), h = this.stage.height();
+    const s = Math.min(w / this.width, h / this.height) * 0.98;
+    this.stage.scale({ x: s, y: s });
+    this.stage.position({ x: (w - this.width * s) / 2, y: (h - this.height * s) / 2 });
+    this.changed();
+  }
+
+  zoomAt(screen: { x: number; y: number }, factor: number): void {
+    const old = this.scale;
+    const fitScale = Math.min(this.stage.width() / this.width, this.stage.height() / this.height);
+    const next = Math.min(Math.max(old * factor, fitScale * 0.25), 40);
+    const pos = this.stage.position();
+    const at = { x: (screen.x - pos.x) / old, y: (screen.y - pos.y) / old };
+    this.stage.scale({ x: next, y: next });
+    this.stage.position({ x: screen.x - at.x * next, y: screen.y - at.y * next });
+    this.changed();
+  }
+
+  panBy(dx: number, dy: number): void {
+    const p = this.stage.position();
+    this.stage.position({ x: p.x + dx, y: p.y + dy });
+    this.changed();
+  }
+
+  destroy(): void {
+    this.resize.disconnect();
+    this.cleanups.forEach((c) => c());
+    this.stage.destroy();
+  }
+
+  private changed(): void {
+    this.stage.batchDraw();
+    this.onViewChange?.();
+  }
+
+  private fitContainer(): void {
+    const w = this.container.clientWidth, h = this.container.clientHeight;
+    if (!w || !h || (w === this.stage.width() && h === this.stage.height())) return;
+    this.stage.size({ width: w, height: h });
+    this.fit();
+  }
+
+  private onWheel(e: WheelEvent): void {
+    e.preventDefault();
+    const p = this.stage.getPointerPosition();
+    if (!p) return;
+    this.zoomAt(p, Math.exp(-e.deltaY * 0.0015));
+  }
+
+  private onDown(e: MouseEvent): void {
+    if (e.button === 1 || (e.button === 0 && this.spaceHeld)) {
+      e.preventDefault();
+      e.stopPropagation();
+      const p = this.stage.position();
+      this.panFrom = { x: e.clientX, y: e.clientY, sx: p.x, sy: p.y };
+      this.container.classList.add("panning");
+    }
+  }
+
+  private onMove(e: MouseEvent): void {
+    if (!this.panFrom) return;
+    this.stage.position({ x: this.panFrom.sx + e.clientX - this.panFrom.x, y: this.panFrom.sy + e.clientY - this.panFrom.y });
+    this.changed();
+  }
+
+  private endPan(): void {
+    if (!this.panFrom) return;
+    this.panFrom = null;
+    this.container.classList.remove("panning");
+  }
+
+  private onKey(e: KeyboardEvent, down: boolean): void {
+    if (e.key !== " " || isTextField(e.target)) return;
+    e.preventDefault();
+    this.spaceHeld = down;
+    this.container.classList.toggle("pan-ready", down);
+  }
+
+  private listen(target: EventTarget, type: string, fn: (e: Event) => void, capture = false): void {
+    target.addEventListener(type, fn, capture);
+    this.cleanups.push(() => target.removeEventListener(type, fn, capture));
+  }
+}

@@ -1,0 +1,86 @@
+// Shapes of the API's JSON (API.md), as the web app reads them.
+
+export type AnnotationType = "classification" | "multilabel" | "bbox" | "polygon" | "segmentation" | "keypoints";
+
+export interface AnnotationSpec {
+  type: AnnotationType;
+  labels: string[];
+  keypoints?: string[] | null;
+  skeleton?: [number, number][] | null;
+}
+
+export interface Account {
+  id: string;
+  role: "worker" | "requester" | "operator";
+  name: string;
+  email: string | null;
+}
+
+export interface SessionInfo {
+  account: Account;
+  csrf_token: string;
+  expires_at: string;
+}
+
+export interface Project {
+  id: string;
+  name: string;
+  instructions: string;
+  annotation: AnnotationSpec;
+  reward: string;
+  assignment_duration_s: number;
+  available_tasks?: number;
+  qualification?: { gold_tasks: number; min_accuracy: number } | null;
+}
+
+export interface LeasedTask {
+  id: string;
+  image_url: string;
+  width: number;
+  height: number;
+  annotation: AnnotationSpec;
+  instructions: string;
+  pre_annotation?: Answer | null;
+}
+
+export interface Lease {
+  id: string;
+  project_id: string;
+  task: LeasedTask;
+  reward: string;
+  expires_at: string;
+}
+
+export interface AssignmentRow {
+  id: string;
+  project_id: string;
+  task_id: string;
+  status: string;
+  reward: string;
+  leased_at: string;
+  expires_at: string;
+  submitted_at: string | null;
+  reason: string | null;
+  appeal_until: string | null;
+  appeal_message: string | null;
+  appeal_outcome: string | null;
+}
+
+export interface Skill {
+  project_id: string;
+  accuracy: number;
+  accuracy_upper: number;
+  graded_answers: number;
+  gold_answers: number;
+  qualified: boolean;
+  qualification_retry_at: string | null;
+  banned: boolean;
+  ban_reason: string | null;
+}
+
+export interface Page<T> {
+  items: T[];
+  next_cursor: string | null;
+}
+
+export type Answer = Record<string, unknown>;

@@ -1,0 +1,259 @@
+// Segmentation masks: brush and eraser with a cursor the size of the brush ([ and ] change it),
+// polygon fill that adds or subtracts, "don't paint over other labels". Strokes are painted into
+// a Uint8Array label map and only the changed rectangle of the overlay is redrawn; the answer is
+// the exact one-channel PNG of that map (canvas strokes are anti-aliased and cannot be used).
+
+import Konva from "konva";
+import { clamp, type Point } from "../canvas/geometry";
+import { LabelMap, type Patch } from "../canvas/labelmap";
+import { base64ToBytes, decodeMask, encodeMaskBase64 } from "../canvas/png";
+import { h } from "../core/dom";
+import type { Answer } from "../core/types";
+import { LabelBar, PALETTE, type Tool, type ToolContext } from "./base";
+
+type Mode = "brush" | "eraser" | "fill";
+const ALPHA = 130;
+
+export class MaskTool implements Tool {
+  map: LabelMap;
+  private mode: Mode = "brush";
+  private size = 24; // brush diameter in image pixels
+  private protect = false;
+  private subtract = false;
+  private last: Point | null = null;
+  private fillPath: Point[] | null = null;
+  private undoStack: Patch[] = [];
+  private redoStack: Patch[] = [];
+  private readonly canvas: HTMLCanvasElement;
+  private readonly context: CanvasRenderingContext2D;
+  private readonly cursor: Konva.Circle;
+  private readonly fillLine: Konva.Line;
+  private readonly labels: LabelBar;
+  private readonly status: HTMLElement;
+  private frame = 0;
+  private repeatedClick = false;
+  private readonly modeButtons: Record<Mode, HTMLButtonElement>;
+
+  constructor(private readonly ctx: ToolContext) {
+    const viewer = ctx.viewer!;
+    this.map = new LabelMap(ctx.width, ctx.height);
+    this.canvas = document.createElement("canvas");
+    this.canvas.width = ctx.width;
+    this.canvas.height = ctx.height;
+    this.context = this.canvas.getContext("2d")!;
+    viewer.overlayLayer.add(new Konva.Image({ image: this.canvas, width: ctx.width, height: ctx.height }));
+    this.cursor = new Konva.Circle({ radius: this.size / 2, stroke: "#fff", strokeWidth: 1.5, strokeScaleEnabled: false, dash: [4, 3], visible: false });
+    this.fillLine = new Konva.Line({ points: [], stroke: "#fff", strokeWidth: 2, dash: [6, 4], strokeScaleEnabled: false });
+    viewer.ui.add(this.cursor, this.fillLine);
+    this.labels = new LabelBar(ctx.spec.labels, () => this.updateCursor());
+    const modeButton = (m: Mode, text: string, key: string) =>
+      h("button", { type: "button", class: "mode", "data-mode": m, onclick: () => this.setMode(m) }, h("kbd", {}, key), text);
+    this.modeButtons = { brush: modeButton("brush", "Brush", "B"), eraser: modeButton("eraser", "Eraser", "E"), fill: modeButton("fill", "Polygon fill", "P") };
+    this.status = h("div", { class: "brush-size" });
+    const protect = h("input", { type: "checkbox", onchange: (e: Event) => (this.protect = (e.target as HTMLInputElement).checked) });
+    const subtract = h("input", { type: "checkbox", onchange: (e: Event) => (this.subtract = (e.target as HTMLInputElement).checked) });
+    ctx.panel.append(
+      this.labels.el,
+      h("div", { class: "panel-title" }, "Tool"),
+      h("div", { class: "modes" }, this.modeButtons.brush, this.modeButtons.eraser, this.modeButtons.fill),
+      this.status,
+      h("label", { class: "check" }, protect, "Don't paint over other labels"),
+      h("label", { class: "check" }, subtract, "Polygon fill subtracts"),
+      h("p", { class: "hint" }, "Paint with the mouse; [ and ] change the brush size. Polygon fill: click the outline, double-click or N to fill."),
+    );
+    viewer.stage.on("mousedown.mask", (e) => this.onDown(e));
+    viewer.stage.on("mousemove.mask", () => this.onMove());
+    viewer.stage.on("mouseup.mask mouseleave.mask", () => this.onUp());
+    // Two quick clicks at different places are two points; only a repeated click closes.
+    viewer.stage.on("dblclick.mask", () => this.repeatedClick && this.closeFill());
+    viewer.stage.on("mouseenter.mask", () => this.cursor.visible(this.mode !== "fill"));
+    this.setMode("brush");
+  }
+
+  answer(): Answer {
+    return { mask_png_base64: encodeMaskBase64(this.map) };
+  }
+
+  check(): string | null {
+    return this.fillPath ? "Finish the polygon fill (double-click or N) or cancel it (Esc)." : null;
+  }
+
+  state(): unknown {
+    return { mask_png_base64: encodeMaskBase64(this.map) };
+  }
+
+  restore(state: unknown): void {
+    this.load(state as Answer);
+  }
+
+  load(answer: Answer): void {
+    const b64 = answer.mask_png_base64;
+    if (typeof b64 !== "string") return;
+    const map = decodeMask(base64ToBytes(b64), this.ctx.width, this.ctx.height);
+    if (!map) return this.ctx.flash("The existing mask does not fit this image and was not loaded.");
+    const top = this.ctx.spec.labels.length;
+    for (let i = 0; i < map.data.length; i++) if (map.data[i] > top) map.data[i] = 0;
+    this.map = map;
+    this.undoStack = [];
+    this.redoStack = [];
+    this.redraw({ x: 0, y: 0, w: this.ctx.width, h: this.ctx.height });
+  }
+
+  key(_e: KeyboardEvent, combo: string): boolean {
+    if (this.labels.key(combo)) return true;
+    const actions: Record<string, () => void> = {
+      B: () => this.setMode("brush"),
+      E: () => this.setMode("eraser"),
+      P: () => this.setMode("fill"),
+      "[": () => this.resize(1 / 1.25),
+      "]": () => this.resize(1.25),
+      N: () => this.closeFill(),
+      Escape: () => this.cancelFill(),
+    };
+    const act = actions[combo];
+    if (!act) return false;
+    act();
+    return true;
+  }
+
+  undo(): void {
+    const patch = this.undoStack.pop();
+    if (!patch) return;
+    this.redoStack.push(this.map.applyPatch(patch));
+    this.flush(true);
+  }
+
+  redo(): void {
+    const patch = this.redoStack.pop();
+    if (!patch) return;
+    this.undoStack.push(this.map.applyPatch(patch));
+    this.flush(true);
+  }
+
+  destroy(): void {
+    this.ctx.viewer?.stage.off(".mask");
+    cancelAnimationFrame(this.frame);
+  }
+
+  /** Counts per label, for the test hook and the panel. */
+  histogram(): number[] {
+    return this.map.histogram();
+  }
+
+  private value(): number {
+    return this.mode === "eraser" ? 0 : this.labels.current + 1;
+  }
+
+  private setMode(mode: Mode): void {
+    this.cancelFill();
+    this.mode = mode;
+    Object.entries(this.modeButtons).forEach(([m, b]) => b.classList.toggle("active", m === mode));
+    this.updateCursor();
+  }
+
+  private resize(factor: number): void {
+    this.size = clamp(Math.round(this.size * factor), 1, 500);
+    this.updateCursor();
+  }
+
+  private updateCursor(): void {
+    this.cursor.radius(this.size / 2);
+    const [r, g, b] = PALETTE[this.labels.current % PALETTE.length];
+    this.cursor.stroke(this.mode === "eraser" ? "#fff" : `rgb(${r},${g},${b})`);
+    this.cursor.visible(this.mode !== "fill" && this.cursor.visible());
+    this.status.textContent = this.mode === "fill" ? "Polygon fill" : `Brush size ${this.size} px`;
+    this.ctx.viewer!.ui.batchDraw();
+  }
+
+  private onDown(e: Konva.KonvaEventObject<MouseEvent>): void {
+    const viewer = this.ctx.viewer!;
+    if (this.ctx.readOnly || viewer.isPanning() || e.evt.button !== 0) return;
+    const p = viewer.pointer();
+    if (!p) return;
+    if (this.mode === "fill") {
+      const last = this.fillPath?.[this.fillPath.length - 1];
+      this.repeatedClick = !!last && Math.hypot(p[0] - last[0], p[1] - last[1]) * viewer.scale < 4;
+      if (this.repeatedClick) return; // the 2nd click of a double-click
+      this.fillPath = [...(this.fillPath || []), p];
+      this.fillLine.points(this.fillPath.flat());
+      viewer.ui.batchDraw();
+      return;
+    }
+    this.map.beginStroke();
+    this.last = p;
+    this.map.paintSegment(p, p, this.size / 2, this.value(), this.protect);
+    this.schedule();
+  }
+
+  private onMove(): void {
+    const viewer = this.ctx.viewer!;
+    const p = viewer.pointer();
+    if (!p) return;
+    if (this.mode !== "fill") {
+      this.cursor.position({ x: p[0], y: p[1] });
+      this.cursor.visible(true);
+      viewer.ui.batchDraw();
+    } else if (this.fillPath) {
+      this.fillLine.points([...this.fillPath.flat(), p[0], p[1]]);
+      viewer.ui.batchDraw();
+    }
+    if (!this.last) return;
+    this.map.paintSegment(this.last, p, this.size / 2, this.value(), this.protect);
+    this.last = p;
+    this.schedule();
+  }
+
+  private onUp(): void {
+    if (!this.last) return;
+    this.last = null;
+    this.finishEdit(this.map.endStroke());
+  }
+
+  private closeFill(): void {
+    if (!this.fillPath) return;
+    const ring = this.fillPath.filter((p, i, a) => i === 0 || Math.hypot(p[0] - a[i - 1][0], p[1] - a[i - 1][1]) > 0.5);
+    if (ring.length < 3) return this.ctx.flash("A fill needs at least 3 points.");
+    this.map.beginStroke();
+    this.map.fillRing(ring, this.subtract ? 0 : this.labels.current + 1, this.protect);
+    this.cancelFill();
+    this.finishEdit(this.map.endStroke());
+  }
+
+  private cancelFill(): void {
+    this.fillPath = null;
+    this.fillLine.points([]);
+    this.ctx.viewer?.ui.batchDraw();
+  }
+
+  private finishEdit(patch: Patch | null): void {
+    this.flush(false);
+    if (!patch) return;
+    this.undoStack.push(patch);
+    if (this.undoStack.length > 100) this.undoStack.shift();
+    this.redoStack = [];
+    this.ctx.changed();
+  }
+
+  /** Redraw on the next frame: many mouse moves, one redraw of their dirty rectangle. */
+  private schedule(): void {
+    if (this.frame) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      this.flush(false);
+    });
+  }
+
+  private flush(notify: boolean): void {
+    const dirty = this.map.takeDirty();
+    if (dirty) this.redraw(dirty);
+    if (notify) this.ctx.changed();
+  }
+
+  private redraw(rect: { x: number; y: number; w: number; h: number }): void {
+    if (rect.w <= 0 || rect.h <= 0) return;
+    const image = this.context.createImageData(rect.w, rect.h);
+    this.map.toRGBA(rect, PALETTE, ALPHA, image.data);
+    this.context.putImageData(image, rect.x, rect.y);
+    this.ctx.viewer!.overlayLayer.batchDraw();
+  }
+}

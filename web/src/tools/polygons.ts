@@ -1,0 +1,325 @@
+// Polygons: click to add vertices (Shift+drag draws freehand), right-click or Backspace removes
+// the last one, double-click or N closes. Then drag a vertex, Alt-click deletes one, click an
+// edge to insert one. A self-intersecting outline is refused while drawing and while editing,
+// as the server would refuse it. Undo while drawing stays inside the shape being drawn.
+
+import Konva from "konva";
+import { canClose, clamp, nearestEdge, pathWouldCross, ringSelfIntersects, round2, type Point } from "../canvas/geometry";
+import { UndoStack } from "../canvas/undo";
+import { h } from "../core/dom";
+import type { Answer } from "../core/types";
+import { colour, deepCopy, LabelBar, type Tool, type ToolContext } from "./base";
+
+interface PolygonObject {
+  label: string;
+  points: Point[];
+}
+
+interface State {
+  objects: PolygonObject[];
+}
+
+export class PolygonTool implements Tool {
+  private objects: PolygonObject[] = [];
+  private selected = -1;
+  private path: Point[] | null = null; // the outline being drawn
+  private pathRedo: Point[] = [];
+  private freehand = false;
+  private repeatedClick = false; // the last click landed on the last point: half a double-click
+  private readonly history = new UndoStack<State>();
+  private readonly labels: LabelBar;
+  private readonly list: HTMLElement;
+  private readonly preview: Konva.Line;
+
+  constructor(private readonly ctx: ToolContext) {
+    const viewer = ctx.viewer!;
+    this.labels = new LabelBar(ctx.spec.labels, (i) => this.relabelSelected(i));
+    this.list = h("ol", { class: "objects" });
+    ctx.panel.append(
+      this.labels.el,
+      h("div", { class: "panel-title" }, "Polygons"),
+      this.list,
+      h("p", { class: "hint" }, "Click to add points (Shift+drag: freehand); double-click or N closes; right-click or Backspace removes the last point; Esc cancels. Selected: drag a point, Alt+click deletes it, click an edge to add one."),
+    );
+    this.preview = new Konva.Line({ points: [], stroke: "#fff", strokeWidth: 2, dash: [6, 4], strokeScaleEnabled: false });
+    viewer.ui.add(this.preview);
+    viewer.stage.on("mousedown.poly", (e) => this.onDown(e));
+    viewer.stage.on("mousemove.poly", () => this.onMove());
+    viewer.stage.on("mouseup.poly", () => (this.freehand = false));
+    viewer.stage.on("dblclick.poly", () => this.isDoubleClickOnLastPoint() && this.close());
+    viewer.onViewChange = () => this.render(false);
+    this.render(false);
+  }
+
+  answer(): Answer {
+    return { objects: this.objects.map((o) => ({ label: o.label, points: o.points.map(([x, y]) => [round2(x), round2(y)]) })) };
+  }
+
+  check(): string | null {
+    if (this.path && this.path.length) return "Finish the polygon you are drawing (double-click or N) or cancel it (Esc).";
+    const bad = this.objects.findIndex((o) => ringSelfIntersects(o.points));
+    return bad >= 0 ? `Polygon ${bad + 1} crosses itself; move a point so its edges do not cross.` : null;
+  }
+
+  state(): unknown {
+    return { objects: this.objects };
+  }
+
+  restore(state: unknown): void {
+    this.objects = deepCopy((state as State).objects || []);
+    this.render(false);
+  }
+
+  load(answer: Answer): void {
+    const objects = (answer.objects as PolygonObject[] | undefined) || [];
+    this.objects = objects.filter((o) => Array.isArray(o.points) && o.points.length >= 3).map((o) => ({
+      label: this.ctx.spec.labels.includes(o.label) ? o.label : this.ctx.spec.labels[0],
+      points: o.points.map(([x, y]) => [x, y] as Point),
+    }));
+    this.render(false);
+  }
+
+  key(_e: KeyboardEvent, combo: string): boolean {
+    if (this.labels.key(combo)) return true;
+    if (combo === "N") return this.close(), true;
+    if (combo === "Escape") {
+      if (this.path) this.cancel();
+      else this.select(-1);
+      return true;
+    }
+    if (combo === "Backspace" || combo === "Delete") {
+      if (this.path) this.removeLastPoint();
+      else if (this.selected >= 0) {
+        this.edit(() => this.objects.splice(this.selected, 1));
+        this.selected = -1;
+        this.render();
+      }
+      return true;
+    }
+    return false;
+  }
+
+  undo(): void {
+    if (this.path) return this.removeLastPoint();
+    const s = this.history.undo({ objects: deepCopy(this.objects) });
+    if (s) this.apply(s);
+  }
+
+  redo(): void {
+    if (this.path) {
+      const p = this.pathRedo.pop();
+      if (p) {
+        this.path.push(p);
+        this.render(false);
+      }
+      return;
+    }
+    const s = this.history.redo({ objects: deepCopy(this.objects) });
+    if (s) this.apply(s);
+  }
+
+  destroy(): void {
+    const viewer = this.ctx.viewer;
+    viewer?.stage.off(".poly");
+    if (viewer) viewer.onViewChange = null;
+  }
+
+  private apply(s: State): void {
+    this.objects = s.objects;
+    this.selected = Math.min(this.selected, this.objects.length - 1);
+    this.render();
+  }
+
+  private edit(change: () => void): void {
+    this.history.push({ objects: deepCopy(this.objects) });
+    change();
+  }
+
+  private relabelSelected(i: number): void {
+    if (this.selected < 0) return;
+    this.edit(() => (this.objects[this.selected].label = this.ctx.spec.labels[i]));
+    this.render();
+  }
+
+  private select(i: number): void {
+    this.selected = i;
+    if (i >= 0) this.labels.current = Math.max(0, this.ctx.spec.labels.indexOf(this.objects[i].label));
+    this.render(false);
+  }
+
+  private clampPoint(p: Point): Point {
+    return [clamp(p[0], 0, this.ctx.width), clamp(p[1], 0, this.ctx.height)];
+  }
+
+  private onDown(e: Konva.KonvaEventObject<MouseEvent>): void {
+    const viewer = this.ctx.viewer!;
+    if (this.ctx.readOnly || viewer.isPanning()) return;
+    if (e.evt.button === 2) {
+      if (this.path) this.removeLastPoint();
+      return;
+    }
+    if (e.evt.button !== 0) return;
+    if (!this.path && e.target !== viewer.stage) return; // a shape handles its own click
+    if (!this.path && this.selected >= 0) return this.select(-1);
+    const raw = viewer.pointer();
+    if (!raw) return;
+    const p = this.clampPoint(raw);
+    if (!this.path) {
+      this.path = [p];
+      this.pathRedo = [];
+      this.repeatedClick = false;
+    } else this.addPoint(p);
+    this.freehand = e.evt.shiftKey;
+    this.render(false);
+  }
+
+  private addPoint(p: Point): boolean {
+    const path = this.path!;
+    const last = path[path.length - 1];
+    const near = 3 / this.ctx.viewer!.scale;
+    this.repeatedClick = Math.hypot(p[0] - last[0], p[1] - last[1]) < near;
+    if (this.repeatedClick) return false; // the 2nd click of a double-click
+    if (pathWouldCross(path, p)) {
+      this.ctx.flash("That point would make the outline cross itself.");
+      return false;
+    }
+    path.push(p);
+    this.pathRedo = [];
+    return true;
+  }
+
+  private onMove(): void {
+    if (!this.path) return;
+    const raw = this.ctx.viewer!.pointer();
+    if (!raw) return;
+    const p = this.clampPoint(raw);
+    if (this.freehand) {
+      const last = this.path[this.path.length - 1];
+      if (Math.hypot(p[0] - last[0], p[1] - last[1]) * this.ctx.viewer!.scale >= 6) this.addPoint(p);
+    }
+    const pts = [...this.path, p].flat();
+    this.preview.points(pts);
+    this.ctx.viewer!.ui.batchDraw();
+  }
+
+  /** Konva reports two quick clicks anywhere as a double-click; only a second click on the
+   * same spot (which added no point) closes the polygon. */
+  private isDoubleClickOnLastPoint(): boolean {
+    return this.repeatedClick;
+  }
+
+  private removeLastPoint(): void {
+    if (!this.path) return;
+    const p = this.path.pop();
+    if (p) this.pathRedo.push(p);
+    if (!this.path.length) this.path = null;
+    this.render(false);
+  }
+
+  private close(): void {
+    if (!this.path) return;
+    if (this.path.length < 3) return this.ctx.flash("A polygon needs at least 3 points.");
+    if (!canClose(this.path)) return this.ctx.flash("Closing here would make the outline cross itself; add or remove a point first.");
+    const points = this.path;
+    this.path = null;
+    this.edit(() => this.objects.push({ label: this.ctx.spec.labels[this.labels.current], points }));
+    this.selected = this.objects.length - 1;
+    this.render();
+  }
+
+  private cancel(): void {
+    this.path = null;
+    this.render(false);
+  }
+
+  private render(notify = true): void {
+    const viewer = this.ctx.viewer!;
+    const layer = viewer.shapes;
+    layer.destroyChildren();
+    const r = 5 / viewer.scale;
+    this.objects.forEach((o, i) => {
+      const li = this.ctx.spec.labels.indexOf(o.label);
+      const selected = i === this.selected;
+      const line = new Konva.Line({
+        points: o.points.flat(), closed: true, stroke: colour(li), strokeWidth: selected ? 3 : 2,
+        strokeScaleEnabled: false, fill: selected ? "rgba(255,255,255,0.15)" : "rgba(255,255,255,0.04)",
+        hitStrokeWidth: 12,
+      });
+      line.on("mousedown", (e) => {
+        if (viewer.isPanning() || this.path || e.evt.button !== 0) return;
+        e.cancelBubble = true;
+        if (!selected) return this.select(i);
+        this.insertVertex(i);
+      });
+      layer.add(line);
+      if (!selected || this.ctx.readOnly) return;
+      o.points.forEach((pt, k) => {
+        const dot = new Konva.Circle({ x: pt[0], y: pt[1], radius: r, fill: "#fff", stroke: colour(li), strokeWidth: 2, strokeScaleEnabled: false, draggable: true, name: "vertex" });
+        let before: Point = pt;
+        dot.on("mousedown", (e) => {
+          e.cancelBubble = true;
+          if (e.evt.altKey) {
+            e.evt.preventDefault();
+            if (o.points.length <= 3) return this.ctx.flash("A polygon keeps at least 3 points.");
+            const next = o.points.filter((_, j) => j !== k);
+            if (ringSelfIntersects(next)) return this.ctx.flash("Removing that point would make the outline cross itself.");
+            this.edit(() => (o.points = next));
+            this.render();
+          }
+        });
+        dot.on("dragstart", () => (before = [...o.points[k]] as Point));
+        dot.on("dragmove", () => {
+          const p = this.clampPoint([dot.x(), dot.y()]);
+          dot.position({ x: p[0], y: p[1] });
+          o.points[k] = p;
+          line.points(o.points.flat());
+        });
+        dot.on("dragend", () => {
+          const moved = o.points[k];
+          o.points[k] = before;
+          const next = o.points.map((q, j) => (j === k ? moved : q));
+          if (ringSelfIntersects(next)) {
+            this.ctx.flash("That would make the outline cross itself; the point went back.");
+            this.render(false);
+            return;
+          }
+          this.edit(() => (o.points = next));
+          this.render();
+        });
+        layer.add(dot);
+      });
+    });
+    if (this.path) {
+      const li = this.labels.current;
+      layer.add(new Konva.Line({ points: this.path.flat(), stroke: colour(li), strokeWidth: 2, strokeScaleEnabled: false, listening: false }));
+      this.path.forEach((pt, k) => layer.add(new Konva.Circle({ x: pt[0], y: pt[1], radius: k === 0 ? r * 1.4 : r, fill: k === 0 ? colour(li) : "#fff", listening: false })));
+    } else this.preview.points([]);
+    layer.batchDraw();
+    viewer.ui.batchDraw();
+    this.renderList();
+    if (notify) this.ctx.changed();
+  }
+
+  private insertVertex(i: number): void {
+    const p = this.ctx.viewer!.pointer();
+    if (!p) return;
+    const o = this.objects[i];
+    const { after } = nearestEdge(o.points, p);
+    const next = [...o.points.slice(0, after + 1), this.clampPoint(p), ...o.points.slice(after + 1)];
+    if (ringSelfIntersects(next)) return this.ctx.flash("A point there would make the outline cross itself.");
+    this.edit(() => (o.points = next));
+    this.render();
+  }
+
+  private renderList(): void {
+    this.list.replaceChildren(
+      ...this.objects.map((o, i) =>
+        h("li", { class: i === this.selected ? "active" : "", onclick: () => this.select(i) },
+          h("span", { class: "swatch", style: `background:${colour(this.ctx.spec.labels.indexOf(o.label))}` }),
+          `${o.label} — ${o.points.length} points`,
+        ),
+      ),
+    );
+    if (!this.objects.length) this.list.append(h("li", { class: "empty" }, this.path ? "Drawing…" : "No polygons yet."));
+  }
+}

@@ -1,0 +1,43 @@
+import { describe, expect, it } from "vitest";
+import { boxFromCorners, canClose, clipBox, moveBox, nearestEdge, pathWouldCross, pointInRing, ringSelfIntersects, type Point } from "../src/canvas/geometry";
+
+describe("boxes", () => {
+  it("span two corners in any order, clipped to the image", () => {
+    expect(boxFromCorners([50, 40], [10, 10], 100, 100)).toEqual([10, 10, 40, 30]);
+    expect(boxFromCorners([-5, -5], [120, 20], 100, 100)).toEqual([0, 0, 100, 20]);
+  });
+  it("move but stay whole inside the image", () => {
+    expect(moveBox([90, 0, 20, 10], 50, -5, 100, 100)).toEqual([80, 0, 20, 10]);
+    expect(clipBox([90, 90, 20, 20], 100, 100)).toEqual([90, 90, 10, 10]);
+  });
+});
+
+describe("polygons", () => {
+  const square: Point[] = [[0, 0], [10, 0], [10, 10], [0, 10]];
+  const bowtie: Point[] = [[0, 0], [10, 10], [10, 0], [0, 10]];
+  it("a square is simple, a bow-tie crosses itself", () => {
+    expect(ringSelfIntersects(square)).toBe(false);
+    expect(ringSelfIntersects(bowtie)).toBe(true);
+  });
+  it("collinear points have no area and are refused", () => {
+    expect(ringSelfIntersects([[0, 0], [5, 0], [10, 0]])).toBe(true);
+  });
+  it("a point that would cross the path drawn so far is refused", () => {
+    const path: Point[] = [[0, 0], [10, 0], [10, 10]];
+    expect(pathWouldCross(path, [5, -5])).toBe(true);
+    expect(pathWouldCross(path, [0, 10])).toBe(false);
+  });
+  it("closing is allowed only when the ring is simple", () => {
+    expect(canClose(square)).toBe(true);
+    expect(canClose(bowtie)).toBe(false);
+    expect(canClose([[0, 0], [1, 1]])).toBe(false);
+  });
+  it("finds the edge nearest to a click, to insert a vertex there", () => {
+    expect(nearestEdge(square, [10.4, 5]).after).toBe(1);
+    expect(nearestEdge(square, [5, 10.2]).after).toBe(2);
+  });
+  it("tests pixel centres with the even-odd rule", () => {
+    expect(pointInRing(square, 5, 5)).toBe(true);
+    expect(pointInRing(square, 15, 5)).toBe(false);
+  });
+});
