@@ -1,6 +1,6 @@
 // Shapes of the API's JSON (API.md), as the web app reads them.
 
-export type AnnotationType = "classification" | "multilabel" | "bbox" | "polygon" | "segmentation" | "keypoints";
+export type AnnotationType = "classification" | "multilabel" | "bbox" | "polygon" | "segmentation" | "keypoints" | "points";
 
 export interface AnnotationSpec {
   type: AnnotationType;
