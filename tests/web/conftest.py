@@ -151,6 +151,11 @@ def page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
     page.set_default_timeout(20_000)
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
+    # A CSP violation is only a console message: count it as an error too.
+    page.on(
+        "console",
+        lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None,
+    )
     page.guard = guard
     yield page
     context.close()
@@ -254,7 +259,8 @@ def open_task(page: Any, project_id: str) -> None:
 def wait_next_task(page: Any, previous_assignment: str) -> None:
     page.wait_for_function(
         "(prev) => window.__tessera && window.__tessera.ready() && "
-        "window.__tessera.lease() && window.__tessera.lease().id !== prev",
+        "window.__tessera.lease() && window.__tessera.lease().id !== prev && "
+        "window.__tessera.pending() === 0",
         arg=previous_assignment,
     )
 

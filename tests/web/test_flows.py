@@ -44,6 +44,7 @@ def test_pre_annotation_is_editable_and_the_correction_is_stored(
     lease = page.evaluate("window.__tessera.lease().id")
     page.keyboard.press("Control+Enter")
     page.wait_for_selector("[data-state=no-tasks]")
+    page.wait_for_function("() => window.__tessera.pending() === 0")
     stored = {a["assignment_id"]: a["answer"] for a in stored_answers(live_server, seeded)}
     box = stored[lease]["objects"][0]["box"]
     assert all(abs(a - e) <= 1 for a, e in zip(box, [20, 20, 140, 110], strict=True))
@@ -207,6 +208,7 @@ def test_history_appeal_and_earnings(page: Any, live_server: LiveServer) -> None
         if len(done) < 2:
             wait_next_task(page, lease)
     page.wait_for_selector("[data-state=no-tasks]")
+    page.wait_for_function("() => window.__tessera.pending() === 0")
     with live_server.api(seeded.requester_key) as api:
         assert api.post(f"/v1/assignments/{done[0]}/accept").status_code == 200
         r = api.post(

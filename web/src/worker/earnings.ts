@@ -3,8 +3,9 @@
 
 import { get, post } from "../core/api";
 import { h, money, when } from "../core/dom";
-import type { Page, Project, Skill } from "../core/types";
+import type { Skill } from "../core/types";
 import { errorBox } from "../core/ui";
+import { projectNames } from "./projects";
 
 interface Me {
   balance: Record<string, string>;
@@ -39,8 +40,8 @@ export async function earningsPage(root: HTMLElement): Promise<void> {
   };
   try {
     await refresh();
-    const [skills, projects] = await Promise.all([get<{ items: Skill[] }>("/v1/me/skills"), get<Page<Project>>("/v1/projects?limit=500")]);
-    const names = new Map(projects.items.map((p) => [p.id, p.name]));
+    const skills = await get<{ items: Skill[] }>("/v1/me/skills");
+    const names = await projectNames(skills.items.map((s) => s.project_id));
     skillsBox.replaceChildren(
       skills.items.length
         ? h("table", { class: "skills" },
@@ -50,7 +51,7 @@ export async function earningsPage(root: HTMLElement): Promise<void> {
                 h("td", {}, names.get(s.project_id) ?? s.project_id),
                 h("td", {}, `${Math.round(s.accuracy * 100)}%`),
                 h("td", {}, String(s.graded_answers + s.gold_answers)),
-                h("td", {}, s.banned ? `Banned: ${s.ban_reason ?? ""}` : s.qualified ? "Qualified" : "Qualifying"),
+                h("td", {}, s.banned ? `Banned: ${s.ban_reason ?? ""}` : s.qualified ? "Qualified" : "In good standing"),
               ),
             )),
           )

@@ -2,8 +2,9 @@
 
 import { get, post } from "../core/api";
 import { h, money, when } from "../core/dom";
-import type { AssignmentRow, Page, Project } from "../core/types";
+import type { AssignmentRow, Page } from "../core/types";
 import { errorBox } from "../core/ui";
+import { projectNames } from "./projects";
 
 const STATUS: Record<string, string> = {
   leased: "In progress",
@@ -23,17 +24,11 @@ export async function historyPage(root: HTMLElement): Promise<void> {
   );
   const errors = h("div");
   root.replaceChildren(h("section", {}, h("h1", {}, "History"), errors, table, more));
-  let names = new Map<string, string>();
-  try {
-    const projects = await get<Page<Project>>("/v1/projects?limit=500");
-    names = new Map(projects.items.map((p) => [p.id, p.name]));
-  } catch {
-    /* names are a nicety: ids will do */
-  }
   let cursor: string | null = null;
   const load = async () => {
     try {
       const page = await get<Page<AssignmentRow>>(`/v1/me/assignments?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+      const names = await projectNames(page.items.map((a) => a.project_id));
       body.append(...page.items.map((a) => row(a, names)));
       if (!body.children.length) body.append(h("tr", {}, h("td", { colspan: "7", class: "muted" }, "Nothing yet: your answers will appear here.")));
       cursor = page.next_cursor;

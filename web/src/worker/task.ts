@@ -30,6 +30,10 @@ export class TaskPage {
   private draftTimer = 0;
   private busy = false;
   private closed = false;
+  private submittedAt = 0;
+  private pending = 0; // answers sent and not yet confirmed
+  private readonly timings: number[] = []; // submit → next task drawn, ms (benchmarks read it)
+  private readyAt = 0;
   private readonly shortcuts = new Shortcuts();
   private readonly notice = new Notice();
   private readonly prompt = h("div", { class: "prompt" });
@@ -95,6 +99,9 @@ export class TaskPage {
       tool: () => this.tool,
       viewer: () => this.viewer,
       ready: () => !this.busy && this.tool !== null,
+      pending: () => this.pending,
+      timings: () => [...this.timings],
+      readyAt: () => this.readyAt,
     };
   }
 
@@ -169,6 +176,10 @@ export class TaskPage {
     }
     this.startCountdown();
     this.stage.dataset.ready = "true";
+    this.viewer.stage.draw();
+    if (!this.readyAt) this.readyAt = performance.now();
+    if (this.submittedAt) this.timings.push(performance.now() - this.submittedAt);
+    this.submittedAt = 0;
     this.prefetch();
   }
 
@@ -213,38 +224,65 @@ export class TaskPage {
     this.setMessage(box);
   }
 
+  /** Submit, and show the next task at once (its lease and image were fetched meanwhile):
+   * the answer goes to the server in the background, its draft kept until the server has it.
+   * If the server refuses it, the worker is told why and can go back to that task. */
   private async submit(stop = false): Promise<void> {
     if (this.busy || !this.current || !this.tool) return;
     const problem = this.tool.check();
     if (problem) return this.setMessage(errorBox({ title: "Not ready to submit", message: problem, next: "Fix it, then submit again." }));
-    const lease = this.current.lease;
-    this.busy = true;
-    this.submitButton.disabled = true;
-    try {
-      await post(`/v1/assignments/${encodeURIComponent(lease.id)}/submit`, { answer: this.tool.answer() });
-      dropDraft(lease.id);
+    const previous = this.current;
+    const lease = previous.lease;
+    this.flushDraft();
+    this.submittedAt = performance.now();
+    this.pending++;
+    const sending = post(`/v1/assignments/${encodeURIComponent(lease.id)}/submit`, { answer: this.tool.answer() })
+      .then(() => dropDraft(lease.id))
+      .finally(() => this.pending--);
+    if (stop) {
+      this.busy = true;
+      try {
+        await sending;
+      } catch (err) {
+        this.busy = false;
+        return this.refused(err, previous, false);
+      }
       storeLease(this.projectId, "current", null);
-      this.current = null;
-    } catch (err) {
-      this.busy = false;
-      this.submitButton.disabled = false;
-      this.flushDraft();
-      const gone = err instanceof ApiError && (err.status === 409 || err.status === 404);
-      if (gone) {
-        dropDraft(lease.id);
+      return this.leave("Submitted. Thank you!");
+    }
+    this.current = null;
+    storeLease(this.projectId, "current", null);
+    sending.then(() => this.notice.show("Submitted."), (err) => this.refused(err, previous, true));
+    await this.advance();
+  }
+
+  /** The server refused an answer: say why; unless the task is gone, offer to go back to it. */
+  private refused(err: unknown, previous: Loaded, movedOn: boolean): void {
+    const gone = err instanceof ApiError && (err.status === 409 || err.status === 404);
+    const box = errorBox(err, "submit");
+    if (gone) {
+      dropDraft(previous.lease.id);
+      if (!movedOn) {
         storeLease(this.projectId, "current", null);
         this.current = null;
-        const box = errorBox(err);
-        await this.advance();
-        return this.setMessage(box);
+        void this.advance().then(() => this.setMessage(box));
+        return;
       }
-      return this.setMessage(errorBox(err, "submit"));
+    } else if (movedOn) {
+      box.append(h("button", { type: "button", class: "primary", "data-action": "back", onclick: () => void this.goBack(previous) }, "Back to that task"));
     }
-    this.submitButton.disabled = false;
-    this.busy = false;
-    if (stop) return this.leave("Submitted. Thank you!");
-    this.notice.show("Submitted.");
-    await this.advance();
+    this.setMessage(box);
+  }
+
+  private async goBack(previous: Loaded): Promise<void> {
+    if (this.current) {
+      // The task on screen becomes the prefetched one again: nothing is released or lost.
+      const shown = this.current;
+      this.flushDraft();
+      this.next = Promise.resolve(shown);
+      storeLease(this.projectId, "next", shown.lease);
+    }
+    await this.show(previous);
   }
 
   private async skip(): Promise<void> {
