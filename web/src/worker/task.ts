@@ -32,6 +32,7 @@ export class TaskPage {
   private closed = false;
   private submittedAt = 0;
   private pending = 0; // answers sent and not yet confirmed
+  private nextReady = false; // the prefetched lease and its image are in memory
   private readonly timings: number[] = []; // submit → next task drawn, ms (benchmarks read it)
   private readyAt = 0;
   private readonly shortcuts = new Shortcuts();
@@ -100,6 +101,7 @@ export class TaskPage {
       viewer: () => this.viewer,
       ready: () => !this.busy && this.tool !== null,
       pending: () => this.pending,
+      prefetched: () => this.nextReady,
       timings: () => [...this.timings],
       readyAt: () => this.readyAt,
     };
@@ -119,6 +121,7 @@ export class TaskPage {
       if (this.next) {
         loaded = await this.next;
         this.next = null;
+        this.nextReady = false;
         if (loaded && Date.parse(loaded.lease.expires_at) < Date.now() + 5000) {
           void release(loaded.lease).catch(() => undefined);
           loaded = null;
@@ -189,7 +192,9 @@ export class TaskPage {
       .then(async (lease) => {
         if (!lease) return null;
         storeLease(this.projectId, "next", lease);
-        return this.load(lease);
+        const loaded = await this.load(lease);
+        this.nextReady = true;
+        return loaded;
       })
       .catch(() => null); // no prefetch is fine: Submit leases the next task itself
   }
