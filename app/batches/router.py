@@ -36,9 +36,9 @@ from app.core.pagination import PageParams, next_cursor, page_params
 from app.core.schemas import InputModel, OutputModel, Timestamp
 from app.exports import ExportNotAvailable, export
 from app.images import ImageLimits, default_resolver, fetch_image
+from app.images.urls import image_url
 from app.models import Batch, Project
 from app.money import service as money_service
-from app.work.router import image_url
 
 router = APIRouter(prefix="/v1", tags=["batches"])
 
