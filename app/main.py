@@ -9,16 +9,18 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 from fastapi import FastAPI
 
+import payments
 from app.accounts.router import router as accounts_router
 from app.answers.router import router as answers_router
 from app.batches.router import router as batches_router
 from app.core.config import Settings, get_settings
 from app.core.db import make_engine, make_sessionmaker
-from app.core.errors import install_handlers
+from app.core.errors import install_handlers, register_translator
 from app.core.limits import BodySizeLimit
 from app.core.migrate import upgrade
 from app.health.router import router as health_router
 from app.images import LocalImageStore
+from app.money.errors import problem_for as money_problem
 from app.money.router import router as money_router
 from app.operator.router import router as operator_router
 from app.projects.router import router as projects_router
@@ -67,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    register_translator(payments.PaymentsError, money_problem)
     install_handlers(app)
     routers = (
         health_router,
