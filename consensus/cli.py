@@ -10,7 +10,7 @@ Formats:
   ``{"task", "answer": {"labels"}, "confidence", "label_confidence"}`` out; or, for a ``.csv``
   input, CSV ``task,worker,labels`` (labels joined by ``|``) in and ``task,labels,confidence``
   out. The confidence is the probability that the whole set is right;
-- bbox / polygon / segmentation / keypoints: JSON Lines ``{"task", "worker", "answer"}`` in,
+- bbox / polygon / segmentation / keypoints / points (``consensus.geometry.KINDS``): JSON Lines ``{"task", "worker", "answer"}`` in,
   JSON Lines ``{"task", "answer", "confidence"}`` out, via ``consensus.geometry``.
 
 Malformed input exits with code 2 and ``error: FILE: line N: ...`` on stderr.
@@ -39,6 +39,7 @@ from consensus.classification import (
     WeightedMajorityVote,
 )
 from consensus.errors import ConsensusError, InputError
+from consensus.geometry.records import TYPES as GEOMETRY_TYPES
 from consensus.multilabel import MultiLabelAggregator, MultiLabelAnswers
 from consensus.skills import WorkerSkills
 
@@ -52,7 +53,7 @@ METHODS: dict[str, type[BaseClassifier]] = {
     "onecoin": OneCoinDawidSkene,
     "glad": GLAD,
 }
-TYPES = ("classification", "multilabel", "bbox", "polygon", "segmentation", "keypoints")
+TYPES = ("classification", "multilabel", *GEOMETRY_TYPES)
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:

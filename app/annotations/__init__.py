@@ -1,4 +1,7 @@
-"""Annotation specs and answer validation, for every annotation type of API.md.
+"""Annotation specs, answer validation and the registry of annotation types.
+
+Each type lives in one module of ``app/annotations/types/`` and is found by name with
+``annotation_kind(name)`` (see ``app.annotations.registry``).
 
 Pure code (pydantic, numpy, Pillow, shapely): no database, no HTTP. The project service
 validates a project's ``annotation`` with ``AnnotationSpec``; the work service checks each
@@ -22,20 +25,32 @@ from app.annotations.limits import (
     MAX_TOTAL_POINTS,
 )
 from app.annotations.masks import decode_mask, encode_mask
-from app.annotations.spec import DEFAULT_KEYPOINT_LABELS, AnnotationSpec, AnnotationType
+from app.annotations.registry import (
+    AnnotationKind,
+    SpecRules,
+    UnknownAnnotationType,
+    annotation_kind,
+    annotation_kinds,
+    type_names,
+)
+from app.annotations.spec import AnnotationSpec
 
 __all__ = [
     "COORD_TOLERANCE",
-    "DEFAULT_KEYPOINT_LABELS",
     "MAX_LABELS",
     "MAX_OBJECTS",
     "MAX_POLYGON_POINTS",
     "MAX_SEGMENTATION_LABELS",
     "MAX_TOTAL_POINTS",
+    "AnnotationKind",
     "AnnotationSpec",
-    "AnnotationType",
     "AnswerInvalid",
+    "SpecRules",
+    "UnknownAnnotationType",
+    "annotation_kind",
+    "annotation_kinds",
     "decode_mask",
     "encode_mask",
+    "type_names",
     "validate_answer",
 ]

@@ -10,11 +10,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.annotations.errors import ErrorList, Loc
 from app.annotations.limits import COORD_TOLERANCE
-from app.annotations.spec import AnnotationSpec
+
+if TYPE_CHECKING:
+    from app.annotations.spec import AnnotationSpec
 
 ANSWER: Loc = ["answer"]
 
@@ -139,6 +141,19 @@ def read_coordinate(value: object, loc: Loc, errors: ErrorList, *, limit: int) -
     return clamp(number, limit)
 
 
+def read_point(ctx: Context, value: object, loc: Loc) -> tuple[float, float] | None:
+    """Read an ``[x, y]`` pair inside the image (clamped within ``COORD_TOLERANCE``)."""
+    errors = ctx.errors
+    pair = read_list(value, loc, errors, what="numbers [x, y]", min_len=2, max_len=2)
+    if pair is None:
+        return None
+    x = read_coordinate(pair[0], [*loc, 0], errors, limit=ctx.width)
+    y = read_coordinate(pair[1], [*loc, 1], errors, limit=ctx.height)
+    if x is None or y is None:
+        return None
+    return (x, y)
+
+
 def read_objects(
     ctx: Context,
     answer: object,
@@ -147,8 +162,8 @@ def read_objects(
     read_geometry: Callable[[object, Loc], Any],
     max_objects: int,
 ) -> dict[str, Any]:
-    """Read ``{"objects": [{"label": ..., <geometry>: ...}, ...]}``, the shape of bbox, polygon
-    and keypoints answers; ``read_geometry(value, loc)`` checks one object's geometry.
+    """Read ``{"objects": [{"label": ..., <geometry>: ...}, ...]}``, the shape of every answer
+    made of labelled objects; ``read_geometry(value, loc)`` checks one object's geometry.
 
     An empty list is a valid answer: the worker saw nothing to annotate.
     """

@@ -1,4 +1,4 @@
-"""The annotation spec of a project: its type, label set and, for keypoints, the named points.
+"""The annotation spec of a project: its type, label set and the fields its type takes.
 
 Validation errors are pydantic's own, so the HTTP layer renders them like any other body error:
 ``loc`` is relative to the spec (``["labels", 3]``, ``["keypoints"]``), prefixed by FastAPI with
@@ -7,7 +7,6 @@ where the spec sits in the request (``["body", "annotation", ...]``).
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import (
@@ -23,29 +22,16 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from app.annotations.limits import (
-    MAX_KEYPOINTS,
-    MAX_LABELS,
-    MAX_NAME_LENGTH,
-    MAX_SEGMENTATION_LABELS,
+from app.annotations.limits import MAX_KEYPOINTS, MAX_LABELS, MAX_NAME_LENGTH
+from app.annotations.registry import (
+    AnnotationKind,
+    UnknownAnnotationType,
+    annotation_kind,
+    annotation_kinds,
+    type_names,
 )
 
-__all__ = ["DEFAULT_KEYPOINT_LABELS", "AnnotationSpec", "AnnotationType"]
-
-DEFAULT_KEYPOINT_LABELS = ("object",)
-"""Labels a keypoints project gets when it names none (see ``AnnotationSpec``)."""
-
-
-class AnnotationType(StrEnum):
-    """The six kinds of annotation a project can ask for (API.md, "Answers")."""
-
-    CLASSIFICATION = "classification"
-    MULTILABEL = "multilabel"
-    BBOX = "bbox"
-    POLYGON = "polygon"
-    SEGMENTATION = "segmentation"
-    KEYPOINTS = "keypoints"
-
+__all__ = ["AnnotationSpec", "Edge", "Name", "require_unique"]
 
 Name = Annotated[
     StrictStr,
@@ -55,26 +41,30 @@ Name = Annotated[
 
 Edge = tuple[StrictInt, StrictInt]
 
+_OPTIONAL_FIELDS = ("keypoints", "skeleton")
+"""Spec fields that only some types take; each type's ``SpecRules.fields`` says which."""
+
+
+def _type_enum(schema: dict[str, Any]) -> None:
+    # Called when the OpenAPI schema is built, after the types are registered.
+    schema["enum"] = list(type_names())
+
 
 class AnnotationSpec(BaseModel):
     """What a project asks workers to annotate; validated when the project is created or patched.
 
-    - ``labels``: 1..1000 unique non-empty names (stripped; at most 255 for segmentation,
-      because a mask pixel is 8-bit and ``k`` means label ``k-1``). Answers must use them exactly.
-    - ``keypoints``: required for, and only allowed with, ``type="keypoints"``: unique names,
-      one ``[x, y, v]`` triple per name in every answer object.
-    - ``skeleton``: optional, keypoints only: ``[[i, j], ...]`` edges between keypoint indices,
-      ``i != j``, no edge twice (``[0, 1]`` and ``[1, 0]`` are the same edge). Defaults to ``[]``.
-
-    A keypoints project may omit ``labels``: it then gets ``["object"]``. Every keypoint answer
-    object still carries a ``label`` (API.md), so a project with several kinds of object
-    ("face", "hand") names them, but the common case of one kind should not have to.
-    Every other type must name its labels: there is no sensible default class set.
+    - ``type``: a registered annotation type (``app.annotations.registry``); the rules below
+      that differ by type come from the type's ``SpecRules``.
+    - ``labels``: 1..1000 unique non-empty names (stripped; a type may cap them lower, e.g.
+      segmentation at 255 because a mask pixel is 8-bit). Answers must use them exactly. A type
+      with ``default_labels`` (keypoints: ``["object"]``) may omit them.
+    - ``keypoints``, ``skeleton``: only for a type whose rules take them (keypoints: the named
+      points and the edges between them), checked by that type's rules.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    type: AnnotationType
+    type: Annotated[StrictStr, Field(json_schema_extra=_type_enum)]
     labels: Annotated[list[Name], Field(min_length=1, max_length=MAX_LABELS)]
     keypoints: Annotated[list[Name] | None, Field(max_length=MAX_KEYPOINTS)] = Field(
         default=None, validate_default=True
@@ -85,67 +75,71 @@ class AnnotationSpec(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _default_keypoint_labels(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("type") == "keypoints" and "labels" not in data:
-            return {**data, "labels": list(DEFAULT_KEYPOINT_LABELS)}
+    def _default_labels(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or "labels" in data:
+            return data
+        kind = _kind_or_none(data.get("type"))
+        if kind is not None and kind.spec.default_labels is not None:
+            return {**data, "labels": list(kind.spec.default_labels)}
         return data
+
+    @field_validator("type")
+    @classmethod
+    def _check_type(cls, name: str) -> str:
+        if _kind_or_none(name) is None:
+            raise PydanticCustomError(
+                "unknown_type",
+                "unknown annotation type {name}; expected one of: {names}",
+                {"name": repr(name), "names": ", ".join(type_names())},
+            )
+        return name
 
     @field_validator("labels")
     @classmethod
     def _check_labels(cls, labels: list[str], info: ValidationInfo) -> list[str]:
-        _require_unique(labels, "label")
-        if info.data.get("type") == AnnotationType.SEGMENTATION:
-            if len(labels) > MAX_SEGMENTATION_LABELS:
-                raise PydanticCustomError(
-                    "too_many_labels",
-                    "segmentation allows at most {max} labels (mask pixels are 8-bit), got {n}",
-                    {"max": MAX_SEGMENTATION_LABELS, "n": len(labels)},
-                )
+        require_unique(labels, "label")
+        kind = _kind_or_none(info.data.get("type"))
+        if kind is not None and len(labels) > kind.spec.max_labels:
+            raise PydanticCustomError(
+                "too_many_labels",
+                "{kind} allows at most {max} labels, got {n}",
+                {"kind": kind.name, "max": kind.spec.max_labels, "n": len(labels)},
+            )
         return labels
 
-    @field_validator("keypoints")
+    @field_validator(*_OPTIONAL_FIELDS)
     @classmethod
-    def _check_keypoints(cls, names: list[str] | None, info: ValidationInfo) -> list[str] | None:
-        kind = info.data.get("type")
+    def _check_optional(cls, value: Any, info: ValidationInfo) -> Any:
+        kind = _kind_or_none(info.data.get("type"))
         if kind is None:  # the type itself was invalid; that error is enough
-            return names
-        if kind != AnnotationType.KEYPOINTS:
-            if names is not None:
-                raise _only_for_keypoints("keypoints", kind)
+            return value
+        field_name = info.field_name or ""
+        check = kind.spec.fields.get(field_name)
+        if check is None:
+            if value is not None:
+                takers = [k.name for k in annotation_kinds() if field_name in k.spec.fields]
+                raise PydanticCustomError(
+                    "not_allowed",
+                    "{field} is only allowed when type is {takers}, not '{kind}'",
+                    {
+                        "field": field_name,
+                        "takers": " or ".join(repr(t) for t in takers),
+                        "kind": kind.name,
+                    },
+                )
             return None
-        if not names:
-            raise PydanticCustomError(
-                "missing", "keypoints projects need a non-empty list of keypoint names"
-            )
-        _require_unique(names, "keypoint name")
-        return names
-
-    @field_validator("skeleton")
-    @classmethod
-    def _check_skeleton(cls, edges: list[Edge] | None, info: ValidationInfo) -> list[Edge] | None:
-        kind = info.data.get("type")
-        if kind is None:
-            return edges
-        if kind != AnnotationType.KEYPOINTS:
-            if edges is not None:
-                raise _only_for_keypoints("skeleton", kind)
-            return None
-        edges = edges or []
-        names = info.data.get("keypoints")
-        if names:  # when the names were invalid the indices cannot be checked
-            _check_edges(edges, len(names))
-        return edges
+        return check(value, info.data)
 
 
-def _only_for_keypoints(field: str, kind: AnnotationType) -> PydanticCustomError:
-    return PydanticCustomError(
-        "not_allowed",
-        "{field} is only allowed when type is 'keypoints', not '{kind}'",
-        {"field": field, "kind": str(kind)},
-    )
+def _kind_or_none(name: object) -> AnnotationKind | None:
+    try:
+        return annotation_kind(name)  # type: ignore[arg-type]
+    except UnknownAnnotationType:
+        return None
 
 
-def _require_unique(names: list[str], what: str) -> None:
+def require_unique(names: list[str], what: str) -> None:
+    """Raise a pydantic error naming the first repeated name and both positions."""
     seen: dict[str, int] = {}
     for index, name in enumerate(names):
         if name in seen:
@@ -155,22 +149,3 @@ def _require_unique(names: list[str], what: str) -> None:
                 {"what": what, "name": repr(name), "first": seen[name], "second": index},
             )
         seen[name] = index
-
-
-def _check_edges(edges: list[Edge], count: int) -> None:
-    seen: set[frozenset[int]] = set()
-    for index, (i, j) in enumerate(edges):
-        problem = None
-        if not (0 <= i < count and 0 <= j < count):
-            problem = f"indices must be in 0..{count - 1} ({count} keypoints)"
-        elif i == j:
-            problem = "an edge joins two different keypoints"
-        elif frozenset((i, j)) in seen:
-            problem = "duplicate edge"
-        if problem:
-            raise PydanticCustomError(
-                "invalid_edge",
-                "edge {index} [{i}, {j}]: {problem}",
-                {"index": index, "i": i, "j": j, "problem": problem},
-            )
-        seen.add(frozenset((i, j)))

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from app.annotations import AnnotationSpec
+if TYPE_CHECKING:
+    from app.annotations import AnnotationSpec
 
-__all__ = ["Export", "ExportItem", "ExportNotAvailable", "label_index", "object_confidence"]
+__all__ = [
+    "Export",
+    "ExportFormat",
+    "ExportItem",
+    "ExportNotAvailable",
+    "Writer",
+    "label_index",
+    "object_confidence",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +54,19 @@ class Export:
     media_type: str
     filename_suffix: str
     chunks: Generator[bytes, None, None]
+
+
+Writer = Callable[["AnnotationSpec", Iterable[ExportItem]], Iterator[bytes]]
+"""Writes a whole export: reads the items once, lazily, and yields the file's bytes."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExportFormat:
+    """One file format as an annotation type offers it (``AnnotationKind.formats``)."""
+
+    media_type: str
+    filename_suffix: str
+    writer: Writer
 
 
 class ExportNotAvailable(ValueError):

@@ -1,13 +1,13 @@
-"""COCO object-detection JSON for bbox, polygon, keypoints and segmentation projects.
+"""COCO object-detection JSON; each annotation type writes its own annotations (``CocoCodec``).
 
-- ``categories``: one per label, ids 1-based in label order; keypoints projects add
-  ``keypoints`` (the names) and ``skeleton`` (edges, 1-based as COCO expects) to each.
+- ``categories``: one per label, ids 1-based in label order; a type may add fields to each
+  (keypoints: ``keypoints``, the names, and ``skeleton``, edges 1-based as COCO expects).
 - ``images``: ids 1-based in item order, ``file_name`` is the image name as uploaded, plus
   ``tessera_task_id``, ``tessera_confidence`` (null without consensus) and
   ``tessera_answer_count``.
 - ``annotations``: ids 1-based; ``bbox`` is ``[x, y, w, h]``; ``tessera_confidence`` is the
   object's consensus confidence (the image's when there is no per-object value). Use it as
-  ``score`` for results files.
+  ``score`` for results files. What each type writes (in its module, app/annotations/types/):
   - bbox: ``segmentation`` is ``[]``, ``area`` is ``w * h``.
   - polygon: ``segmentation`` is ``[[x1, y1, x2, y2, ...]]``, ``area`` the polygon's
     (shoelace), ``bbox`` its extent.
@@ -25,28 +25,57 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from app.annotations import AnnotationSpec, AnnotationType, decode_mask
-from app.exports.base import ExportItem, class_of, label_index, object_confidence, objects_of
+from app.exports.base import ExportFormat, ExportItem, label_index
 
-__all__ = ["coco_chunks", "rle_counts"]
+if TYPE_CHECKING:
+    from app.annotations import AnnotationSpec
+
+__all__ = ["CocoCodec", "coco_chunks", "coco_format", "extent", "polygon_area", "rle_counts"]
 
 _SPOOL_BYTES = 8 * 1024 * 1024
 _COPY_CHUNK = 64 * 1024
+
+AnnotationWriter = Callable[
+    ["AnnotationSpec", dict[str, int], ExportItem], Iterator[dict[str, Any]]
+]
+
+
+def _no_fields(_spec: AnnotationSpec) -> dict[str, Any]:
+    return {}
+
+
+@dataclass(frozen=True)
+class CocoCodec:
+    """What one annotation type puts in a COCO file."""
+
+    annotations: AnnotationWriter
+    """The COCO annotations of one item with a consensus, without ``id`` and ``image_id``."""
+    category_fields: Callable[[AnnotationSpec], dict[str, Any]] = field(default=_no_fields)
+    """Extra fields of every category (keypoint names, skeleton, sigmas)."""
+
+
+def coco_format(codec: CocoCodec) -> ExportFormat:
+    """The ``coco`` format of a type that writes its annotations with ``codec``."""
+    return ExportFormat("application/json", "_coco.json", partial(coco_chunks, codec=codec))
 
 
 def _dumps(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
-def coco_chunks(spec: AnnotationSpec, items: Iterable[ExportItem]) -> Iterator[bytes]:
+def coco_chunks(
+    spec: AnnotationSpec, items: Iterable[ExportItem], *, codec: CocoCodec
+) -> Iterator[bytes]:
     """Yield the COCO JSON document for ``items`` in pieces (see the module docstring)."""
     yield b'{"info":' + _dumps({"description": "Tessera consensus export", "version": "1.0"})
-    yield b',"licenses":[],"categories":' + _dumps(_categories(spec)) + b',"images":['
+    yield b',"licenses":[],"categories":' + _dumps(_categories(spec, codec)) + b',"images":['
     labels = label_index(spec)
     annotation_id = 0
     with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as spool:
@@ -61,7 +90,9 @@ def coco_chunks(spec: AnnotationSpec, items: Iterable[ExportItem]) -> Iterator[b
                 "tessera_answer_count": item.answer_count,
             }
             yield (b"," if image_id > 1 else b"") + _dumps(image)
-            for annotation in _annotations(spec, labels, item):
+            if item.answer is None:
+                continue
+            for annotation in codec.annotations(spec, labels, item):
                 annotation_id += 1
                 record = {"id": annotation_id, "image_id": image_id, **annotation}
                 spool.write((b"," if annotation_id > 1 else b"") + _dumps(record))
@@ -72,70 +103,12 @@ def coco_chunks(spec: AnnotationSpec, items: Iterable[ExportItem]) -> Iterator[b
     yield b"]}"
 
 
-def _categories(spec: AnnotationSpec) -> list[dict[str, Any]]:
-    categories: list[dict[str, Any]] = []
-    for index, label in enumerate(spec.labels):
-        category: dict[str, Any] = {"id": index + 1, "name": label, "supercategory": ""}
-        if spec.type == AnnotationType.KEYPOINTS:
-            category["keypoints"] = list(spec.keypoints or [])
-            category["skeleton"] = [[i + 1, j + 1] for i, j in spec.skeleton or []]
-        categories.append(category)
-    return categories
-
-
-def _annotations(
-    spec: AnnotationSpec, labels: dict[str, int], item: ExportItem
-) -> Iterator[dict[str, Any]]:
-    if item.answer is None:
-        return
-    if spec.type == AnnotationType.SEGMENTATION:
-        yield from _mask_annotations(item)
-        return
-    for index, obj in enumerate(objects_of(item)):
-        annotation: dict[str, Any] = {
-            "category_id": class_of(labels, obj["label"], item.task_id) + 1,
-            "iscrowd": 0,
-        }
-        if spec.type == AnnotationType.BBOX:
-            x, y, w, h = (float(v) for v in obj["box"])
-            annotation.update(bbox=[x, y, w, h], area=w * h, segmentation=[])
-        elif spec.type == AnnotationType.POLYGON:
-            points = [(float(x), float(y)) for x, y in obj["points"]]
-            annotation.update(
-                segmentation=[[c for point in points for c in point]],
-                area=polygon_area(points),
-                bbox=extent(points),
-            )
-        else:  # keypoints
-            triples = [(float(x), float(y), int(v)) for x, y, v in obj["points"]]
-            labelled = [(x, y) for x, y, v in triples if v > 0]
-            box = extent(labelled)
-            annotation.update(
-                keypoints=[c for triple in triples for c in triple],
-                num_keypoints=len(labelled),
-                bbox=box,
-                area=box[2] * box[3],
-                segmentation=[],
-            )
-        annotation["tessera_confidence"] = object_confidence(item, index)
-        yield annotation
-
-
-def _mask_annotations(item: ExportItem) -> Iterator[dict[str, Any]]:
-    mask = decode_mask(item.answer, item.width, item.height)
-    counts = np.bincount(mask.ravel(), minlength=1)
-    for value in (np.flatnonzero(counts[1:]) + 1).tolist():
-        binary = mask == value
-        ys, xs = np.nonzero(binary)
-        x0, y0 = int(xs.min()), int(ys.min())
-        yield {
-            "category_id": int(value),  # pixel k = label k-1 = category id k
-            "iscrowd": 0,
-            "segmentation": {"size": [item.height, item.width], "counts": rle_counts(binary)},
-            "area": int(counts[value]),
-            "bbox": [x0, y0, int(xs.max()) - x0 + 1, int(ys.max()) - y0 + 1],
-            "tessera_confidence": item.confidence,
-        }
+def _categories(spec: AnnotationSpec, codec: CocoCodec) -> list[dict[str, Any]]:
+    extra = codec.category_fields(spec)
+    return [
+        {"id": index + 1, "name": label, "supercategory": "", **extra}
+        for index, label in enumerate(spec.labels)
+    ]
 
 
 def rle_counts(binary: np.ndarray) -> list[int]:

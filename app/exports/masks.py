@@ -14,17 +14,20 @@ import base64
 import io
 import struct
 from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 
-from app.annotations import AnnotationSpec
 from app.exports.archive import Manifest, ZipStream
-from app.exports.base import ExportItem
+from app.exports.base import ExportFormat, ExportItem
 from app.exports.naming import StemAllocator
 from app.exports.yolo import classes_txt
 
-__all__ = ["mask_chunks"]
+if TYPE_CHECKING:
+    from app.annotations import AnnotationSpec
+
+__all__ = ["MASKS", "mask_chunks"]
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -62,3 +65,7 @@ def _png(item: ExportItem) -> bytes:
             f"{(item.width, item.height)}"
         )
     return data
+
+
+MASKS = ExportFormat("application/zip", "_masks.zip", mask_chunks)
+"""The ``masks`` format (semantic segmentation)."""

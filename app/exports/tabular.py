@@ -1,4 +1,4 @@
-"""CSV for classification and multi-label projects, one row per task, UTF-8, RFC 4180 quoting.
+"""CSV, one row per task, UTF-8, RFC 4180 quoting; each type writes its own columns (``CsvCodec``).
 
 - classification: ``task_id,image_name,label,confidence,answer_count``
 - multilabel: ``task_id,image_name,<one 0/1 column per label, in label order>,confidence,
@@ -15,15 +15,34 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING
 
-from app.annotations import AnnotationSpec, AnnotationType
-from app.exports.base import ExportItem, class_of, label_index
+from app.exports.base import ExportFormat, ExportItem, class_of, label_index
 
-__all__ = ["csv_chunks", "multilabel_columns"]
+if TYPE_CHECKING:
+    from app.annotations import AnnotationSpec
+
+__all__ = ["CsvCodec", "csv_chunks", "csv_format", "multilabel_columns"]
 
 _ROWS_PER_CHUNK = 500
 _FIXED = ("task_id", "image_name", "confidence", "answer_count")
+
+
+@dataclass(frozen=True)
+class CsvCodec:
+    """What one annotation type puts between ``image_name`` and ``confidence``."""
+
+    columns: Callable[[AnnotationSpec], list[str]]
+    cells: Callable[[dict[str, int], ExportItem], list[str]]
+    """The cells of one item (empty cells without a consensus)."""
+
+
+def csv_format(codec: CsvCodec) -> ExportFormat:
+    """The ``csv`` format of a type whose columns ``codec`` writes."""
+    return ExportFormat("text/csv; charset=utf-8", ".csv", partial(csv_chunks, codec=codec))
 
 
 def multilabel_columns(spec: AnnotationSpec) -> list[str]:
@@ -41,16 +60,16 @@ def multilabel_columns(spec: AnnotationSpec) -> list[str]:
     return columns
 
 
-def csv_chunks(spec: AnnotationSpec, items: Iterable[ExportItem]) -> Iterator[bytes]:
+def csv_chunks(
+    spec: AnnotationSpec, items: Iterable[ExportItem], *, codec: CsvCodec
+) -> Iterator[bytes]:
     """Yield the CSV for ``items``, a few hundred rows per chunk (see the module docstring)."""
-    multilabel = spec.type == AnnotationType.MULTILABEL
-    middle = multilabel_columns(spec) if multilabel else ["label"]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(["task_id", "image_name", *middle, "confidence", "answer_count"])
+    writer.writerow(["task_id", "image_name", *codec.columns(spec), "confidence", "answer_count"])
     labels = label_index(spec)
     for count, item in enumerate(items, start=1):
-        cells = _label_cells(labels, item, multilabel)
+        cells = codec.cells(labels, item)
         confidence = "" if item.confidence is None else repr(float(item.confidence))
         writer.writerow([item.task_id, item.image_name, *cells, confidence, item.answer_count])
         if count % _ROWS_PER_CHUNK == 0:
@@ -60,13 +79,17 @@ def csv_chunks(spec: AnnotationSpec, items: Iterable[ExportItem]) -> Iterator[by
     yield buffer.getvalue().encode()
 
 
-def _label_cells(labels: dict[str, int], item: ExportItem, multilabel: bool) -> list[str]:
-    if not multilabel:
-        if item.answer is None:
-            return [""]
-        label = item.answer["label"]
-        class_of(labels, label, item.task_id)
-        return [label]
+def label_cell(labels: dict[str, int], item: ExportItem) -> list[str]:
+    """The ``label`` cell of a single-label answer (empty without a consensus)."""
+    if item.answer is None:
+        return [""]
+    label = item.answer["label"]
+    class_of(labels, label, item.task_id)
+    return [label]
+
+
+def label_flags(labels: dict[str, int], item: ExportItem) -> list[str]:
+    """One 0/1 cell per label of a multi-label answer (all empty without a consensus)."""
     if item.answer is None:
         return [""] * len(labels)
     chosen = [0] * len(labels)

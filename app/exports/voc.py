@@ -1,4 +1,5 @@
-"""Pascal VOC XML zips for bbox projects, and polygon projects through their bounding boxes.
+"""Pascal VOC XML zips: each type says which box stands for each object (``VocCodec``); bbox
+projects give their boxes, polygon projects their polygons' bounding boxes.
 
 One ``Annotations/<stem>.xml`` per image (stems sanitised and de-duplicated, see
 ``app.exports.naming``; ``manifest.csv`` maps them back to tasks), with ``folder``
@@ -19,23 +20,50 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
-from app.annotations import AnnotationSpec, AnnotationType
 from app.exports.archive import Manifest, ZipStream
-from app.exports.base import ExportItem, class_of, label_index, object_confidence, objects_of
-from app.exports.coco import extent
+from app.exports.base import (
+    ExportFormat,
+    ExportItem,
+    class_of,
+    label_index,
+    object_confidence,
+    objects_of,
+)
 from app.exports.naming import StemAllocator, image_extension
 
-__all__ = ["voc_box", "voc_chunks"]
+if TYPE_CHECKING:
+    from app.annotations import AnnotationSpec
+
+__all__ = ["VocCodec", "voc_box", "voc_chunks", "voc_format"]
+
+
+@dataclass(frozen=True)
+class VocCodec:
+    """What one annotation type puts in a VOC export."""
+
+    box: Callable[[dict[str, Any]], list[float]]
+    """The ``[x, y, w, h]`` box that stands for one consensus object."""
+
+
+def voc_format(codec: VocCodec) -> ExportFormat:
+    """The ``voc`` format of a type whose objects are boxed by ``codec``."""
+    return ExportFormat("application/zip", "_voc.zip", partial(voc_chunks, codec=codec))
+
 
 _EPSILON = 1e-6
 # Characters XML 1.0 cannot hold at all, not even escaped.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
-def voc_chunks(spec: AnnotationSpec, items: Iterable[ExportItem]) -> Iterator[bytes]:
+def voc_chunks(
+    spec: AnnotationSpec, items: Iterable[ExportItem], *, codec: VocCodec
+) -> Iterator[bytes]:
     """Yield the VOC zip for ``items`` entry by entry (see the module docstring)."""
     archive = ZipStream()
     manifest = Manifest()
@@ -47,7 +75,7 @@ def voc_chunks(spec: AnnotationSpec, items: Iterable[ExportItem]) -> Iterator[by
             name = f"Annotations/{stem}.xml"
             manifest.add(item, name)
             filename = stem + image_extension(item.image_name)
-            yield archive.add(name, _document(spec, labels, item, filename))
+            yield archive.add(name, _document(spec, labels, item, filename, codec))
         yield from manifest.write_to(archive)
         yield archive.close()
     finally:
@@ -69,7 +97,7 @@ def _escape(value: object) -> str:
 
 
 def _document(
-    spec: AnnotationSpec, labels: dict[str, int], item: ExportItem, filename: str
+    spec: AnnotationSpec, labels: dict[str, int], item: ExportItem, filename: str, codec: VocCodec
 ) -> bytes:
     # Written from templates rather than ElementTree: ten times faster, and every value goes
     # through _escape (invalid XML characters replaced, then &, <, > escaped).
@@ -86,11 +114,7 @@ def _document(
     ]
     for index, obj in enumerate(objects_of(item)):
         label = spec.labels[class_of(labels, obj["label"], item.task_id)]
-        if spec.type == AnnotationType.POLYGON:
-            box = extent([(float(x), float(y)) for x, y in obj["points"]])
-        else:
-            box = obj["box"]
-        xmin, ymin, xmax, ymax = voc_box(box, item.width, item.height)
+        xmin, ymin, xmax, ymax = voc_box(codec.box(obj), item.width, item.height)
         confidence = object_confidence(item, index)
         parts += [
             f"  <object>\n    <name>{_escape(label)}</name>\n",

@@ -2,21 +2,22 @@
 
 Everything the service asks of consensus goes through ``engine_for(spec)``: the consensus of
 one task from its answers and the answering workers' accuracies, and each answer's agreement
-with that consensus (a score against a threshold, and the evidence in words). Keeping the
-library's API behind this one module means the services never import ``consensus`` directly.
+with that consensus (a score against a threshold, and the evidence in words). Which engine a
+type uses is the type's own choice (``AnnotationKind.engine``, app/annotations/types/), made
+from the engines here; the services never import ``consensus`` directly.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
-from app.annotations import AnnotationSpec
+from app.annotations import AnnotationSpec, annotation_kind
 from consensus import WorkerSkills
-from consensus.geometry import GeometrySkills, aggregate_records, kind_for
+from consensus.geometry import GeometrySkills, Kind, aggregate_records
 
 # A worker no one has graded yet is assumed right this often (the Beta prior's mean, skills.py).
 PRIOR_ACCURACY = 0.7
@@ -60,19 +61,45 @@ class Engine(Protocol):
 def engine_for(
     spec: AnnotationSpec, *, width: int, height: int, fitted: dict[str, Any] | None = None
 ) -> Engine:
-    """``fitted`` is the project's last re-estimated worker model (none for multi-label)."""
-    if spec.type == "classification":
-        return ClassificationEngine(
-            list(spec.labels), WorkerSkills.from_dict(fitted) if fitted else None
-        )
-    if spec.type == "multilabel":
-        return MultilabelEngine(list(spec.labels))
-    return GeometryEngine(
-        spec,
-        width=width,
-        height=height,
-        fitted=GeometrySkills.from_dict(fitted) if fitted else None,
+    """The engine of ``spec``'s type; ``fitted`` is the project's last re-estimated worker model
+    (none for a type without one)."""
+    engine: Engine = annotation_kind(spec.type).engine(
+        spec, width=width, height=height, fitted=fitted
     )
+    return engine
+
+
+def classification_engine(
+    spec: AnnotationSpec, *, fitted: dict[str, Any] | None, **_image: int
+) -> ClassificationEngine:
+    """One label per task: a one-coin (or re-estimated confusion) posterior over the labels."""
+    return ClassificationEngine(
+        list(spec.labels), WorkerSkills.from_dict(fitted) if fitted else None
+    )
+
+
+def multilabel_engine(spec: AnnotationSpec, **_ignored: Any) -> MultilabelEngine:
+    """Each label a yes/no question (nothing re-estimated: ``fitted`` is ignored)."""
+    return MultilabelEngine(list(spec.labels))
+
+
+ConsensusKind = Callable[[AnnotationSpec, int, int], Kind]
+"""``(spec, width, height) -> consensus.geometry.Kind``: how the library parses, aggregates
+and compares one geometry type, configured for a project and an image."""
+
+
+def geometry_engine(kind: ConsensusKind) -> Callable[..., GeometryEngine]:
+    """The engine factory of a geometry type whose consensus ``kind`` builds."""
+
+    def build(
+        spec: AnnotationSpec, *, width: int, height: int, fitted: dict[str, Any] | None
+    ) -> GeometryEngine:
+        return GeometryEngine(
+            kind(spec, width, height),
+            fitted=GeometrySkills.from_dict(fitted) if fitted else None,
+        )
+
+    return build
 
 
 def one_coin_skills(
@@ -177,26 +204,17 @@ class GeometryEngine:
     """Reliability-weighted geometric consensus. A worker the last re-estimation saw is weighted
     by its fitted skills (localisation and presence apart); anyone else by its running accuracy."""
 
-    spec: AnnotationSpec
-    width: int
-    height: int
+    kind: Kind
     fitted: GeometrySkills | None = None
-    _kind: Any = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        names = list(self.spec.keypoints) if self.spec.keypoints else None
-        self._kind = kind_for(
-            self.spec.type, keypoint_names=names, image_size=(self.height, self.width)
-        )
 
     def consensus(self, answers: Sequence[TaskAnswer]) -> Consensus:
-        parsed = [self._kind.parse(a.answer) for a in answers]
+        parsed = [self.kind.parse(a.answer) for a in answers]
         weights = np.array([self._weight(a, presence=False) for a in answers])
         presence = np.array([self._weight(a, presence=True) for a in answers])
-        result = self._kind.aggregate(parsed, weights, presence)
+        result = self.kind.aggregate(parsed, weights, presence)
         per_object = getattr(result, "object_confidence", None)
         return Consensus(
-            self._kind.dump(result),
+            self.kind.dump(result),
             float(result.confidence),
             [round(float(c), 4) for c in per_object] if per_object is not None else None,
         )
@@ -208,7 +226,7 @@ class GeometryEngine:
         return _geometry_weight(answer.accuracy)
 
     def judge(self, answer: dict[str, Any], consensus: Consensus) -> Judgement:
-        agreement = self._kind.agree(self._kind.parse(answer), self._kind.parse(consensus.answer))
+        agreement = self.kind.agree(self.kind.parse(answer), self.kind.parse(consensus.answer))
         reason = (
             agreement.reason
             or f"agreement {agreement.score:.2f} ≥ {agreement.threshold:g} with the consensus"

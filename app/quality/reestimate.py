@@ -1,7 +1,7 @@
 """Periodic re-estimation: EM over all of a project's answers and gold refreshes the worker
 model, then the consensus of the project's unfinished tasks.
 
-Due when a classification project has graded ``REFIT_MIN_NEW`` more answers (or 10% more)
+Due when a project whose type fits a worker model (``AnnotationKind.worker_model``) has graded ``REFIT_MIN_NEW`` more answers (or 10% more)
 since its last fit, or any new answer an hour after it. One project per claim, locked with ``SKIP LOCKED`` on its model row, so any
 number of reconcilers share the work; a reconciler killed mid-fit leaves the old model in place
 and the project still due.
@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from app.annotations import AnnotationSpec
+from app.annotations import AnnotationSpec, annotation_kind, annotation_kinds
 from app.core.db import insert_ignore, transaction
 from app.models import (
     Assignment,
@@ -36,13 +36,14 @@ ANSWERED = (AssignmentStatus.submitted, AssignmentStatus.accepted, AssignmentSta
 
 
 def graded_counts(session: Session) -> dict[str, int]:
-    """Graded answers per active project (multi-label has no fitted model: it is left out)."""
+    """Graded answers per active project whose type fits a worker model (``worker_model``)."""
+    fitted_types = [kind.name for kind in annotation_kinds() if kind.worker_model is not None]
     rows = session.execute(
         select(Assignment.project_id, func.count())
         .join(Project, Project.id == Assignment.project_id)
         .where(
             Assignment.agreement.is_not(None),
-            Project.annotation_type != "multilabel",
+            Project.annotation_type.in_(fitted_types),
             Project.status == ProjectStatus.active,
         )
         .group_by(Assignment.project_id)
@@ -90,9 +91,12 @@ def refit(session: Session, model: ProjectModel, graded: int, *, now: datetime) 
     """Fit the project's worker model on every answer and gold, then refresh open tasks."""
     project = session.get_one(Project, model.project_id)
     spec = AnnotationSpec.model_validate(project.annotation)
+    model_kind = annotation_kind(spec.type).worker_model
+    if model_kind is None:
+        return
     state = (
         _fit_labels(session, project, spec)
-        if spec.type == "classification"
+        if model_kind == "confusion"
         else _fit_shapes(session, project, spec)
     )
     if state is None:

@@ -1,4 +1,4 @@
-"""Geometry consensus: boxes, polygons, semantic masks and keypoints with worker reliability.
+"""Geometry consensus: boxes, polygons, semantic masks, keypoints and points, with worker reliability.
 
 Array-level functions (``aggregate_*``, ``*_agreement``) serve the service, which already has
 decoded answers; ``aggregate_records`` serves the CLI. Worker skills (``GeometrySkills``) carry
@@ -34,6 +34,13 @@ from consensus.geometry.keypoints import (
     keypoint_agreement,
     oks_matrix,
 )
+from consensus.geometry.points import (
+    PointConsensus,
+    Points,
+    aggregate_points,
+    match_radius,
+    point_agreement,
+)
 from consensus.geometry.polygons import (
     PolygonConsensus,
     Polygons,
@@ -41,7 +48,20 @@ from consensus.geometry.polygons import (
     polygon_agreement,
 )
 from consensus.geometry.raster import MaskCrop, mask_to_polygon, rasterize_polygon
-from consensus.geometry.records import Kind, aggregate_records, grade_task, kind_for
+from consensus.geometry.records import (
+    KINDS,
+    TYPES,
+    Kind,
+    KindOptions,
+    aggregate_records,
+    box_kind,
+    grade_task,
+    keypoint_kind,
+    kind_for,
+    point_kind,
+    polygon_kind,
+    semantic_kind,
+)
 from consensus.geometry.segmentation import (
     SemanticConsensus,
     aggregate_semantic,
@@ -54,13 +74,18 @@ from consensus.geometry.stopping import should_stop
 __all__ = [
     "COCO_KEYPOINTS",
     "COCO_SIGMAS",
+    "KINDS",
+    "TYPES",
     "Agreement",
     "BoxConsensus",
     "Boxes",
     "GeometrySkills",
     "KeypointConsensus",
     "Kind",
+    "KindOptions",
     "MaskCrop",
+    "PointConsensus",
+    "Points",
     "PolygonConsensus",
     "Polygons",
     "Poses",
@@ -68,10 +93,12 @@ __all__ = [
     "TaskAnswers",
     "aggregate_boxes",
     "aggregate_keypoints",
+    "aggregate_points",
     "aggregate_polygons",
     "aggregate_records",
     "aggregate_semantic",
     "box_agreement",
+    "box_kind",
     "decode_mask_png",
     "default_sigmas",
     "encode_mask_png",
@@ -80,13 +107,19 @@ __all__ = [
     "grade_task",
     "iou_matrix",
     "keypoint_agreement",
+    "keypoint_kind",
     "kind_for",
     "leave_one_out",
     "mask_to_polygon",
+    "match_radius",
     "oks_matrix",
     "per_class_iou",
+    "point_agreement",
+    "point_kind",
     "polygon_agreement",
+    "polygon_kind",
     "rasterize_polygon",
     "semantic_agreement",
+    "semantic_kind",
     "should_stop",
 ]

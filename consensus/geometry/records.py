@@ -16,11 +16,10 @@ from consensus.geometry.keypoints import (
     flip_pairs_from_names,
     keypoint_agreement,
 )
+from consensus.geometry.points import Points, aggregate_points, match_radius, point_agreement
 from consensus.geometry.polygons import Polygons, aggregate_polygons, polygon_agreement
 from consensus.geometry.segmentation import Mask, aggregate_semantic, semantic_agreement
 from consensus.geometry.skills import GeometrySkills, TaskAnswers, fit_skills, leave_one_out
-
-TYPES = ("bbox", "polygon", "segmentation", "keypoints")
 
 
 @dataclass(frozen=True)
@@ -34,53 +33,62 @@ class Kind:
     dump: Callable[[Any], dict[str, Any]]  # consensus -> API-shaped answer
 
 
-def kind_for(
-    annotation_type: str,
-    *,
-    keypoint_names: Sequence[str] | None = None,
-    image_size: tuple[int, int] | None = None,
-    quorum: float = 0.5,
-) -> Kind:
-    """The adapter for ``annotation_type``; keypoint names choose sigmas and flip pairs."""
-    if annotation_type == "bbox":
-        return Kind(
-            Boxes.from_answer,
-            lambda a, w, pw: aggregate_boxes(a, w, presence_weights=pw, quorum=quorum),
-            box_agreement,
-            lambda c: c.boxes,
-            lambda c: c.boxes.to_answer(),
-        )
-    if annotation_type == "polygon":
-        return Kind(
-            lambda a: Polygons.from_answer(a, image_size),
-            lambda a, w, pw: aggregate_polygons(a, w, presence_weights=pw, quorum=quorum),
-            polygon_agreement,
-            lambda c: c.polygons,
-            lambda c: c.polygons.to_answer(),
-        )
-    if annotation_type == "segmentation":
-        return Kind(
-            _parse_mask,
-            lambda a, w, _pw: aggregate_semantic(a, w),
-            semantic_agreement,
-            lambda c: c.mask,
-            lambda c: {"mask_png_base64": encode_mask_png(c.mask)},
-        )
-    if annotation_type == "keypoints":
-        return _keypoint_kind(keypoint_names, quorum)
-    raise ValueError(
-        f"unknown geometry annotation type {annotation_type!r}; expected one of {TYPES}"
+@dataclass(frozen=True)
+class KindOptions:
+    """What a project and an image tell a ``Kind``; each type uses what it needs."""
+
+    keypoint_names: Sequence[str] | None = None
+    """Keypoint names: they choose COCO sigmas and left/right flip pairs (keypoints)."""
+    image_size: tuple[int, int] | None = None
+    """``(height, width)`` to clip polygons to and to scale distance gates (points)."""
+    quorum: float = 0.5
+    """Share of a task's presence weight that must have drawn an object to keep it."""
+
+
+def box_kind(options: KindOptions) -> Kind:
+    """Boxes: IoU matching, weighted-median edges (``consensus.geometry.boxes``)."""
+    return Kind(
+        Boxes.from_answer,
+        lambda a, w, pw: aggregate_boxes(a, w, presence_weights=pw, quorum=options.quorum),
+        box_agreement,
+        lambda c: c.boxes,
+        lambda c: c.boxes.to_answer(),
     )
 
 
-def _keypoint_kind(names: Sequence[str] | None, quorum: float) -> Kind:
+def polygon_kind(options: KindOptions) -> Kind:
+    """Polygons: mask IoU matching, fused by pixel vote (``consensus.geometry.polygons``)."""
+    return Kind(
+        lambda a: Polygons.from_answer(a, options.image_size),
+        lambda a, w, pw: aggregate_polygons(a, w, presence_weights=pw, quorum=options.quorum),
+        polygon_agreement,
+        lambda c: c.polygons,
+        lambda c: c.polygons.to_answer(),
+    )
+
+
+def semantic_kind(_: KindOptions) -> Kind:
+    """Semantic masks: weighted pixel vote (``consensus.geometry.segmentation``)."""
+    return Kind(
+        _parse_mask,
+        lambda a, w, _pw: aggregate_semantic(a, w),
+        semantic_agreement,
+        lambda c: c.mask,
+        lambda c: {"mask_png_base64": encode_mask_png(c.mask)},
+    )
+
+
+def keypoint_kind(options: KindOptions) -> Kind:
+    """Keypoints: OKS matching with left/right swaps, weighted medians
+    (``consensus.geometry.keypoints``); the names choose sigmas and flip pairs."""
+    names = options.keypoint_names
     k = len(names) if names is not None else None
     sig = default_sigmas(names, len(names)) if names is not None else None
     pairs = flip_pairs_from_names(names)
 
     def agg(answers: Sequence[Poses], w: FloatArray, pw: FloatArray) -> Any:
         return aggregate_keypoints(
-            answers, w, presence_weights=pw, sigmas=sig, flip_pairs=pairs, quorum=quorum
+            answers, w, presence_weights=pw, sigmas=sig, flip_pairs=pairs, quorum=options.quorum
         )
 
     def agree(a: Poses, c: Poses) -> Agreement:
@@ -93,6 +101,48 @@ def _keypoint_kind(names: Sequence[str] | None, quorum: float) -> Kind:
         lambda c: c.poses,
         lambda c: c.poses.to_answer(),
     )
+
+
+def point_kind(options: KindOptions) -> Kind:
+    """Labelled points: distance-gated matching, weighted medians (``consensus.geometry.points``)."""
+    radius = match_radius(options.image_size)
+    return Kind(
+        Points.from_answer,
+        lambda a, w, pw: aggregate_points(
+            a, w, presence_weights=pw, radius=radius, quorum=options.quorum
+        ),
+        lambda a, c: point_agreement(a, c, radius=radius),
+        lambda c: c.points,
+        lambda c: c.points.to_answer(),
+    )
+
+
+KINDS: dict[str, Callable[[KindOptions], Kind]] = {
+    "bbox": box_kind,
+    "polygon": polygon_kind,
+    "segmentation": semantic_kind,
+    "keypoints": keypoint_kind,
+    "points": point_kind,
+}
+"""The geometry types this library aggregates, by their API.md name (the CLI's ``--type``)."""
+
+TYPES = tuple(KINDS)
+
+
+def kind_for(
+    annotation_type: str,
+    *,
+    keypoint_names: Sequence[str] | None = None,
+    image_size: tuple[int, int] | None = None,
+    quorum: float = 0.5,
+) -> Kind:
+    """The adapter for ``annotation_type``; keypoint names choose sigmas and flip pairs."""
+    factory = KINDS.get(annotation_type)
+    if factory is None:
+        raise ValueError(
+            f"unknown geometry annotation type {annotation_type!r}; expected one of {TYPES}"
+        )
+    return factory(KindOptions(keypoint_names, image_size, quorum))
 
 
 def _parse_mask(answer: Mapping[str, Any]) -> Mask:

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from app.annotations import AnnotationType
 from app.exports import ExportItem, ExportNotAvailable, export, formats_for
 from app.exports.archive import ZipStream
 from app.exports.naming import image_extension, image_stem
@@ -41,7 +40,6 @@ MEDIA = {
 @pytest.mark.parametrize("kind", list(SPECS))
 def test_formats_for_each_type(kind: str) -> None:
     assert formats_for(kind) == AVAILABLE[kind]
-    assert formats_for(AnnotationType(kind)) == AVAILABLE[kind]
 
 
 @pytest.mark.parametrize("kind", list(SPECS))

@@ -74,3 +74,60 @@ def test_classification_downloads_as_csv_and_refuses_yolo(client: TestClient) ->
     assert json.loads(client.get(f"/v1/batches/{batch['id']}/results", headers=requester).text)[
         "items"
     ]
+
+
+def test_points_project_end_to_end(client: TestClient, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    requester = signup(client, "requester")
+    project = make_project(
+        client,
+        requester,
+        annotation={"type": "points", "labels": ["cell", "debris"]},
+        overlap={"min": 2, "max": 2},
+    )
+    assert project["annotation"] == {
+        "type": "points",
+        "labels": ["cell", "debris"],
+        "keypoints": None,
+        "skeleton": None,
+    }
+    batch = open_batch(client, requester, project["id"], n_images=2)
+    worker = signup(client, "worker")
+    lease = client.post(f"/v1/projects/{project['id']}/assignments", headers=worker).json()
+    bad = client.post(
+        f"/v1/assignments/{lease['id']}/submit",
+        json={"answer": {"objects": [{"label": "cell", "point": [1, 2, 3]}]}},
+        headers=worker,
+    )
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["loc"] == ["body", "answer", "objects", 0, "point"]
+    client.post(f"/v1/assignments/{lease['id']}/release", headers=worker)
+    answer = {
+        "objects": [{"label": "cell", "point": [3, 4]}, {"label": "debris", "point": [12, 9]}]
+    }
+    answer_all(client, project["id"], answer)
+    items = client.get(f"/v1/batches/{batch['id']}/results", headers=requester).json()["items"]
+    assert [i["answer"] for i in items] == [answer, answer]
+    coco_path = tmp_path / "points.json"
+    coco_path.write_bytes(
+        client.get(f"/v1/batches/{batch['id']}/results?format=coco", headers=requester).content
+    )
+    coco = COCO(str(coco_path))
+    assert [c["keypoints"] for c in coco.loadCats(coco.getCatIds())] == [["point"], ["point"]]
+    assert sorted(a["keypoints"][:2] for a in coco.loadAnns(coco.getAnnIds())) == [
+        [3.0, 4.0],
+        [3.0, 4.0],
+        [12.0, 9.0],
+        [12.0, 9.0],
+    ]
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                client.get(f"/v1/batches/{batch['id']}/results?format=csv", headers=requester).text
+            )
+        )
+    )
+    assert [(r["count:cell"], r["count:debris"]) for r in rows] == [("1", "1"), ("1", "1")]
+    assert json.loads(rows[0]["points"]) == [["cell", 3.0, 4.0], ["debris", 12.0, 9.0]]
+    refused = client.get(f"/v1/batches/{batch['id']}/results?format=yolo", headers=requester)
+    assert refused.status_code == 422
+    assert "available formats: coco, csv" in refused.json()["detail"]

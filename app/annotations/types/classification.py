@@ -1,0 +1,35 @@
+"""classification: one label per image, ``{"label": "cat"}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.annotations.fields import ANSWER, Context, read_label, read_object
+from app.annotations.registry import AnnotationKind, SpecRules
+from app.exports.tabular import CsvCodec, csv_format, label_cell
+from app.quality.engine import classification_engine
+
+__all__ = ["KIND", "validate_classification"]
+
+
+def validate_classification(ctx: Context, answer: object) -> dict[str, Any]:
+    """``{"label": str}``, one of the project's labels."""
+    body = read_object(answer, ANSWER, ctx.errors, required=("label",))
+    if body is None:
+        return {}
+    label = read_label(body["label"], [*ANSWER, "label"], ctx.errors, ctx.labels)
+    return {"label": label}
+
+
+KIND = AnnotationKind(
+    name="classification",
+    summary="Pick the one label that fits the image.",
+    spec=SpecRules(),
+    validate=validate_classification,
+    engine=classification_engine,
+    worker_model="confusion",
+    formats={"csv": csv_format(CsvCodec(columns=lambda spec: ["label"], cells=label_cell))},
+    tool="classification",
+    example_spec={"type": "classification", "labels": ["cat", "dog"]},
+    example_answers=({"label": "cat"}, {"label": "cat"}, {"label": "dog"}),
+)

@@ -1,0 +1,224 @@
+"""Labelled points (counting objects): match within a distance gate, fuse by weighted median.
+
+Each worker clicks once per object. Clicks of different workers are the same object when they
+lie within ``radius`` pixels of each other (one-to-one, Hungarian on closeness ``1 - d/radius``);
+the object's position is the reliability-weighted median of its clicks and its label the
+weighted vote; it survives only if workers holding at least ``quorum`` of the presence weight
+clicked it, as for boxes. Agreement is the F1 over points matched within the gate with the same
+label, so a worker who misses or adds objects (a miscount) is rejected with the count in words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from consensus.geometry._common import (
+    Agreement,
+    FloatArray,
+    Kept,
+    Member,
+    as_weights,
+    cluster_items,
+    hungarian,
+    label_probability,
+    quorum_filter,
+    weighted_label,
+    weighted_median,
+    worker_order,
+)
+
+__all__ = [
+    "AGREEMENT_THRESHOLD",
+    "PointConsensus",
+    "Points",
+    "aggregate_points",
+    "closeness",
+    "match_radius",
+    "point_agreement",
+]
+
+RADIUS_FRACTION = 0.02
+"""The gate is this share of the image diagonal: two clicks on one small object land a few
+pixels apart, two neighbouring objects rarely closer than 2% of the picture."""
+MIN_RADIUS = 4.0
+DEFAULT_RADIUS = 10.0
+"""Gate in pixels when the image size is unknown (the CLI without sizes)."""
+AGREEMENT_THRESHOLD = 0.7
+_IN_GATE = 1e-9  # closeness > 0 means "closer than the radius"
+
+
+def match_radius(image_size: tuple[int, int] | None) -> float:
+    """The distance gate in pixels for a ``(height, width)`` image."""
+    if image_size is None:
+        return DEFAULT_RADIUS
+    height, width = image_size
+    return max(MIN_RADIUS, RADIUS_FRACTION * float(np.hypot(height, width)))
+
+
+@dataclass(frozen=True)
+class Points:
+    """One answer: an (n, 2) array of ``[x, y]`` pixels and their labels."""
+
+    xy: FloatArray
+    labels: tuple[str, ...]
+
+    @classmethod
+    def from_answer(cls, answer: Mapping[str, Any]) -> Points:
+        """Parse the API shape ``{"objects": [{"label", "point": [x, y]}]}``."""
+        objects = answer.get("objects")
+        if not isinstance(objects, list):
+            raise ValueError("points answer needs an 'objects' list")
+        rows, labels = [], []
+        for k, obj in enumerate(objects):
+            point = obj.get("point") if isinstance(obj, Mapping) else None
+            if not isinstance(point, list | tuple) or len(point) != 2:
+                raise ValueError(f"object {k}: 'point' must be [x, y]")
+            rows.append([float(v) for v in point])
+            labels.append(str(obj.get("label", "")))
+        arr = np.asarray(rows, dtype=np.float64).reshape(-1, 2)
+        if not np.isfinite(arr).all():
+            raise ValueError("point coordinates must be finite")
+        return cls(arr, tuple(labels))
+
+    def to_answer(self) -> dict[str, Any]:
+        return {
+            "objects": [
+                {"label": lab, "point": [round(float(v), 2) for v in row]}
+                for lab, row in zip(self.labels, self.xy, strict=True)
+            ]
+        }
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def key(self) -> tuple[Any, ...]:
+        """Content key used to order workers deterministically (never by name)."""
+        return tuple(
+            sorted(zip(map(tuple, np.round(self.xy, 3).tolist()), self.labels, strict=True))
+        )
+
+
+@dataclass(frozen=True)
+class PointConsensus:
+    """Fused points with per-object confidence and support (share of weight that clicked it)."""
+
+    points: Points
+    object_confidence: FloatArray
+    support: FloatArray
+    confidence: float
+    n_candidates: int
+
+
+def closeness(a: FloatArray, b: FloatArray, radius: float) -> FloatArray:
+    """``1 - distance / radius`` for every pair, 0 at or beyond the gate: (n, m)."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)))
+    d = np.hypot(a[:, None, 0] - b[None, :, 0], a[:, None, 1] - b[None, :, 1])
+    out: FloatArray = np.clip(1.0 - d / radius, 0.0, 1.0)
+    return out
+
+
+def aggregate_points(
+    answers: Sequence[Points],
+    weights: Sequence[float] | FloatArray | None = None,
+    *,
+    presence_weights: Sequence[float] | FloatArray | None = None,
+    radius: float = DEFAULT_RADIUS,
+    quorum: float = 0.5,
+) -> PointConsensus:
+    """Consensus points of one image from several workers' answers.
+
+    Args:
+        answers: one ``Points`` per worker (an empty one means "nothing to count here").
+        weights: localisation weights in [0, 1]; they weight the median and the label vote.
+        presence_weights: detection weights; they decide the quorum and the confidence.
+            Default to ``weights``.
+        radius: clicks closer than this many pixels may be the same object.
+        quorum: keep an object clicked by workers holding at least this share of the weight.
+
+    Examples:
+        >>> a = Points(np.array([[10., 10], [50, 50]]), ("cell", "cell"))
+        >>> b = Points(np.array([[12., 11]]), ("cell",))
+        >>> aggregate_points([a, b, a]).points.xy.tolist()
+        [[10.0, 10.0], [50.0, 50.0]]
+    """
+    w_all = as_weights(weights, len(answers))
+    p_all = as_weights(presence_weights, len(answers)) if presence_weights is not None else w_all
+    order = worker_order([a.key() for a in answers], w_all)
+    ans = [answers[i] for i in order]
+    w = w_all[order]
+
+    def fuse(members: list[Member]) -> FloatArray:
+        vals = np.stack([ans[k].xy[i] for k, i in members])
+        return weighted_median(vals, as_weights(w[[k for k, _ in members]], len(members)))
+
+    def similarity(k: int, reps: list[FloatArray]) -> FloatArray:
+        if not reps:
+            return np.zeros((len(ans[k]), 0))
+        return closeness(ans[k].xy, np.stack(reps), radius)
+
+    clusters = cluster_items([len(a) for a in ans], similarity, fuse, _IN_GATE)
+    pres = p_all[order]
+    kept, confidence = quorum_filter(clusters, pres, quorum)
+    rows = []
+    for obj in kept:
+        xy = fuse(obj.members)
+        votes = [ans[k].labels[i] for k, i in obj.members]
+        label, _ = weighted_label(votes, as_weights(w[[k for k, _ in obj.members]], len(votes)))
+        p_label = label_probability(votes, label, pres[[k for k, _ in obj.members]])
+        confidence *= p_label
+        fused = Kept(obj.members, obj.probability * p_label, obj.support)
+        rows.append((float(xy[1]), float(xy[0]), label, xy, fused))
+    rows.sort(key=lambda r: (r[0], r[1], r[2]))
+    return PointConsensus(
+        points=Points(
+            np.asarray([r[3] for r in rows], dtype=np.float64).reshape(-1, 2),
+            tuple(r[2] for r in rows),
+        ),
+        object_confidence=np.asarray([r[4].probability for r in rows], dtype=np.float64),
+        support=np.asarray([r[4].support for r in rows], dtype=np.float64),
+        confidence=confidence,
+        n_candidates=len(clusters),
+    )
+
+
+def point_agreement(
+    answer: Points,
+    consensus: Points,
+    *,
+    radius: float = DEFAULT_RADIUS,
+    threshold: float = AGREEMENT_THRESHOLD,
+) -> Agreement:
+    """F1 of ``answer`` against ``consensus``: points matched within ``radius`` with the same label.
+
+    ``quality`` is the closeness-weighted F1, so a worker who clicks every object but off
+    centre scores below one who clicks on target. The reason counts what was missed or added.
+    """
+    n_a, n_c = len(answer), len(consensus)
+    if n_a == 0 and n_c == 0:
+        return Agreement(1.0, threshold, 1.0, "", {"matched": 0.0})
+    sim = closeness(answer.xy, consensus.xy, radius)
+    pairs = hungarian(sim, _IN_GATE)
+    good = [(i, j) for i, j in pairs if answer.labels[i] == consensus.labels[j]]
+    f1 = 2.0 * len(good) / (n_a + n_c)
+    quality = 2.0 * sum(float(sim[i, j]) for i, j in good) / (n_a + n_c)
+    reasons = [
+        f"point {i} labelled '{answer.labels[i]}' but consensus says '{consensus.labels[j]}'"
+        for i, j in pairs
+        if answer.labels[i] != consensus.labels[j]
+    ]
+    extra = n_a - len(pairs)
+    if extra:
+        reasons.append(f"{extra} point(s) more than {radius:.0f} px from any consensus point")
+    matched_c = {j for _, j in pairs}
+    missed = [consensus.labels[j] for j in range(n_c) if j not in matched_c]
+    if missed:
+        reasons.append(f"missed {len(missed)} of {n_c} consensus points ({', '.join(missed[:3])})")
+    reason = "; ".join(reasons)
+    if f1 < threshold:
+        reason = f"counted {n_a}, consensus {n_c}; F1 {f1:.2f} < {threshold:g}: " + reason
+    return Agreement(f1, threshold, quality, reason, {"matched": float(len(good))})
