@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 import anyio.to_thread
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 import payments
 from app.accounts.router import router as accounts_router
@@ -62,7 +63,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 thread.join(timeout=10)
             engine.dispose()
 
-    app = FastAPI(
+    # FastAPIOffline: FastAPI whose /docs and /redoc load Swagger UI and ReDoc from assets the
+    # package ships and the app serves, never from a CDN (a blank page offline otherwise).
+    app = FastAPIOffline(
         title="Tessera",
         version="1",
         summary="A crowdsourced microtask marketplace for image annotation.",
