@@ -14,6 +14,7 @@ from app.core.clock import utc_now
 from app.core.config import get_settings
 from app.core.db import make_engine, make_sessionmaker
 from app.core.migrate import upgrade
+from consensus import cli as consensus_cli
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -139,12 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
         "verify-ledger", help="check every ledger invariant; exit 1 on a violation"
     ).set_defaults(func=_verify_ledger)
 
-    try:
-        from consensus import cli as consensus_cli
-    except ImportError:  # the consensus CLI is optional for the service itself
-        consensus_cli = None  # type: ignore[assignment]
-    if consensus_cli is not None and hasattr(consensus_cli, "add_parser"):
-        consensus_cli.add_parser(sub)
+    consensus_cli.add_parser(sub)
     return parser
 
 

@@ -8,20 +8,23 @@ from contextlib import asynccontextmanager
 
 import anyio.to_thread
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
+import payments
 from app.accounts.router import router as accounts_router
 from app.answers.router import router as answers_router
 from app.auth.router import router as sessions_router
 from app.batches.router import router as batches_router
 from app.core.config import Settings, get_settings
 from app.core.db import make_engine, make_sessionmaker
-from app.core.errors import install_handlers
+from app.core.errors import install_handlers, register_translator
 from app.core.headers import SecurityHeaders
 from app.core.limits import BodySizeLimit
 from app.core.migrate import upgrade
 from app.core.secrets import server_secret
 from app.health.router import router as health_router
 from app.images import LocalImageStore, UrlSigner
+from app.money.errors import problem_for as money_problem
 from app.money.router import router as money_router
 from app.operator.router import router as operator_router
 from app.projects.router import router as projects_router
@@ -68,13 +71,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 thread.join(timeout=10)
             engine.dispose()
 
-    app = FastAPI(
+    # FastAPIOffline: FastAPI whose /docs and /redoc load Swagger UI and ReDoc from assets the
+    # package ships and the app serves, never from a CDN (a blank page offline otherwise).
+    app = FastAPIOffline(
         title="Tessera",
         version="1",
         summary="A crowdsourced microtask marketplace for image annotation.",
         lifespan=lifespan,
     )
     app.state.settings = settings
+    register_translator(payments.PaymentsError, money_problem)
     install_handlers(app)
     routers = (
         health_router,
@@ -93,4 +99,4 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     mount_web_app(app, settings)  # last: its fallback route must not shadow the API
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(SecurityHeaders)
-    return app
+    return app  # type: ignore[no-any-return]

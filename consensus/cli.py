@@ -227,13 +227,9 @@ def _read_jsonl(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
 
 def _geometry(args: argparse.Namespace) -> None:
     records = [rec for _, rec in _read_jsonl(args.input)]
-    try:
-        # Imported lazily: the geometry subpackage is optional for classification users.
-        from consensus.geometry import aggregate_records  # type: ignore[attr-defined,unused-ignore]
-    except ImportError as exc:
-        raise InputError(
-            f"--type {args.annotation_type} needs consensus.geometry, which is not available ({exc})"
-        ) from exc
+    # Imported here, not at the top: classification runs need not pay for loading geometry.
+    from consensus.geometry import aggregate_records
+
     results, skills = aggregate_records(args.annotation_type, records)
     with _output(args.output) as out:
         for rec in results:

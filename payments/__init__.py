@@ -39,7 +39,7 @@ from payments.providers import (
     PaymentProvider,
     PayoutProvider,
 )
-from payments.settings import PaymentSettings, get_settings, update_settings
+from payments.settings import PaymentSettings, read_payment_settings, update_settings
 from payments.verify import VerifyReport, verify
 
 __all__ = [
@@ -73,13 +73,13 @@ __all__ = [
     "entries",
     "escrow_cost",
     "get_payout",
-    "get_settings",
     "launch_escrow",
     "metadata",
     "paid_out",
     "pay_accepted",
     "pay_bonus",
     "post",
+    "read_payment_settings",
     "refund_escrow",
     "release_due_holds",
     "request_payout",

@@ -32,7 +32,7 @@ from payments.ids import new_id
 from payments.ledger import insert_ignore, lock_balances, post
 from payments.models import Payout
 from payments.providers import PayoutOrder, PayoutProvider, PayoutResult
-from payments.settings import get_settings
+from payments.settings import read_payment_settings
 
 OPEN = ("requested", "pending")
 # A claim's lease: longer than any provider timeout, so a live settler is not overtaken; a dead
@@ -69,7 +69,7 @@ def request_payout(
     if idempotency_key is not None and (existing := _by_key(session, worker_ref, idempotency_key)):
         return _replay(existing, amount)
     target = available if amount is None else amount
-    minimum = get_settings(session).min_payout
+    minimum = read_payment_settings(session).min_payout
     if target < minimum:
         raise BelowMinimumPayout(target, minimum)
     if target > available:

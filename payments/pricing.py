@@ -18,7 +18,7 @@ from payments.errors import InvalidAmount, UnknownEscrow
 from payments.ledger import Entry, Posted, lock_balances, post
 from payments.models import Escrow, LedgerHold, LedgerTransaction
 from payments.money import MAX_MICROS, fee_for
-from payments.settings import get_settings
+from payments.settings import read_payment_settings
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def launch_escrow(
     Fixes the batch's reward and fee (``fee_ppm`` defaults to the current platform fee). Once per
     batch: launching again returns the first escrow. Raises InsufficientFunds (the app's 402).
     """
-    rate = get_settings(session).fee_ppm if fee_ppm is None else fee_ppm
+    rate = read_payment_settings(session).fee_ppm if fee_ppm is None else fee_ppm
     cost = escrow_cost(tasks, max_overlap, reward, rate)
     if cost.total > 0:  # an empty batch moves nothing: only its terms are recorded
         entries: list[Entry] = [
@@ -160,7 +160,7 @@ def _pay(
         raise InvalidAmount("nothing to pay: the reward is zero")
     posted = post(session, kind, reference, entries, now=now)
     if posted.created:
-        hold = timedelta(seconds=get_settings(session).payout_hold_seconds)
+        hold = timedelta(seconds=read_payment_settings(session).payout_hold_seconds)
         session.add(
             LedgerHold(
                 transaction_id=posted.transaction_id,

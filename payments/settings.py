@@ -31,7 +31,7 @@ class PaymentSettings:
 DEFAULTS = PaymentSettings(DEFAULT_FEE_PPM, DEFAULT_MIN_PAYOUT, DEFAULT_PAYOUT_HOLD_SECONDS)
 
 
-def get_settings(session: Session) -> PaymentSettings:
+def read_payment_settings(session: Session) -> PaymentSettings:
     row = session.get(PlatformSettings, 1, populate_existing=True)
     if row is None:
         return DEFAULTS

@@ -20,7 +20,7 @@ from workers.base import Reconciler
 from workers.images import FetchImages
 from workers.lease_expiry import LeaseExpiry
 from workers.money import AutoAccept, GrantOverdueAppeals, ReleaseHolds, SendPayouts, SettleBatches
-from workers.quality import Reestimate
+from workers.quality import GradeGold, Reestimate
 
 log = logging.getLogger("tessera.workers")
 
@@ -29,6 +29,7 @@ def default_reconcilers(settings: Settings | None = None) -> list[Reconciler]:
     settings = settings or get_settings()
     return [
         LeaseExpiry(),
+        GradeGold(),
         AutoAccept(),
         GrantOverdueAppeals(),
         SettleBatches(),

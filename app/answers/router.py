@@ -11,7 +11,6 @@ from app.auth.deps import Requester, Worker
 from app.core import idempotency
 from app.core.deps import Now, SessionDep
 from app.core.schemas import InputModel, Money, MoneyOut, OutputModel, Timestamp
-from app.work.router import assignment_out
 from app.work.schemas import AssignmentOut
 
 router = APIRouter(prefix="/v1/assignments", tags=["review"])
@@ -42,7 +41,7 @@ def accept(
     assignment_id: str, requester: Requester, session: SessionDep, now: Now
 ) -> AssignmentOut:
     """Accept a submitted answer: final at once, and its reward is paid from the batch's escrow."""
-    return assignment_out(answer_service.accept(session, requester, assignment_id, now=now))
+    return AssignmentOut.of(answer_service.accept(session, requester, assignment_id, now=now))
 
 
 @router.post("/{assignment_id}/reject", response_model=AssignmentOut)
@@ -50,7 +49,7 @@ def reject(
     assignment_id: str, body: RejectIn, requester: Requester, session: SessionDep, now: Now
 ) -> AssignmentOut:
     """Reject a submitted answer with a reason the worker sees; nothing is paid."""
-    return assignment_out(
+    return AssignmentOut.of(
         answer_service.reject(session, requester, assignment_id, body.reason, now=now)
     )
 
@@ -68,7 +67,7 @@ def appeal(
     assignment_id: str, body: AppealIn, worker: Worker, session: SessionDep, now: Now
 ) -> AssignmentOut:
     """Appeal a rejection, once, within the project's review window."""
-    return assignment_out(
+    return AssignmentOut.of(
         answer_service.appeal(session, worker, assignment_id, body.message, now=now)
     )
 
@@ -78,7 +77,7 @@ def grant_appeal(
     assignment_id: str, body: AppealAnswerIn, requester: Requester, session: SessionDep, now: Now
 ) -> AssignmentOut:
     """Grant an appeal: the answer is accepted and paid."""
-    return assignment_out(
+    return AssignmentOut.of(
         answer_service.resolve_appeal(
             session, requester, assignment_id, grant=True, reason=body.reason, now=now
         )
@@ -90,7 +89,7 @@ def deny_appeal(
     assignment_id: str, body: AppealAnswerIn, requester: Requester, session: SessionDep, now: Now
 ) -> AssignmentOut:
     """Deny an appeal with a reason; the rejection stands."""
-    return assignment_out(
+    return AssignmentOut.of(
         answer_service.resolve_appeal(
             session, requester, assignment_id, grant=False, reason=body.reason, now=now
         )

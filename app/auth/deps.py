@@ -102,8 +102,9 @@ def _require(*roles: Role) -> Callable[[Account], Awaitable[Account]]:
     async def check(account: Annotated[Account, Depends(current_account)]) -> Account:
         if account.role not in roles:
             wanted = " or ".join(roles)
+            article = "an" if account.role[:1] in "aeiou" else "a"
             raise Forbidden(
-                f"This call is for {wanted} accounts; yours is a {account.role} account."
+                f"This call is for {wanted} accounts; yours is {article} {account.role} account."
             )
         return account
 

@@ -106,6 +106,27 @@ def transaction(session: Session) -> Iterator[Session]:
         session.info["tx_depth"] = depth
 
 
+@contextmanager
+def read_only(session: Session) -> Iterator[Session]:
+    """The unit of work of a use case that only reads: end its transaction when it is done.
+
+    Why end it rather than leave it to the request's teardown: on SQLite every transaction begins
+    ``IMMEDIATE`` and so holds the process's one writer connection until it ends, and on
+    PostgreSQL a transaction left open while the response is encoded and sent is an idle
+    transaction holding a pooled connection. Joins an enclosing ``transaction`` unchanged.
+    """
+    if session.info.get("tx_depth", 0):
+        yield session
+        return
+    try:
+        yield session
+    except BaseException:
+        session.rollback()
+        raise
+    if session.in_transaction():
+        session.commit()
+
+
 def insert_ignore(
     session: Session, model: Any, values: dict[str, Any], *, conflict: list[str]
 ) -> None:

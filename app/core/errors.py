@@ -1,27 +1,32 @@
-"""RFC 9457 problem details, everywhere.
+"""RFC 9457 problem details, everywhere: the one error tree of the service.
 
     ProblemError                  status, type slug and title on the class; detail per instance
      ├── BadRequest (400)
      ├── Unauthorized (401)
-     ├── Forbidden (403)
      ├── PaymentRequired (402)
+     ├── Forbidden (403)
      ├── NotFound (404)
      ├── Conflict (409)
      ├── PayloadTooLarge (413)
      ├── UnsupportedMediaType (415)
      ├── Unprocessable (422)      may carry ``errors: [{loc, msg}]``
      ├── TooManyRequests (429)    carries ``Retry-After``
+     ├── InternalError (500)      never carries the cause; it is logged
      └── ServiceUnavailable (503)
 
-Domain errors subclass these next to their services. Handlers here turn them, request
-validation errors, integrity errors and anything unexpected into ``application/problem+json``;
-the last-resort handler logs the trace and never sends it.
+Domain errors subclass these in each domain's ``errors.py`` (``app/money/errors.py``,
+``app/work/errors.py``, ...), built from the domain's objects so each words its own detail, and
+are declared in their routes' ``responses=`` (``app.core.responses``). Plain exceptions of the
+libraries (``payments``) are mapped by a translator the app registers (``register_translator``).
+Handlers here turn all of them, request validation errors, integrity errors and anything
+unexpected into ``application/problem+json``; the last-resort handler logs the trace and never
+sends it.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
@@ -29,8 +34,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-
-import payments
 
 log = logging.getLogger("tessera.errors")
 
@@ -91,7 +94,7 @@ class Conflict(ProblemError):
 
 
 class PaymentRequired(ProblemError):
-    status, type, title = 402, "insufficient-funds", "Insufficient funds"
+    status, type, title = 402, "payment-required", "Payment required"
 
 
 class PayloadTooLarge(ProblemError):
@@ -117,6 +120,13 @@ class TooManyRequests(ProblemError):
         )
 
 
+class InternalError(ProblemError):
+    status, type, title = 500, "internal-error", "Internal server error"
+
+    def __init__(self) -> None:
+        super().__init__("An unexpected error occurred; it has been logged.")
+
+
 class ServiceUnavailable(ProblemError):
     status, type, title = 503, "unavailable", "Service unavailable"
 
@@ -134,11 +144,42 @@ def _clean_loc(loc: Sequence[Any]) -> list[Any]:
     return [part for part in loc if not (isinstance(part, str) and part.startswith("function-"))]
 
 
-def validation_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
-    return [{"loc": _clean_loc(e.get("loc", ())), "msg": str(e.get("msg", ""))} for e in errors]
+def validation_errors(errors: Sequence[Any], *, prefix: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    """pydantic's errors as ``[{loc, msg}]``; ``prefix`` places them (``("body",)`` for a body
+    validated by hand, as FastAPI places the bodies it validates)."""
+    return [
+        {"loc": [*prefix, *_clean_loc(e.get("loc", ()))], "msg": str(e.get("msg", ""))}
+        for e in errors
+    ]
 
 
-_HTTP_TITLES = {
+def body_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """Errors found in the request body, located as FastAPI locates its own: ``["body", ...]``."""
+    return validation_errors(errors, prefix=("body",))
+
+
+Translator = Callable[[Exception], ProblemError]
+_translators: dict[type[Exception], Translator] = {}
+
+
+def register_translator(error: type[Exception], translate: Translator) -> None:
+    """Map a library's plain exception (``payments.PaymentsError``) to a problem, for the
+    handlers and for whoever records a refusal (``app.core.idempotency``)."""
+    _translators[error] = translate
+
+
+def as_problem(exc: Exception) -> ProblemError | None:
+    """The problem an exception stands for, or None when it is not a known refusal."""
+    if isinstance(exc, ProblemError):
+        return exc
+    for error, translate in _translators.items():
+        if isinstance(exc, error):
+            return translate(exc)
+    return None
+
+
+_HTTP_TITLES: dict[int, type[ProblemError]] = {
+    400: BadRequest,
     401: Unauthorized,
     403: Forbidden,
     404: NotFound,
@@ -146,29 +187,8 @@ _HTTP_TITLES = {
     413: PayloadTooLarge,
     415: UnsupportedMediaType,
     422: Unprocessable,
+    429: TooManyRequests,
 }
-
-
-_PAYMENT_PROBLEMS: tuple[tuple[type[payments.PaymentsError], type[ProblemError], str], ...] = (
-    (payments.InsufficientFunds, PaymentRequired, "insufficient-funds"),
-    (payments.PaymentDeclined, PaymentRequired, "payment-declined"),
-    (payments.BelowMinimumPayout, Unprocessable, "below-minimum-payout"),
-    (payments.InvalidAmount, Unprocessable, "invalid-amount"),
-    (payments.IdempotencyConflict, Conflict, "idempotency-key-reused"),
-    (payments.UnknownEscrow, Conflict, "unknown-escrow"),
-    (payments.ProviderUnavailable, ServiceUnavailable, "provider-unavailable"),
-)
-
-
-def payment_problem(exc: payments.PaymentsError) -> ProblemError:
-    """A payments error as a problem; ledger bugs (unbalanced, duplicate) stay 500s."""
-    for error, problem, slug in _PAYMENT_PROBLEMS:
-        if isinstance(exc, error):
-            result = problem(str(exc))
-            result.extra["code"] = slug
-            return result
-    log.error("ledger error: %s", exc)
-    return ProblemError("An unexpected error occurred; it has been logged.")
 
 
 def install_handlers(app: FastAPI) -> None:
@@ -205,9 +225,12 @@ def install_handlers(app: FastAPI) -> None:
         problem = cls(detail, headers=dict(exc.headers) if exc.headers else None)
         return problem_response(problem)
 
-    @app.exception_handler(payments.PaymentsError)
-    async def _payments(_: Request, exc: payments.PaymentsError) -> JSONResponse:
-        return problem_response(payment_problem(exc))
+    for error in _translators:
+
+        @app.exception_handler(error)
+        async def _translated(_: Request, exc: Exception) -> JSONResponse:
+            problem = as_problem(exc)
+            return problem_response(problem if problem is not None else InternalError())
 
     @app.exception_handler(IntegrityError)
     async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
@@ -226,4 +249,4 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, _exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem_response(ProblemError("An unexpected error occurred; it has been logged."))
+        return problem_response(InternalError())

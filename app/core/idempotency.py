@@ -22,9 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-import payments
 from app.core.db import transaction
-from app.core.errors import PROBLEM_JSON, Conflict, ProblemError, Unprocessable, payment_problem
+from app.core.errors import PROBLEM_JSON, Conflict, Unprocessable, as_problem
 from app.models import Account, IdempotencyKey
 
 MAX_KEY_LENGTH = 255
@@ -64,9 +63,9 @@ def run(
             try:
                 status, model = action()
                 body, media = model.model_dump(mode="json"), "application/json"
-            except (ProblemError, payments.PaymentsError) as exc:
-                problem = exc if isinstance(exc, ProblemError) else payment_problem(exc)
-                if problem.status >= 500:
+            except Exception as exc:
+                problem = as_problem(exc)
+                if problem is None or problem.status >= 500:
                     raise
                 session.rollback()  # undo the effect; keep only the refusal
                 status, body, media = problem.status, problem.to_dict(), PROBLEM_JSON

@@ -42,7 +42,7 @@ def create_deposit(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Add funds to the requester's available balance (Idempotency-Key honoured)."""
-    reference = f"{requester.id}:{idempotency_key}" if idempotency_key else None
+    reference = money_service.deposit_reference(requester, idempotency_key)
 
     def action() -> tuple[int, DepositOut]:
         posted = money_service.deposit(

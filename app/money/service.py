@@ -6,6 +6,7 @@ account references and owns the transaction of each use case.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,6 +20,9 @@ from app.core.ids import new_id
 from app.models import Account, Batch, Role
 from payments.accounts import AccountKind, TxKind
 from payments.models import Escrow, LedgerAccount, LedgerEntry, LedgerTransaction, Payout
+
+LEDGER_REFERENCE_LENGTH = 128
+"""``payments`` ledger transactions' ``reference`` column is a varchar(128)."""
 
 
 class PayoutNotFound(NotFound):
@@ -72,6 +76,18 @@ def ledger_page(
     return payments.entries(
         session, ledger_owners(session, account), before_id=before_id, limit=limit
     )
+
+
+def deposit_reference(requester: Account, idempotency_key: str | None) -> str | None:
+    """The ledger reference of a keyed deposit: the key itself when it fits the ledger's
+    128-character reference, else its digest, so every key the API allows (255 characters)
+    maps to one reference and a retry finds the first deposit."""
+    if not idempotency_key:
+        return None
+    reference = f"{requester.id}:{idempotency_key}"
+    if len(reference) <= LEDGER_REFERENCE_LENGTH:
+        return reference
+    return f"{requester.id}:sha256:{hashlib.sha256(idempotency_key.encode()).hexdigest()}"
 
 
 def deposit(

@@ -15,8 +15,10 @@ from app.quality import settings as quality_settings
 from payments.money import parse_rate
 
 
-def get_settings(session: Session) -> tuple[payments.PaymentSettings, quality_settings.Thresholds]:
-    settings = payments.get_settings(session), quality_settings.current(session)
+def marketplace_settings(
+    session: Session,
+) -> tuple[payments.PaymentSettings, quality_settings.Thresholds]:
+    settings = payments.read_payment_settings(session), quality_settings.current(session)
     session.commit()
     return settings
 

@@ -97,9 +97,9 @@ def settings_out(settings: tuple[payments.PaymentSettings, Thresholds]) -> Setti
 
 
 @router.get("/settings", response_model=SettingsOut)
-def get_settings(_: Operator, session: SessionDep) -> SettingsOut:
+def read_settings(_: Operator, session: SessionDep) -> SettingsOut:
     """Platform fee, minimum payout and payout hold."""
-    return settings_out(operator_money.get_settings(session))
+    return settings_out(operator_money.marketplace_settings(session))
 
 
 @router.patch("/settings", response_model=SettingsOut)

@@ -88,7 +88,7 @@ def choose(
     ``skill`` is the worker's row for the project, ``has_gold`` whether the project holds any
     gold task (the caller reads both with its other checks): without gold there is nothing to
     look up."""
-    if _qualifying(project, skill):
+    if qualifying(project, skill):
         _check_retry(skill, now)
         pick = _unseen_gold(session, project, worker) if has_gold else None
         if pick is None:
@@ -101,7 +101,8 @@ def choose(
     return None
 
 
-def _qualifying(project: Project, skill: WorkerSkill | None) -> bool:
+def qualifying(project: Project, skill: WorkerSkill | None) -> bool:
+    """Whether the worker is still taking the project's qualification (every lease is gold)."""
     return project.qualification_gold_tasks > 0 and (skill is None or skill.qualified_at is None)
 
 
@@ -172,8 +173,12 @@ def record_gold(
     in words when it was decided now."""
     skill.gold_graded += 1
     skill.gold_agreement_sum += max(0.0, min(1.0, score))
-    if skill.qualified_at is not None or skill.gold_graded < project.qualification_gold_tasks:
-        return None
+    if (
+        project.qualification_gold_tasks == 0
+        or skill.qualified_at is not None
+        or skill.gold_graded < project.qualification_gold_tasks
+    ):
+        return None  # no test to decide (mixed-in gold only grades), or not yet
     accuracy = skill.gold_agreement_sum / skill.gold_graded
     if accuracy >= project.qualification_min_accuracy:
         skill.qualified_at = now

@@ -14,12 +14,14 @@ from sqlalchemy.orm import Session
 
 from app.annotations import AnnotationSpec
 from app.answers import service as answer_service
+from app.core.db import transaction
 from app.core.errors import Forbidden
 from app.models import (
     Account,
     Assignment,
     AssignmentStatus,
     Batch,
+    BatchStatus,
     Image,
     Project,
     ProjectModel,
@@ -128,13 +130,13 @@ def _engine(session: Session, project: Project, task: Task) -> Engine:
 
 def on_answer(session: Session, assignment: Assignment, task: Task, *, now: datetime) -> None:
     """A new answer: recompute the task's consensus; complete and judge when it is sure enough.
-    A gold answer is judged at once against the known answer instead."""
+    A gold answer is judged against the known answer instead (``_answer_gold`` says when)."""
     project = session.get_one(Project, task.project_id)
     if _too_fast(session, project, assignment, now=now):
         return  # the worker was banned: its answer left the task with the rest of its open work
     engine = _engine(session, project, task)
     if task.is_gold:
-        _judge_gold(session, project, engine, task, assignment, now=now)
+        _answer_gold(session, project, engine, task, assignment, now=now)
         return
     _update_consensus(session, project, engine, task, assignment, now=now)
 
@@ -199,6 +201,32 @@ def _update_consensus(
         _judge(session, project, engine, consensus, answers, now=now)
 
 
+def _answer_gold(
+    session: Session,
+    project: Project,
+    engine: Engine,
+    task: Task,
+    assignment: Assignment,
+    *,
+    now: datetime,
+) -> None:
+    """A gold answer at submit. It does what a real answer to an open task does (the crowd's
+    consensus over the task's answers, kept for the requester), so its latency does not mark it
+    as gold. A worker taking the qualification (every lease gold, so nothing to hide) is judged
+    at once; a qualified worker's mixed-in gold is judged a moment later by ``grade_gold_due``,
+    away from its submit, so no figure or ban the worker sees moves with that submit."""
+    answers, skills = _answers(session, project.id, task.id)
+    crowd = engine.consensus(
+        [
+            TaskAnswer(a.worker_id, a.answer or {}, estimate(skills.get(a.worker_id)).accuracy)
+            for a in answers
+        ]
+    )
+    task.consensus, task.confidence = crowd.answer, crowd.confidence
+    if gold.qualifying(project, skills.get(assignment.worker_id)):
+        _judge_gold(session, project, engine, task, assignment, now=now)
+
+
 def _judge_gold(
     session: Session,
     project: Project,
@@ -213,12 +241,45 @@ def _judge_gold(
     assignment.agreement = judgement.score
     # Gold evidence reads like any verdict's (engines never quote the consensus's confidence
     # in a reason), so a verdict does not tell the worker which tasks were gold.
-    assignment.proposed_verdict = "accepted" if judgement.accepted else "rejected"
-    assignment.reason = judgement.reason
+    if assignment.status == AssignmentStatus.submitted:
+        assignment.proposed_verdict = "accepted" if judgement.accepted else "rejected"
+        assignment.reason = judgement.reason
     row = _skill_row(session, project, assignment.worker_id, now=now)
     retry = timedelta(seconds=quality_settings.current(session).qualification_retry_s)
     gold.record_gold(row, project, judgement.score, now=now, retry=retry)
     _grade(session, project, row, judgement.score, now=now)
+
+
+def grade_gold_due(session: Session, *, now: datetime, limit: int = 200) -> int:
+    """Judge the gold answers not judged at submit (a qualified worker's mixed-in gold), before
+    their review window ends: each grades its worker and proposes its verdict."""
+    with transaction(session):
+        due = session.execute(
+            select(Assignment, Task)
+            .join(Task, Task.id == Assignment.task_id)
+            .join(Batch, Batch.id == Task.batch_id)
+            .where(
+                Batch.status == BatchStatus.gold,
+                Assignment.agreement.is_(None),
+                Assignment.status.in_(
+                    [
+                        AssignmentStatus.submitted,
+                        AssignmentStatus.accepted,
+                        AssignmentStatus.rejected,
+                    ]
+                ),
+                (Assignment.reason.is_(None)) | (Assignment.reason != EXCLUDED),
+            )
+            .order_by(Assignment.submitted_at)
+            .limit(limit)
+            .with_for_update(of=Assignment, skip_locked=True)
+        ).all()
+        for assignment, task in due:
+            project = session.get_one(Project, task.project_id)
+            _judge_gold(
+                session, project, _engine(session, project, task), task, assignment, now=now
+            )
+    return len(due)
 
 
 def _skill_row(session: Session, project: Project, worker_id: str, *, now: datetime) -> WorkerSkill:

@@ -33,8 +33,11 @@ class Skill:
 
 
 def estimate(row: WorkerSkill | None) -> Skill:
-    graded = row.graded if row else 0
-    right = row.agreement_sum if row else 0.0
+    return estimate_from(row.graded if row else 0, row.agreement_sum if row else 0.0)
+
+
+def estimate_from(graded: int, right: float) -> Skill:
+    """The posterior after ``graded`` answers whose agreements sum to ``right``."""
     a, b = PRIOR_RIGHT + right, PRIOR_WRONG + graded - right
     return Skill(accuracy=a / (a + b), graded=graded, right=a, wrong=b)
 

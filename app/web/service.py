@@ -13,5 +13,5 @@ from payments.money import format_usd
 
 def web_config(session: Session) -> dict[str, Any]:
     with transaction(session):
-        payments = payment_settings.get_settings(session)
+        payments = payment_settings.read_payment_settings(session)
     return {"min_payout": format_usd(payments.min_payout)}

@@ -1,19 +1,16 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
-from fastapi.encoders import jsonable_encoder
-from sqlalchemy import select
 
 from app.auth.deps import BearerCredentials, SessionCookie, Worker, resolve_caller
 from app.core.deps import BaseURL, Now, SessionDep, SettingsDep
 from app.core.errors import Unauthorized
 from app.core.pagination import PageParams, next_cursor, page_params
 from app.images import ImageNotFound
-from app.models import Assignment, WorkerSkill
-from app.quality.skills import describe
+from app.quality import standing
 from app.work import service as work_service
 from app.work.errors import ImageNotAvailable
 from app.work.schemas import (
@@ -22,27 +19,12 @@ from app.work.schemas import (
     LeasedTask,
     LeaseOut,
     ReleaseIn,
+    StandingOut,
+    StandingPage,
     SubmitIn,
 )
 
 router = APIRouter(prefix="/v1", tags=["work"])
-
-
-def assignment_out(assignment: Assignment) -> AssignmentOut:
-    return AssignmentOut(
-        id=assignment.id,
-        project_id=assignment.project_id,
-        task_id=assignment.task_id,
-        status=assignment.status,
-        reward=assignment.reward_micros,
-        leased_at=assignment.leased_at,
-        expires_at=assignment.expires_at,
-        submitted_at=assignment.submitted_at,
-        reason=assignment.reason,
-        appeal_until=assignment.appeal_until if assignment.appealed_at is None else None,
-        appeal_message=assignment.appeal_message,
-        appeal_outcome=assignment.appeal_outcome,
-    )
 
 
 @router.post(
@@ -88,7 +70,9 @@ def submit(
     assignment_id: str, body: SubmitIn, worker: Worker, session: SessionDep, now: Now
 ) -> AssignmentOut:
     """Submit the answer for a leased task; it is checked against the project's schema."""
-    return assignment_out(work_service.submit(session, worker, assignment_id, body.answer, now=now))
+    return AssignmentOut.of(
+        work_service.submit(session, worker, assignment_id, body.answer, now=now)
+    )
 
 
 @router.post("/assignments/{assignment_id}/release", response_model=AssignmentOut)
@@ -101,7 +85,7 @@ def release(
 ) -> AssignmentOut:
     """Give a leased task back, unpaid; `{"reason": "broken_image"}` also reports its image."""
     reason = body.reason if body is not None else "skipped"
-    return assignment_out(
+    return AssignmentOut.of(
         work_service.release(
             session, worker, assignment_id, now=now, broken_image=reason == "broken_image"
         )
@@ -115,16 +99,16 @@ def my_assignments(
     """The worker's history, newest first."""
     rows = work_service.history(session, worker, page)
     return AssignmentPage(
-        items=[assignment_out(a) for a in rows[: page.limit]],
+        items=[AssignmentOut.of(a) for a in rows[: page.limit]],
         next_cursor=next_cursor([a.id for a in rows], page.limit),
     )
 
 
-@router.get("/me/skills")
-def my_skills(worker: Worker, session: SessionDep) -> dict[str, Any]:
-    """The worker's accuracy estimate per project (with its upper bound), qualification and bans."""
-    rows = session.scalars(select(WorkerSkill).where(WorkerSkill.worker_id == worker.id)).all()
-    return {"items": [jsonable_encoder(describe(row)) for row in rows]}
+@router.get("/me/skills", response_model=StandingPage)
+def my_skills(worker: Worker, session: SessionDep) -> StandingPage:
+    """The worker's accuracy estimate per project (with its upper bound), qualification and bans.
+    The figures move when an answer's verdict becomes final."""
+    return StandingPage(items=[StandingOut(**s) for s in standing.of_worker(session, worker)])
 
 
 @router.get(

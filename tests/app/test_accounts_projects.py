@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi.testclient import TestClient
 
 from app.core.config import Settings
@@ -59,7 +61,7 @@ class TestProjects:
 
     def test_every_annotation_type_is_accepted(self, client: TestClient) -> None:
         requester = signup(client, "requester")
-        specs = [
+        specs: list[dict[str, Any]] = [
             {"type": "classification", "labels": ["a", "b"]},
             {"type": "multilabel", "labels": ["a", "b"]},
             {"type": "bbox", "labels": ["car"]},

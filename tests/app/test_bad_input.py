@@ -305,3 +305,96 @@ class TestImages:
             headers=requester,
         )
         assert_problem(r, 422)
+
+
+def test_money_is_refused_as_a_json_number(client: TestClient) -> None:
+    requester = signup(client, "requester")
+    for amount in (5, 0.5):
+        r = client.post("/v1/deposits", json={"amount": amount}, headers=requester)
+        assert r.status_code == 422, r.text
+        assert r.json()["errors"][0]["loc"] == ["body", "amount"]
+        assert "decimal string" in r.json()["errors"][0]["msg"]
+
+
+def test_payout_shortfall_speaks_dollars(client: TestClient) -> None:
+    worker = signup(client, "worker")
+    r = client.post("/v1/payouts", json={"amount": "5"}, headers=worker)
+    assert r.status_code == 402, r.text
+    assert r.json()["detail"] == "Your available balance is $0.00; this payout needs $5.00."
+
+
+@pytest.mark.parametrize("length", [1, 97, 98, 128, 255])
+def test_every_idempotency_key_length_the_api_allows_works(client: TestClient, length: int) -> None:
+    requester = signup(client, "requester")
+    key = "k" * length
+    first = client.post(
+        "/v1/deposits", json={"amount": "1"}, headers={**requester, "Idempotency-Key": key}
+    )
+    again = client.post(
+        "/v1/deposits", json={"amount": "1"}, headers={**requester, "Idempotency-Key": key}
+    )
+    assert (first.status_code, again.status_code) == (201, 201), first.text
+    assert first.json() == again.json()
+    too_long = client.post(
+        "/v1/deposits", json={"amount": "1"}, headers={**requester, "Idempotency-Key": "k" * 256}
+    )
+    assert too_long.status_code == 422
+
+
+CONTROL_INPUTS = ["a\x00b", "a\x07b", "a\x1bb", "a\x85b", "a\x9fb"]
+
+
+@pytest.mark.parametrize("bad", CONTROL_INPUTS)
+def test_control_characters_in_text_fields_are_422_naming_the_field(
+    client: TestClient, bad: str
+) -> None:
+    """On both databases: PostgreSQL would refuse a NUL with a 500 if it got that far."""
+    requester = signup(client, "requester")
+    bodies: list[tuple[str, dict[str, object], list[object]]] = [
+        ("/v1/accounts", {"role": "worker", "name": bad}, ["body", "name"]),
+        (
+            "/v1/projects",
+            {
+                "name": bad,
+                "instructions": "x",
+                "annotation": {"type": "classification", "labels": ["a", "b"]},
+                "reward": "0.01",
+            },
+            ["body", "name"],
+        ),
+        (
+            "/v1/projects",
+            {
+                "name": "p",
+                "instructions": bad,
+                "annotation": {"type": "classification", "labels": ["a", "b"]},
+                "reward": "0.01",
+            },
+            ["body", "instructions"],
+        ),
+        (
+            "/v1/projects",
+            {
+                "name": "p",
+                "instructions": "x",
+                "annotation": {"type": "classification", "labels": [bad, "b"]},
+                "reward": "0.01",
+            },
+            ["body", "annotation"],
+        ),
+    ]
+    for path, body, loc in bodies:
+        r = client.post(path, json=body, headers=requester)
+        assert r.status_code == 422, (path, body, r.text)
+        assert r.json()["errors"][0]["loc"][: len(loc)] == loc, r.json()
+    prose = client.post(
+        "/v1/projects",
+        json={
+            "name": "p",
+            "instructions": "line one\n\tline two",
+            "annotation": {"type": "classification", "labels": ["a", "b"]},
+            "reward": "0.01",
+        },
+        headers=requester,
+    )
+    assert prose.status_code == 201, prose.text

@@ -92,10 +92,8 @@ class TestExpiryAndRelease:
         first = lease(client, project["id"], w1).json()
         assert lease(client, project["id"], w2).status_code == 204
         clock.advance(61)
-        assert (
-            run_pass(client.app.state.sessionmaker, default_reconcilers(), clock())["leases.expire"]
-            == 1
-        )  # type: ignore[attr-defined]
+        makers = client.app.state.sessionmaker  # type: ignore[attr-defined]
+        assert run_pass(makers, default_reconcilers(), clock())["leases.expire"] == 1
         assert lease(client, project["id"], w2).status_code == 201
         r = client.post(
             f"/v1/assignments/{first['id']}/submit", json={"answer": {"label": "cat"}}, headers=w1

@@ -98,6 +98,9 @@ class TestLaunchEscrow:
         r = client.post(f"/v1/batches/{batch['id']}/launch", headers=requester)
         assert r.status_code == 402
         assert r.headers["content-type"].startswith("application/problem+json")
+        # In the user's units and words: dollars, "your available balance", no ledger names.
+        assert r.json()["type"].endswith("/insufficient-funds")
+        assert r.json()["detail"] == "Your available balance is $0.05; $0.066 is needed."
         assert (
             client.get(f"/v1/batches/{batch['id']}", headers=requester).json()["status"] == "draft"
         )
@@ -283,6 +286,8 @@ class TestPayouts:
 
     def test_failed_payout_returns_the_money(self, client: TestClient, clock: FakeClock) -> None:
         class Refusing:
+            name = "http"
+
             def pay(self, order: object) -> PayoutResult:
                 return PayoutResult("failed", reason="account closed")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Literal
 
 import pytest
 from sqlalchemy import delete
@@ -47,7 +48,7 @@ class FakePayoutProvider:
             step = self.script.pop(0) if self.script else "ok"
             if step == "timeout_before":
                 raise ProviderUnavailable("timed out")
-            status = "failed" if step == "fail" else "paid"
+            status: Literal["paid", "failed"] = "failed" if step == "fail" else "paid"
             result = PayoutResult(
                 status,
                 provider_reference=f"fake-{order.payout_id}",

@@ -275,7 +275,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
 def test_money_flows_keep_every_invariant(session: Session) -> None:
     run_state_machine_as_test(
-        lambda: LedgerMachine(session),
+        lambda: LedgerMachine(session),  # type: ignore[arg-type]  # a factory works as well as the class
         settings=settings(
             max_examples=20,
             stateful_step_count=30,

@@ -158,7 +158,7 @@ def test_simulated_crowd(
     if kind == "classification":
 
         def majority(r: dict[str, Any]) -> str:
-            return Counter(a["answer"]["label"] for a in r["answers"]).most_common(1)[0][0]
+            return str(Counter(a["answer"]["label"] for a in r["answers"]).most_common(1)[0][0])
 
         mv = sum(majority(r) == truth_of[r["task_id"]]["label"] for r in results) / N_TASKS
         assert consensus >= mv, (consensus, mv)

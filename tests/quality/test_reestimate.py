@@ -90,10 +90,10 @@ def test_geometry_refit_gives_the_spammer_no_weight(client: TestClient, clock: F
     tasks = client.get(f"/v1/batches/{batch['id']}/results?limit=500", headers=requester).json()[
         "items"
     ]
-    truth = {t["task_id"]: crowd.box_truth(rng, spec["labels"]) for t in tasks}
+    truth = {t["task_id"]: crowd.box_truth(rng, list(spec["labels"])) for t in tasks}
     habits = ["good", "good", "good", "spammer"]
     workers = [
-        crowd.SimWorker(h, h, crowd.answer_boxes(h, spec["labels"]), signup(client, "worker"))
+        crowd.SimWorker(h, h, crowd.answer_boxes(h, list(spec["labels"])), signup(client, "worker"))
         for h in habits
     ]
     run_crowd(client, project["id"], workers, truth, rng)
