@@ -99,4 +99,4 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     mount_web_app(app, settings)  # last: its fallback route must not shadow the API
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(SecurityHeaders)
-    return app  # type: ignore[no-any-return]
+    return app

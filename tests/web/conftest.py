@@ -267,7 +267,7 @@ def wait_next_task(page: Any, previous_assignment: str) -> None:
 
 def to_screen(page: Any, x: float, y: float) -> tuple[float, float]:
     """Image pixel (x, y) → page coordinates, through the stage's transform."""
-    return tuple(  # type: ignore[return-value]
+    return tuple(
         page.evaluate(
             """([x, y]) => {
                 const v = window.__tessera.viewer();

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Sequence
 from typing import Any
 
 from PIL import Image
@@ -22,7 +23,7 @@ from tests.web.conftest import (
 )
 
 
-def near(actual: list[float], expected: list[float], tol: float = 1.0) -> bool:
+def near(actual: Sequence[float], expected: Sequence[float], tol: float = 1.0) -> bool:
     return len(actual) == len(expected) and all(
         abs(a - e) <= tol for a, e in zip(actual, expected, strict=True)
     )
