@@ -116,8 +116,9 @@ def test_skills_list_and_qualified_flag_do_not_mark_the_first_gold(client: TestC
 def test_gold_and_real_submits_take_the_same_time(
     client: TestClient, record_property: Callable[[str, object], None]
 ) -> None:
-    """200 gold and 200 real submits, interleaved as the stream serves them: the medians of the
-    two agree within 10%. Each real answer here is its task's first, the commonest submit
+    """About 200 gold and 200 real submits, interleaved as the stream serves them: the medians of
+    the two agree within 10%. The stream draws gold at random (rate 0.5) until the 200 real tasks
+    are done, so the gold count varies around 200 (standard deviation 20). Each real answer here is its task's first, the commonest submit
     (a task needs ``overlap.min`` answers); a completing answer costs more, gold or not."""
     _, project_id, gold_ids = mixed_project(client, n_gold=200, n_real=200)
     workers = [signup(client, "worker")]
@@ -138,7 +139,7 @@ def test_gold_and_real_submits_take_the_same_time(
             cpu[is_gold].append(time.process_time() - start_cpu)
             assert r.status_code == 200, r.text
     gold, real = timings[True], timings[False]
-    assert (len(gold), len(real)) == (200, 200)
+    assert len(real) == 200 and len(gold) >= 120, (len(gold), len(real))
     # Wall time is what a worker can measure; the process's CPU time per submit (the server runs
     # in this process) is the same comparison with other processes' load on the machine taken out.
     for name, samples in (("cpu", cpu), ("wall", timings)):
