@@ -271,7 +271,13 @@ def add_images(
     project = session.get_one(Project, batch.project_id)
     session.commit()
     unique, duplicates = _check_images(upload, limits, max_images)
-    pre = _check_pre_annotations(project, unique, dict(pre_annotations or {}))
+    aliases = {item.name: with_extension(item.name, item.info.media_type) for item in unique}
+    unique = [replace(item, name=aliases[item.name]) for item in unique]
+    given = {
+        _pre_key(name, set(aliases.values()), aliases): answer
+        for name, answer in (pre_annotations or {}).items()
+    }
+    pre = _check_pre_annotations(project, unique, given)
     for item in unique:
         store.put(item.data)
     with transaction(session):
@@ -299,6 +305,18 @@ def add_images(
                 f"The batch would hold {batch.task_count + len(fresh) + len(upload.urls)} "
                 f"images; the limit is {max_images}."
             )
+        # Names unique in the whole batch by the one rule (app.images.names): those it has,
+        # and those its pending downloads reserved, are taken.
+        names = BatchNames(
+            [
+                *session.scalars(select(Task.image_name).where(Task.batch_id == batch.id)),
+                *session.scalars(
+                    select(ImageFetch.name).where(
+                        ImageFetch.batch_id == batch.id, ImageFetch.status == "pending"
+                    )
+                ),
+            ]
+        )
         added: list[dict[str, str]] = []
         for item in fresh:
             task = Task(
@@ -306,20 +324,20 @@ def add_images(
                 batch_id=batch.id,
                 project_id=batch.project_id,
                 image_id=image_ids[item.info.sha256],
-                image_name=item.name,
+                image_name=names.allocate(item.name),
                 status=TaskStatus.draft,
                 pre_annotation=pre.get(item.name),
                 answer_count=0,
                 created_at=now,
             )
             session.add(task)
-            added.append({"name": item.name, "sha256": item.info.sha256, "task_id": task.id})
+            added.append({"name": task.image_name, "sha256": item.info.sha256, "task_id": task.id})
         session.add_all(
             ImageFetch(
                 id=new_id("fch"),
                 batch_id=batch.id,
                 url=url,
-                name=name,
+                name=names.allocate(name, extension_pending=True),
                 pre_annotation=None,
                 status="pending",
                 attempts=0,

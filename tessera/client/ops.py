@@ -22,8 +22,9 @@ def money(amount: Money) -> str:
     return str(Decimal(str(amount)))
 
 
-ImageSource = str | Path | tuple[str, bytes] | tuple[str, IO[bytes]]
-"""A file path, or ``(name, bytes)``, or ``(name, open binary file)``."""
+ImageSource = str | Path | tuple[str, bytes] | tuple[str, IO[bytes]] | tuple[str, Path]
+"""A file path (named by its base name), or ``(name, bytes | open binary file | path)``; the
+name may hold folders (``train/cat.jpg``), which the batch keeps."""
 
 
 def image_files(
@@ -42,7 +43,11 @@ def image_files(
                 )
             else:
                 name, body = image
-                if isinstance(body, bytes):
+                if isinstance(body, Path):
+                    parts.append(
+                        (field, (name, stack.enter_context(body.open("rb")), _media(name)))
+                    )
+                elif isinstance(body, bytes):
                     import io
 
                     parts.append((field, (name, io.BytesIO(body), _media(name))))

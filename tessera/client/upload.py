@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from tessera.client import models as m
 from tessera.client import ops
@@ -142,7 +142,10 @@ def collect(source: str | Path | Sequence[str | Path]) -> list[Item]:
                 and p.suffix.lower() in IMAGE_SUFFIXES
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
-            return [Item(str(p), p.name, p.stat().st_size, path=p) for p in files]
+            return [
+                Item(str(p), p.relative_to(path).as_posix(), p.stat().st_size, path=p)
+                for p in files
+            ]
         if path.suffix.lower() == ".zip":
             with zipfile.ZipFile(path) as archive:
                 members = [
@@ -155,7 +158,7 @@ def collect(source: str | Path | Sequence[str | Path]) -> list[Item]:
             return [
                 Item(
                     f"{path}!{i.filename}",
-                    Path(i.filename).name,
+                    i.filename,
                     i.file_size,
                     path=path,
                     zip_member=i.filename,
@@ -295,8 +298,11 @@ class Uploader:
                 return ops.create_batch(self.project_id, None, json=body, key=key)
             return ops.add_images(batch_id, None, json=body, key=key)
         sources: list[ops.ImageSource] = [
-            (i.name, _LazyFile(i)) if i.zip_member is not None else i.path  # type: ignore[misc]
+            (i.name, cast(IO[bytes], _LazyFile(i)))
+            if i.zip_member is not None
+            else (i.name, i.path)
             for i in chunk
+            if i.path is not None
         ]
         if create:
             return ops.create_batch(self.project_id, sources, json=None, key=key)

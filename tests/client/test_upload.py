@@ -137,7 +137,7 @@ def test_a_zip_is_uploaded_member_by_member(requester: Any, tmp_path: Path) -> N
     )
     assert report.added == 9
     names = sorted(r.image_name for r in requester.results(report.batch_id))
-    assert names == [f"{i}.png" for i in range(9)]
+    assert names == [f"dir/{i}.png" for i in range(9)]
 
 
 def test_pagination_over_1200_results(requester: Any, tmp_path: Path) -> None:
