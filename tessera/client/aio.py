@@ -274,6 +274,9 @@ class AsyncClient:
     async def update_admin_settings(self, changes: Mapping[str, Any]) -> m.PlatformSettings:
         return await self.run(ops.update_admin_settings(changes))
 
+    def settings_history(self, *, limit: int | None = None) -> AsyncIterator[m.SettingsChange]:
+        return self._iterate(lambda c: ops.settings_history(c, limit))
+
     def admin_workers(self, *, limit: int | None = None) -> AsyncIterator[m.WorkerRow]:
         return self._iterate(lambda c: ops.admin_workers(c, limit))
 

@@ -198,6 +198,11 @@ class ResultAnswer(Model):
     status: str
     reason: str | None
     submitted_at: datetime | None
+    proposed_verdict: str | None = None
+    agreement: float | None = None
+    appeal_message: str | None = None
+    appealed_at: datetime | None = None
+    appeal_outcome: str | None = None
 
 
 class Result(Model):
@@ -205,6 +210,9 @@ class Result(Model):
     task_id: str
     image_name: str
     image_url: str
+    thumbnail_url: str | None = None
+    width: int | None = None
+    height: int | None = None
     status: str
     answer: dict[str, Any] | None
     confidence: float | None
@@ -290,6 +298,17 @@ class PlatformSettings(Model):
     payout_hold_s: int
     benefit_of_doubt_below: float
     qualification_retry_s: int
+
+
+class SettingsChange(Model):
+    schema_name = "SettingsChangeOut"
+    id: str
+    setting: str
+    old_value: str
+    new_value: str
+    changed_at: datetime
+    actor_id: str
+    actor_name: str
 
 
 class ProjectSkill(Model):

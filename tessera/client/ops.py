@@ -341,6 +341,15 @@ def update_admin_settings(changes: Mapping[str, Any]) -> Op[m.PlatformSettings]:
     return Op("PATCH", "/v1/admin/settings", model(m.PlatformSettings), json=dict(changes))
 
 
+def settings_history(cursor: Cursor, limit: int | None) -> Op[PageOf]:
+    return Op(
+        "GET",
+        "/v1/admin/settings/history",
+        page(m.SettingsChange),
+        params={"cursor": cursor, "limit": limit},
+    )
+
+
 def admin_workers(cursor: Cursor, limit: int | None) -> Op[PageOf]:
     return Op(
         "GET", "/v1/admin/workers", page(m.WorkerRow), params={"cursor": cursor, "limit": limit}

@@ -348,6 +348,9 @@ class Client:
     def update_admin_settings(self, changes: Mapping[str, Any]) -> m.PlatformSettings:
         return self.run(ops.update_admin_settings(changes))
 
+    def settings_history(self, *, limit: int | None = None) -> Iterator[m.SettingsChange]:
+        return self._iterate(lambda c: ops.settings_history(c, limit))
+
     def admin_workers(self, *, limit: int | None = None) -> Iterator[m.WorkerRow]:
         return self._iterate(lambda c: ops.admin_workers(c, limit))
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi.testclient import TestClient
 
 from tests.factories import deposit, make_project, png, signup, upload
 
 
-def _add(client: TestClient, who: dict[str, str], batch_id: str, files: dict[str, bytes], **kw):
+def _add(client: TestClient, who: dict[str, str], batch_id: str, files: dict[str, bytes]) -> Any:
     parts = [("files", (n, d, "application/octet-stream")) for n, d in files.items()]
-    return client.post(f"/v1/batches/{batch_id}/images", files=parts, headers=who, **kw)
+    return client.post(f"/v1/batches/{batch_id}/images", files=parts, headers=who)
 
 
 def test_added_images_become_tasks_once_with_names_unique_in_the_batch(client: TestClient) -> None:

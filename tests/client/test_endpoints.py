@@ -60,6 +60,7 @@ def test_every_endpoint_once(
 
     ops_client.update_admin_settings({"payout_hold_s": 0, "min_payout": "0.01"})
     assert ops_client.admin_settings().payout_hold_s == 0
+    assert {c.setting for c in ops_client.settings_history()} >= {"payout_hold_s"}
 
     # Accounts, keys, money
     assert r.me().id == r_acc.id
