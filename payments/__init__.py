@@ -46,10 +46,12 @@ from payments.providers import (
     PaymentProvider,
     PayoutProvider,
 )
+from payments.reports import FLOWS, Flow, flows
 from payments.settings import PaymentSettings, read_payment_settings, update_settings
 from payments.verify import VerifyReport, verify
 
 __all__ = [
+    "FLOWS",
     "AccountKind",
     "AccountRef",
     "BelowMinimumPayout",
@@ -58,6 +60,7 @@ __all__ = [
     "EmbeddedPayoutProvider",
     "EntryView",
     "EscrowCost",
+    "Flow",
     "HttpPayoutProvider",
     "IdempotencyConflict",
     "InsufficientFunds",
@@ -80,6 +83,7 @@ __all__ = [
     "due_elsewhere",
     "entries",
     "escrow_cost",
+    "flows",
     "get_payout",
     "launch_escrow",
     "metadata",
