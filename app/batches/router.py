@@ -19,7 +19,9 @@ from app.batches import results as batch_results
 from app.batches import service as batch_service
 from app.batches.intake import Upload, limits_from
 from app.batches.schemas import (
+    AddedImage,
     BatchCreateJSON,
+    BatchImagesOut,
     BatchMoney,
     BatchOut,
     BatchProgress,
@@ -127,15 +129,19 @@ async def _read_json(
         ) from None
     upload = Upload()
     urls = [str(ref.url) for ref in body.images if ref.url is not None]
+    url_names = [ref.name for ref in body.images if ref.url is not None]
     for ref in body.images:
         if ref.data_base64 is not None:
             upload.add_base64(ref.name or "", ref.data_base64, limits)
     if urls:
         resolver = getattr(request.app.state, "url_resolver", default_resolver)
-        await run_in_threadpool(lambda: upload.add_url_refs(urls, resolver=resolver))
+        await run_in_threadpool(
+            lambda: upload.add_url_refs(urls, resolver=resolver, names=url_names)
+        )
     fingerprint = {
         "images": [(n, hashlib.sha256(d).hexdigest()) for n, d in upload.images],
         "urls": urls,
+        "url_names": url_names,
         "pre": body.pre_annotations,
     }
     return upload, fingerprint, body.pre_annotations
@@ -188,6 +194,71 @@ async def create_batch(
             now=now,
         )
         return status.HTTP_201_CREATED, batch_out(session, batch, now)
+
+    request_hash = idempotency.fingerprint("POST", request.url.path, fingerprint)
+    return await run_in_threadpool(
+        idempotency.run, session, requester, idempotency_key, request_hash, action, now=now
+    )
+
+
+async def _read_upload(
+    request: Request, settings: SettingsDep, limits: ImageLimits
+) -> tuple[Upload, dict[str, Any], dict[str, Any] | None]:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > settings.max_request_bytes:
+        raise PayloadTooLarge(
+            f"The upload is {length} bytes; the limit is {settings.max_request_bytes}."
+        )
+    if content_type == "multipart/form-data":
+        upload, fingerprint = await _read_multipart(request, limits, settings.max_batch_images)
+        return upload, fingerprint, None
+    if content_type == "application/json":
+        return await _read_json(request, limits)
+    raise UnsupportedMediaType("Send multipart/form-data with image files, or application/json.")
+
+
+@router.post(
+    "/batches/{batch_id}/images",
+    response_model=BatchImagesOut,
+    openapi_extra=_UPLOAD_DOC,
+)
+async def add_batch_images(
+    batch_id: str,
+    request: Request,
+    requester: Requester,
+    session: SessionDep,
+    now: Now,
+    settings: SettingsDep,
+    limits: Limits,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Add images to a draft batch, in the same forms as the upload that created it. An image
+    the batch already holds (the same bytes) makes no second task and is listed in `present`:
+    a large upload can go in parallel chunks, and a chunk resent after a lost response or a
+    crash changes nothing."""
+    upload, fingerprint, pre = await _read_upload(request, settings, limits)
+    store = request.app.state.image_store
+
+    def action() -> tuple[int, BatchImagesOut]:
+        result = batch_service.add_images(
+            session,
+            store,
+            requester,
+            batch_id,
+            upload,
+            pre_annotations=pre,
+            limits=limits,
+            max_images=settings.max_batch_images,
+            now=now,
+        )
+        return status.HTTP_200_OK, BatchImagesOut(
+            batch=batch_out(session, result.batch, now),
+            added=[AddedImage(**a) for a in result.added],
+            present=[AddedImage(**p) for p in result.present],
+            duplicates=result.duplicates,
+            skipped=upload.skipped,
+        )
 
     request_hash = idempotency.fingerprint("POST", request.url.path, fingerprint)
     return await run_in_threadpool(
@@ -354,10 +425,21 @@ def get_results(
     now: Now,
     format: Annotated[Literal["json", "coco", "yolo", "voc", "csv", "masks"], Query()] = "json",
     include: Annotated[Literal["answers"] | None, Query()] = None,
+    min_confidence: Annotated[float | None, Query(ge=0, le=1)] = None,
+    max_confidence: Annotated[float | None, Query(ge=0, le=1)] = None,
+    task_status: Annotated[
+        Literal["draft", "open", "completed", "cancelled"] | None, Query(alias="status")
+    ] = None,
+    worker_id: Annotated[str | None, Query(max_length=32)] = None,
+    verdict: Annotated[
+        Literal["submitted", "accepted", "rejected", "appealed"] | None, Query()
+    ] = None,
 ) -> ResultPage | StreamingResponse:
     """One item per task (JSON, paginated): the consensus answer and confidence, and with
     `include=answers` every answer with its verdict; or the whole batch as a COCO, YOLO, VOC, CSV
-    or mask download, streamed."""
+    or mask download, streamed. The JSON pages can be filtered: by confidence
+    (`min_confidence`, `max_confidence`), task `status`, `worker_id` (tasks that worker answered)
+    and `verdict` (tasks with an answer `submitted`, `accepted`, `rejected` or `appealed`)."""
     batch = batch_service.get_own(session, requester, batch_id)
     if format != "json":
         project = session.get_one(Project, batch.project_id)
@@ -378,7 +460,14 @@ def get_results(
             media_type=result.media_type,
             headers={"Content-Disposition": disposition},
         )
-    tasks = batch_results.tasks_page(session, batch, page)[: page.limit + 1]
+    where = batch_results.ResultFilter(
+        min_confidence=min_confidence,
+        max_confidence=max_confidence,
+        status=task_status,
+        worker_id=worker_id,
+        verdict=verdict,
+    )
+    tasks = batch_results.tasks_page(session, batch, page, where)[: page.limit + 1]
     shown = tasks[: page.limit]
     images = batch_results.images_by_id(session, [t.image_id for t in shown])
     store, expires_at = request.app.state.image_store, requester_expiry(now)
@@ -387,13 +476,20 @@ def get_results(
         if include == "answers"
         else {}
     )
+    urls = {
+        image_id: store.url_for(
+            image, viewer_id=requester.id, expires_at=expires_at, base_url=base_url
+        )
+        for image_id, image in images.items()
+    }
     items = [
         ResultItem(
             task_id=t.id,
             image_name=t.image_name,
-            image_url=store.url_for(
-                images[t.image_id], viewer_id=requester.id, expires_at=expires_at, base_url=base_url
-            ),
+            image_url=urls[t.image_id],
+            thumbnail_url=thumbnail_url(urls[t.image_id]),
+            width=images[t.image_id].width,
+            height=images[t.image_id].height,
             status=t.status,
             answer=t.consensus,
             confidence=t.confidence,
@@ -406,6 +502,11 @@ def get_results(
                     status=a.status,
                     reason=a.reason,
                     submitted_at=a.submitted_at,
+                    proposed_verdict=a.proposed_verdict,
+                    agreement=a.agreement,
+                    appeal_message=a.appeal_message,
+                    appealed_at=a.appealed_at,
+                    appeal_outcome=a.appeal_outcome,
                 )
                 for a in answers.get(t.id, [])
             ]
@@ -415,6 +516,11 @@ def get_results(
         for t in shown
     ]
     return ResultPage(items=items, next_cursor=next_cursor([t.id for t in tasks], page.limit))
+
+
+def thumbnail_url(image_url: str, width: int = 256) -> str:
+    """The thumbnail of a signed image URL (the signature covers the image, not its size)."""
+    return f"{image_url}{'&' if '?' in image_url else '?'}w={width}"
 
 
 @router.get("/batches/{batch_id}/assignments", response_model=ReviewPage)
