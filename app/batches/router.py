@@ -127,15 +127,19 @@ async def _read_json(
         ) from None
     upload = Upload()
     urls = [str(ref.url) for ref in body.images if ref.url is not None]
+    url_names = [ref.name for ref in body.images if ref.url is not None]
     for ref in body.images:
         if ref.data_base64 is not None:
             upload.add_base64(ref.name or "", ref.data_base64, limits)
     if urls:
         resolver = getattr(request.app.state, "url_resolver", default_resolver)
-        await run_in_threadpool(lambda: upload.add_url_refs(urls, resolver=resolver))
+        await run_in_threadpool(
+            lambda: upload.add_url_refs(urls, resolver=resolver, names=url_names)
+        )
     fingerprint = {
         "images": [(n, hashlib.sha256(d).hexdigest()) for n, d in upload.images],
         "urls": urls,
+        "url_names": url_names,
         "pre": body.pre_annotations,
     }
     return upload, fingerprint, body.pre_annotations
