@@ -252,7 +252,7 @@ def test_racing_deposits_and_payouts_on_world_shards(
 
 # --- the migration ------------------------------------------------------------------------------
 
-SHARDS_REVISION = "0015"  # migrations/versions/…_sharded_ledger_accounts.py
+SHARDS_REVISION = "0016"  # migrations/versions/…_sharded_ledger_accounts.py
 
 
 def test_downgrade_folds_shards_and_upgrade_keeps_balances(
