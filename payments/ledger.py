@@ -13,7 +13,7 @@ The platform's fee income and the world account are sharded (``accounts.SHARDED_
 posting writes the one shard its transaction id hashes to, so rewards, deposits and settled
 payouts do not all queue on one row lock. An account's balance is the sum of its shards.
 
-On PostgreSQL steps 2–4 are one call of the ``payments_post`` function (migration 0016), one
+On PostgreSQL steps 2–4 are one call of the ``payments_post`` function (migration 0017), one
 round trip; on SQLite (one writer, no row locks to wait on) they are plain statements.
 
 It only flushes: the caller's transaction decides when the posting commits.
@@ -151,7 +151,7 @@ _PG_CALLS = {
 
 
 def call_pg(session: Session, function: str, params: dict[str, Any]) -> Row[Any]:
-    """One call of a posting function (migration 0016); returns its one result row.
+    """One call of a posting function (migration 0017); returns its one result row.
 
     Flushes first: a text() statement does not autoflush, and the function may read rows the
     caller's session has pending (an escrow's terms, an account).

@@ -252,7 +252,7 @@ def test_racing_deposits_and_payouts_on_world_shards(
 
 # --- the migration ------------------------------------------------------------------------------
 
-SHARDS_REVISION = "0016"  # migrations/versions/…_sharded_ledger_accounts.py
+SHARDS_REVISION = "0017"  # migrations/versions/…_sharded_ledger_accounts.py
 
 
 def test_downgrade_folds_shards_and_upgrade_keeps_balances(
@@ -292,7 +292,9 @@ def test_downgrade_folds_shards_and_upgrade_keeps_balances(
                 text("SELECT account_id, sum(amount) FROM ledger_entries GROUP BY account_id")
             ).all()
         )
-        cached: dict[int, int] = dict(conn.execute(text("SELECT id, balance FROM ledger_accounts")).all())
+        cached: dict[int, int] = dict(
+            conn.execute(text("SELECT id, balance FROM ledger_accounts")).all()
+        )
     engine.dispose()
     assert folded == before  # one row per account, holding the sum of its shards
     assert all(int(cached[a]) == int(sums.get(a, 0)) for a in cached)  # cache = entries

@@ -16,9 +16,9 @@ Existing rows: every account becomes shard 0 of itself, so balances, entries and
 unchanged. The downgrade folds every shard back into shard 0 (its entries move to shard 0's
 row, whose balance becomes the sum) before restoring ``UNIQUE(kind, owner)``.
 
-Revision ID: 0016
-Revises: 0015
-Create Date: 2026-12-01 13:30:00
+Revision ID: 0017
+Revises: 0016
+Create Date: 2026-12-01 13:35:00
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0016"
-down_revision: str | None = "0015"
+revision: str = "0017"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
