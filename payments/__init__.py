@@ -22,7 +22,14 @@ from payments.errors import (
 )
 from payments.ledger import EntryView, Posted, balance, balances, entries, post
 from payments.models import metadata
-from payments.payouts import get_payout, paid_out, request_payout, settle_due_payouts, settle_payout
+from payments.payouts import (
+    due_elsewhere,
+    get_payout,
+    paid_out,
+    request_payout,
+    settle_due_payouts,
+    settle_payout,
+)
 from payments.pricing import (
     EscrowCost,
     escrow_cost,
@@ -39,10 +46,12 @@ from payments.providers import (
     PaymentProvider,
     PayoutProvider,
 )
+from payments.reports import FLOWS, Flow, flows
 from payments.settings import PaymentSettings, read_payment_settings, update_settings
 from payments.verify import VerifyReport, verify
 
 __all__ = [
+    "FLOWS",
     "AccountKind",
     "AccountRef",
     "BelowMinimumPayout",
@@ -51,6 +60,7 @@ __all__ = [
     "EmbeddedPayoutProvider",
     "EntryView",
     "EscrowCost",
+    "Flow",
     "HttpPayoutProvider",
     "IdempotencyConflict",
     "InsufficientFunds",
@@ -70,8 +80,10 @@ __all__ = [
     "balance",
     "balances",
     "deposit",
+    "due_elsewhere",
     "entries",
     "escrow_cost",
+    "flows",
     "get_payout",
     "launch_escrow",
     "metadata",

@@ -19,7 +19,9 @@ from app.batches import results as batch_results
 from app.batches import service as batch_service
 from app.batches.intake import Upload, limits_from
 from app.batches.schemas import (
+    AddedImage,
     BatchCreateJSON,
+    BatchImagesOut,
     BatchMoney,
     BatchOut,
     BatchProgress,
@@ -34,8 +36,16 @@ from app.core.deps import BaseURL, Now, SessionDep, SettingsDep
 from app.core.errors import PayloadTooLarge, Unprocessable, UnsupportedMediaType, validation_errors
 from app.core.pagination import PageParams, next_cursor, page_params
 from app.core.schemas import InputModel, OutputModel, Timestamp
-from app.exports import ExportNotAvailable, export
-from app.images import ImageLimits, default_resolver, fetch_image, requester_expiry
+from app.exports import (
+    Export,
+    ExportItem,
+    ExportNotAvailable,
+    ImageReader,
+    export,
+    image_archive,
+    needs_images,
+)
+from app.images import ImageLimits, ImageStore, default_resolver, fetch_image, requester_expiry
 from app.models import Batch, Project
 from app.money import service as money_service
 
@@ -127,15 +137,19 @@ async def _read_json(
         ) from None
     upload = Upload()
     urls = [str(ref.url) for ref in body.images if ref.url is not None]
+    url_names = [ref.name for ref in body.images if ref.url is not None]
     for ref in body.images:
         if ref.data_base64 is not None:
             upload.add_base64(ref.name or "", ref.data_base64, limits)
     if urls:
         resolver = getattr(request.app.state, "url_resolver", default_resolver)
-        await run_in_threadpool(lambda: upload.add_url_refs(urls, resolver=resolver))
+        await run_in_threadpool(
+            lambda: upload.add_url_refs(urls, resolver=resolver, names=url_names)
+        )
     fingerprint = {
         "images": [(n, hashlib.sha256(d).hexdigest()) for n, d in upload.images],
         "urls": urls,
+        "url_names": url_names,
         "pre": body.pre_annotations,
     }
     return upload, fingerprint, body.pre_annotations
@@ -188,6 +202,71 @@ async def create_batch(
             now=now,
         )
         return status.HTTP_201_CREATED, batch_out(session, batch, now)
+
+    request_hash = idempotency.fingerprint("POST", request.url.path, fingerprint)
+    return await run_in_threadpool(
+        idempotency.run, session, requester, idempotency_key, request_hash, action, now=now
+    )
+
+
+async def _read_upload(
+    request: Request, settings: SettingsDep, limits: ImageLimits
+) -> tuple[Upload, dict[str, Any], dict[str, Any] | None]:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > settings.max_request_bytes:
+        raise PayloadTooLarge(
+            f"The upload is {length} bytes; the limit is {settings.max_request_bytes}."
+        )
+    if content_type == "multipart/form-data":
+        upload, fingerprint = await _read_multipart(request, limits, settings.max_batch_images)
+        return upload, fingerprint, None
+    if content_type == "application/json":
+        return await _read_json(request, limits)
+    raise UnsupportedMediaType("Send multipart/form-data with image files, or application/json.")
+
+
+@router.post(
+    "/batches/{batch_id}/images",
+    response_model=BatchImagesOut,
+    openapi_extra=_UPLOAD_DOC,
+)
+async def add_batch_images(
+    batch_id: str,
+    request: Request,
+    requester: Requester,
+    session: SessionDep,
+    now: Now,
+    settings: SettingsDep,
+    limits: Limits,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Add images to a draft batch, in the same forms as the upload that created it. An image
+    the batch already holds (the same bytes) makes no second task and is listed in `present`:
+    a large upload can go in parallel chunks, and a chunk resent after a lost response or a
+    crash changes nothing."""
+    upload, fingerprint, pre = await _read_upload(request, settings, limits)
+    store = request.app.state.image_store
+
+    def action() -> tuple[int, BatchImagesOut]:
+        result = batch_service.add_images(
+            session,
+            store,
+            requester,
+            batch_id,
+            upload,
+            pre_annotations=pre,
+            limits=limits,
+            max_images=settings.max_batch_images,
+            now=now,
+        )
+        return status.HTTP_200_OK, BatchImagesOut(
+            batch=batch_out(session, result.batch, now),
+            added=[AddedImage(**a) for a in result.added],
+            present=[AddedImage(**p) for p in result.present],
+            duplicates=result.duplicates,
+            skipped=upload.skipped,
+        )
 
     request_hash = idempotency.fingerprint("POST", request.url.path, fingerprint)
     return await run_in_threadpool(
@@ -339,6 +418,25 @@ def get_batch(batch_id: str, requester: Requester, session: SessionDep, now: Now
     return batch_out(session, batch_service.get_own(session, requester, batch_id), now)
 
 
+ExportFormatName = Literal["json", "coco", "yolo", "voc", "csv", "masks", "folders"]
+
+
+def _download(result: Export, batch_id: str) -> StreamingResponse:
+    disposition = f'attachment; filename="{batch_id}{result.filename_suffix}"'
+    return StreamingResponse(
+        result.chunks, media_type=result.media_type, headers={"Content-Disposition": disposition}
+    )
+
+
+def _image_reader(store: ImageStore) -> ImageReader:
+    def read(item: ExportItem) -> bytes:
+        if item.image_sha256 is None:
+            raise ValueError(f"task {item.task_id}: no stored image")
+        return store.get(item.image_sha256)
+
+    return read
+
+
 @router.get(
     "/batches/{batch_id}/results",
     response_model=ResultPage,
@@ -352,33 +450,57 @@ def get_results(
     page: Page,
     base_url: BaseURL,
     now: Now,
-    format: Annotated[Literal["json", "coco", "yolo", "voc", "csv", "masks"], Query()] = "json",
+    format: Annotated[ExportFormatName, Query()] = "json",
     include: Annotated[Literal["answers"] | None, Query()] = None,
+    include_images: Annotated[bool, Query(alias="images")] = False,
+    min_confidence: Annotated[float | None, Query(ge=0, le=1)] = None,
+    max_confidence: Annotated[float | None, Query(ge=0, le=1)] = None,
+    task_status: Annotated[
+        Literal["draft", "open", "completed", "cancelled"] | None, Query(alias="status")
+    ] = None,
+    worker_id: Annotated[str | None, Query(max_length=32)] = None,
+    verdict: Annotated[
+        Literal["submitted", "accepted", "rejected", "appealed"] | None, Query()
+    ] = None,
 ) -> ResultPage | StreamingResponse:
     """One item per task (JSON, paginated): the consensus answer and confidence, and with
-    `include=answers` every answer with its verdict; or the whole batch as a COCO, YOLO, VOC, CSV
-    or mask download, streamed."""
+    `include=answers` every answer with its verdict; or the whole batch as a COCO, YOLO, VOC, CSV,
+    mask or class-folder download, streamed; with `images=true` a zip that holds the images too,
+    laid out as each format's tools expect. The JSON pages can be filtered: by confidence
+    (`min_confidence`, `max_confidence`), task `status`, `worker_id` (tasks that worker answered)
+    and `verdict` (tasks with an answer `submitted`, `accepted`, `rejected` or `appealed`)."""
     batch = batch_service.get_own(session, requester, batch_id)
+    if format == "json" and include_images:
+        raise Unprocessable(
+            "images=true is for downloads: give a format (coco, yolo, voc, csv, masks, folders); "
+            f"GET /v1/batches/{batch_id}/images.zip has the images alone.",
+            errors=[{"loc": ["query", "images"], "msg": "needs a download format"}],
+        )
     if format != "json":
         project = session.get_one(Project, batch.project_id)
         session.commit()
+        spec = AnnotationSpec.model_validate(project.annotation)
+        with_images = include_images or needs_images(format, spec.type)
         try:
             result = export(
                 format,
-                AnnotationSpec.model_validate(project.annotation),
+                spec,
                 batch_results.export_items(request.app.state.sessionmaker, batch.id),
+                images=_image_reader(request.app.state.image_store) if with_images else None,
             )
         except ExportNotAvailable as exc:
             raise Unprocessable(
                 str(exc), errors=[{"loc": ["query", "format"], "msg": str(exc)}]
             ) from None
-        disposition = f'attachment; filename="{batch.id}{result.filename_suffix}"'
-        return StreamingResponse(
-            result.chunks,
-            media_type=result.media_type,
-            headers={"Content-Disposition": disposition},
-        )
-    tasks = batch_results.tasks_page(session, batch, page)[: page.limit + 1]
+        return _download(result, batch.id)
+    where = batch_results.ResultFilter(
+        min_confidence=min_confidence,
+        max_confidence=max_confidence,
+        status=task_status,
+        worker_id=worker_id,
+        verdict=verdict,
+    )
+    tasks = batch_results.tasks_page(session, batch, page, where)[: page.limit + 1]
     shown = tasks[: page.limit]
     images = batch_results.images_by_id(session, [t.image_id for t in shown])
     store, expires_at = request.app.state.image_store, requester_expiry(now)
@@ -387,13 +509,20 @@ def get_results(
         if include == "answers"
         else {}
     )
+    urls = {
+        image_id: store.url_for(
+            image, viewer_id=requester.id, expires_at=expires_at, base_url=base_url
+        )
+        for image_id, image in images.items()
+    }
     items = [
         ResultItem(
             task_id=t.id,
             image_name=t.image_name,
-            image_url=store.url_for(
-                images[t.image_id], viewer_id=requester.id, expires_at=expires_at, base_url=base_url
-            ),
+            image_url=urls[t.image_id],
+            thumbnail_url=thumbnail_url(urls[t.image_id]),
+            width=images[t.image_id].width,
+            height=images[t.image_id].height,
             status=t.status,
             answer=t.consensus,
             confidence=t.confidence,
@@ -406,6 +535,11 @@ def get_results(
                     status=a.status,
                     reason=a.reason,
                     submitted_at=a.submitted_at,
+                    proposed_verdict=a.proposed_verdict,
+                    agreement=a.agreement,
+                    appeal_message=a.appeal_message,
+                    appealed_at=a.appealed_at,
+                    appeal_outcome=a.appeal_outcome,
                 )
                 for a in answers.get(t.id, [])
             ]
@@ -415,6 +549,28 @@ def get_results(
         for t in shown
     ]
     return ResultPage(items=items, next_cursor=next_cursor([t.id for t in tasks], page.limit))
+
+
+def thumbnail_url(image_url: str, width: int = 256) -> str:
+    """The thumbnail of a signed image URL (the signature covers the image, not its size)."""
+    return f"{image_url}{'&' if '?' in image_url else '?'}w={width}"
+
+
+@router.get(
+    "/batches/{batch_id}/images.zip",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/zip": {}}, "description": "The batch's images"}},
+)
+def get_images_zip(batch_id: str, request: Request, requester: Requester, session: SessionDep):  # type: ignore[no-untyped-def]
+    """Every image of the batch under its name (the folders it was uploaded with), and
+    `manifest.csv` (task id of each file); a streamed zip, images stored as they are."""
+    batch = batch_service.get_own(session, requester, batch_id)
+    session.commit()
+    result = image_archive(
+        batch_results.export_items(request.app.state.sessionmaker, batch.id),
+        _image_reader(request.app.state.image_store),
+    )
+    return _download(result, batch.id)
 
 
 @router.get("/batches/{batch_id}/assignments", response_model=ReviewPage)

@@ -28,12 +28,13 @@ def test_masks_decode_to_the_same_arrays() -> None:
     assert files["classes.txt"] == b"road\ncar\nsky\n"
     assert sorted(files) == [
         "classes.txt",
+        "dataset_meta.json",
         "manifest.csv",
-        "masks/frame.png",
-        "masks/frame_2.png",
+        "masks/a/frame.png",
+        "masks/b/frame.png",
         "masks/pending.png",
     ]
-    for name, expected in [("masks/frame.png", first), ("masks/frame_2.png", second)]:
+    for name, expected in [("masks/a/frame.png", first), ("masks/b/frame.png", second)]:
         with Image.open(io.BytesIO(files[name])) as image:
             assert image.mode == "L"
             assert np.array_equal(np.array(image), expected)
