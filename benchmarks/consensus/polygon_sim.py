@@ -114,7 +114,7 @@ def trace(rng: np.random.Generator, who: Tracer, full: shapely.Polygon, body: sh
     ring = shape.exterior
     length = float(ring.length)
     spacing = rng.uniform(*who.spacing)
-    n = max(int(round(length / spacing)), 4)
+    n = max(round(length / spacing), 4)
     s = (np.arange(n) + rng.random()) * length / n
     pts = shapely.get_coordinates(shapely.line_interpolate_point(ring, s))
     # outward normal from neighbouring arc positions
@@ -127,7 +127,7 @@ def trace(rng: np.random.Generator, who: Tracer, full: shapely.Polygon, body: sh
         normal = -normal
     phase = s / length * 2 * np.pi
     drift = np.zeros(n)
-    for k in range(0, 4):
+    for k in range(4):
         drift += rng.normal(0, who.drift / (1 + k)) * np.cos(k * phase + rng.uniform(0, 2 * np.pi))
     offset = drift + rng.normal(0, who.jitter, n)
     out: F = pts + offset[:, None] * normal
