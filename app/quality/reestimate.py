@@ -102,6 +102,7 @@ def refit(session: Session, model: ProjectModel, graded: int, *, now: datetime) 
     if state is None:
         return
     model.state, model.answers_at_fit, model.fitted_at = state, graded, now
+    model.version = (model.version or 0) + 1
     session.flush()
     open_tasks = session.scalars(
         select(Task)
