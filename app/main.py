@@ -25,6 +25,7 @@ from app.core.openapi import install_openapi
 from app.core.secrets import server_secret
 from app.health.router import router as health_router
 from app.images import LocalImageStore, UrlSigner
+from app.images.thumbnails import ThumbnailCache
 from app.money.errors import problem_for as money_problem
 from app.money.router import router as money_router
 from app.operator.router import router as operator_router
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             secret = server_secret(session, "image-urls", configured=settings.secret_key)
         app.state.url_signer = UrlSigner(secret)
         app.state.image_store = LocalImageStore(settings.images_dir, app.state.url_signer)
+        app.state.thumbnails = ThumbnailCache(settings.thumbnails_dir)
         reconcilers = None
         if settings.reconcilers_in_process:
             reconcilers = start_in_thread(app.state.sessionmaker, settings)

@@ -39,10 +39,12 @@ from payments.providers import (
     PaymentProvider,
     PayoutProvider,
 )
+from payments.reports import FLOWS, Flow, flows
 from payments.settings import PaymentSettings, read_payment_settings, update_settings
 from payments.verify import VerifyReport, verify
 
 __all__ = [
+    "FLOWS",
     "AccountKind",
     "AccountRef",
     "BelowMinimumPayout",
@@ -51,6 +53,7 @@ __all__ = [
     "EmbeddedPayoutProvider",
     "EntryView",
     "EscrowCost",
+    "Flow",
     "HttpPayoutProvider",
     "IdempotencyConflict",
     "InsufficientFunds",
@@ -72,6 +75,7 @@ __all__ = [
     "deposit",
     "entries",
     "escrow_cost",
+    "flows",
     "get_payout",
     "launch_escrow",
     "metadata",

@@ -21,6 +21,7 @@ from app.batches.service import CheckedImage, image_rows
 from app.core.db import transaction
 from app.core.ids import new_id
 from app.images import FetchFailed, ImageError, ImageLimits, ImageStore, inspect_image
+from app.images.names import with_extension
 from app.models import Account, Batch, BatchStatus, ImageFetch, Project, Task, TaskStatus
 
 Fetcher = Callable[[str, ImageLimits], bytes]
@@ -132,7 +133,7 @@ def _add_task(
             batch_id=batch.id,
             project_id=batch.project_id,
             image_id=image_id,
-            image_name=row.name,
+            image_name=with_extension(row.name, info.media_type),
             status=TaskStatus.draft,
             pre_annotation=pre,
             answer_count=0,

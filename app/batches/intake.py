@@ -24,8 +24,8 @@ from app.images import (
     default_resolver,
     fetch_image,
     read_zip,
-    safe_name,
 )
+from app.images.names import clean_name
 
 ZIP_MAGIC = b"PK\x03\x04"
 URL_FETCH_THREADS = 8
@@ -42,7 +42,7 @@ class Upload:
     """``(url, name)`` of images the fetch reconciler downloads after the batch is created."""
 
     def add_file(self, name: str, data: bytes, limits: ImageLimits) -> None:
-        name = safe_name(name) or f"image-{len(self.images) + 1}"
+        name = clean_name(name) or f"image-{len(self.images) + 1}"
         if data[:4] == ZIP_MAGIC:
             try:
                 result = read_zip(data, limits)
@@ -60,7 +60,7 @@ class Upload:
             data = decode_base64_image(data_base64, limits)
         except ImageError as exc:
             raise image_problem(exc, name) from None
-        self.images.append((safe_name(name) or f"image-{len(self.images) + 1}", data))
+        self.images.append((clean_name(name) or f"image-{len(self.images) + 1}", data))
 
     def add_urls(
         self, urls: list[str], limits: ImageLimits, *, fetch: Fetcher = fetch_image
@@ -75,15 +75,25 @@ class Upload:
                     raise image_problem(exc, url) from None
                 self.images.append((_name_from_url(url, len(self.images) + 1), data))
 
-    def add_url_refs(self, urls: list[str], *, resolver: Resolver = default_resolver) -> None:
+    def add_url_refs(
+        self,
+        urls: list[str],
+        *,
+        resolver: Resolver = default_resolver,
+        names: list[str | None] | None = None,
+    ) -> None:
         """Check each URL now (scheme, form, public address), download later: any unsafe URL
-        refuses the upload at once, before anything is stored."""
-        for url in urls:
+        refuses the upload at once, before anything is stored. ``names`` (one per URL, or
+        ``None``) are the names the requester gave; otherwise the URL path's last part."""
+        given = names or [None] * len(urls)
+        for url, name in zip(urls, given, strict=True):
             try:
                 check_url(url, resolver=resolver)
             except ImageError as exc:
                 raise image_problem(exc, url) from None
-            self.urls.append((url, _name_from_url(url, len(self.images) + len(self.urls) + 1)))
+            position = len(self.images) + len(self.urls) + 1
+            cleaned = clean_name(name) if name else ""
+            self.urls.append((url, cleaned or _name_from_url(url, position)))
 
 
 def limits_from(settings: Settings) -> ImageLimits:
@@ -100,4 +110,4 @@ def limits_from(settings: Settings) -> ImageLimits:
 
 def _name_from_url(url: str, position: int) -> str:
     path = httpx.URL(url).path
-    return safe_name(path.rsplit("/", 1)[-1]) or f"image-{position}"
+    return clean_name(path.rsplit("/", 1)[-1]) or f"image-{position}"

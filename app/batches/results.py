@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,8 +16,47 @@ from app.models import Assignment, AssignmentStatus, Batch, Image, Task
 ANSWERED = (AssignmentStatus.submitted, AssignmentStatus.accepted, AssignmentStatus.rejected)
 
 
-def tasks_page(session: Session, batch: Batch, page: PageParams) -> Sequence[Task]:
+@dataclass(frozen=True)
+class ResultFilter:
+    """Which tasks of a batch a results page shows (every condition must hold)."""
+
+    min_confidence: float | None = None
+    max_confidence: float | None = None
+    status: str | None = None
+    """The task's status: ``open``, ``completed``…"""
+    worker_id: str | None = None
+    """Only tasks this worker answered."""
+    verdict: str | None = None
+    """Only tasks with an answer in this state: ``submitted`` (awaiting review), ``accepted``,
+    ``rejected``, or ``appealed`` (an appeal waiting for the requester)."""
+
+
+def tasks_page(
+    session: Session, batch: Batch, page: PageParams, where: ResultFilter | None = None
+) -> Sequence[Task]:
     stmt = select(Task).where(Task.batch_id == batch.id)
+    f = where or ResultFilter()
+    if f.min_confidence is not None:
+        stmt = stmt.where(Task.confidence >= f.min_confidence)
+    if f.max_confidence is not None:
+        stmt = stmt.where(Task.confidence <= f.max_confidence)
+    if f.status is not None:
+        stmt = stmt.where(Task.status == f.status)
+    if f.worker_id is not None or f.verdict is not None:
+        answered = select(Assignment.id).where(
+            Assignment.task_id == Task.id, Assignment.batch_id == batch.id
+        )
+        if f.worker_id is not None:
+            answered = answered.where(
+                Assignment.worker_id == f.worker_id, Assignment.status.in_(ANSWERED)
+            )
+        if f.verdict == "appealed":
+            answered = answered.where(
+                Assignment.appealed_at.is_not(None), Assignment.appeal_outcome.is_(None)
+            )
+        elif f.verdict is not None:
+            answered = answered.where(Assignment.status == f.verdict)
+        stmt = stmt.where(answered.exists())
     if page.after:
         stmt = stmt.where(Task.id > page.after)
     return session.scalars(stmt.order_by(Task.id).limit(page.limit + 1)).all()

@@ -119,15 +119,19 @@ async def _read_json(
         ) from None
     upload = Upload()
     urls = [str(ref.url) for ref in body.images if ref.url is not None]
+    url_names = [ref.name for ref in body.images if ref.url is not None]
     for ref in body.images:
         if ref.data_base64 is not None:
             upload.add_base64(ref.name or "", ref.data_base64, limits)
     if urls:
         resolver = getattr(request.app.state, "url_resolver", default_resolver)
-        await run_in_threadpool(lambda: upload.add_url_refs(urls, resolver=resolver))
+        await run_in_threadpool(
+            lambda: upload.add_url_refs(urls, resolver=resolver, names=url_names)
+        )
     fingerprint = {
         "images": [(n, hashlib.sha256(d).hexdigest()) for n, d in upload.images],
         "urls": urls,
+        "url_names": url_names,
         "pre": body.pre_annotations,
     }
     return upload, fingerprint, body.pre_annotations
@@ -315,10 +319,21 @@ def get_results(
     now: Now,
     format: Annotated[Literal["json", "coco", "yolo", "voc", "csv", "masks"], Query()] = "json",
     include: Annotated[Literal["answers"] | None, Query()] = None,
+    min_confidence: Annotated[float | None, Query(ge=0, le=1)] = None,
+    max_confidence: Annotated[float | None, Query(ge=0, le=1)] = None,
+    task_status: Annotated[
+        Literal["draft", "open", "completed", "cancelled"] | None, Query(alias="status")
+    ] = None,
+    worker_id: Annotated[str | None, Query(max_length=32)] = None,
+    verdict: Annotated[
+        Literal["submitted", "accepted", "rejected", "appealed"] | None, Query()
+    ] = None,
 ) -> ResultPage | StreamingResponse:
     """One item per task (JSON, paginated): the consensus answer and confidence, and with
     `include=answers` every answer with its verdict; or the whole batch as a COCO, YOLO, VOC, CSV
-    or mask download, streamed."""
+    or mask download, streamed. The JSON pages can be filtered: by confidence
+    (`min_confidence`, `max_confidence`), task `status`, `worker_id` (tasks that worker answered)
+    and `verdict` (tasks with an answer `submitted`, `accepted`, `rejected` or `appealed`)."""
     batch = batch_service.get_own(session, requester, batch_id)
     if format != "json":
         project = session.get_one(Project, batch.project_id)
@@ -339,7 +354,14 @@ def get_results(
             media_type=result.media_type,
             headers={"Content-Disposition": disposition},
         )
-    tasks = batch_results.tasks_page(session, batch, page)[: page.limit + 1]
+    where = batch_results.ResultFilter(
+        min_confidence=min_confidence,
+        max_confidence=max_confidence,
+        status=task_status,
+        worker_id=worker_id,
+        verdict=verdict,
+    )
+    tasks = batch_results.tasks_page(session, batch, page, where)[: page.limit + 1]
     shown = tasks[: page.limit]
     images = batch_results.images_by_id(session, [t.image_id for t in shown])
     store, expires_at = request.app.state.image_store, requester_expiry(now)
@@ -348,13 +370,20 @@ def get_results(
         if include == "answers"
         else {}
     )
+    urls = {
+        image_id: store.url_for(
+            image, viewer_id=requester.id, expires_at=expires_at, base_url=base_url
+        )
+        for image_id, image in images.items()
+    }
     items = [
         ResultItem(
             task_id=t.id,
             image_name=t.image_name,
-            image_url=store.url_for(
-                images[t.image_id], viewer_id=requester.id, expires_at=expires_at, base_url=base_url
-            ),
+            image_url=urls[t.image_id],
+            thumbnail_url=thumbnail_url(urls[t.image_id]),
+            width=images[t.image_id].width,
+            height=images[t.image_id].height,
             status=t.status,
             answer=t.consensus,
             confidence=t.confidence,
@@ -367,6 +396,11 @@ def get_results(
                     status=a.status,
                     reason=a.reason,
                     submitted_at=a.submitted_at,
+                    proposed_verdict=a.proposed_verdict,
+                    agreement=a.agreement,
+                    appeal_message=a.appeal_message,
+                    appealed_at=a.appealed_at,
+                    appeal_outcome=a.appeal_outcome,
                 )
                 for a in answers.get(t.id, [])
             ]
@@ -376,6 +410,11 @@ def get_results(
         for t in shown
     ]
     return ResultPage(items=items, next_cursor=next_cursor([t.id for t in tasks], page.limit))
+
+
+def thumbnail_url(image_url: str, width: int = 256) -> str:
+    """The thumbnail of a signed image URL (the signature covers the image, not its size)."""
+    return f"{image_url}{'&' if '?' in image_url else '?'}w={width}"
 
 
 @router.get("/batches/{batch_id}/assignments", response_model=ReviewPage)

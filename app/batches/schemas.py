@@ -71,12 +71,26 @@ class ResultAnswer(OutputModel):
     status: str
     reason: str | None
     submitted_at: Timestamp | None
+    proposed_verdict: str | None = Field(
+        default=None, description="What the consensus proposes while the answer awaits review."
+    )
+    agreement: float | None = Field(
+        default=None, description="Agreement with the final consensus, 0..1."
+    )
+    appeal_message: str | None = None
+    appealed_at: Timestamp | None = None
+    appeal_outcome: str | None = None
 
 
 class ResultItem(OutputModel):
     task_id: str
     image_name: str
     image_url: str
+    thumbnail_url: str | None = Field(
+        default=None, description="A small WebP of the image (256 px), signed like image_url."
+    )
+    width: int | None = None
+    height: int | None = None
     status: str
     answer: dict[str, Any] | None
     confidence: float | None

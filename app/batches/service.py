@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,6 +17,7 @@ from app.core.db import insert_ignore, transaction
 from app.core.errors import PayloadTooLarge, Unprocessable
 from app.core.ids import new_id
 from app.images import ImageError, ImageInfo, ImageLimits, ImageStore, inspect_image
+from app.images.names import BatchNames, clean_name, with_extension
 from app.models import (
     Account,
     Assignment,
@@ -60,8 +61,12 @@ def create(
     project = project_service.get_own(session, requester, project_id)
     session.commit()  # end the read; the checks below are slow and must not hold the writer
     unique, duplicates = _check_images(upload, limits, max_images)
-    given = dict(pre_annotations or {})
-    url_names = {name for _, name in upload.urls}
+    unique, urls, aliases = _name_images(unique, upload.urls)
+    finals = {item.name for item in unique} | {name for _, name in urls}
+    given = {
+        _pre_key(name, finals, aliases): answer for name, answer in (pre_annotations or {}).items()
+    }
+    url_names = {name for _, name in urls}
     # URL images are checked against their pre-annotation once downloaded (their size is unknown yet).
     later = {
         name: given.pop(name)
@@ -112,9 +117,38 @@ def create(
                 next_attempt_at=now,
                 created_at=now,
             )
-            for url, name in upload.urls
+            for url, name in urls
         )
     return batch
+
+
+def _pre_key(name: str, finals: set[str], aliases: dict[str, str]) -> str:
+    """The image a pre-annotation key names: a final name, or a name as uploaded."""
+    if name in finals:
+        return name
+    return aliases.get(clean_name(name), name)
+
+
+def _name_images(
+    images: list[CheckedImage], urls: list[tuple[str, str]]
+) -> tuple[list[CheckedImage], list[tuple[str, str]], dict[str, str]]:
+    """Each image's name in the batch, by the one rule of ``app.images.names``, in upload
+    order; and ``aliases``: the name as uploaded (cleaned) → the first image's final name, so a
+    pre-annotation keyed by ``photo`` finds ``photo.png`` and ``a:b.jpg`` finds ``a_b.jpg``.
+    A URL image gets its extension when downloaded; its stem is reserved now."""
+    names = BatchNames()
+    aliases: dict[str, str] = {}
+    named: list[CheckedImage] = []
+    for item in images:
+        name = names.allocate(with_extension(item.name, item.info.media_type))
+        aliases.setdefault(item.name, name)
+        named.append(replace(item, name=name))
+    named_urls = []
+    for url, raw in urls:
+        name = names.allocate(raw, extension_pending=True)
+        aliases.setdefault(raw, name)
+        named_urls.append((url, name))
+    return named, named_urls, aliases
 
 
 def _check_images(
@@ -215,6 +249,7 @@ def create_gold(
     project = project_service.get_own(session, requester, project_id)
     session.commit()
     [item], _ = _check_images(Upload(images=[(name, data)]), limits, 1)
+    item = replace(item, name=with_extension(item.name, item.info.media_type))
     [known] = _check_pre_annotations(
         project, [item], {item.name: answer}, loc=("body", "answer")
     ).values()

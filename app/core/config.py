@@ -99,6 +99,10 @@ class Settings(BaseSettings):
         return self.data_dir / "images"
 
     @property
+    def thumbnails_dir(self) -> Path:
+        return self.data_dir / "thumbnails"
+
+    @property
     def reconcilers_in_process(self) -> bool:
         return self.is_sqlite if self.run_reconcilers is None else self.run_reconcilers
 

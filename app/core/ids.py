@@ -20,6 +20,7 @@ PREFIXES = {
     "upload": "upl",
     "api_key": "key",
     "web_session": "ses",
+    "settings_change": "set",
 }
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 ID_LENGTH = 26

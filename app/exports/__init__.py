@@ -20,15 +20,15 @@ Formats per annotation type (``formats_for``):
 
 from app.exports.base import Export, ExportItem, ExportNotAvailable
 from app.exports.dispatch import FORMATS, export, formats_for
-from app.exports.naming import StemAllocator, image_stem
+from app.exports.naming import UniqueStems, name_stem
 
 __all__ = [
     "FORMATS",
     "Export",
     "ExportItem",
     "ExportNotAvailable",
-    "StemAllocator",
+    "UniqueStems",
     "export",
     "formats_for",
-    "image_stem",
+    "name_stem",
 ]

@@ -2,8 +2,8 @@
 
 The archive holds ``classes.txt`` (one label per line: line ``k`` (1-based) is pixel value
 ``k``; 0 is "none"), one ``masks/<stem>.png`` per image (8-bit grayscale, the image's size,
-pixel value ``k`` = label ``k-1``, exactly as in the answers) and ``manifest.csv`` (stems are
-sanitised and de-duplicated, see ``app.exports.naming``). The consensus PNG is copied as stored
+pixel value ``k`` = label ``k-1``, exactly as in the answers) and ``manifest.csv`` (the stem is
+the image's name without its extension, see ``app.exports.naming``). The consensus PNG is copied as stored
 (it is already canonical, see ``app.annotations.encode_mask``); an image without consensus
 gets an all-zero mask, and ``manifest.csv`` marks it ``has_consensus`` 0.
 """
@@ -21,7 +21,7 @@ from PIL import Image
 
 from app.exports.archive import Manifest, ZipStream
 from app.exports.base import ExportFormat, ExportItem
-from app.exports.naming import StemAllocator
+from app.exports.naming import UniqueStems
 from app.exports.yolo import classes_txt
 
 if TYPE_CHECKING:
@@ -38,9 +38,9 @@ def mask_chunks(spec: AnnotationSpec, items: Iterable[ExportItem]) -> Iterator[b
     manifest = Manifest()
     try:
         yield archive.add("classes.txt", classes_txt(spec))
-        stems = StemAllocator()
+        stems = UniqueStems()
         for item in items:
-            name = f"masks/{stems.allocate(item.image_name)}.png"
+            name = f"masks/{stems.stem(item.task_id, item.image_name)}.png"
             manifest.add(item, name)
             yield archive.add(name, _png(item), compress=False)
         yield from manifest.write_to(archive)

@@ -1,10 +1,10 @@
 """Pascal VOC XML zips: each type says which box stands for each object (``VocCodec``); bbox
 projects give their boxes, polygon projects their polygons' bounding boxes.
 
-One ``Annotations/<stem>.xml`` per image (stems sanitised and de-duplicated, see
-``app.exports.naming``; ``manifest.csv`` maps them back to tasks), with ``folder``
-(``images``), ``filename`` (``<stem>.<original extension>``: the name to give the image in
-``images/``, unique like the stem; the uploaded name is in ``source/tessera_image_name``), ``size`` (width, height,
+One ``Annotations/<stem>.xml`` per image (the stem is the image's name without its extension,
+folders kept, see ``app.exports.naming``; ``manifest.csv`` maps them back to tasks), with
+``folder`` (``images``), ``filename`` (the image's name, as in every other format and the
+JSON results), ``size`` (width, height,
 depth 3), ``segmented`` 0 and one ``object`` per consensus object: ``name``, ``pose``
 Unspecified, ``truncated`` 0, ``difficult`` 0, ``bndbox`` and a non-standard
 ``tessera_confidence`` that VOC readers ignore. An image without consensus has no ``object``.
@@ -35,7 +35,7 @@ from app.exports.base import (
     object_confidence,
     objects_of,
 )
-from app.exports.naming import StemAllocator, image_extension
+from app.exports.naming import UniqueStems
 
 if TYPE_CHECKING:
     from app.annotations import AnnotationSpec
@@ -69,13 +69,12 @@ def voc_chunks(
     manifest = Manifest()
     try:
         labels = label_index(spec)
-        stems = StemAllocator()
+        stems = UniqueStems()
         for item in items:
-            stem = stems.allocate(item.image_name)
+            stem = stems.stem(item.task_id, item.image_name)
             name = f"Annotations/{stem}.xml"
             manifest.add(item, name)
-            filename = stem + image_extension(item.image_name)
-            yield archive.add(name, _document(spec, labels, item, filename, codec))
+            yield archive.add(name, _document(spec, labels, item, item.image_name, codec))
         yield from manifest.write_to(archive)
         yield archive.close()
     finally:

@@ -3,8 +3,9 @@
 The archive holds ``classes.txt`` (one label per line, line ``i`` is class ``i``), ``data.yaml``
 (``names``, ``nc``; ``kpt_shape: [K, 3]`` for keypoints; ``train``/``val`` point at an
 ``images/`` folder the user fills), one ``labels/<stem>.txt`` per image and ``manifest.csv``
-(which label file belongs to which task and image name: stems are sanitised and de-duplicated,
-see ``app.exports.naming``). Put each image at ``images/<stem>.<ext>`` to train.
+(which label file belongs to which task and image name). The stem is the image's name without
+its extension, folders kept (``app.exports.naming``): put each image at ``images/<name>`` to
+train.
 
 Coordinates are normalised to 0..1 by the image size, with 6 decimals, one object per line
 (each type's line is written in its module, app/annotations/types/):
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.exports.archive import Manifest, ZipStream
 from app.exports.base import ExportFormat, ExportItem, label_index, objects_of
-from app.exports.naming import StemAllocator
+from app.exports.naming import UniqueStems
 
 if TYPE_CHECKING:
     from app.annotations import AnnotationSpec
@@ -66,9 +67,9 @@ def yolo_chunks(
         yield archive.add("classes.txt", classes_txt(spec))
         yield archive.add("data.yaml", _data_yaml(spec, codec))
         labels = label_index(spec)
-        stems = StemAllocator()
+        stems = UniqueStems()
         for item in items:
-            name = f"labels/{stems.allocate(item.image_name)}.txt"
+            name = f"labels/{stems.stem(item.task_id, item.image_name)}.txt"
             manifest.add(item, name)
             lines = [codec.line(spec, labels, item, obj) for obj in objects_of(item)]
             yield archive.add(name, "".join(line + "\n" for line in lines).encode())
@@ -91,7 +92,7 @@ def one_line(text: str) -> str:
 def _data_yaml(spec: AnnotationSpec, codec: YoloCodec) -> bytes:
     # Names are written as JSON strings: valid YAML double-quoted scalars, whatever they hold.
     lines = [
-        "# Tessera consensus export: put image <stem>.<ext> under images/ next to labels/",
+        "# Tessera consensus export: put image <name> under images/ next to labels/",
         "path: .",
         "train: images",
         "val: images",

@@ -1,8 +1,8 @@
 """Zip uploads: a bag of images, read entirely in memory.
 
 Nothing from an archive is ever written to disk by this module, so an entry name cannot
-escape anywhere; names are still reduced to a plain base name because they are shown to
-people and end up in exports. Sizes are counted as bytes actually come out of the
+escape anywhere; an image keeps its path inside the archive (``train/cat.jpg``), cleaned by
+``app.images.names.clean_name`` because it is shown to people and ends up in exports. Sizes are counted as bytes actually come out of the
 decompressor, never taken from the (attacker-written) headers.
 """
 
@@ -11,17 +11,16 @@ from __future__ import annotations
 import io
 import zipfile
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 
 from app.images.errors import CorruptImage, ImageTooLarge
 from app.images.inspect import describe_unsupported, sniff_media_type
 from app.images.limits import ImageLimits
+from app.images.names import clean_name
 
 __all__ = ["ZipResult", "read_zip", "safe_name"]
 
 _DEFAULT_LIMITS = ImageLimits()
 _CHUNK = 64 * 1024
-_MAX_NAME = 200
 
 
 @dataclass(slots=True)
@@ -29,7 +28,7 @@ class ZipResult:
     """Images found in a zip, and a per-entry report of what was left out and why."""
 
     images: list[tuple[str, bytes]] = field(default_factory=list)
-    """``(safe base name, bytes)`` for every entry that looks like JPEG/PNG/WebP by content.
+    """``(cleaned relative path, bytes)`` for every entry that looks like JPEG/PNG/WebP by content.
     They are not yet validated: run ``inspect_image`` on each."""
     skipped: list[dict[str, str]] = field(default_factory=list)
     """``{"name", "reason"}`` for every file entry not taken (except hidden/macOS metadata)."""
@@ -81,12 +80,8 @@ def read_zip(data: bytes, limits: ImageLimits = _DEFAULT_LIMITS) -> ZipResult:
 
 
 def safe_name(raw: str) -> str:
-    """Reduce an archive entry name to a printable base name: no directories, no ``..``."""
-    base = PurePosixPath(raw.replace("\\", "/")).name
-    cleaned = "".join(ch for ch in base if ch.isprintable()).strip()
-    if cleaned in ("", ".", ".."):
-        return "unnamed"
-    return cleaned[-_MAX_NAME:]
+    """An archive entry's relative path, cleaned (``clean_name``), or ``unnamed``."""
+    return clean_name(raw) or "unnamed"
 
 
 def _is_junk(info: zipfile.ZipInfo) -> bool:
@@ -94,7 +89,7 @@ def _is_junk(info: zipfile.ZipInfo) -> bool:
     if info.is_dir():
         return True
     parts = [p for p in info.filename.replace("\\", "/").split("/") if p not in ("", ".", "..")]
-    # ".." is not hidden, just hostile; such entries are taken under their safe base name.
+    # ".." is not hidden, just hostile; such entries are taken with the ".." parts dropped.
     return bool(parts) and (parts[0] == "__MACOSX" or any(p.startswith(".") for p in parts))
 
 

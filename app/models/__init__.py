@@ -12,6 +12,7 @@ from app.models.image_fetch import ImageFetch
 from app.models.project import Project, ProjectStatus
 from app.models.project_model import ProjectModel
 from app.models.quality_settings import QualitySettings
+from app.models.settings_change import SettingsChange
 from app.models.task import Task, TaskQueueEntry, TaskStatus
 from app.models.worker_skill import WorkerSkill
 
@@ -33,6 +34,7 @@ __all__ = [
     "QualitySettings",
     "Role",
     "ServerSecret",
+    "SettingsChange",
     "SignInFailure",
     "Task",
     "TaskQueueEntry",

@@ -10,9 +10,13 @@ from sqlalchemy.orm import Session
 
 import payments
 from app.core.db import transaction
-from app.models import Assignment, AssignmentStatus, IdempotencyKey
+from app.core.ids import new_id
+from app.core.pagination import PageParams
+from app.models import Account, Assignment, AssignmentStatus, IdempotencyKey, SettingsChange
 from app.quality import settings as quality_settings
-from payments.money import parse_rate
+from payments.money import format_rate, format_usd, parse_rate
+
+Settings = tuple[payments.PaymentSettings, quality_settings.Thresholds]
 
 
 def marketplace_settings(
@@ -23,9 +27,22 @@ def marketplace_settings(
     return settings
 
 
+def shown(settings: Settings) -> dict[str, str]:
+    """Every setting as the API writes it: the values the audit trail records."""
+    money, quality = settings
+    return {
+        "platform_fee": format_rate(money.fee_ppm),
+        "min_payout": format_usd(money.min_payout),
+        "payout_hold_s": str(money.payout_hold_seconds),
+        "benefit_of_doubt_below": repr(float(quality.benefit_of_doubt_below)),
+        "qualification_retry_s": str(quality.qualification_retry_s),
+    }
+
+
 def update_settings(
     session: Session,
     *,
+    actor: Account,
     now: datetime,
     platform_fee: str | None,
     min_payout: int | None,
@@ -34,6 +51,7 @@ def update_settings(
     qualification_retry_s: int | None,
 ) -> tuple[payments.PaymentSettings, quality_settings.Thresholds]:
     with transaction(session):
+        before = shown((payments.read_payment_settings(session), quality_settings.current(session)))
         money = payments.update_settings(
             session,
             now=now,
@@ -47,7 +65,30 @@ def update_settings(
             benefit_of_doubt_below=benefit_of_doubt_below,
             qualification_retry_s=qualification_retry_s,
         )
+        after = shown((money, quality))
+        for setting, value in after.items():
+            if value != before[setting]:
+                session.add(
+                    SettingsChange(
+                        id=new_id("set"),
+                        actor_id=actor.id,
+                        setting=setting,
+                        old_value=before[setting],
+                        new_value=value,
+                        changed_at=now,
+                    )
+                )
     return money, quality
+
+
+def settings_history(session: Session, page: PageParams) -> Sequence[tuple[SettingsChange, str]]:
+    """Changes newest first, with the name of the operator who made each."""
+    stmt = select(SettingsChange, Account.name).join(Account, Account.id == SettingsChange.actor_id)
+    if page.after:
+        stmt = stmt.where(SettingsChange.id < page.after)
+    rows = session.execute(stmt.order_by(SettingsChange.id.desc()).limit(page.limit + 1)).all()
+    session.commit()
+    return [(change, name) for change, name in rows]
 
 
 def _accepted_ids(session: Session) -> Sequence[str]:

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import UTC, datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import Field
 from sqlalchemy.orm import Session
 
@@ -13,7 +14,15 @@ from app.core.pagination import PageParams, next_cursor, page_params
 from app.core.schemas import InputModel, MoneyOut, OutputModel, Timestamp
 from app.operator import money as operator_money
 from app.operator import service as operator_service
-from app.operator.schemas import SettingsOut, SettingsPatch, VerifyOut
+from app.operator import stats as operator_stats
+from app.operator.schemas import (
+    SettingsChangeOut,
+    SettingsHistoryPage,
+    SettingsOut,
+    SettingsPatch,
+    StatsOut,
+    VerifyOut,
+)
 from app.quality.settings import Thresholds
 from payments.money import format_rate
 
@@ -103,11 +112,15 @@ def read_settings(_: Operator, session: SessionDep) -> SettingsOut:
 
 
 @router.patch("/settings", response_model=SettingsOut)
-def patch_settings(body: SettingsPatch, _: Operator, session: SessionDep, now: Now) -> SettingsOut:
-    """Change settings; the fee of a batch is fixed when it launches, so only later launches see it."""
+def patch_settings(
+    body: SettingsPatch, operator: Operator, session: SessionDep, now: Now
+) -> SettingsOut:
+    """Change settings; the fee of a batch is fixed when it launches, so only later launches see it.
+    Each changed value is recorded in the audit trail (`/v1/admin/settings/history`)."""
     return settings_out(
         operator_money.update_settings(
             session,
+            actor=operator,
             now=now,
             platform_fee=body.platform_fee,
             min_payout=body.min_payout,
@@ -162,7 +175,55 @@ def _worker_row(session: Session, worker_id: str) -> WorkerRow:
     )
 
 
-@router.get("/stats")
-def stats(_: Operator, session: SessionDep) -> dict[str, Any]:
-    """Counts across the marketplace."""
-    return operator_service.stats(session)
+@router.get("/stats", response_model=StatsOut)
+def stats(
+    _: Operator,
+    session: SessionDep,
+    now: Now,
+    window_s: Annotated[
+        int, Query(ge=60, le=operator_stats.MAX_WINDOW_S, description="The window, in seconds.")
+    ] = 86_400,
+    bucket_s: Annotated[
+        int | None,
+        Query(
+            ge=60, le=operator_stats.MAX_WINDOW_S, description="One point per this many seconds."
+        ),
+    ] = None,
+    until: Annotated[
+        datetime | None, Query(description="End of the window; now if omitted.")
+    ] = None,
+) -> StatsOut:
+    """Counts of everything now, and the market over a window ending `until`: answers and
+    leases per minute, spend, fee income, refunds, deposits, payouts sent and failed, average
+    confidence of completed tasks and the rejection rate, in totals and per bucket."""
+    end = now if until is None else _aware(until)
+    figures = operator_stats.market(session, until=end, window_s=window_s, bucket_s=bucket_s)
+    return StatsOut(**operator_stats.counts(session), **figures)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@router.get("/settings/history", response_model=SettingsHistoryPage)
+def settings_history(
+    _: Operator, session: SessionDep, page: Annotated[PageParams, Depends(page_params)]
+) -> SettingsHistoryPage:
+    """The audit trail of settings: who changed which setting, when, from what to what;
+    newest first."""
+    rows = operator_money.settings_history(session, page)
+    items = [
+        SettingsChangeOut(
+            id=c.id,
+            setting=c.setting,
+            old_value=c.old_value,
+            new_value=c.new_value,
+            changed_at=c.changed_at,
+            actor_id=c.actor_id,
+            actor_name=name,
+        )
+        for c, name in rows[: page.limit]
+    ]
+    return SettingsHistoryPage(
+        items=items, next_cursor=next_cursor([c.id for c, _ in rows], page.limit)
+    )

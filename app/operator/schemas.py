@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from app.core.schemas import InputModel, MoneyOut, OutputModel, PositiveMoney
+from app.core.schemas import InputModel, MoneyOut, OutputModel, PositiveMoney, Timestamp
 
 
 class SettingsOut(OutputModel):
@@ -30,3 +30,59 @@ class VerifyOut(OutputModel):
     accounts: int
     total: MoneyOut
     violations: list[str]
+
+
+class SettingsChangeOut(OutputModel):
+    id: str
+    setting: str
+    old_value: str
+    new_value: str
+    changed_at: Timestamp
+    actor_id: str
+    actor_name: str
+
+
+class SettingsHistoryPage(OutputModel):
+    items: list[SettingsChangeOut]
+    next_cursor: str | None
+
+
+class StatsWindow(OutputModel):
+    since: Timestamp
+    until: Timestamp
+    window_s: int
+    bucket_s: int
+
+
+class StatsFigures(OutputModel):
+    answers: int
+    leases: int
+    answers_per_minute: float
+    leases_per_minute: float
+    completed_tasks: int
+    average_confidence: float | None = Field(description="Of tasks completed in the window.")
+    decided: int = Field(description="Answers whose verdict became final in the window.")
+    rejected: int
+    rejection_rate: float | None
+    spend: MoneyOut = Field(description="Rewards and bonuses paid by requesters, fees included.")
+    fees: MoneyOut = Field(description="The platform's fee income.")
+    refunds: MoneyOut = Field(description="Unspent escrow returned to requesters.")
+    deposits: MoneyOut
+    payouts_paid: MoneyOut
+    payouts_failed: MoneyOut
+
+
+class StatsBucket(StatsFigures):
+    start: Timestamp
+
+
+class StatsOut(OutputModel):
+    accounts: dict[str, int]
+    projects: int
+    batches: dict[str, int]
+    tasks: dict[str, int]
+    tasks_waiting: int
+    assignments: dict[str, int]
+    window: StatsWindow
+    totals: StatsFigures
+    series: list[StatsBucket]

@@ -16,11 +16,8 @@ from app.models import (
     Account,
     Assignment,
     AssignmentStatus,
-    Batch,
     Project,
     Role,
-    Task,
-    TaskQueueEntry,
     WorkerSkill,
 )
 from app.money import service as money_service
@@ -101,26 +98,3 @@ def unban(session: Session, worker_id: str, project_id: str | None) -> None:
     with transaction(session):
         account, _, _ = worker(session, worker_id)
         quality_service.operator_unban(session, account, project_id)
-
-
-def stats(session: Session) -> dict[str, Any]:
-    def count(stmt: Any) -> int:
-        return int(session.scalar(stmt) or 0)
-
-    by_status = dict(
-        session.execute(select(Assignment.status, func.count()).group_by(Assignment.status)).all()
-    )
-    return {
-        "accounts": dict(
-            session.execute(select(Account.role, func.count()).group_by(Account.role)).all()
-        ),
-        "projects": count(select(func.count()).select_from(Project)),
-        "batches": dict(
-            session.execute(select(Batch.status, func.count()).group_by(Batch.status)).all()
-        ),
-        "tasks": dict(
-            session.execute(select(Task.status, func.count()).group_by(Task.status)).all()
-        ),
-        "tasks_waiting": count(select(func.count()).where(TaskQueueEntry.open_slots > 0)),
-        "assignments": by_status,
-    }

@@ -10,6 +10,8 @@ from app.core.deps import BaseURL, Now, SessionDep, SettingsDep
 from app.core.errors import Unauthorized
 from app.core.pagination import PageParams, next_cursor, page_params
 from app.images import ImageNotFound
+from app.images.thumbnails import MEDIA_TYPE as THUMBNAIL_TYPE
+from app.images.thumbnails import snap_width
 from app.quality import standing
 from app.work import service as work_service
 from app.work.errors import ImageNotAvailable
@@ -126,6 +128,15 @@ def get_image(
     v: Annotated[str | None, Query(max_length=32, description="Signed URL: the viewer.")] = None,
     exp: Annotated[int | None, Query(ge=0, lt=2**40, description="Signed URL: expiry.")] = None,
     sig: Annotated[str | None, Query(max_length=64, description="Signed URL: HMAC.")] = None,
+    w: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=4096,
+            description="A WebP thumbnail about this wide (snapped up to 64, 128, 256, 512 or "
+            "1024 px, never enlarged), made once and cached by the image's content.",
+        ),
+    ] = None,
 ) -> Response:
     """Image bytes, by a signed URL (as handed out in leases and results; no header needed) or
     with the caller's credentials: for its requester, and for a worker holding a live lease on a
@@ -143,9 +154,18 @@ def get_image(
             with contextlib.suppress(Unauthorized):
                 viewer = resolve_caller(request, session, now, credentials, cookie).account.id
     image = work_service.image_for(session, viewer, image_id, now=now)
+    session.commit()
+    store = request.app.state.image_store
     try:
-        data = request.app.state.image_store.get(image.sha256)
+        if w is None:
+            data, media_type, etag = store.get(image.sha256), image.media_type, image.sha256
+        else:
+            width = snap_width(w)
+            data = request.app.state.thumbnails.get_or_make(
+                image.sha256, width, lambda: store.get(image.sha256)
+            )
+            media_type, etag = THUMBNAIL_TYPE, f"{image.sha256}-{width}"
     except ImageNotFound:
         raise ImageNotAvailable(f"Image {image_id} is missing from the store.") from None
-    headers = {"Cache-Control": "private, max-age=300", "ETag": f'"{image.sha256}"'}
-    return Response(content=data, media_type=image.media_type, headers=headers)
+    headers = {"Cache-Control": "private, max-age=300", "ETag": f'"{etag}"'}
+    return Response(content=data, media_type=media_type, headers=headers)

@@ -64,7 +64,61 @@ class TestUpload:
                 "items"
             ]
         }
-        assert all("/" not in n and ".." not in n for n in names)
+        assert names == {"pics/a.png", "pics/b.jpg", "evil.png"}
+
+    def test_names_keep_their_folders_and_are_unique_in_the_batch(self, client: TestClient) -> None:
+        requester = signup(client, "requester")
+        project = make_project(client, requester)
+        archive = zip_of(
+            {
+                "train/cat.jpg": jpeg(30, 20),
+                "val/cat.jpg": jpeg(31, 20),
+                "val/Cat.PNG": png(32, 20),
+                "val/dog+cat 06.jpg": jpeg(33, 20),
+                "train/chat été.png": png(34, 20),
+            }
+        )
+        files = [
+            ("files", ("set.zip", archive, "application/zip")),
+            ("files", ("sub/photo", png(35, 20), "application/octet-stream")),
+            ("files", ("val/cat.jpg", jpeg(36, 20), "application/octet-stream")),
+        ]
+        r = client.post(f"/v1/projects/{project['id']}/batches", files=files, headers=requester)
+        assert r.status_code == 201, r.text
+        items = client.get(f"/v1/batches/{r.json()['id']}/results", headers=requester).json()[
+            "items"
+        ]
+        assert sorted(i["image_name"] for i in items) == sorted(
+            [
+                "train/cat.jpg",
+                "val/cat.jpg",
+                "val/Cat_2.PNG",
+                "val/dog+cat 06.jpg",
+                "train/chat été.png",
+                "sub/photo.png",
+                "val/cat_3.jpg",
+            ]
+        )
+
+    def test_pre_annotations_find_images_by_their_uploaded_name(self, client: TestClient) -> None:
+        requester = signup(client, "requester")
+        project = make_project(client, requester)
+        r = client.post(
+            f"/v1/projects/{project['id']}/batches",
+            headers=requester,
+            json={
+                "images": [
+                    {"name": "a:b", "data_base64": b64(png(20, 20))},
+                    {"name": "a:b", "data_base64": b64(png(21, 20))},
+                ],
+                "pre_annotations": {"a:b": {"label": "cat"}, "a_b_2.png": {"label": "dog"}},
+            },
+        )
+        assert r.status_code == 201, r.text
+        items = client.get(f"/v1/batches/{r.json()['id']}/results", headers=requester).json()[
+            "items"
+        ]
+        assert sorted(i["image_name"] for i in items) == ["a_b.png", "a_b_2.png"]
 
     def test_duplicate_image_is_reported_not_stored_twice(self, client: TestClient) -> None:
         requester = signup(client, "requester")

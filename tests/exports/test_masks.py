@@ -29,11 +29,11 @@ def test_masks_decode_to_the_same_arrays() -> None:
     assert sorted(files) == [
         "classes.txt",
         "manifest.csv",
-        "masks/frame.png",
-        "masks/frame_2.png",
+        "masks/a/frame.png",
+        "masks/b/frame.png",
         "masks/pending.png",
     ]
-    for name, expected in [("masks/frame.png", first), ("masks/frame_2.png", second)]:
+    for name, expected in [("masks/a/frame.png", first), ("masks/b/frame.png", second)]:
         with Image.open(io.BytesIO(files[name])) as image:
             assert image.mode == "L"
             assert np.array_equal(np.array(image), expected)

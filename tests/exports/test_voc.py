@@ -14,12 +14,12 @@ from tests.exports.helpers import item, run, spec, unzip
 BOXES = spec("bbox", ["car", "person"])
 
 
-def write(tmp_path: Path, files: dict[str, bytes]) -> Path:
+def write(tmp_path: Path, files: dict[str, bytes], folder: str = "Annotations/") -> Path:
     for name, data in files.items():
         path = tmp_path / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-    return tmp_path / "Annotations"
+    return tmp_path / folder
 
 
 def test_bbox_parses_with_globox(tmp_path: Path) -> None:
@@ -39,10 +39,10 @@ def test_bbox_parses_with_globox(tmp_path: Path) -> None:
         item(BOXES, "tsk_2", "pending.jpg", None, width=64, height=48),
     ]
     files = unzip(run("voc", BOXES, items))
-    assert sorted(files) == ["Annotations/a.xml", "Annotations/pending.xml", "manifest.csv"]
+    assert sorted(files) == ["Annotations/dir/a.xml", "Annotations/pending.xml", "manifest.csv"]
 
     parsed = AnnotationSet.from_pascal_voc(write(tmp_path, files))
-    a = parsed["a.jpg"]
+    a = AnnotationSet.from_pascal_voc(tmp_path / "Annotations" / "dir")["dir/a.jpg"]
     assert a.image_size == (100, 80)
     assert [box.label for box in a.boxes] == ["car", "person"]
     assert a.boxes[0].ltrb == (11, 21, 40, 60)
@@ -51,7 +51,7 @@ def test_bbox_parses_with_globox(tmp_path: Path) -> None:
     assert pending.image_size == (64, 48)
     assert pending.boxes == []  # exported without objects, not dropped
 
-    root = ET.fromstring(files["Annotations/a.xml"])
+    root = ET.fromstring(files["Annotations/dir/a.xml"])
     assert root.findtext("folder") == "images"
     assert root.findtext("size/depth") == "3"
     assert root.findtext("object/tessera_confidence") == "0.75"
@@ -81,7 +81,7 @@ def test_rounding(box: list[float], expected: tuple[int, int, int, int]) -> None
     assert voc_box(box, 100, 80) == expected
 
 
-def test_names_are_valid_xml_and_stems_unique(tmp_path: Path) -> None:
+def test_names_are_valid_xml_and_keep_their_folders(tmp_path: Path) -> None:
     odd = spec("bbox", ["<car & co>", "bell\x07"])
     items = [
         item(
@@ -90,11 +90,11 @@ def test_names_are_valid_xml_and_stems_unique(tmp_path: Path) -> None:
         item(odd, "tsk_2", "y/img.jpg", {"objects": [{"label": "bell\x07", "box": [1, 1, 5, 5]}]}),
     ]
     files = unzip(run("voc", odd, items))
-    assert "Annotations/img.xml" in files
-    assert "Annotations/img_2.xml" in files
-    parsed = AnnotationSet.from_pascal_voc(write(tmp_path, files))
-    assert sorted(parsed.image_ids) == ["img.jpg", "img_2.jpg"]
-    second = ET.fromstring(files["Annotations/img_2.xml"])
+    assert "Annotations/x/img.xml" in files
+    assert "Annotations/y/img.xml" in files
+    second = ET.fromstring(files["Annotations/y/img.xml"])
+    assert second.findtext("filename") == "y/img.jpg"
     assert second.findtext("source/tessera_image_name") == "y/img.jpg"
+    parsed = AnnotationSet.from_pascal_voc(write(tmp_path / "x", files, "Annotations/x/"))
     labels = sorted(box.label for annotation in parsed for box in annotation.boxes)
-    assert labels == ["<car & co>", "bell_"]
+    assert labels == ["<car & co>"]

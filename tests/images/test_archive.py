@@ -30,8 +30,8 @@ class TestReadZip:
         )
         result = read_zip(data, ImageLimits())
         assert [name for name, _ in result.images] == [
-            "a.png",
-            "b.jpeg",
+            "photos/a.png",
+            "photos/b.jpeg",
             "c.webp",
             "really-a-png.jpg",
         ]
@@ -58,11 +58,11 @@ class TestReadZip:
         assert [name for name, _ in result.images] == ["a.png"]
         assert result.skipped == []
 
-    def test_traversal_names_become_safe_base_names(self):
+    def test_traversal_names_lose_their_dot_dot_parts(self):
         png = make_image("PNG")
         data = make_zip([("../../etc/x.png", png), ("/abs/y.png", png), ("..\\..\\z.png", png)])
         names = [name for name, _ in read_zip(data).images]
-        assert names == ["x.png", "y.png", "z.png"]
+        assert names == ["etc/x.png", "abs/y.png", "z.png"]
 
     def test_zip_bomb_is_413_once_the_bytes_read_pass_the_cap(self):
         bomb = make_zip([("bomb.png", b"\x89PNG\r\n\x1a\n" + bytes(16 * MiB))])
@@ -129,15 +129,14 @@ class TestSafeName:
     @pytest.mark.parametrize(
         ("raw", "safe"),
         [
-            ("../../etc/x.png", "x.png"),
-            ("/etc/passwd", "passwd"),
-            ("C:\\Users\\me\\cat.jpg", "cat.jpg"),
-            ("a/b/../", "unnamed"),
+            ("../../etc/x.png", "etc/x.png"),
+            ("/etc/passwd", "etc/passwd"),
+            ("C:\\Users\\me\\cat.jpg", "C_/Users/me/cat.jpg"),
+            ("a/b/../", "a/b"),
             ("..", "unnamed"),
             ("", "unnamed"),
             ("bad\x00na\nme.png", "badname.png"),
-            ("x" * 300 + ".png", ("x" * 300 + ".png")[-200:]),
         ],
     )
-    def test_reduces_to_a_base_name(self, raw, safe):
+    def test_keeps_a_clean_relative_path(self, raw, safe):
         assert safe_name(raw) == safe
