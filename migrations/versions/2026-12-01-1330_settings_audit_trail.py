@@ -4,8 +4,8 @@ Why: operators change the fee, the minimum payout, the payout hold and the quali
 from the browser; every change is recorded (who, when, old and new value) in the transaction
 that makes it, and listed by ``GET /v1/admin/settings/history``.
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-01 13:10:00
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0015"
-down_revision: str | None = "0014"
+revision: str = "0016"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
