@@ -28,7 +28,9 @@ class FakePayoutProvider:
     nothing happened) or ``"timeout_after"`` (pays, then raises as if the answer was lost).
     """
 
-    name = "fake"
+    # Payouts here are requested with the default provider name; a settler only sends a
+    # payout through the provider recorded on it.
+    name = "embedded"
 
     def __init__(self, *script: str) -> None:
         self.script = list(script)

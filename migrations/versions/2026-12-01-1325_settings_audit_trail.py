@@ -6,7 +6,7 @@ that makes it, and listed by ``GET /v1/admin/settings/history``.
 
 Revision ID: 0016
 Revises: 0015
-Create Date: 2026-12-01 13:10:00
+Create Date: 2026-12-01 13:25:00
 """
 
 from __future__ import annotations
