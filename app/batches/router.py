@@ -38,8 +38,16 @@ from app.core.errors import PayloadTooLarge, Unprocessable, UnsupportedMediaType
 from app.core.forms import Form, FormField
 from app.core.openapi import request_body
 from app.core.pagination import PageParams, next_cursor, page_params
-from app.exports import ExportNotAvailable, export
-from app.images import ImageLimits, default_resolver, fetch_image, requester_expiry
+from app.exports import (
+    Export,
+    ExportItem,
+    ExportNotAvailable,
+    ImageReader,
+    export,
+    image_archive,
+    needs_images,
+)
+from app.images import ImageLimits, ImageStore, default_resolver, fetch_image, requester_expiry
 from app.models import Batch, Project
 from app.money import service as money_service
 
@@ -357,6 +365,25 @@ def get_batch(batch_id: str, requester: Requester, session: SessionDep, now: Now
     return batch_out(session, batch_service.get_own(session, requester, batch_id), now)
 
 
+ExportFormatName = Literal["json", "coco", "yolo", "voc", "csv", "masks", "folders"]
+
+
+def _download(result: Export, batch_id: str) -> StreamingResponse:
+    disposition = f'attachment; filename="{batch_id}{result.filename_suffix}"'
+    return StreamingResponse(
+        result.chunks, media_type=result.media_type, headers={"Content-Disposition": disposition}
+    )
+
+
+def _image_reader(store: ImageStore) -> ImageReader:
+    def read(item: ExportItem) -> bytes:
+        if item.image_sha256 is None:
+            raise ValueError(f"task {item.task_id}: no stored image")
+        return store.get(item.image_sha256)
+
+    return read
+
+
 @router.get(
     "/batches/{batch_id}/results",
     response_model=ResultPage,
@@ -370,8 +397,9 @@ def get_results(
     page: Page,
     base_url: BaseURL,
     now: Now,
-    format: Annotated[Literal["json", "coco", "yolo", "voc", "csv", "masks"], Query()] = "json",
+    format: Annotated[ExportFormatName, Query()] = "json",
     include: Annotated[Literal["answers"] | None, Query()] = None,
+    include_images: Annotated[bool, Query(alias="images")] = False,
     min_confidence: Annotated[float | None, Query(ge=0, le=1)] = None,
     max_confidence: Annotated[float | None, Query(ge=0, le=1)] = None,
     task_status: Annotated[
@@ -383,30 +411,35 @@ def get_results(
     ] = None,
 ) -> ResultPage | StreamingResponse:
     """One item per task (JSON, paginated): the consensus answer and confidence, and with
-    `include=answers` every answer with its verdict; or the whole batch as a COCO, YOLO, VOC, CSV
-    or mask download, streamed. The JSON pages can be filtered: by confidence
+    `include=answers` every answer with its verdict; or the whole batch as a COCO, YOLO, VOC, CSV,
+    mask or class-folder download, streamed; with `images=true` a zip that holds the images too,
+    laid out as each format's tools expect. The JSON pages can be filtered: by confidence
     (`min_confidence`, `max_confidence`), task `status`, `worker_id` (tasks that worker answered)
     and `verdict` (tasks with an answer `submitted`, `accepted`, `rejected` or `appealed`)."""
     batch = batch_service.get_own(session, requester, batch_id)
+    if format == "json" and include_images:
+        raise Unprocessable(
+            "images=true is for downloads: give a format (coco, yolo, voc, csv, masks, folders); "
+            f"GET /v1/batches/{batch_id}/images.zip has the images alone.",
+            errors=[{"loc": ["query", "images"], "msg": "needs a download format"}],
+        )
     if format != "json":
         project = session.get_one(Project, batch.project_id)
         session.commit()
+        spec = AnnotationSpec.model_validate(project.annotation)
+        with_images = include_images or needs_images(format, spec.type)
         try:
             result = export(
                 format,
-                AnnotationSpec.model_validate(project.annotation),
+                spec,
                 batch_results.export_items(request.app.state.sessionmaker, batch.id),
+                images=_image_reader(request.app.state.image_store) if with_images else None,
             )
         except ExportNotAvailable as exc:
             raise Unprocessable(
                 str(exc), errors=[{"loc": ["query", "format"], "msg": str(exc)}]
             ) from None
-        disposition = f'attachment; filename="{batch.id}{result.filename_suffix}"'
-        return StreamingResponse(
-            result.chunks,
-            media_type=result.media_type,
-            headers={"Content-Disposition": disposition},
-        )
+        return _download(result, batch.id)
     where = batch_results.ResultFilter(
         min_confidence=min_confidence,
         max_confidence=max_confidence,
@@ -468,6 +501,23 @@ def get_results(
 def thumbnail_url(image_url: str, width: int = 256) -> str:
     """The thumbnail of a signed image URL (the signature covers the image, not its size)."""
     return f"{image_url}{'&' if '?' in image_url else '?'}w={width}"
+
+
+@router.get(
+    "/batches/{batch_id}/images.zip",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/zip": {}}, "description": "The batch's images"}},
+)
+def get_images_zip(batch_id: str, request: Request, requester: Requester, session: SessionDep):  # type: ignore[no-untyped-def]
+    """Every image of the batch under its name (the folders it was uploaded with), and
+    `manifest.csv` (task id of each file); a streamed zip, images stored as they are."""
+    batch = batch_service.get_own(session, requester, batch_id)
+    session.commit()
+    result = image_archive(
+        batch_results.export_items(request.app.state.sessionmaker, batch.id),
+        _image_reader(request.app.state.image_store),
+    )
+    return _download(result, batch.id)
 
 
 @router.get("/batches/{batch_id}/assignments", response_model=ReviewPage)
