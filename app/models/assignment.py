@@ -51,7 +51,7 @@ class Assignment(Base):
 
     id: Mapped[str] = id_column()
     task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id"))
-    """Looked up through ``UNIQUE(task_id, worker_id)`` (its leading column; migration 0017)."""
+    """Looked up through ``UNIQUE(task_id, worker_id)`` (its leading column; migration 0018)."""
     worker_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
     project_id: Mapped[str] = mapped_column(String(32), index=True)
     batch_id: Mapped[str] = mapped_column(String(32))

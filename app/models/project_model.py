@@ -25,4 +25,5 @@ class ProjectModel(Base):
     """How many graded answers the project had when this model was fitted."""
     fitted_at: Mapped[datetime | None]
     requested_at: Mapped[datetime]
-    """When new answers made a refit due; the reconciler picks rows with requested > fitted."""
+    """Not looked at before then: a fitter's claim pushes it ahead for the length of a fit
+    (``app.quality.reestimate.CLAIM``), and its write (or its skip) brings it back."""

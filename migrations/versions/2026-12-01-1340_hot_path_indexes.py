@@ -10,9 +10,9 @@ value the database returns is the only key two processes agree on.
 
 PostgreSQL only for the storage parameter; the index and the column are plain DDL (SQLite too).
 
-Revision ID: 0017
-Revises: 0016
-Create Date: 2026-12-01 13:30:00
+Revision ID: 0018
+Revises: 0017
+Create Date: 2026-12-01 13:40:00
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0017"
-down_revision: str | None = "0016"
+revision: str = "0018"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
