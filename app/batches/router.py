@@ -19,7 +19,9 @@ from app.batches import results as batch_results
 from app.batches import service as batch_service
 from app.batches.intake import Upload, limits_from
 from app.batches.schemas import (
+    AddedImage,
     BatchCreateJSON,
+    BatchImagesOut,
     BatchMoney,
     BatchOut,
     BatchProgress,
@@ -192,6 +194,71 @@ async def create_batch(
             now=now,
         )
         return status.HTTP_201_CREATED, batch_out(session, batch, now)
+
+    request_hash = idempotency.fingerprint("POST", request.url.path, fingerprint)
+    return await run_in_threadpool(
+        idempotency.run, session, requester, idempotency_key, request_hash, action, now=now
+    )
+
+
+async def _read_upload(
+    request: Request, settings: SettingsDep, limits: ImageLimits
+) -> tuple[Upload, dict[str, Any], dict[str, Any] | None]:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > settings.max_request_bytes:
+        raise PayloadTooLarge(
+            f"The upload is {length} bytes; the limit is {settings.max_request_bytes}."
+        )
+    if content_type == "multipart/form-data":
+        upload, fingerprint = await _read_multipart(request, limits, settings.max_batch_images)
+        return upload, fingerprint, None
+    if content_type == "application/json":
+        return await _read_json(request, limits)
+    raise UnsupportedMediaType("Send multipart/form-data with image files, or application/json.")
+
+
+@router.post(
+    "/batches/{batch_id}/images",
+    response_model=BatchImagesOut,
+    openapi_extra=_UPLOAD_DOC,
+)
+async def add_batch_images(
+    batch_id: str,
+    request: Request,
+    requester: Requester,
+    session: SessionDep,
+    now: Now,
+    settings: SettingsDep,
+    limits: Limits,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Add images to a draft batch, in the same forms as the upload that created it. An image
+    the batch already holds (the same bytes) makes no second task and is listed in `present`:
+    a large upload can go in parallel chunks, and a chunk resent after a lost response or a
+    crash changes nothing."""
+    upload, fingerprint, pre = await _read_upload(request, settings, limits)
+    store = request.app.state.image_store
+
+    def action() -> tuple[int, BatchImagesOut]:
+        result = batch_service.add_images(
+            session,
+            store,
+            requester,
+            batch_id,
+            upload,
+            pre_annotations=pre,
+            limits=limits,
+            max_images=settings.max_batch_images,
+            now=now,
+        )
+        return status.HTTP_200_OK, BatchImagesOut(
+            batch=batch_out(session, result.batch, now),
+            added=[AddedImage(**a) for a in result.added],
+            present=[AddedImage(**p) for p in result.present],
+            duplicates=result.duplicates,
+            skipped=upload.skipped,
+        )
 
     request_hash = idempotency.fingerprint("POST", request.url.path, fingerprint)
     return await run_in_threadpool(

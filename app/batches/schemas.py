@@ -116,3 +116,23 @@ class ReviewItem(OutputModel):
 class ReviewPage(OutputModel):
     items: list[ReviewItem]
     next_cursor: str | None
+
+
+class AddedImage(OutputModel):
+    name: str
+    sha256: str
+    task_id: str
+
+
+class BatchImagesOut(OutputModel):
+    """What ``POST /v1/batches/{id}/images`` did with each image it was sent."""
+
+    batch: BatchOut
+    added: list[AddedImage]
+    """Images that became new tasks of the batch."""
+    present: list[AddedImage]
+    """Images the batch already held (the same bytes, sent again): no new task."""
+    duplicates: list[dict[str, str]]
+    """Images repeated within this request."""
+    skipped: list[dict[str, str]]
+    """Files inside a zip that are not images, with the reason."""

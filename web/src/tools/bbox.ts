@@ -218,7 +218,9 @@ export class BoxTool implements Tool {
       if (i === this.selected && !this.ctx.readOnly) this.transformer.nodes([rect]);
     });
     this.transformer.moveToTop();
-    layer.batchDraw();
+    // Drawn now, not on the next frame: the hit graph must know the new shapes before the
+    // next click (a click right after an edit would otherwise fall through to the stage).
+    layer.draw();
     this.renderList();
     if (notify) this.ctx.changed();
   }
