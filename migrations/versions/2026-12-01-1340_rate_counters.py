@@ -5,8 +5,8 @@ limited by one rate limiter whose counters live in the database (every replica c
 one row per limit, key and fixed window, bumped by an atomic upsert. The sign-in failure log it
 replaces is dropped: at worst a throttled address may try again a little early.
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-01 13:40:00
 """
 
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0017"
-down_revision: str | None = "0016"
+revision: str = "0018"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
