@@ -5,9 +5,9 @@ limited by one rate limiter whose counters live in the database (every replica c
 one row per limit, key and fixed window, bumped by an atomic upsert. The sign-in failure log it
 replaces is dropped: at worst a throttled address may try again a little early.
 
-Revision ID: 0018
-Revises: 0017
-Create Date: 2026-12-01 13:40:00
+Revision ID: 0019
+Revises: 0018
+Create Date: 2026-12-01 14:00:00
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0018"
-down_revision: str | None = "0017"
+revision: str = "0019"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
