@@ -7,7 +7,9 @@ The server (``moto.server.ThreadedMotoServer``) is started by the tests on a fre
 from __future__ import annotations
 
 import hashlib
+import io
 import socket
+import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -232,3 +234,17 @@ class TestServeWithS3:
         img_src = next(d for d in csp.split("; ") if d.startswith("img-src"))
         assert aws_env in img_src.split()
         assert "connect-src 'self';" in csp  # only images may come from the store
+
+
+def test_exports_read_the_images_from_the_store(s3_client: TestClient) -> None:
+    requester = signup(s3_client, "requester")
+    project = make_project(s3_client, requester)
+    batch = open_batch(s3_client, requester, project["id"], n_images=2)
+    stored = {k.rsplit("/", 1)[1] for k in _keys()}
+    r = s3_client.get(f"/v1/batches/{batch['id']}/images.zip", headers=requester)
+    assert r.status_code == 200, r.text
+    with zipfile.ZipFile(io.BytesIO(r.content)) as archive:
+        images = [n for n in archive.namelist() if n.endswith(".png")]
+        digests = {hashlib.sha256(archive.read(n)).hexdigest() for n in images}
+    assert len(images) == 2
+    assert digests == stored
