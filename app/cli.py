@@ -1,4 +1,5 @@
-"""``tessera``: serve | worker | migrate | create-operator | aggregate."""
+"""``tessera``: serve | worker | migrate | create-operator | aggregate, and the requester's
+commands (login, signup, me, deposit, project, batch, review: see tessera/cli.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from app.core.clock import utc_now
 from app.core.config import get_settings
 from app.core.db import make_engine, make_sessionmaker
 from app.core.migrate import upgrade
-from consensus import cli as consensus_cli
+from tessera import cli as requester_cli
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -112,8 +113,12 @@ def _verify_ledger(_: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(*, requester_only: bool = False) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tessera", description=__doc__)
+    if requester_only:
+        # The requester's commands start fast: no scientific stack (consensus) imported.
+        requester_cli.add_parsers(parser.add_subparsers(dest="command", required=True))
+        return parser
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the HTTP service")
@@ -146,7 +151,10 @@ def build_parser() -> argparse.ArgumentParser:
         "verify-ledger", help="check every ledger invariant; exit 1 on a violation"
     ).set_defaults(func=_verify_ledger)
 
+    from consensus import cli as consensus_cli
+
     consensus_cli.add_parser(sub)
+    requester_cli.add_parsers(sub)
     return parser
 
 
@@ -154,7 +162,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    requester = bool(argv) and argv[0] in requester_cli.COMMANDS
+    args = build_parser(requester_only=requester).parse_args(argv)
     result: int = args.func(args)
     return result
 

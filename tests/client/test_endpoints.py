@@ -45,8 +45,9 @@ def _templates(client: TestClient) -> list[tuple[str, re.Pattern[str], str]]:
 
 
 def test_every_endpoint_once(
-    client: TestClient, connect: Any, settings: Settings, clock: FakeClock, tmp_path: Path
+    client: TestClient, connect_both: Any, settings: Settings, clock: FakeClock, tmp_path: Path
 ) -> None:
+    connect = connect_both
     anon = connect()
     assert anon.healthz()["status"] == "ok"
     anon.readyz()
@@ -140,7 +141,7 @@ def test_every_endpoint_once(
     assert ops_client.verify_ledger().ok
     assert isinstance(ops_client.admin_stats(), dict)
     clock.advance(60)
-    run_pass(client.app.state.sessionmaker, [ReleaseHolds()], clock())  # type: ignore[attr-defined]
+    run_pass(connect.app.state.sessionmaker, [ReleaseHolds()], clock())
     payout = w.payout()
     assert w.get_payout(payout.id).amount == payout.amount > 0
     with pytest.raises(NotFound):
