@@ -20,7 +20,6 @@ import logging
 import os
 import sys
 import time
-import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -360,36 +359,19 @@ def cmd_batch_results(args: argparse.Namespace, out: Out) -> int:
 
 def cmd_batch_export(args: argparse.Namespace, out: Out) -> int:
     dest = Path(args.output)
-    with _connect(args) as c:
-        received = [0]
-        with out.progress(f"downloading {args.format}", None) as update:
+    received = [0]
+    with _connect(args) as c, out.progress(f"downloading {args.format}", None) as update:
 
-            def on_bytes(n: int) -> None:
-                received[0] += n
-                update(received[0], None)
+        def on_bytes(n: int) -> None:
+            received[0] += n
+            update(received[0], None)
 
-            target = dest.with_name(dest.name + ".labels") if args.images else dest
-            c.export(args.batch, args.format, target, on_bytes=on_bytes)
-        images = 0
-        if args.images:
-            items = list(c.results(args.batch))
-            with out.progress("images", len(items)) as update, zipfile.ZipFile(dest, "w") as zf:
-                labels = {"coco": "annotations.json", "csv": "results.csv"}.get(args.format)
-                if labels:
-                    zf.write(target, labels)
-                else:  # already a zip (yolo, voc, masks): copy its members
-                    with zipfile.ZipFile(target) as inner:
-                        for info in inner.infolist():
-                            zf.writestr(info, inner.read(info))
-                for n, item in enumerate(items, 1):
-                    zf.writestr(f"images/{item.image_name}", c.image(item.image_url))
-                    images = n
-                    update(n, len(items))
-            target.unlink()
-    out.result(
-        {"path": str(dest), "bytes": dest.stat().st_size, "images": images},
-        f"wrote {dest} ({dest.stat().st_size} bytes{f', {images} images' if images else ''})",
-    )
+        if args.format == "images":
+            c.download_images(args.batch, dest, on_bytes=on_bytes)
+        else:
+            c.export(args.batch, args.format, dest, images=args.images, on_bytes=on_bytes)
+    size = dest.stat().st_size
+    out.result({"path": str(dest), "bytes": size}, f"wrote {dest} ({size} bytes)")
     return EXIT_OK
 
 
@@ -506,7 +488,11 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--answers", action="store_true", help="with every worker's answer")
     p = leaf(bsub, "export", cmd_batch_export, "download results as COCO, YOLO, VOC, CSV or masks")
     p.add_argument("batch")
-    p.add_argument("--format", choices=["coco", "yolo", "voc", "csv", "masks"], default="coco")
+    p.add_argument(
+        "--format",
+        default="coco",
+        help="coco, yolo, voc, csv, masks, … (what the project's type offers), or images",
+    )
     p.add_argument("--images", action="store_true", help="a zip with the images as well")
     p.add_argument("-o", "--output", required=True)
 

@@ -144,14 +144,14 @@ def test_a_requester_session_from_the_command_line(
     results = cli.json("batch", "results", batch_id)
     assert len(results) == 30
     exported = cli.json(
-        "batch", "export", batch_id, "--format", "csv", "--images", "-o", str(tmp_path / "out.zip")
+        "batch", "export", batch_id, "--format", "csv", "-o", str(tmp_path / "r.csv")
     )
-    assert exported["images"] == 30
-    with zipfile.ZipFile(tmp_path / "out.zip") as zf:
+    assert exported["bytes"] == (tmp_path / "r.csv").stat().st_size
+    assert len((tmp_path / "r.csv").read_text().strip().splitlines()) == 31  # header + a row each
+    cli.json("batch", "export", batch_id, "--format", "images", "-o", str(tmp_path / "img.zip"))
+    with zipfile.ZipFile(tmp_path / "img.zip") as zf:
         names = zf.namelist()
-        table = zf.read("results.csv").decode()
-    assert len(table.strip().splitlines()) == 31  # a header and a row per image
-    assert sum(n.startswith("images/") for n in names) == 30
+    assert sum(n.endswith(".png") for n in names) == 30
 
 
 def test_exit_codes_a_script_can_rely_on(cli: CLI, tmp_path: Path) -> None:

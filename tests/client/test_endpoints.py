@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -133,6 +134,8 @@ def test_every_endpoint_once(
     assert sum(len(x.answers or []) for x in results) == 3
     out = r.export(batch.id, "csv", tmp_path / "out.csv")
     assert out.read_text().count("\n") >= 4
+    with zipfile.ZipFile(r.download_images(batch.id, tmp_path / "images.zip")) as zf:
+        assert sum(n.endswith(".png") for n in zf.namelist()) == 4
 
     # Operator and payouts
     assert any(row.id == w_acc.id for row in ops_client.admin_workers())
