@@ -38,6 +38,15 @@ from workers.runner import start_in_thread
 log = logging.getLogger("tessera")
 
 
+def body_caps(settings: Settings) -> dict[tuple[str, str], int]:
+    """The routes whose bodies may be larger than small JSON (``max_json_bytes``)."""
+    return {
+        ("POST", "/v1/projects/{project_id}/batches"): settings.max_request_bytes,
+        ("POST", "/v1/projects/{project_id}/gold"): settings.max_request_bytes,
+        ("POST", "/v1/assignments/{assignment_id}/submit"): settings.max_answer_bytes,
+    }
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -101,6 +110,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     install_openapi(app)
     mount_web_app(app, settings)  # last: its fallback route must not shadow the API
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(BodySizeLimit, default=settings.max_json_bytes, routes=body_caps(settings))
     app.add_middleware(SecurityHeaders)
     return app
