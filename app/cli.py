@@ -86,7 +86,11 @@ def _worker(args: argparse.Namespace) -> int:
     from workers.runner import default_reconcilers, intervals_from, run_forever, run_pass
 
     settings = get_settings()
-    engine = make_engine(settings.database_url, pool_size=2)
+    engine = make_engine(
+        settings.database_url,
+        pool_size=2,
+        statement_timeout_ms=settings.db_worker_statement_timeout_ms,
+    )
     make_session = make_sessionmaker(engine)
     try:
         if args.once:

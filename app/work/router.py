@@ -9,6 +9,7 @@ from app.auth.deps import BearerCredentials, SessionCookie, Worker, resolve_call
 from app.core import ratelimit
 from app.core.deps import BaseURL, Now, SessionDep, SettingsDep
 from app.core.errors import Unauthorized
+from app.core.openapi import problems
 from app.core.pagination import PageParams, next_cursor, page_params
 from app.images import ImageNotFound
 from app.images.thumbnails import MEDIA_TYPE as THUMBNAIL_TYPE
@@ -36,7 +37,7 @@ router = APIRouter(prefix="/v1", tags=["work"])
     response_model=LeaseOut,
     responses={
         204: {"description": "Nothing is available to this worker now."},
-        429: {"description": "Too many leases by this worker this minute (`Retry-After`)."},
+        **problems(ratelimit.RateLimited),
     },
 )
 def lease(
@@ -75,9 +76,7 @@ def lease(
 @router.post(
     "/assignments/{assignment_id}/submit",
     response_model=AssignmentOut,
-    responses={
-        429: {"description": "Too many answers by this worker this minute (`Retry-After`)."}
-    },
+    responses=problems(ratelimit.RateLimited),
 )
 def submit(
     assignment_id: str,
