@@ -70,6 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.database_url,
             pool_size=settings.db_pool_size,
             busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+            statement_timeout_ms=settings.db_statement_timeout_ms,
+            pool_timeout_s=settings.db_pool_timeout_s,
         )
         app.state.engine = engine
         if not settings.database_url.startswith("sqlite"):

@@ -11,6 +11,7 @@ from app.auth.deps import BearerCredentials, SessionCookie, Worker, resolve_call
 from app.core import ratelimit
 from app.core.deps import BaseURL, Now, SessionDep, SettingsDep
 from app.core.errors import Unauthorized
+from app.core.openapi import problems
 from app.core.pagination import PageParams, next_cursor, page_params
 from app.images import ImageNotFound, requester_expiry
 from app.images.s3 import S3ImageStore
@@ -39,7 +40,7 @@ router = APIRouter(prefix="/v1", tags=["work"])
     response_model=LeaseOut,
     responses={
         204: {"description": "Nothing is available to this worker now."},
-        429: {"description": "Too many leases by this worker this minute (`Retry-After`)."},
+        **problems(ratelimit.RateLimited),
     },
 )
 def lease(
@@ -78,9 +79,7 @@ def lease(
 @router.post(
     "/assignments/{assignment_id}/submit",
     response_model=AssignmentOut,
-    responses={
-        429: {"description": "Too many answers by this worker this minute (`Retry-After`)."}
-    },
+    responses=problems(ratelimit.RateLimited),
 )
 def submit(
     assignment_id: str,
