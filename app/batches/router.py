@@ -22,7 +22,9 @@ from app.batches.schemas import (
     BatchCreateJSON,
     BatchMoney,
     BatchOut,
+    BatchPage,
     BatchProgress,
+    LaunchQuote,
     ResultAnswer,
     ResultItem,
     ResultPage,
@@ -77,6 +79,9 @@ def batch_out(session: Session, batch: Batch, now: datetime) -> BatchOut:
         money=BatchMoney(**asdict(money_service.batch_money(session, batch.id))),
         progress=BatchProgress(**batch_service.progress(session, batch, now=now)),
         upload_report=batch.upload_report,
+        launch_quote=(
+            None if (q := batch_service.launch_quote(session, batch)) is None else LaunchQuote(**q)
+        ),
         reward=batch.reward_micros,
         overlap=overlap,
         created_at=batch.created_at,
@@ -311,6 +316,18 @@ async def create_gold(
     )
 
 
+@router.get("/projects/{project_id}/batches", response_model=BatchPage)
+def list_batches(
+    project_id: str, requester: Requester, session: SessionDep, page: Page, now: Now
+) -> BatchPage:
+    """The project's batches, newest first, each as `GET /v1/batches/{id}` shows it."""
+    rows = batch_service.of_project(session, requester, project_id, page)
+    return BatchPage(
+        items=[batch_out(session, b, now) for b in rows[: page.limit]],
+        next_cursor=next_cursor([b.id for b in rows], page.limit),
+    )
+
+
 @router.post("/batches/{batch_id}/launch", response_model=BatchOut)
 def launch_batch(
     batch_id: str,
@@ -423,6 +440,7 @@ def get_results(
             thumbnail_url=thumbnail_url(urls[t.image_id]),
             width=images[t.image_id].width,
             height=images[t.image_id].height,
+            completed_at=t.completed_at,
             status=t.status,
             answer=t.consensus,
             confidence=t.confidence,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +17,7 @@ from app.batches.intake import Upload
 from app.core.db import insert_ignore, transaction
 from app.core.errors import PayloadTooLarge, Unprocessable
 from app.core.ids import new_id
+from app.core.pagination import PageParams
 from app.images import ImageError, ImageInfo, ImageLimits, ImageStore, inspect_image
 from app.images.names import BatchNames, clean_name, with_extension
 from app.models import (
@@ -266,6 +268,21 @@ def create_gold(
         )
 
 
+def of_project(
+    session: Session, requester: Account, project_id: str, page: PageParams
+) -> Sequence[Batch]:
+    """The requester's batches of one of its projects, newest first (``limit + 1`` rows)."""
+    project_service.get_own(session, requester, project_id)
+    stmt = select(Batch).where(
+        Batch.project_id == project_id,
+        Batch.requester_id == requester.id,
+        Batch.status != BatchStatus.gold,
+    )
+    if page.after:
+        stmt = stmt.where(Batch.id < page.after)
+    return session.scalars(stmt.order_by(Batch.id.desc()).limit(page.limit + 1)).all()
+
+
 def get_own(
     session: Session, requester: Account, batch_id: str, *, for_update: bool = False
 ) -> Batch:
@@ -307,16 +324,7 @@ def launch(session: Session, requester: Account, batch_id: str, *, now: datetime
         batch.reward_micros = project.reward_micros
         batch.overlap_min, batch.overlap_max = project.overlap_min, project.overlap_max
         batch.confidence = project.confidence
-        batch.gold_left = (
-            gold.allowance(
-                batch.task_count,
-                project.overlap_max,
-                project.gold_rate,
-                project.qualification_gold_tasks,
-            )
-            if _has_gold(session, project)
-            else 0
-        )
+        batch.gold_left = _gold_allowance(session, batch, project)
         # One escrow for every answer the batch may pay: its tasks at full overlap and its gold.
         payments.launch_escrow(
             session,
@@ -345,6 +353,32 @@ def launch(session: Session, requester: Account, batch_id: str, *, now: datetime
             ],
         )
     return batch
+
+
+def _gold_allowance(session: Session, batch: Batch, project: Project) -> int:
+    """Gold answers a batch launched now would pay for, on top of its tasks at full overlap."""
+    if not _has_gold(session, project):
+        return 0
+    return gold.allowance(
+        batch.task_count, project.overlap_max, project.gold_rate, project.qualification_gold_tasks
+    )
+
+
+def launch_quote(session: Session, batch: Batch) -> dict[str, Any] | None:
+    """What launching this draft batch now would escrow, at the project's terms and today's fee
+    (the most it can cost; dynamic overlap usually spends less and the rest is refunded)."""
+    if batch.status != BatchStatus.draft or batch.task_count == 0:
+        return None
+    project = session.get_one(Project, batch.project_id)
+    fee_ppm = payments.read_payment_settings(session).fee_ppm
+    answers = batch.task_count * project.overlap_max + _gold_allowance(session, batch, project)
+    cost = payments.escrow_cost(1, answers, project.reward_micros, fee_ppm)
+    return {
+        "answers": answers,
+        "reward": project.reward_micros,
+        "fee": cost.fee_per_answer,
+        "total": cost.total,
+    }
 
 
 def _has_gold(session: Session, project: Project) -> bool:
