@@ -165,8 +165,16 @@ async def create_batch(
     settings: SettingsDep,
     limits: Limits,
     idempotency_key: IdempotencyKey = None,
+    skip_invalid: Annotated[
+        bool,
+        Query(
+            description="Report a corrupt or refused image in `upload_report.skipped` (with "
+            "why) and make the batch of the others, instead of refusing the whole upload."
+        ),
+    ] = False,
 ) -> JSONResponse:
-    """Upload images (multipart `files`, a `.zip`, or JSON with base64 or URLs); each becomes a task."""
+    """Upload images (multipart `files`, a `.zip`, or JSON with base64 or URLs); each becomes a
+    task. Duplicates are merged and reported; with `skip_invalid=true` bad images are too."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > settings.max_request_bytes:
@@ -195,10 +203,13 @@ async def create_batch(
             limits=limits,
             max_images=settings.max_batch_images,
             now=now,
+            skip_invalid=skip_invalid,
         )
         return status.HTTP_201_CREATED, batch_out(session, batch, now)
 
-    request_hash = idempotency.fingerprint("POST", request.url.path, fingerprint)
+    request_hash = idempotency.fingerprint(
+        "POST", request.url.path, {**fingerprint, "skip_invalid": skip_invalid}
+    )
     return await run_in_threadpool(
         idempotency.run, session, requester, idempotency_key, request_hash, action, now=now
     )

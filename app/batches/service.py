@@ -58,11 +58,13 @@ def create(
     limits: ImageLimits,
     max_images: int,
     now: datetime,
+    skip_invalid: bool = False,
 ) -> Batch:
-    """Validate every image, store each distinct one once, and make a draft batch of tasks."""
+    """Validate every image, store each distinct one once, and make a draft batch of tasks.
+    An invalid image refuses the upload, or with ``skip_invalid`` is reported as skipped."""
     project = project_service.get_own(session, requester, project_id)
     session.commit()  # end the read; the checks below are slow and must not hold the writer
-    unique, duplicates = _check_images(upload, limits, max_images)
+    unique, duplicates = _check_images(upload, limits, max_images, skip_invalid=skip_invalid)
     unique, urls, aliases = _name_images(unique, upload.urls)
     finals = {item.name for item in unique} | {name for _, name in urls}
     given = {
@@ -154,7 +156,7 @@ def _name_images(
 
 
 def _check_images(
-    upload: Upload, limits: ImageLimits, max_images: int
+    upload: Upload, limits: ImageLimits, max_images: int, *, skip_invalid: bool = False
 ) -> tuple[list[CheckedImage], list[dict[str, str]]]:
     if not upload.images and not upload.urls:
         raise EmptyUpload("No image in the upload.", extra={"skipped": upload.skipped})
@@ -168,11 +170,16 @@ def _check_images(
         try:
             info = inspect_image(data, limits)
         except ImageError as exc:
-            raise image_problem(exc, name) from None
+            if not skip_invalid:
+                raise image_problem(exc, name) from None
+            upload.skipped.append({"name": name, "reason": exc.detail})
+            continue
         if info.sha256 in unique:
             duplicates.append({"name": name, "same_as": unique[info.sha256].name})
         else:
             unique[info.sha256] = CheckedImage(name, data, info)
+    if not unique and not upload.urls:
+        raise EmptyUpload("No valid image in the upload.", extra={"skipped": upload.skipped})
     return list(unique.values()), duplicates
 
 

@@ -173,3 +173,31 @@ def test_a_draft_shows_what_launching_it_escrows(client: TestClient) -> None:
     assert r.status_code == 200
     assert r.json()["money"]["escrowed"] == "0.66"
     assert r.json()["launch_quote"] is None
+
+
+def test_skip_invalid_reports_a_corrupt_file_and_keeps_the_others(client: TestClient) -> None:
+    requester = signup(client, "requester")
+    project = make_project(client, requester)
+    files = [
+        ("files", ("a.png", png(20, 20), "image/png")),
+        ("files", ("bad.png", b"\x89PNG\r\n\x1a\nnope", "image/png")),
+        ("files", ("a2.png", png(20, 20), "image/png")),
+    ]
+    r = client.post(f"/v1/projects/{project['id']}/batches", files=files, headers=requester)
+    assert r.status_code == 422  # the default: one bad file refuses the upload
+    r = client.post(
+        f"/v1/projects/{project['id']}/batches?skip_invalid=true", files=files, headers=requester
+    )
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["task_count"] == 1
+    (skipped,) = body["upload_report"]["skipped"]
+    assert skipped["name"] == "bad.png"
+    assert "corrupt" in skipped["reason"]
+    assert body["upload_report"]["duplicates"] == [{"name": "a2.png", "same_as": "a.png"}]
+    only_bad = [files[1]]
+    r = client.post(
+        f"/v1/projects/{project['id']}/batches?skip_invalid=true", files=only_bad, headers=requester
+    )
+    assert r.status_code == 422
+    assert r.json()["skipped"][0]["name"] == "bad.png"
