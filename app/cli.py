@@ -88,7 +88,7 @@ def _create_operator(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from workers.runner import default_reconcilers, run_forever, run_pass
+    from workers.runner import default_reconcilers, intervals_from, run_forever, run_pass
 
     settings = get_settings()
     engine = make_engine(settings.database_url, pool_size=2)
@@ -100,11 +100,12 @@ def _worker(args: argparse.Namespace) -> int:
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
+        reconcilers = default_reconcilers(settings)
         run_forever(
             make_session,
             stop,
-            interval_s=args.interval or settings.reconcile_interval_s,
-            reconcilers=default_reconcilers(settings),
+            reconcilers=reconcilers,
+            intervals=intervals_from(settings, reconcilers, every_s=args.interval),
         )
     finally:
         engine.dispose()
@@ -154,7 +155,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = sub.add_parser("worker", help="run the background reconcilers")
     worker.add_argument("--once", action="store_true", help="one pass, then exit")
-    worker.add_argument("--interval", type=float, default=None, help="seconds between passes")
+    worker.add_argument(
+        "--interval",
+        type=float,
+        default=None,
+        help="run every reconciler this often (default: each at its own interval)",
+    )
     worker.set_defaults(func=_worker)
 
     sub.add_parser(

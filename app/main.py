@@ -21,6 +21,7 @@ from app.core.errors import install_handlers, register_translator
 from app.core.headers import SecurityHeaders
 from app.core.limits import BodySizeLimit
 from app.core.migrate import upgrade
+from app.core.openapi import install_openapi
 from app.core.secrets import server_secret
 from app.health.router import router as health_router
 from app.images import LocalImageStore, UrlSigner
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for router in routers:
         app.include_router(router)
+    install_openapi(app)
     mount_web_app(app, settings)  # last: its fallback route must not shadow the API
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(SecurityHeaders)

@@ -29,7 +29,7 @@ from sqlalchemy import insert, select  # noqa: E402
 from app.core.db import make_engine, make_sessionmaker  # noqa: E402
 from app.core.migrate import upgrade  # noqa: E402
 from app.models import Account, Assignment, Batch, Image, Project, ProjectModel, Task  # noqa: E402
-from app.quality.reestimate import refit  # noqa: E402
+from app.quality.reestimate import ModelSeen, refit  # noqa: E402
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 LABELS = ["a", "b", "c", "d"]
@@ -200,7 +200,8 @@ def main() -> None:
             session.flush()
             tracemalloc.start()
             started = time.perf_counter()
-            refit(session, model, args.answers, now=NOW)
+            session.commit()
+            refit(session, project_id, args.answers, ModelSeen(0, None), now=NOW)
             elapsed = time.perf_counter() - started
             peak = tracemalloc.get_traced_memory()[1] / 1e6
             tracemalloc.stop()

@@ -22,7 +22,14 @@ from payments.errors import (
 )
 from payments.ledger import EntryView, Posted, balance, balances, entries, post
 from payments.models import metadata
-from payments.payouts import get_payout, paid_out, request_payout, settle_due_payouts, settle_payout
+from payments.payouts import (
+    due_elsewhere,
+    get_payout,
+    paid_out,
+    request_payout,
+    settle_due_payouts,
+    settle_payout,
+)
 from payments.pricing import (
     EscrowCost,
     escrow_cost,
@@ -73,6 +80,7 @@ __all__ = [
     "balance",
     "balances",
     "deposit",
+    "due_elsewhere",
     "entries",
     "escrow_cost",
     "flows",

@@ -7,6 +7,7 @@ and all balances together always sum to zero.
 
 from __future__ import annotations
 
+import zlib
 from enum import StrEnum
 from typing import NamedTuple
 
@@ -35,6 +36,21 @@ class TxKind(StrEnum):
 
 PLATFORM = "platform"
 WORLD = "world"
+
+SHARDS = 32
+"""Rows per sharded account. Changing it needs no migration: a balance is the sum of whatever
+shards exist, and a posting only picks the row it writes."""
+SHARDED_KINDS = frozenset({AccountKind.PLATFORM_FEES, AccountKind.WORLD})
+"""The accounts every reward, deposit and settled payout touches: without shards each would be one
+row lock that all those postings queue on. Neither has a sign rule that needs its whole balance
+(world may go negative; fee income is only ever credited), so a posting may use any shard."""
+
+
+def shard_for(kind: str, transaction_id: str) -> int:
+    """The shard a posting writes: a hash of its transaction id for sharded kinds, else 0."""
+    if kind not in SHARDED_KINDS:
+        return 0
+    return zlib.crc32(transaction_id.encode()) % SHARDS
 
 
 class AccountRef(NamedTuple):

@@ -5,9 +5,16 @@
 1. refuse entries that do not sum to zero (before anything touches the database);
 2. claim ``UNIQUE(kind, reference)`` with INSERT … ON CONFLICT DO NOTHING: a concurrent poster of
    the same fact blocks on our uncommitted row and then finds it, so a fact is posted once;
-3. lock the touched accounts with ``SELECT … FOR UPDATE`` in ascending id order — every poster
-   locks in the same order, so two postings sharing accounts cannot deadlock;
+3. lock the touched account rows with ``SELECT … FOR UPDATE`` in ascending id order — every
+   poster locks in the same order, so two postings sharing accounts cannot deadlock;
 4. check sign rules against the locked balances, then write entries and new balances.
+
+The platform's fee income and the world account are sharded (``accounts.SHARDED_KINDS``): a
+posting writes the one shard its transaction id hashes to, so rewards, deposits and settled
+payouts do not all queue on one row lock. An account's balance is the sum of its shards.
+
+On PostgreSQL steps 2–4 are one call of the ``payments_post`` function (migration 0017), one
+round trip; on SQLite (one writer, no row locks to wait on) they are plain statements.
 
 It only flushes: the caller's transaction decides when the posting commits.
 """
@@ -18,18 +25,30 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Insert, and_, delete, insert, inspect, or_, select, update
+from sqlalchemy import Insert, Row, and_, delete, func, insert, inspect, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from payments.accounts import AccountRef, allows_negative
+from payments.accounts import SHARDED_KINDS, AccountRef, allows_negative, shard_for
 from payments.errors import DuplicateTransaction, InsufficientFunds, UnbalancedTransaction
 from payments.ids import new_id
 from payments.models import LedgerAccount, LedgerEntry, LedgerTransaction
 
 Entry = tuple[AccountRef, int]
+
+
+class AccountRow(NamedTuple):
+    """One row of an account: (kind, owner) and the shard (0 unless the kind is sharded)."""
+
+    kind: str
+    owner: str
+    shard: int
+
+    @property
+    def ref(self) -> AccountRef:
+        return AccountRef(self.kind, self.owner)
 
 
 @dataclass(frozen=True)
@@ -61,15 +80,24 @@ def post(
     (a no-negative account would go below zero; nothing is written), DuplicateTransaction (the
     reference was already posted with different entries).
     """
-    deltas = _net(entries)
+    deltas = net_deltas(entries)
     _check_balanced(kind, reference, entries)
     tx_id = new_id("ltx")
+    rows = [(row_of(ref, tx_id), amount) for ref, amount in entries]
+    if is_postgresql(session):
+        result = call_pg(
+            session, "payments_post", pg_post_params(tx_id, kind, reference, rows, now)
+        )
+        return pg_outcome(session, result, kind, reference, deltas)
     values = {"id": tx_id, "kind": kind, "reference": reference, "created_at": now}
     if not insert_ignore(session, LedgerTransaction, values, ["kind", "reference"]):
         return _replayed(session, kind, reference, deltas)
-    ids = account_ids(session, deltas, now=now)
+    net_rows: dict[AccountRow, int] = defaultdict(int)
+    for row, amount in rows:
+        net_rows[row] += amount
+    ids = account_ids(session, net_rows, now=now)
     try:
-        _apply(session, {ids[ref]: (ref, delta) for ref, delta in deltas.items()})
+        _apply(session, {ids[row]: (row, delta) for row, delta in net_rows.items()})
     except InsufficientFunds:
         # Give the reference back, so a caller that catches this and commits leaves no trace.
         session.execute(delete(LedgerTransaction).where(LedgerTransaction.id == tx_id))
@@ -77,14 +105,76 @@ def post(
     session.execute(
         insert(LedgerEntry),
         [
-            {"transaction_id": tx_id, "account_id": ids[ref], "amount": amount}
-            for ref, amount in entries
+            {"transaction_id": tx_id, "account_id": ids[row], "amount": amount}
+            for row, amount in rows
         ],
     )
     return Posted(tx_id, True)
 
 
-def _net(entries: Sequence[Entry]) -> dict[AccountRef, int]:
+def row_of(ref: AccountRef, tx_id: str) -> AccountRow:
+    """The account row a posting with this transaction id writes for ``ref``."""
+    return AccountRow(ref[0], ref[1], shard_for(ref[0], tx_id))
+
+
+def is_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def pg_post_params(
+    tx_id: str, kind: str, reference: str, rows: Sequence[tuple[AccountRow, int]], now: datetime
+) -> dict[str, Any]:
+    return {
+        "tx": tx_id,
+        "kind": kind,
+        "reference": reference,
+        "now": now,
+        "kinds": [row.kind for row, _ in rows],
+        "owners": [row.owner for row, _ in rows],
+        "shards": [row.shard for row, _ in rows],
+        "amounts": [amount for _, amount in rows],
+        "negative": [allows_negative(row.kind) for row, _ in rows],
+    }
+
+
+_PG_CALLS = {
+    "payments_post": text(
+        "SELECT * FROM payments_post(:tx, :kind, :reference, :now, CAST(:kinds AS text[]), "
+        "CAST(:owners AS text[]), CAST(:shards AS integer[]), CAST(:amounts AS bigint[]), "
+        "CAST(:negative AS boolean[]))"
+    ),
+    "payments_pay": text(
+        "SELECT * FROM payments_pay(:tx, :kind, :reference, :now, :batch, :worker, "
+        "CAST(:amount AS bigint), :from_escrow, :fee_shard, :hold_default)"
+    ),
+}
+
+
+def call_pg(session: Session, function: str, params: dict[str, Any]) -> Row[Any]:
+    """One call of a posting function (migration 0017); returns its one result row.
+
+    Flushes first: a text() statement does not autoflush, and the function may read rows the
+    caller's session has pending (an escrow's terms, an account).
+    """
+    session.flush()
+    return session.execute(_PG_CALLS[function], params).one()
+
+
+def pg_outcome(
+    session: Session, result: Row[Any], kind: str, reference: str, deltas: dict[AccountRef, int]
+) -> Posted:
+    """Posted, or the error, from a posting function's row (status, tx, kind, owner, balance, needed)."""
+    status, tx_id, account_kind, owner, held, needed = tuple(result)
+    if status == "created":
+        return Posted(tx_id, True)
+    if status == "replayed":
+        return _replayed(session, kind, reference, deltas)
+    if status == "insufficient":
+        raise InsufficientFunds(account_kind, owner, int(held), int(needed))
+    raise AssertionError(f"payments_post answered {status!r}")
+
+
+def net_deltas(entries: Sequence[Entry]) -> dict[AccountRef, int]:
     deltas: dict[AccountRef, int] = defaultdict(int)
     for ref, amount in entries:
         deltas[AccountRef(*ref)] += amount
@@ -104,6 +194,7 @@ def _check_balanced(kind: str, reference: str, entries: Sequence[Entry]) -> None
 
 
 def _replayed(session: Session, kind: str, reference: str, deltas: dict[AccountRef, int]) -> Posted:
+    """The first posting of (kind, reference), if it moved the same money (shards aside)."""
     tx_id = session.scalar(
         select(LedgerTransaction.id).where(
             LedgerTransaction.kind == kind, LedgerTransaction.reference == reference
@@ -123,8 +214,8 @@ def _replayed(session: Session, kind: str, reference: str, deltas: dict[AccountR
     return Posted(tx_id, False)
 
 
-def _apply(session: Session, changes: dict[int, tuple[AccountRef, int]]) -> None:
-    """Lock the accounts in id order, check sign rules, write the new balances."""
+def _apply(session: Session, changes: dict[int, tuple[AccountRow, int]]) -> None:
+    """Lock the account rows in id order, check sign rules, write the new balances."""
     locked = session.execute(
         select(LedgerAccount.id, LedgerAccount.balance, LedgerAccount.allow_negative)
         .where(LedgerAccount.id.in_(changes))
@@ -132,9 +223,9 @@ def _apply(session: Session, changes: dict[int, tuple[AccountRef, int]]) -> None
         .with_for_update()
     ).all()
     for account_id, balance, allow_negative in locked:
-        ref, delta = changes[account_id]
+        row, delta = changes[account_id]
         if not allow_negative and balance + delta < 0:
-            raise InsufficientFunds(ref.kind, ref.owner, balance, -delta)
+            raise InsufficientFunds(row.kind, row.owner, balance, -delta)
     for account_id, balance, _ in locked:
         delta = changes[account_id][1]
         if delta:
@@ -146,31 +237,43 @@ def _apply(session: Session, changes: dict[int, tuple[AccountRef, int]]) -> None
 
 
 def account_ids(
-    session: Session, refs: Iterable[AccountRef], *, now: datetime
-) -> dict[AccountRef, int]:
-    """Ids of the accounts, creating missing ones (race-free: ON CONFLICT DO NOTHING)."""
-    wanted = {AccountRef(*ref) for ref in refs}
+    session: Session, rows: Iterable[AccountRow], *, now: datetime
+) -> dict[AccountRow, int]:
+    """Ids of the account rows, creating missing ones (race-free: ON CONFLICT DO NOTHING)."""
+    wanted = {AccountRow(*row) for row in rows}
     found = _find_accounts(session, wanted)
-    for ref in wanted - found.keys():
+    for row in wanted - found.keys():
         values = {
-            "kind": ref.kind,
-            "owner": ref.owner,
-            "allow_negative": allows_negative(ref.kind),
+            "kind": row.kind,
+            "owner": row.owner,
+            "shard": row.shard,
+            "allow_negative": allows_negative(row.kind),
             "balance": 0,
             "created_at": now,
         }
-        insert_ignore(session, LedgerAccount, values, ["kind", "owner"])
+        insert_ignore(session, LedgerAccount, values, ["kind", "owner", "shard"])
     if len(found) < len(wanted):
         found = _find_accounts(session, wanted)
     return found
 
 
-def _find_accounts(session: Session, refs: set[AccountRef]) -> dict[AccountRef, int]:
-    match = or_(*(and_(LedgerAccount.kind == r.kind, LedgerAccount.owner == r.owner) for r in refs))
-    rows = session.execute(
-        select(LedgerAccount.kind, LedgerAccount.owner, LedgerAccount.id).where(match)
+def _find_accounts(session: Session, rows: set[AccountRow]) -> dict[AccountRow, int]:
+    match = or_(
+        *(
+            and_(
+                LedgerAccount.kind == r.kind,
+                LedgerAccount.owner == r.owner,
+                LedgerAccount.shard == r.shard,
+            )
+            for r in rows
+        )
     )
-    return {AccountRef(kind, owner): account_id for kind, owner, account_id in rows}
+    found = session.execute(
+        select(
+            LedgerAccount.kind, LedgerAccount.owner, LedgerAccount.shard, LedgerAccount.id
+        ).where(match)
+    )
+    return {AccountRow(kind, owner, shard): account_id for kind, owner, shard, account_id in found}
 
 
 def insert_ignore(
@@ -187,13 +290,14 @@ def insert_ignore(
 
 
 def balance(session: Session, ref: AccountRef) -> int:
-    """The cached balance of one account, in micro-dollars (0 when it has no entries yet)."""
+    """The balance of one account (the sum of its shards' cached balances), in micro-dollars
+    (0 when it has no entries yet)."""
     value = session.scalar(
-        select(LedgerAccount.balance).where(
+        select(func.sum(LedgerAccount.balance)).where(
             LedgerAccount.kind == ref.kind, LedgerAccount.owner == ref.owner
         )
     )
-    return value or 0
+    return int(value or 0)
 
 
 def lock_balances(
@@ -203,22 +307,28 @@ def lock_balances(
 
     Locks in ascending id order, as post() does, and must cover every account the caller's later
     post() touches that is locked ahead of it: a lock taken out of that order could deadlock.
+    Not for sharded kinds: their balance has no one row to lock.
     """
-    ids = account_ids(session, refs, now=now)
-    rows = session.execute(
+    if any(ref[0] in SHARDED_KINDS for ref in refs):
+        raise ValueError("lock_balances cannot lock a sharded account")
+    wanted = {AccountRow(ref[0], ref[1], 0): AccountRef(*ref) for ref in refs}
+    ids = {wanted[row]: row_id for row, row_id in account_ids(session, wanted, now=now).items()}
+    locked = session.execute(
         select(LedgerAccount.id, LedgerAccount.balance)
         .where(LedgerAccount.id.in_(ids.values()))
         .order_by(LedgerAccount.id)
         .with_for_update()
     )
-    by_id = {account_id: int(amount) for account_id, amount in rows}
+    by_id = {account_id: int(amount) for account_id, amount in locked}
     return {ref: by_id[account_id] for ref, account_id in ids.items()}
 
 
 def balances(session: Session, owner: str) -> dict[str, int]:
     """Every balance an owner has, by account kind (``{"requester_available": 1_000_000, …}``)."""
     rows = session.execute(
-        select(LedgerAccount.kind, LedgerAccount.balance).where(LedgerAccount.owner == owner)
+        select(LedgerAccount.kind, func.sum(LedgerAccount.balance))
+        .where(LedgerAccount.owner == owner)
+        .group_by(LedgerAccount.kind)
     )
     return {kind: int(amount) for kind, amount in rows}
 

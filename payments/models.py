@@ -18,6 +18,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     TypeDecorator,
     UniqueConstraint,
@@ -70,11 +71,17 @@ class Base(DeclarativeBase):
 
 
 class LedgerAccount(Base):
-    """A balance: one per (kind, owner), e.g. (``worker_available``, ``acc_…``)."""
+    """A balance: one per (kind, owner, shard), e.g. (``worker_available``, ``acc_…``, 0).
+
+    Most kinds have the one shard 0. The platform's fee income and the world account, which
+    every reward, deposit and settled payout touches, are split into ``accounts.SHARDS`` rows
+    (one chosen per posting by a hash of its transaction id) so postings do not queue on one
+    row lock; their balance is the sum of their shards.
+    """
 
     __tablename__ = "ledger_accounts"
     __table_args__ = (
-        UniqueConstraint("kind", "owner"),
+        UniqueConstraint("kind", "owner", "shard"),
         # The sign rule again in the database: a bug in post() still cannot overdraw.
         CheckConstraint("allow_negative OR balance >= 0", name="sign_rule"),
     )
@@ -83,6 +90,8 @@ class LedgerAccount(Base):
     kind: Mapped[str] = mapped_column(String(32))
     owner: Mapped[str] = mapped_column(String(64))
     """An app ID (``acc_…``, ``bat_…`` for escrow) or ``platform`` / ``world``."""
+    shard: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    """0 for unsharded kinds; 0 ≤ shard < accounts.SHARDS for platform_fees and world."""
     allow_negative: Mapped[bool]
     """Only the world account (money outside Tessera) may go negative."""
     balance: Mapped[int] = mapped_column(BigInteger, default=0)

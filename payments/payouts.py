@@ -138,13 +138,18 @@ class _Claim:
 def settle_due_payouts(
     session: Session, provider: PayoutProvider, *, now: datetime, limit: int = 20
 ) -> int:
-    """The reconciler's step: try every due payout once; returns how many it attempted.
+    """The reconciler's step: try every due payout of this provider once; returns how many it
+    attempted. Payouts recorded for another provider are left alone (``due_elsewhere``).
 
     Commits the session: call it outside any use-case transaction. Safe in several processes at once.
     """
     ids = session.scalars(
         select(Payout.id)
-        .where(Payout.status.in_(OPEN), Payout.next_attempt_at <= now)
+        .where(
+            Payout.status.in_(OPEN),
+            Payout.next_attempt_at <= now,
+            Payout.provider == provider.name,
+        )
         .order_by(Payout.next_attempt_at)
         .limit(limit)
     ).all()
@@ -154,14 +159,32 @@ def settle_due_payouts(
     )
 
 
+def due_elsewhere(session: Session, provider: PayoutProvider, *, now: datetime) -> dict[str, int]:
+    """Due payouts recorded for a provider other than this one, counted by provider name: a
+    settler without their provider must leave them alone (and say so). Ends its read."""
+    rows = session.execute(
+        select(Payout.provider, func.count())
+        .where(
+            Payout.status.in_(OPEN),
+            Payout.next_attempt_at <= now,
+            Payout.provider != provider.name,
+        )
+        .group_by(Payout.provider)
+    ).all()
+    session.rollback()
+    return {name: int(n) for name, n in rows}
+
+
 def settle_payout(
     session: Session, provider: PayoutProvider, payout_id: str, *, now: datetime
 ) -> str | None:
-    """One settlement attempt; returns the status after it, None if not due or claimed elsewhere.
+    """One settlement attempt; returns the status after it, None if not due, claimed elsewhere
+    or recorded for another provider (a payout is only ever sent through the provider it was
+    requested with: another one would not know it, or would pay it a second time).
 
     Commits the session (the claim, then the outcome): call it outside any use-case transaction.
     """
-    claim = _claim(session, payout_id, now)
+    claim = _claim(session, payout_id, provider.name, now)
     if claim is None:
         return None
     order = PayoutOrder(payout_key(claim.id), claim.id, claim.worker_ref, claim.amount)
@@ -172,11 +195,16 @@ def settle_payout(
     return _record(session, claim, result, now)
 
 
-def _claim(session: Session, payout_id: str, now: datetime) -> _Claim | None:
+def _claim(session: Session, payout_id: str, provider: str, now: datetime) -> _Claim | None:
     try:
         payout = session.scalar(
             select(Payout)
-            .where(Payout.id == payout_id, Payout.status.in_(OPEN), Payout.next_attempt_at <= now)
+            .where(
+                Payout.id == payout_id,
+                Payout.status.in_(OPEN),
+                Payout.next_attempt_at <= now,
+                Payout.provider == provider,
+            )
             .with_for_update(skip_locked=True)  # another settler has it: leave it
             .execution_options(populate_existing=True)
         )

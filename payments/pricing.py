@@ -13,12 +13,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from payments import accounts as acct
-from payments.accounts import TxKind
+from payments.accounts import TxKind, shard_for
 from payments.errors import InvalidAmount, UnknownEscrow
-from payments.ledger import Entry, Posted, lock_balances, post
+from payments.ids import new_id
+from payments.ledger import (
+    Entry,
+    Posted,
+    call_pg,
+    is_postgresql,
+    lock_balances,
+    net_deltas,
+    pg_outcome,
+    post,
+)
 from payments.models import Escrow, LedgerHold, LedgerTransaction
 from payments.money import MAX_MICROS, fee_for
-from payments.settings import read_payment_settings
+from payments.settings import DEFAULTS, read_payment_settings
 
 
 @dataclass(frozen=True)
@@ -98,18 +108,7 @@ def pay_accepted(
     Paying the same assignment again moves nothing (``created`` is False). Raises UnknownEscrow
     for a batch never launched and InsufficientFunds when the escrow is spent or refunded.
     """
-    escrow = _escrow(session, batch_ref)
-    fee, _remainder = fee_for(escrow.reward, escrow.fee_ppm)
-    return _pay(
-        session,
-        TxKind.REWARD,
-        assignment_ref,
-        acct.escrow(batch_ref),
-        worker_ref,
-        escrow.reward,
-        fee,
-        now=now,
-    )
+    return _pay(session, TxKind.REWARD, assignment_ref, batch_ref, worker_ref, None, now=now)
 
 
 def pay_bonus(
@@ -121,18 +120,7 @@ def pay_bonus(
     """
     if amount <= 0:
         raise InvalidAmount("a bonus must be positive")
-    escrow = _escrow(session, batch_ref)
-    fee, _remainder = fee_for(amount, escrow.fee_ppm)
-    return _pay(
-        session,
-        TxKind.BONUS,
-        reference,
-        acct.requester_available(escrow.requester_ref),
-        worker_ref,
-        amount,
-        fee,
-        now=now,
-    )
+    return _pay(session, TxKind.BONUS, reference, batch_ref, worker_ref, amount, now=now)
 
 
 def _escrow(session: Session, batch_ref: str) -> Escrow:
@@ -146,18 +134,39 @@ def _pay(
     session: Session,
     kind: str,
     reference: str,
-    source: acct.AccountRef,
+    batch_ref: str,
     worker_ref: str,
-    amount: int,
-    fee: int,
+    amount: int | None,
     *,
     now: datetime,
 ) -> Posted:
-    entries: list[Entry] = [(source, -(amount + fee)), (acct.worker_pending(worker_ref), amount)]
-    if fee:
-        entries.append((acct.platform_fees(), fee))
-    if amount == 0:
-        raise InvalidAmount("nothing to pay: the reward is zero")
+    """A reward (``amount`` None: the batch's reward, from its escrow) or a bonus (from the
+    requester's available balance), its fee, and the worker's hold, posted together.
+
+    On PostgreSQL that is one call of ``payments_pay`` (it reads the escrow's terms and the hold
+    period itself); the rare outcomes (a replay, an error) are sorted out here afterwards.
+    """
+    if is_postgresql(session):
+        tx_id = new_id("ltx")
+        params = {
+            "tx": tx_id,
+            "kind": kind,
+            "reference": reference,
+            "now": now,
+            "batch": batch_ref,
+            "worker": worker_ref,
+            "amount": amount,
+            "from_escrow": amount is None,
+            "fee_shard": shard_for(acct.AccountKind.PLATFORM_FEES, tx_id),
+            "hold_default": DEFAULTS.payout_hold_seconds,
+        }
+        result = call_pg(session, "payments_pay", params)
+        if result.o_status == "created":
+            return Posted(tx_id, True)
+        if result.o_status not in ("unknown_escrow", "zero"):
+            entries = _pay_entries(session, batch_ref, worker_ref, amount)
+            return pg_outcome(session, result, kind, reference, net_deltas(entries))
+    entries = _pay_entries(session, batch_ref, worker_ref, amount)
     posted = post(session, kind, reference, entries, now=now)
     if posted.created:
         hold = timedelta(seconds=read_payment_settings(session).payout_hold_seconds)
@@ -165,12 +174,30 @@ def _pay(
             LedgerHold(
                 transaction_id=posted.transaction_id,
                 worker_ref=worker_ref,
-                amount=amount,
+                amount=entries[1][1],
                 release_at=now + hold,
             )
         )
         session.flush()
     return posted
+
+
+def _pay_entries(
+    session: Session, batch_ref: str, worker_ref: str, amount: int | None
+) -> list[Entry]:
+    """What a reward (amount None) or a bonus moves: source → worker pending + platform fee."""
+    escrow = _escrow(session, batch_ref)
+    if amount is None:
+        source, paid = acct.escrow(batch_ref), escrow.reward
+    else:
+        source, paid = acct.requester_available(escrow.requester_ref), amount
+    if paid == 0:
+        raise InvalidAmount("nothing to pay: the reward is zero")
+    fee, _remainder = fee_for(paid, escrow.fee_ppm)
+    entries: list[Entry] = [(source, -(paid + fee)), (acct.worker_pending(worker_ref), paid)]
+    if fee:
+        entries.append((acct.platform_fees(), fee))
+    return entries
 
 
 def refund_escrow(session: Session, *, batch_ref: str, now: datetime) -> Posted | None:

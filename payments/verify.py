@@ -6,8 +6,9 @@ human-readable strings:
 
 1. every transaction has two or more entries and sums to zero;
 2. all balances sum to zero (money is only moved, never made);
-3. no account breaks its sign rule (only ``world`` may be negative) and every account's
-   sign rule is the one its kind demands;
+3. no account breaks its sign rule (only ``world`` may be negative), every account's sign rule
+   is the one its kind demands, and only the sharded kinds (fee income, world) have shards
+   other than 0 (an account's balance is the sum of its shards; each shard is checked alone);
 4. cached balances equal balances recomputed from entries;
 5. each batch escrow = escrowed − spent − refunded ≥ 0, and only those kinds touch an escrow;
 6. each accepted answer is paid exactly once and no unaccepted answer is paid (when the caller
@@ -27,7 +28,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from payments.accounts import AccountKind, TxKind, allows_negative
+from payments.accounts import SHARDED_KINDS, AccountKind, TxKind, allows_negative
 from payments.models import (
     Escrow,
     LedgerAccount,
@@ -98,18 +99,22 @@ def _transactions_balance(session: Session) -> list[str]:
 
 def _sign_rules(session: Session) -> list[str]:
     out = []
-    for kind, owner, bal, allow in session.execute(
+    for kind, owner, shard, bal, allow in session.execute(
         select(
             LedgerAccount.kind,
             LedgerAccount.owner,
+            LedgerAccount.shard,
             LedgerAccount.balance,
             LedgerAccount.allow_negative,
         )
     ):
+        name = f"{kind} of {owner}" + (f" (shard {shard})" if shard else "")
         if allow != allows_negative(kind):
-            out.append(f"{kind} of {owner} has the wrong sign rule")
+            out.append(f"{name} has the wrong sign rule")
         if bal < 0 and not allows_negative(kind):
-            out.append(f"{kind} of {owner} is negative: {bal}")
+            out.append(f"{name} is negative: {bal}")
+        if shard < 0 or (shard and kind not in SHARDED_KINDS):
+            out.append(f"{name}: only {sorted(SHARDED_KINDS)} are sharded")
     return out
 
 

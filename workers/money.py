@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -10,6 +11,8 @@ import payments
 from app.answers import service as answer_service
 from app.batches import service as batch_service
 from app.core.db import transaction
+
+log = logging.getLogger("tessera.workers.payouts")
 
 
 class AutoAccept:
@@ -54,14 +57,30 @@ class ReleaseHolds:
 
 
 class SendPayouts:
-    """Requested payouts go to the payout provider; each is settled exactly once."""
+    """Requested payouts go to the payout provider recorded on each; each is settled exactly once.
+
+    Payouts recorded for a provider this process lacks (requested while ``serve`` had a payout
+    URL, settled by a ``tessera worker`` started without one) are left for a worker that has
+    it, and the log says so, once each time their number changes."""
 
     name = "payouts.send"
     interval_s = 5.0
 
     def __init__(self, provider: payments.PayoutProvider) -> None:
         self.provider = provider
+        self._reported: dict[str, int] = {}
 
     def run_once(self, session: Session, now: datetime) -> int:
+        elsewhere = payments.due_elsewhere(session, self.provider, now=now)
+        if elsewhere != self._reported:
+            for name, n in sorted(elsewhere.items()):
+                log.warning(
+                    "%d due payout(s) recorded for the %r payout provider left alone: this "
+                    "process has the %r provider (set TESSERA_PAYOUT_PROVIDER_URL to settle them)",
+                    n,
+                    name,
+                    self.provider.name,
+                )
+            self._reported = elsewhere
         # Commits between its steps itself: the provider is never called under a lock.
         return payments.settle_due_payouts(session, self.provider, now=now)

@@ -101,7 +101,7 @@ def export_items(
     while True:
         with make_session() as session:
             rows = session.execute(
-                select(Task, Image.width, Image.height)
+                select(Task, Image.width, Image.height, Image.sha256)
                 .join(Image, Image.id == Task.image_id)
                 .where(Task.batch_id == batch_id, Task.id > after)
                 .order_by(Task.id)
@@ -109,7 +109,7 @@ def export_items(
             ).all()
         if not rows:
             return
-        for task, width, height in rows:
+        for task, width, height, sha256 in rows:
             yield ExportItem(
                 task.id,
                 task.image_name,
@@ -119,5 +119,6 @@ def export_items(
                 task.confidence,
                 task.answer_count,
                 task.object_confidences,
+                sha256,
             )
         after = rows[-1][0].id

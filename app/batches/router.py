@@ -9,9 +9,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import Field, HttpUrl, ValidationError, model_validator
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
-from starlette.datastructures import UploadFile
 
 from app.annotations import AnnotationSpec
 from app.auth.deps import Requester
@@ -19,11 +18,15 @@ from app.batches import results as batch_results
 from app.batches import service as batch_service
 from app.batches.intake import Upload, limits_from
 from app.batches.schemas import (
+    AddedImage,
     BatchCreateJSON,
+    BatchImagesOut,
     BatchMoney,
     BatchOut,
     BatchPage,
     BatchProgress,
+    GoldJSON,
+    GoldOut,
     LaunchQuote,
     ResultAnswer,
     ResultItem,
@@ -33,11 +36,20 @@ from app.batches.schemas import (
 )
 from app.core import idempotency
 from app.core.deps import BaseURL, Now, SessionDep, SettingsDep
-from app.core.errors import PayloadTooLarge, Unprocessable, UnsupportedMediaType, validation_errors
+from app.core.errors import PayloadTooLarge, Unprocessable, UnsupportedMediaType, body_errors
+from app.core.forms import Form, FormField
+from app.core.openapi import request_body
 from app.core.pagination import PageParams, next_cursor, page_params
-from app.core.schemas import InputModel, OutputModel, Timestamp
-from app.exports import ExportNotAvailable, export
-from app.images import ImageLimits, default_resolver, fetch_image, requester_expiry
+from app.exports import (
+    Export,
+    ExportItem,
+    ExportNotAvailable,
+    ImageReader,
+    export,
+    image_archive,
+    needs_images,
+)
+from app.images import ImageLimits, ImageStore, default_resolver, fetch_image, requester_expiry
 from app.models import Batch, Project
 from app.money import service as money_service
 
@@ -46,22 +58,19 @@ router = APIRouter(prefix="/v1", tags=["batches"])
 Page = Annotated[PageParams, Depends(page_params)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
 
-_UPLOAD_DOC = {
-    "requestBody": {
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "files": {"type": "array", "items": {"type": "string", "format": "binary"}}
-                    },
-                }
-            },
-            "application/json": {"schema": {"$ref": "#/components/schemas/BatchCreateJSON"}},
-        },
-        "required": True,
-    }
-}
+BATCH_FORM = Form(
+    FormField(
+        "files",
+        "files",
+        description="Images (JPEG, PNG, WebP) or .zip archives of them; each image is a task.",
+    )
+)
+GOLD_FORM = Form(
+    FormField("file", "file", description="The gold task's image."),
+    FormField(
+        "answer", "json", description="The known answer, as JSON in the project's answer shape."
+    ),
+)
 
 
 def batch_out(session: Session, batch: Batch, now: datetime) -> BatchOut:
@@ -102,14 +111,8 @@ async def _read_multipart(
     request: Request, limits: ImageLimits, max_images: int
 ) -> tuple[Upload, dict[str, Any]]:
     upload = Upload()
-    async with request.form(max_files=max_images, max_fields=10) as form:
-        files = [f for f in form.getlist("files") if isinstance(f, UploadFile)]
-        if not files:
-            raise Unprocessable(
-                'Send images as multipart form field "files".',
-                errors=[{"loc": ["body", "files"], "msg": "Field required"}],
-            )
-        for item in files:
+    async with BATCH_FORM.read(request, max_files=max_images) as form:
+        for item in form["files"]:
             data = await item.read(limits.max_request_bytes + 1)
             upload.add_file(item.filename or "", data, limits)
     return upload, {"files": [(n, hashlib.sha256(d).hexdigest()) for n, d in upload.images]}
@@ -126,9 +129,8 @@ async def _read_json(
             f"The body is not valid JSON: {exc.msg} at position {exc.pos}."
         ) from None
     except ValidationError as exc:
-        errors = [{"loc": ["body", *e["loc"]], "msg": e["msg"]} for e in exc.errors()]
         raise Unprocessable(
-            "The batch description is not valid.", errors=validation_errors(errors)
+            "The batch description is not valid.", errors=body_errors(exc.errors())
         ) from None
     upload = Upload()
     urls = [str(ref.url) for ref in body.images if ref.url is not None]
@@ -154,7 +156,7 @@ async def _read_json(
     "/projects/{project_id}/batches",
     status_code=status.HTTP_201_CREATED,
     response_model=BatchOut,
-    openapi_extra=_UPLOAD_DOC,
+    openapi_extra=request_body(json=BatchCreateJSON, multipart=BATCH_FORM.schema()),
 )
 async def create_batch(
     project_id: str,
@@ -175,21 +177,7 @@ async def create_batch(
 ) -> JSONResponse:
     """Upload images (multipart `files`, a `.zip`, or JSON with base64 or URLs); each becomes a
     task. Duplicates are merged and reported; with `skip_invalid=true` bad images are too."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > settings.max_request_bytes:
-        raise PayloadTooLarge(
-            f"The upload is {length} bytes; the limit is {settings.max_request_bytes}."
-        )
-    pre: dict[str, Any] | None = None
-    if content_type == "multipart/form-data":
-        upload, fingerprint = await _read_multipart(request, limits, settings.max_batch_images)
-    elif content_type == "application/json":
-        upload, fingerprint, pre = await _read_json(request, limits)
-    else:
-        raise UnsupportedMediaType(
-            "Send multipart/form-data with image files, or application/json."
-        )
+    upload, fingerprint, pre = await _read_upload(request, settings, limits)
     store = request.app.state.image_store
 
     def action() -> tuple[int, BatchOut]:
@@ -215,56 +203,90 @@ async def create_batch(
     )
 
 
-class GoldOut(OutputModel):
-    id: str
-    project_id: str
-    image_name: str
-    image_url: str
-    answer: dict[str, Any]
-    created_at: Timestamp
+async def _read_upload(
+    request: Request, settings: SettingsDep, limits: ImageLimits
+) -> tuple[Upload, dict[str, Any], dict[str, Any] | None]:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > settings.max_request_bytes:
+        raise PayloadTooLarge(
+            f"The upload is {length} bytes; the limit is {settings.max_request_bytes}."
+        )
+    if content_type == "multipart/form-data":
+        upload, fingerprint = await _read_multipart(request, limits, settings.max_batch_images)
+        return upload, fingerprint, None
+    if content_type == "application/json":
+        return await _read_json(request, limits)
+    raise UnsupportedMediaType("Send multipart/form-data with image files, or application/json.")
 
 
-class GoldJSON(InputModel):
-    name: str | None = Field(default=None, max_length=255)
-    image_base64: str | None = None
-    image_url: HttpUrl | None = None
-    answer: Any
+@router.post(
+    "/batches/{batch_id}/images",
+    response_model=BatchImagesOut,
+    openapi_extra=request_body(json=BatchCreateJSON, multipart=BATCH_FORM.schema()),
+)
+async def add_batch_images(
+    batch_id: str,
+    request: Request,
+    requester: Requester,
+    session: SessionDep,
+    now: Now,
+    settings: SettingsDep,
+    limits: Limits,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Add images to a draft batch, in the same forms as the upload that created it. An image
+    the batch already holds (the same bytes) makes no second task and is listed in `present`:
+    a large upload can go in parallel chunks, and a chunk resent after a lost response or a
+    crash changes nothing."""
+    upload, fingerprint, pre = await _read_upload(request, settings, limits)
+    store = request.app.state.image_store
 
-    @model_validator(mode="after")
-    def _one_source(self) -> GoldJSON:
-        if (self.image_base64 is None) == (self.image_url is None):
-            raise ValueError('give either "image_base64" or "image_url"')
-        return self
+    def action() -> tuple[int, BatchImagesOut]:
+        result = batch_service.add_images(
+            session,
+            store,
+            requester,
+            batch_id,
+            upload,
+            pre_annotations=pre,
+            limits=limits,
+            max_images=settings.max_batch_images,
+            now=now,
+        )
+        return status.HTTP_200_OK, BatchImagesOut(
+            batch=batch_out(session, result.batch, now),
+            added=[AddedImage(**a) for a in result.added],
+            present=[AddedImage(**p) for p in result.present],
+            duplicates=result.duplicates,
+            skipped=upload.skipped,
+        )
+
+    request_hash = idempotency.fingerprint("POST", request.url.path, fingerprint)
+    return await run_in_threadpool(
+        idempotency.run, session, requester, idempotency_key, request_hash, action, now=now
+    )
 
 
 async def _read_gold(request: Request, limits: ImageLimits) -> tuple[str, bytes, Any]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     upload = Upload()
     if content_type == "multipart/form-data":
-        async with request.form(max_files=1, max_fields=5) as form:
-            file, raw_answer = form.get("file"), form.get("answer")
-            if not isinstance(file, UploadFile) or not isinstance(raw_answer, str):
-                raise Unprocessable(
-                    'Send the image as form field "file" and the known answer as JSON in "answer".'
-                )
+        async with GOLD_FORM.read(request, max_files=1) as form:
+            file = form["file"]
             upload.add_file(file.filename or "", await file.read(limits.max_file_bytes + 1), limits)
-        try:
-            answer = json.loads(raw_answer)
-        except json.JSONDecodeError:
-            raise Unprocessable(
-                '"answer" is not valid JSON.',
-                errors=[{"loc": ["body", "answer"], "msg": "invalid JSON"}],
-            ) from None
+        answer = form["answer"]
     elif content_type == "application/json":
         try:
             body = GoldJSON.model_validate(json.loads(await request.body()))
-        except (json.JSONDecodeError, ValidationError) as exc:
-            errors = (
-                [{"loc": ["body", *e["loc"]], "msg": e["msg"]} for e in exc.errors()]
-                if isinstance(exc, ValidationError)
-                else None
-            )
-            raise Unprocessable("The gold task is not valid.", errors=errors) from None
+        except json.JSONDecodeError as exc:
+            raise Unprocessable(
+                f"The body is not valid JSON: {exc.msg} at position {exc.pos}."
+            ) from None
+        except ValidationError as exc:
+            raise Unprocessable(
+                "The gold task is not valid.", errors=body_errors(exc.errors())
+            ) from None
         if body.image_base64 is not None:
             upload.add_base64(body.name or "gold", body.image_base64, limits)
         else:
@@ -285,7 +307,7 @@ async def _read_gold(request: Request, limits: ImageLimits) -> tuple[str, bytes,
     "/projects/{project_id}/gold",
     status_code=status.HTTP_201_CREATED,
     response_model=GoldOut,
-    openapi_extra=_UPLOAD_DOC,
+    openapi_extra=request_body(json=GoldJSON, multipart=GOLD_FORM.schema()),
 )
 async def create_gold(
     project_id: str,
@@ -371,6 +393,25 @@ def get_batch(batch_id: str, requester: Requester, session: SessionDep, now: Now
     return batch_out(session, batch_service.get_own(session, requester, batch_id), now)
 
 
+ExportFormatName = Literal["json", "coco", "yolo", "voc", "csv", "masks", "folders"]
+
+
+def _download(result: Export, batch_id: str) -> StreamingResponse:
+    disposition = f'attachment; filename="{batch_id}{result.filename_suffix}"'
+    return StreamingResponse(
+        result.chunks, media_type=result.media_type, headers={"Content-Disposition": disposition}
+    )
+
+
+def _image_reader(store: ImageStore) -> ImageReader:
+    def read(item: ExportItem) -> bytes:
+        if item.image_sha256 is None:
+            raise ValueError(f"task {item.task_id}: no stored image")
+        return store.get(item.image_sha256)
+
+    return read
+
+
 @router.get(
     "/batches/{batch_id}/results",
     response_model=ResultPage,
@@ -384,8 +425,9 @@ def get_results(
     page: Page,
     base_url: BaseURL,
     now: Now,
-    format: Annotated[Literal["json", "coco", "yolo", "voc", "csv", "masks"], Query()] = "json",
+    format: Annotated[ExportFormatName, Query()] = "json",
     include: Annotated[Literal["answers"] | None, Query()] = None,
+    include_images: Annotated[bool, Query(alias="images")] = False,
     min_confidence: Annotated[float | None, Query(ge=0, le=1)] = None,
     max_confidence: Annotated[float | None, Query(ge=0, le=1)] = None,
     task_status: Annotated[
@@ -397,30 +439,35 @@ def get_results(
     ] = None,
 ) -> ResultPage | StreamingResponse:
     """One item per task (JSON, paginated): the consensus answer and confidence, and with
-    `include=answers` every answer with its verdict; or the whole batch as a COCO, YOLO, VOC, CSV
-    or mask download, streamed. The JSON pages can be filtered: by confidence
+    `include=answers` every answer with its verdict; or the whole batch as a COCO, YOLO, VOC, CSV,
+    mask or class-folder download, streamed; with `images=true` a zip that holds the images too,
+    laid out as each format's tools expect. The JSON pages can be filtered: by confidence
     (`min_confidence`, `max_confidence`), task `status`, `worker_id` (tasks that worker answered)
     and `verdict` (tasks with an answer `submitted`, `accepted`, `rejected` or `appealed`)."""
     batch = batch_service.get_own(session, requester, batch_id)
+    if format == "json" and include_images:
+        raise Unprocessable(
+            "images=true is for downloads: give a format (coco, yolo, voc, csv, masks, folders); "
+            f"GET /v1/batches/{batch_id}/images.zip has the images alone.",
+            errors=[{"loc": ["query", "images"], "msg": "needs a download format"}],
+        )
     if format != "json":
         project = session.get_one(Project, batch.project_id)
         session.commit()
+        spec = AnnotationSpec.model_validate(project.annotation)
+        with_images = include_images or needs_images(format, spec.type)
         try:
             result = export(
                 format,
-                AnnotationSpec.model_validate(project.annotation),
+                spec,
                 batch_results.export_items(request.app.state.sessionmaker, batch.id),
+                images=_image_reader(request.app.state.image_store) if with_images else None,
             )
         except ExportNotAvailable as exc:
             raise Unprocessable(
                 str(exc), errors=[{"loc": ["query", "format"], "msg": str(exc)}]
             ) from None
-        disposition = f'attachment; filename="{batch.id}{result.filename_suffix}"'
-        return StreamingResponse(
-            result.chunks,
-            media_type=result.media_type,
-            headers={"Content-Disposition": disposition},
-        )
+        return _download(result, batch.id)
     where = batch_results.ResultFilter(
         min_confidence=min_confidence,
         max_confidence=max_confidence,
@@ -483,6 +530,23 @@ def get_results(
 def thumbnail_url(image_url: str, width: int = 256) -> str:
     """The thumbnail of a signed image URL (the signature covers the image, not its size)."""
     return f"{image_url}{'&' if '?' in image_url else '?'}w={width}"
+
+
+@router.get(
+    "/batches/{batch_id}/images.zip",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/zip": {}}, "description": "The batch's images"}},
+)
+def get_images_zip(batch_id: str, request: Request, requester: Requester, session: SessionDep):  # type: ignore[no-untyped-def]
+    """Every image of the batch under its name (the folders it was uploaded with), and
+    `manifest.csv` (task id of each file); a streamed zip, images stored as they are."""
+    batch = batch_service.get_own(session, requester, batch_id)
+    session.commit()
+    result = image_archive(
+        batch_results.export_items(request.app.state.sessionmaker, batch.id),
+        _image_reader(request.app.state.image_store),
+    )
+    return _download(result, batch.id)
 
 
 @router.get("/batches/{batch_id}/assignments", response_model=ReviewPage)

@@ -242,6 +242,139 @@ def image_rows(
     return {row.sha256: row.id for row in rows}
 
 
+@dataclass(frozen=True)
+class Added:
+    """What one addition to a draft batch did, image by image (the order of the upload)."""
+
+    batch: Batch
+    added: list[dict[str, str]]
+    """``{"name", "sha256", "task_id"}`` of the tasks this request created."""
+    present: list[dict[str, str]]
+    """``{"name", "sha256", "task_id"}`` of images the batch already held (sent again: a
+    resumed or retried upload); no task was created for them."""
+    duplicates: list[dict[str, str]]
+    """Images repeated within the request itself."""
+
+
+def add_images(
+    session: Session,
+    store: ImageStore,
+    requester: Account,
+    batch_id: str,
+    upload: Upload,
+    *,
+    pre_annotations: dict[str, Any] | None,
+    limits: ImageLimits,
+    max_images: int,
+    now: datetime,
+) -> Added:
+    """Add images to a draft batch, one task per image the batch does not hold yet.
+
+    An image is identified by its bytes (sha256): sending one again, under any name, creates no
+    second task, so a client can resend a chunk whose response it never saw. Additions to one
+    batch are serialised by its row lock (the slow checks and the stores happen before it).
+    """
+    batch = get_own(session, requester, batch_id)
+    if batch.status != BatchStatus.draft:
+        raise BatchStateConflict(f"Batch {batch.id} is {batch.status}; images go into a draft.")
+    project = session.get_one(Project, batch.project_id)
+    session.commit()
+    unique, duplicates = _check_images(upload, limits, max_images)
+    aliases = {item.name: with_extension(item.name, item.info.media_type) for item in unique}
+    unique = [replace(item, name=aliases[item.name]) for item in unique]
+    given = {
+        _pre_key(name, set(aliases.values()), aliases): answer
+        for name, answer in (pre_annotations or {}).items()
+    }
+    pre = _check_pre_annotations(project, unique, given)
+    for item in unique:
+        store.put(item.data)
+    with transaction(session):
+        # The row lock serialises additions; populate_existing reads the locked row afresh
+        # (the session already holds this batch from the check above).
+        batch = session.scalars(
+            select(Batch)
+            .where(Batch.id == batch.id)
+            .with_for_update(key_share=True)
+            .execution_options(populate_existing=True)
+        ).one()
+        if batch.status != BatchStatus.draft:
+            raise BatchStateConflict(f"Batch {batch.id} is {batch.status}; images go into a draft.")
+        image_ids = image_rows(session, requester, unique, now)
+        held: dict[str, str] = dict(
+            session.execute(
+                select(Task.image_id, Task.id).where(
+                    Task.batch_id == batch.id, Task.image_id.in_(list(image_ids.values()))
+                )
+            ).all()
+        )
+        fresh = [item for item in unique if image_ids[item.info.sha256] not in held]
+        if batch.task_count + len(fresh) + len(upload.urls) > max_images:
+            raise PayloadTooLarge(
+                f"The batch would hold {batch.task_count + len(fresh) + len(upload.urls)} "
+                f"images; the limit is {max_images}."
+            )
+        # Names unique in the whole batch by the one rule (app.images.names): those it has,
+        # and those its pending downloads reserved, are taken.
+        names = BatchNames(
+            [
+                *session.scalars(select(Task.image_name).where(Task.batch_id == batch.id)),
+                *session.scalars(
+                    select(ImageFetch.name).where(
+                        ImageFetch.batch_id == batch.id, ImageFetch.status == "pending"
+                    )
+                ),
+            ]
+        )
+        added: list[dict[str, str]] = []
+        for item in fresh:
+            task = Task(
+                id=new_id("tsk"),
+                batch_id=batch.id,
+                project_id=batch.project_id,
+                image_id=image_ids[item.info.sha256],
+                image_name=names.allocate(item.name),
+                status=TaskStatus.draft,
+                pre_annotation=pre.get(item.name),
+                answer_count=0,
+                created_at=now,
+            )
+            session.add(task)
+            added.append({"name": task.image_name, "sha256": item.info.sha256, "task_id": task.id})
+        session.add_all(
+            ImageFetch(
+                id=new_id("fch"),
+                batch_id=batch.id,
+                url=url,
+                name=names.allocate(name, extension_pending=True),
+                pre_annotation=None,
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+            for url, name in upload.urls
+        )
+        batch.task_count += len(fresh)
+        if duplicates or upload.skipped or upload.urls:
+            report = dict(batch.upload_report)
+            report["duplicates"] = [*report.get("duplicates", []), *duplicates]
+            report["skipped"] = [*report.get("skipped", []), *upload.skipped]
+            if upload.urls:
+                report["fetching"] = report.get("fetching", 0) + len(upload.urls)
+            batch.upload_report = report
+    present = [
+        {
+            "name": item.name,
+            "sha256": item.info.sha256,
+            "task_id": held[image_ids[item.info.sha256]],
+        }
+        for item in unique
+        if image_ids[item.info.sha256] in held
+    ]
+    return Added(batch=batch, added=added, present=present, duplicates=duplicates)
+
+
 def create_gold(
     session: Session,
     store: ImageStore,

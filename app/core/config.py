@@ -52,7 +52,12 @@ class Settings(BaseSettings):
     run_reconcilers: bool | None = None
     """Run the background reconcilers inside ``serve``; default: yes on SQLite, no on PostgreSQL
     (there, run ``tessera worker`` processes)."""
-    reconcile_interval_s: float = Field(default=2.0, gt=0)
+    reconcile_interval_s: float | None = Field(default=None, gt=0)
+    """Run every reconciler this often (tests, demos); unset: each at its own ``interval_s``
+    (lease expiry every 2 s, re-estimation every 60 s, ...: ``workers/``)."""
+    reconcile_intervals: dict[str, float] = Field(default_factory=dict)
+    """Seconds between passes of single reconcilers by name, as JSON:
+    ``TESSERA_RECONCILE_INTERVALS='{"quality.reestimate": 300}'``."""
     migrate_on_start: bool | None = None
     """Default: yes on SQLite (embedded mode), no on PostgreSQL (run ``tessera migrate``)."""
 

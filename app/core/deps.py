@@ -17,8 +17,11 @@ from starlette.concurrency import run_in_threadpool
 
 from app.core.clock import utc_now
 from app.core.config import Settings
+from app.core.errors import ServiceUnavailable
+from app.core.openapi import raises
 
 
+@raises(ServiceUnavailable)
 async def get_session(request: Request) -> AsyncIterator[Session]:
     # Making a session does no I/O (it connects on first use); neither does closing one that
     # holds no transaction, the usual case since services commit their own.

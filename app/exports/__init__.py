@@ -10,16 +10,24 @@ batch's consensus and streams ``export(format, spec, items).chunks`` as the resp
     >>> result.media_type, result.filename_suffix
     ('application/zip', '_yolo.zip')
 
-Formats per annotation type (``formats_for``):
+Formats per annotation type (``formats_for``), each a dataset its tools load as it is; with
+``images=`` (an ``ImageReader``) every download is a zip that holds the images under their
+names too (``images/`` for COCO, YOLO, masks and CSV, ``JPEGImages/`` for VOC):
 
-- classification, multilabel: ``csv``
+- classification: ``csv``, ``folders`` (``train/<label>/<name>``, always with the images)
+- multilabel: ``csv``
 - bbox, polygon: ``coco``, ``yolo``, ``voc``
-- keypoints: ``coco``, ``yolo`` (pose)
-- segmentation: ``coco`` (RLE, COCO-Stuff style), ``masks``
+- keypoints: ``coco`` (with ``sigmas``), ``yolo`` (pose, ``kpt_shape``, ``flip_idx``)
+- points: ``coco`` (one-keypoint objects), ``csv``
+- segmentation: ``coco`` (RLE, COCO-Stuff style), ``masks`` (with ``dataset_meta.json``),
+  ``voc`` (``SegmentationClass/``)
+
+Names: every file is named after the image's stored name, made unique per batch at upload
+(``app.images.names``); ``image_archive`` is the images alone (``GET .../images.zip``).
 """
 
-from app.exports.base import Export, ExportItem, ExportNotAvailable
-from app.exports.dispatch import FORMATS, export, formats_for
+from app.exports.base import Export, ExportItem, ExportNotAvailable, ImageReader
+from app.exports.dispatch import FORMATS, export, formats_for, image_archive, needs_images
 from app.exports.naming import UniqueStems, name_stem
 
 __all__ = [
@@ -27,8 +35,11 @@ __all__ = [
     "Export",
     "ExportItem",
     "ExportNotAvailable",
+    "ImageReader",
     "UniqueStems",
     "export",
     "formats_for",
+    "image_archive",
     "name_stem",
+    "needs_images",
 ]

@@ -12,12 +12,13 @@ import io
 import tempfile
 import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import IO
 
-from app.exports.base import ExportItem
+from app.exports.base import ExportItem, ImageReader
+from app.exports.naming import UniqueStems
 
-__all__ = ["Manifest", "ZipStream"]
+__all__ = ["Manifest", "Spool", "ZipStream", "with_images"]
 
 _COPY_CHUNK = 64 * 1024
 
@@ -88,6 +89,49 @@ class ZipStream:
         """Write the central directory and return the archive's last bytes."""
         self._zip.close()
         return self._sink.drain()
+
+
+class Spool:
+    """A document written while other entries stream (COCO JSON, CSV next to the images):
+    memory up to 8 MiB, then a temporary file; added to the archive at the end."""
+
+    def __init__(self) -> None:
+        self._file = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
+
+    def write(self, data: bytes) -> None:
+        self._file.write(data)
+
+    def write_to(self, archive: ZipStream, name: str) -> Iterator[bytes]:
+        """Add everything written so far to ``archive`` as ``name``."""
+        self._file.seek(0)
+        yield from archive.add_file(name, self._file)
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def with_images(
+    items: Iterable[ExportItem],
+    archive: ZipStream,
+    images: ImageReader,
+    folder: str,
+    pending: list[bytes],
+    manifest: Manifest | None = None,
+) -> Iterator[ExportItem]:
+    """``items`` as they are, each one's image added to ``archive`` as ``<folder>/<name>`` just
+    before the item is handed on (and listed in ``manifest``); the archive's bytes go to
+    ``pending`` for the caller to send. Images are stored, not deflated: JPEG, PNG and WebP are
+    compressed already. Memory stays at one image when the caller drains ``pending`` after
+    each chunk of a consumer that yields once per item (the COCO document does; the CSV is
+    asked for one row per chunk)."""
+    stems = UniqueStems()
+    for item in items:
+        stems.stem(item.task_id, item.image_name)
+        name = f"{folder}/{item.image_name}"
+        pending.append(archive.add(name, images(item), compress=False))
+        if manifest is not None:
+            manifest.add(item, name)
+        yield item
 
 
 class Manifest:

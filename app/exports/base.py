@@ -14,6 +14,7 @@ __all__ = [
     "ExportFormat",
     "ExportItem",
     "ExportNotAvailable",
+    "ImageReader",
     "Writer",
     "label_index",
     "object_confidence",
@@ -39,6 +40,8 @@ class ExportItem:
     confidence: float | None = None
     answer_count: int = 0
     object_confidences: list[float] | None = field(default=None)
+    image_sha256: str | None = None
+    """Where the image's bytes are in the image store (read only for exports with images)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,17 +59,34 @@ class Export:
     chunks: Generator[bytes, None, None]
 
 
-Writer = Callable[["AnnotationSpec", Iterable[ExportItem]], Iterator[bytes]]
-"""Writes a whole export: reads the items once, lazily, and yields the file's bytes."""
+ImageReader = Callable[[ExportItem], bytes]
+"""The bytes of an item's image (``ImageStore.get`` of its ``image_sha256``); one at a time."""
+
+Writer = Callable[["AnnotationSpec", Iterable[ExportItem], ImageReader | None], Iterator[bytes]]
+"""Writes a whole export: reads the items once, lazily, and yields the file's bytes; with an
+``ImageReader`` the images go into the archive too, each read just before it is written."""
 
 
 @dataclass(frozen=True, slots=True)
 class ExportFormat:
-    """One file format as an annotation type offers it (``AnnotationKind.formats``)."""
+    """One file format as an annotation type offers it (``AnnotationKind.formats``).
+
+    ``media_type`` and ``filename_suffix`` are the download's without images; a format that is
+    not a zip by itself (COCO JSON, CSV) becomes one with images: ``application/zip`` named
+    ``zip_suffix``. ``images_required``: the images are the data (class folders), always in.
+    """
 
     media_type: str
     filename_suffix: str
     writer: Writer
+    zip_suffix: str | None = None
+    images_required: bool = False
+
+    def packaging(self, with_images: bool) -> tuple[str, str]:
+        """``(media_type, filename_suffix)`` of the download, with or without images."""
+        if with_images and self.zip_suffix is not None:
+            return "application/zip", self.zip_suffix
+        return self.media_type, self.filename_suffix
 
 
 class ExportNotAvailable(ValueError):

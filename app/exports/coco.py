@@ -32,12 +32,21 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from app.exports.base import ExportFormat, ExportItem, label_index
+from app.exports.archive import Manifest, Spool, ZipStream, with_images
+from app.exports.base import ExportFormat, ExportItem, ImageReader, label_index
 
 if TYPE_CHECKING:
     from app.annotations import AnnotationSpec
 
-__all__ = ["CocoCodec", "coco_chunks", "coco_format", "extent", "polygon_area", "rle_counts"]
+__all__ = [
+    "CocoCodec",
+    "coco_chunks",
+    "coco_document",
+    "coco_format",
+    "extent",
+    "polygon_area",
+    "rle_counts",
+]
 
 _SPOOL_BYTES = 8 * 1024 * 1024
 _COPY_CHUNK = 64 * 1024
@@ -59,11 +68,16 @@ class CocoCodec:
     """The COCO annotations of one item with a consensus, without ``id`` and ``image_id``."""
     category_fields: Callable[[AnnotationSpec], dict[str, Any]] = field(default=_no_fields)
     """Extra fields of every category (keypoint names, skeleton, sigmas)."""
+    task: str = "instances"
+    """The annotation file's name with images: ``annotations/<task>_default.json``
+    (``instances``, ``person_keypoints``, ``stuff``)."""
 
 
 def coco_format(codec: CocoCodec) -> ExportFormat:
     """The ``coco`` format of a type that writes its annotations with ``codec``."""
-    return ExportFormat("application/json", "_coco.json", partial(coco_chunks, codec=codec))
+    return ExportFormat(
+        "application/json", "_coco.json", partial(coco_chunks, codec=codec), zip_suffix="_coco.zip"
+    )
 
 
 def _dumps(value: Any) -> bytes:
@@ -71,6 +85,35 @@ def _dumps(value: Any) -> bytes:
 
 
 def coco_chunks(
+    spec: AnnotationSpec,
+    items: Iterable[ExportItem],
+    images: ImageReader | None = None,
+    *,
+    codec: CocoCodec,
+) -> Iterator[bytes]:
+    """The COCO JSON document, or with ``images`` a zip of ``images/<name>`` and
+    ``annotations/<task>_default.json`` (the layout of CVAT's and Datumaro's COCO)."""
+    if images is None:
+        yield from coco_document(spec, items, codec=codec)
+        return
+    archive, manifest, spool = ZipStream(), Manifest(), Spool()
+    try:
+        pending: list[bytes] = []
+        for chunk in coco_document(
+            spec, with_images(items, archive, images, "images", pending, manifest), codec=codec
+        ):
+            spool.write(chunk)
+            yield b"".join(pending)
+            pending.clear()
+        yield from spool.write_to(archive, f"annotations/{codec.task}_default.json")
+        yield from manifest.write_to(archive)
+        yield archive.close()
+    finally:
+        spool.close()
+        manifest.close()
+
+
+def coco_document(
     spec: AnnotationSpec, items: Iterable[ExportItem], *, codec: CocoCodec
 ) -> Iterator[bytes]:
     """Yield the COCO JSON document for ``items`` in pieces (see the module docstring)."""

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
-from app.exports.base import ExportFormat, ExportItem, class_of, label_index
+from app.exports.archive import Spool, ZipStream, with_images
+from app.exports.base import ExportFormat, ExportItem, ImageReader, class_of, label_index
 
 if TYPE_CHECKING:
     from app.annotations import AnnotationSpec
@@ -42,7 +43,9 @@ class CsvCodec:
 
 def csv_format(codec: CsvCodec) -> ExportFormat:
     """The ``csv`` format of a type whose columns ``codec`` writes."""
-    return ExportFormat("text/csv; charset=utf-8", ".csv", partial(csv_chunks, codec=codec))
+    return ExportFormat(
+        "text/csv; charset=utf-8", ".csv", partial(csv_chunks, codec=codec), zip_suffix="_csv.zip"
+    )
 
 
 def multilabel_columns(spec: AnnotationSpec) -> list[str]:
@@ -61,9 +64,40 @@ def multilabel_columns(spec: AnnotationSpec) -> list[str]:
 
 
 def csv_chunks(
-    spec: AnnotationSpec, items: Iterable[ExportItem], *, codec: CsvCodec
+    spec: AnnotationSpec,
+    items: Iterable[ExportItem],
+    images: ImageReader | None = None,
+    *,
+    codec: CsvCodec,
 ) -> Iterator[bytes]:
-    """Yield the CSV for ``items``, a few hundred rows per chunk (see the module docstring)."""
+    """The CSV, or with ``images`` a zip of ``images/<name>`` and ``results.csv``."""
+    if images is None:
+        yield from csv_document(spec, items, codec=codec)
+        return
+    archive, spool = ZipStream(), Spool()
+    try:
+        pending: list[bytes] = []
+        for chunk in csv_document(
+            spec, with_images(items, archive, images, "images", pending), codec=codec, rows=1
+        ):
+            spool.write(chunk)
+            yield b"".join(pending)
+            pending.clear()
+        yield b"".join(pending)
+        yield from spool.write_to(archive, "results.csv")
+        yield archive.close()
+    finally:
+        spool.close()
+
+
+def csv_document(
+    spec: AnnotationSpec,
+    items: Iterable[ExportItem],
+    *,
+    codec: CsvCodec,
+    rows: int = _ROWS_PER_CHUNK,
+) -> Iterator[bytes]:
+    """Yield the CSV for ``items``, ``rows`` rows per chunk (see the module docstring)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(["task_id", "image_name", *codec.columns(spec), "confidence", "answer_count"])
@@ -72,7 +106,7 @@ def csv_chunks(
         cells = codec.cells(labels, item)
         confidence = "" if item.confidence is None else repr(float(item.confidence))
         writer.writerow([item.task_id, item.image_name, *cells, confidence, item.answer_count])
-        if count % _ROWS_PER_CHUNK == 0:
+        if count % rows == 0:
             yield buffer.getvalue().encode()
             buffer.seek(0)
             buffer.truncate()

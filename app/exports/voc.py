@@ -1,12 +1,21 @@
-"""Pascal VOC XML zips: each type says which box stands for each object (``VocCodec``); bbox
+"""Pascal VOC trees: each type says which box stands for each object (``VocCodec``); bbox
 projects give their boxes, polygon projects their polygons' bounding boxes.
 
-One ``Annotations/<stem>.xml`` per image (the stem is the image's name without its extension,
-folders kept, see ``app.exports.naming``; ``manifest.csv`` maps them back to tasks), with
-``folder`` (``images``), ``filename`` (the image's name, as in every other format and the
-JSON results), ``size`` (width, height,
-depth 3), ``segmented`` 0 and one ``object`` per consensus object: ``name``, ``pose``
-Unspecified, ``truncated`` 0, ``difficult`` 0, ``bndbox`` and a non-standard
+The archive is a VOC tree, as Datumaro, CVAT and the VOC devkit read it:
+
+- ``JPEGImages/<name>``: each image under its name (with ``images=true``; the folder keeps its
+  VOC name whatever the image type);
+- ``Annotations/<stem>.xml``: one per image (the stem is the image's name without its
+  extension, folders kept, see ``app.exports.naming``);
+- ``ImageSets/Main/default.txt``: every stem, one per line (the one subset, ``default``);
+- ``labelmap.txt``: ``background`` then each label with a colour (Datumaro's label map), so
+  labels other than VOC's 20 classes are declared;
+- ``manifest.csv``: which file holds which task.
+
+Each XML has ``folder`` (``JPEGImages``), ``filename`` (the image's name, as in every other
+format and the JSON results), ``source/tessera_task_id`` and ``source/tessera_image_name``,
+``size`` (width, height, depth 3), ``segmented`` 0 and one ``object`` per consensus object:
+``name``, ``pose`` Unspecified, ``truncated`` 0, ``difficult`` 0, ``bndbox`` and a non-standard
 ``tessera_confidence`` that VOC readers ignore. An image without consensus has no ``object``.
 
 Rounding: VOC boxes are whole, 1-based, inclusive pixel indices. A box ``[x, y, w, h]`` in
@@ -26,21 +35,31 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
-from app.exports.archive import Manifest, ZipStream
+from app.exports.archive import Manifest, Spool, ZipStream
 from app.exports.base import (
     ExportFormat,
     ExportItem,
+    ImageReader,
     class_of,
     label_index,
     object_confidence,
     objects_of,
 )
 from app.exports.naming import UniqueStems
+from app.exports.yolo import one_line
 
 if TYPE_CHECKING:
     from app.annotations import AnnotationSpec
 
-__all__ = ["VocCodec", "voc_box", "voc_chunks", "voc_format"]
+__all__ = [
+    "VocCodec",
+    "labelmap_txt",
+    "subset_line",
+    "voc_box",
+    "voc_chunks",
+    "voc_colour",
+    "voc_format",
+]
 
 
 @dataclass(frozen=True)
@@ -62,23 +81,58 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def voc_chunks(
-    spec: AnnotationSpec, items: Iterable[ExportItem], *, codec: VocCodec
+    spec: AnnotationSpec,
+    items: Iterable[ExportItem],
+    images: ImageReader | None = None,
+    *,
+    codec: VocCodec,
 ) -> Iterator[bytes]:
     """Yield the VOC zip for ``items`` entry by entry (see the module docstring)."""
-    archive = ZipStream()
-    manifest = Manifest()
+    archive, manifest, ids = ZipStream(), Manifest(), Spool()
     try:
+        yield archive.add("labelmap.txt", labelmap_txt(spec))
         labels = label_index(spec)
         stems = UniqueStems()
         for item in items:
             stem = stems.stem(item.task_id, item.image_name)
+            if images is not None:
+                yield archive.add(f"JPEGImages/{item.image_name}", images(item), compress=False)
             name = f"Annotations/{stem}.xml"
             manifest.add(item, name)
+            ids.write(subset_line(stem))
             yield archive.add(name, _document(spec, labels, item, item.image_name, codec))
+        yield from ids.write_to(archive, "ImageSets/Main/default.txt")
         yield from manifest.write_to(archive)
         yield archive.close()
     finally:
+        ids.close()
         manifest.close()
+
+
+def subset_line(stem: str) -> bytes:
+    """One line of an ``ImageSets`` list; an id with a space is quoted, as Datumaro writes it."""
+    return (f'"{stem}"' if " " in stem else stem).encode() + b"\n"
+
+
+def voc_colour(index: int) -> tuple[int, int, int]:
+    """The Pascal VOC palette colour of class ``index`` (0 is black, the background)."""
+    r = g = b = 0
+    for shift in range(7, -1, -1):
+        r |= ((index >> 0) & 1) << shift
+        g |= ((index >> 1) & 1) << shift
+        b |= ((index >> 2) & 1) << shift
+        index >>= 3
+    return r, g, b
+
+
+def labelmap_txt(spec: AnnotationSpec) -> bytes:
+    """Datumaro's VOC ``labelmap.txt``: ``background`` and each label with its palette colour.
+    Line breaks and ``:`` inside a label (the file's separator) become spaces and ``_``."""
+    lines = ["# label:color_rgb:parts:actions", "background:0,0,0::"]
+    for index, label in enumerate(spec.labels, start=1):
+        r, g, b = voc_colour(index)
+        lines.append(f"{one_line(label).replace(':', '_')}:{r},{g},{b}::")
+    return ("\n".join(lines) + "\n").encode()
 
 
 def voc_box(box: list[float], width: int, height: int) -> tuple[int, int, int, int]:
@@ -102,7 +156,7 @@ def _document(
     # through _escape (invalid XML characters replaced, then &, <, > escaped).
     parts = [
         "<?xml version='1.0' encoding='utf-8'?>\n<annotation>\n",
-        "  <folder>images</folder>\n",
+        "  <folder>JPEGImages</folder>\n",
         f"  <filename>{_escape(filename)}</filename>\n",
         "  <source>\n    <database>Tessera</database>\n",
         f"    <tessera_task_id>{_escape(item.task_id)}</tessera_task_id>\n",

@@ -1,11 +1,17 @@
-"""YOLO (Ultralytics) label zips; each annotation type writes its own lines (``YoloCodec``).
+"""Ultralytics YOLO datasets; each annotation type writes its own label lines (``YoloCodec``).
 
-The archive holds ``classes.txt`` (one label per line, line ``i`` is class ``i``), ``data.yaml``
-(``names``, ``nc``; ``kpt_shape: [K, 3]`` for keypoints; ``train``/``val`` point at an
-``images/`` folder the user fills), one ``labels/<stem>.txt`` per image and ``manifest.csv``
-(which label file belongs to which task and image name). The stem is the image's name without
-its extension, folders kept (``app.exports.naming``): put each image at ``images/<name>`` to
-train.
+The archive is a dataset Ultralytics loads as it is (``check_det_dataset("data.yaml")`` from
+any working directory):
+
+- ``images/<name>``: each image under its name (with ``images=true``; without, the same layout
+  minus the images);
+- ``labels/<stem>.txt``: its labels, where Ultralytics looks for them (the image path with its
+  last ``/images/`` turned into ``/labels/`` and the extension into ``.txt``);
+- ``data.yaml``: ``train``/``val`` ``images`` relative to the file itself (no ``path``, which
+  Ultralytics would resolve against the current directory), ``nc``, ``names``; pose adds
+  ``kpt_shape`` and ``flip_idx``;
+- ``classes.txt`` (line ``i`` is class ``i``) and ``manifest.csv`` (which label file belongs
+  to which task and image).
 
 Coordinates are normalised to 0..1 by the image size, with 6 decimals, one object per line
 (each type's line is written in its module, app/annotations/types/):
@@ -27,13 +33,21 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from app.exports.archive import Manifest, ZipStream
-from app.exports.base import ExportFormat, ExportItem, label_index, objects_of
-from app.exports.naming import UniqueStems
+from app.exports.base import ExportFormat, ExportItem, ImageReader, label_index, objects_of
+from app.exports.naming import UniqueStems, name_stem
 
 if TYPE_CHECKING:
     from app.annotations import AnnotationSpec
 
-__all__ = ["YoloCodec", "centre_box", "classes_txt", "fmt", "yolo_chunks", "yolo_format"]
+__all__ = [
+    "YoloCodec",
+    "centre_box",
+    "classes_txt",
+    "fmt",
+    "label_path",
+    "yolo_chunks",
+    "yolo_format",
+]
 
 LineWriter = Callable[["AnnotationSpec", dict[str, int], ExportItem, dict[str, Any]], str]
 
@@ -58,7 +72,11 @@ def yolo_format(codec: YoloCodec) -> ExportFormat:
 
 
 def yolo_chunks(
-    spec: AnnotationSpec, items: Iterable[ExportItem], *, codec: YoloCodec
+    spec: AnnotationSpec,
+    items: Iterable[ExportItem],
+    images: ImageReader | None = None,
+    *,
+    codec: YoloCodec,
 ) -> Iterator[bytes]:
     """Yield the YOLO zip for ``items`` entry by entry (see the module docstring)."""
     archive = ZipStream()
@@ -69,7 +87,11 @@ def yolo_chunks(
         labels = label_index(spec)
         stems = UniqueStems()
         for item in items:
-            name = f"labels/{stems.stem(item.task_id, item.image_name)}.txt"
+            stems.stem(item.task_id, item.image_name)
+            image = f"images/{item.image_name}"
+            if images is not None:
+                yield archive.add(image, images(item), compress=False)
+            name = label_path(image)
             manifest.add(item, name)
             lines = [codec.line(spec, labels, item, obj) for obj in objects_of(item)]
             yield archive.add(name, "".join(line + "\n" for line in lines).encode())
@@ -77,6 +99,14 @@ def yolo_chunks(
         yield archive.close()
     finally:
         manifest.close()
+
+
+def label_path(image: str) -> str:
+    """Where Ultralytics looks for the labels of ``image`` (a path under ``images/``): the
+    last ``images/`` folder of the path becomes ``labels/``, the extension ``.txt``
+    (``ultralytics.data.utils.img2label_paths``)."""
+    head, _, tail = ("/" + image).rpartition("/images/")
+    return (head + "/labels/" + name_stem(tail)).lstrip("/") + ".txt"
 
 
 def classes_txt(spec: AnnotationSpec) -> bytes:
@@ -92,8 +122,7 @@ def one_line(text: str) -> str:
 def _data_yaml(spec: AnnotationSpec, codec: YoloCodec) -> bytes:
     # Names are written as JSON strings: valid YAML double-quoted scalars, whatever they hold.
     lines = [
-        "# Tessera consensus export: put image <name> under images/ next to labels/",
-        "path: .",
+        "# Tessera consensus export: images/ and labels/ next to this file",
         "train: images",
         "val: images",
         f"nc: {len(spec.labels)}",

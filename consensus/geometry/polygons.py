@@ -1,9 +1,11 @@
-"""Polygons / instance segmentation: match instances by mask IoU, fuse by per-pixel vote.
+"""Polygons / instance segmentation: match instances by mask IoU, fuse the outlines in vector space.
 
 Each polygon is rasterised once into a crop; instances are matched across workers by mask IoU
-(Hungarian, at most one per worker per object), kept by the same weight quorum as boxes, and
-fused by a per-pixel reliability-weighted vote among the workers that drew the object. The fused
-mask is returned both as a mask crop (for the service) and as a simplified polygon (API shape).
+(Hungarian, at most one per worker per object; the matching passes fuse their seeds by a cheap
+per-pixel vote) and kept by the same weight quorum as boxes. A kept object's outline is the
+robust weighted mean of its workers' signed distance fields (``consensus.geometry.contours``):
+subpixel vertices, no staircase, simplified at the workers' own disagreement, and identical
+outlines come back unchanged. Its mask crop is that outline rasterised.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from consensus.geometry._common import (
     worker_order,
 )
 from consensus.geometry.boxes import _object_agreement
-from consensus.geometry.raster import MaskCrop, crop_iou, mask_to_polygon, paste, rasterize_polygon
+from consensus.geometry.contours import fuse_outlines
+from consensus.geometry.raster import MaskCrop, crop_iou, paste, rasterize_polygon
 
 IOU_THRESHOLD = 0.5
 AGREEMENT_THRESHOLD = 0.7
@@ -74,7 +77,7 @@ class Polygons:
     def to_answer(self) -> dict[str, Any]:
         return {
             "objects": [
-                {"label": lab, "points": [[round(float(x), 2), round(float(y), 2)] for x, y in p]}
+                {"label": lab, "points": [[round(float(x), 6), round(float(y), 6)] for x, y in p]}
                 for lab, p in zip(self.labels, self.points, strict=True)
             ]
         }
@@ -131,7 +134,6 @@ def aggregate_polygons(
     presence_weights: Sequence[float] | FloatArray | None = None,
     iou_threshold: float = IOU_THRESHOLD,
     quorum: float = 0.5,
-    tolerance: float = 0.75,
 ) -> PolygonConsensus:
     """Consensus instances of one image (see module docstring).
 
@@ -141,7 +143,6 @@ def aggregate_polygons(
         presence_weights: worker detection weights (quorum, confidence); default ``weights``.
         iou_threshold: two instances are the same object at mask IoU >= this.
         quorum: share of the task's weight that must have drawn an object to keep it.
-        tolerance: Douglas-Peucker tolerance in pixels for the returned polygons.
     """
     w_all = as_weights(weights, len(answers))
     p_all = as_weights(presence_weights, len(answers)) if presence_weights is not None else w_all
@@ -162,11 +163,11 @@ def aggregate_polygons(
     kept_objs, confidence = quorum_filter(clusters, pres, quorum)
     kept: list[tuple[FloatArray, str, MaskCrop, Kept]] = []
     for obj in kept_objs:
-        crop = fuse(obj.members)
-        poly = mask_to_polygon(crop.mask, crop.y0, crop.x0, tolerance)
-        if len(poly) < 3:
-            continue  # the vote left no pixel: nothing a polygon could hold
         mw = as_weights(w[[k for k, _ in obj.members]], len(obj.members))
+        poly = fuse_outlines([ans[k].points[i] for k, i in obj.members], mw).points
+        if len(poly) < 3:
+            continue  # the fused outline holds nothing: no polygon to give
+        crop = rasterize_polygon(poly)
         votes = [ans[k].labels[i] for k, i in obj.members]
         label, _ = weighted_label(votes, mw)
         p_label = label_probability(votes, label, pres[[k for k, _ in obj.members]])

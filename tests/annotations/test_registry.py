@@ -4,7 +4,9 @@ words, export writers, a web tool and (when it fits one) a worker model the libr
 from __future__ import annotations
 
 import dataclasses
+import io
 import pkgutil
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +100,12 @@ def test_every_format_writes(kind: AnnotationKind) -> None:
             ExportItem(f"tsk_{i}", f"img {i}.png", WIDTH, HEIGHT, a, 0.9, 2)
             for i, a in enumerate([*answers, None])
         ]
-        assert b"".join(export(name, spec, items).chunks)
+        if not kind.formats[name].images_required:
+            assert b"".join(export(name, spec, items).chunks)
+        data = b"".join(export(name, spec, items, images=lambda i: i.task_id.encode()).chunks)
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            stored = {archive.read(n) for n in archive.namelist()}
+        assert {b"tsk_0", b"tsk_1"} <= stored, f"{name}: the images are in the zip"
 
 
 def test_worker_model_is_one_the_library_fits(kind: AnnotationKind) -> None:

@@ -286,7 +286,7 @@ class TestPayouts:
 
     def test_failed_payout_returns_the_money(self, client: TestClient, clock: FakeClock) -> None:
         class Refusing:
-            name = "http"
+            name = "embedded"  # the provider the payout is recorded with (no payout URL)
 
             def pay(self, order: object) -> PayoutResult:
                 return PayoutResult("failed", reason="account closed")

@@ -21,11 +21,11 @@ SPECS = {
     "keypoints": spec("keypoints", keypoints=["p", "q"]),
 }
 AVAILABLE = {
-    "classification": ("csv",),
+    "classification": ("csv", "folders"),
     "multilabel": ("csv",),
     "bbox": ("coco", "yolo", "voc"),
     "polygon": ("coco", "yolo", "voc"),
-    "segmentation": ("coco", "masks"),
+    "segmentation": ("coco", "masks", "voc"),
     "keypoints": ("coco", "yolo"),
 }
 MEDIA = {
@@ -34,6 +34,7 @@ MEDIA = {
     "voc": ("application/zip", "_voc.zip"),
     "csv": ("text/csv; charset=utf-8", ".csv"),
     "masks": ("application/zip", "_masks.zip"),
+    "folders": ("application/zip", "_folders.zip"),
 }
 
 
@@ -46,7 +47,8 @@ def test_formats_for_each_type(kind: str) -> None:
 @pytest.mark.parametrize("format", [*MEDIA, "json", "COCO", "", "pdf"])
 def test_every_combination_exports_or_refuses(kind: str, format: str) -> None:
     if format in AVAILABLE[kind]:
-        result = export(format, SPECS[kind], [])
+        images = (lambda _item: b"") if format == "folders" else None
+        result = export(format, SPECS[kind], [], images=images)
         assert (result.media_type, result.filename_suffix) == MEDIA[format]
         assert b"".join(result.chunks)  # even an empty batch is a valid file
         return
@@ -148,3 +150,29 @@ def test_zip_refuses_unsafe_entry_names(name: str) -> None:
     with pytest.raises(ValueError, match="unsafe archive entry name"):
         archive.add(name, b"")
     archive.close()
+
+
+@pytest.mark.parametrize("format", ["coco", "yolo", "voc"])
+def test_images_stream_in_constant_memory(format: str) -> None:
+    """3,000 images of 64 KiB (190 MB) go through with a few MB of Python memory at most."""
+    import os
+    import tracemalloc
+
+    boxes = SPECS["bbox"]
+    answer = {"objects": [{"label": "a", "box": [1.0, 2.0, 3.0, 4.0]}]}
+    blob = os.urandom(64 * 1024)
+
+    def items() -> Iterator[ExportItem]:
+        for i in range(3000):
+            yield ExportItem(f"tsk_{i}", f"dir {i % 7}/img{i}.jpg", 100, 80, answer)
+
+    tracemalloc.start()
+    try:
+        total = 0
+        for chunk in export(format, boxes, items(), images=lambda _item: bytes(blob)).chunks:
+            total += len(chunk)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert total > 3000 * 64 * 1024
+    assert peak < 8 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"

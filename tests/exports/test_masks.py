@@ -28,6 +28,7 @@ def test_masks_decode_to_the_same_arrays() -> None:
     assert files["classes.txt"] == b"road\ncar\nsky\n"
     assert sorted(files) == [
         "classes.txt",
+        "dataset_meta.json",
         "manifest.csv",
         "masks/a/frame.png",
         "masks/b/frame.png",

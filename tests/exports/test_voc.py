@@ -39,7 +39,19 @@ def test_bbox_parses_with_globox(tmp_path: Path) -> None:
         item(BOXES, "tsk_2", "pending.jpg", None, width=64, height=48),
     ]
     files = unzip(run("voc", BOXES, items))
-    assert sorted(files) == ["Annotations/dir/a.xml", "Annotations/pending.xml", "manifest.csv"]
+    assert sorted(files) == [
+        "Annotations/dir/a.xml",
+        "Annotations/pending.xml",
+        "ImageSets/Main/default.txt",
+        "labelmap.txt",
+        "manifest.csv",
+    ]
+    assert files["ImageSets/Main/default.txt"] == b"dir/a\npending\n"
+    assert files["labelmap.txt"].decode().splitlines()[1:] == [
+        "background:0,0,0::",
+        "car:128,0,0::",
+        "person:0,128,0::",
+    ]
 
     parsed = AnnotationSet.from_pascal_voc(write(tmp_path, files))
     a = AnnotationSet.from_pascal_voc(tmp_path / "Annotations" / "dir")["dir/a.jpg"]
@@ -52,7 +64,7 @@ def test_bbox_parses_with_globox(tmp_path: Path) -> None:
     assert pending.boxes == []  # exported without objects, not dropped
 
     root = ET.fromstring(files["Annotations/dir/a.xml"])
-    assert root.findtext("folder") == "images"
+    assert root.findtext("folder") == "JPEGImages"
     assert root.findtext("size/depth") == "3"
     assert root.findtext("object/tessera_confidence") == "0.75"
     assert root.findtext("source/tessera_task_id") == "tsk_1"

@@ -8,10 +8,11 @@ from datetime import UTC, datetime
 from typing import Literal
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session
 
 import payments
+from app.core.db import make_engine
 from payments.errors import ProviderUnavailable
 from payments.models import metadata
 from payments.providers import PayoutOrder, PayoutResult
@@ -28,7 +29,9 @@ class FakePayoutProvider:
     nothing happened) or ``"timeout_after"`` (pays, then raises as if the answer was lost).
     """
 
-    name = "fake"
+    # Payouts here are requested with the default provider name; a settler only sends a
+    # payout through the provider recorded on it.
+    name = "embedded"
 
     def __init__(self, *script: str) -> None:
         self.script = list(script)
@@ -85,6 +88,14 @@ def assert_sound(session: Session, accepted: set[str] | None = None) -> None:
     assert report.violations == []
     assert report.ok
     assert report.total == 0
+
+
+@pytest.fixture
+def wide_engine(database_url: str) -> Iterator[Engine]:
+    """Up to 40 connections for real parallelism (tables are truncated by the settings fixture)."""
+    wide = make_engine(database_url, pool_size=20)
+    yield wide
+    wide.dispose()
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -15,7 +15,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import payments
-from app.core.db import make_engine, make_sessionmaker
+from app.core.db import make_sessionmaker
 from payments import accounts as acct
 from payments.errors import InsufficientFunds, PaymentsError
 from payments.ledger import post
@@ -24,14 +24,6 @@ from payments.providers import PayoutOrder, PayoutResult
 from tests.payments.conftest import DOLLAR, REQ, T0, WORKER, FakePayoutProvider, assert_sound, fund
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.concurrency]
-
-
-@pytest.fixture
-def wide_engine(database_url: str) -> Iterator[Engine]:
-    """Up to 40 connections for real parallelism (tables are truncated by the settings fixture)."""
-    wide = make_engine(database_url, pool_size=20)
-    yield wide
-    wide.dispose()
 
 
 def race(maker: sessionmaker[Session], n: int, action: Callable[[Session, int], Any]) -> list[Any]:

@@ -118,7 +118,7 @@ class TestSettle:
     def test_resumes_after_a_settler_died_mid_call(self, db: Session) -> None:
         pid = self._requested(db)
         provider = FakePayoutProvider()
-        claim = _claim(db, pid, T0)  # claimed and committed; then the process died
+        claim = _claim(db, pid, provider.name, T0)  # claimed and committed; then the process died
         assert claim is not None
         provider.pay(
             PayoutOrder(payout_key(pid), pid, WORKER, DOLLAR)

@@ -251,18 +251,53 @@ def sign_up(page: Any, email: str = "will@example.com", name: str = "Will") -> N
     page.wait_for_selector("h1:has-text('Find work')")
 
 
+# The stage refits when its container is resized (a ResizeObserver, after layout), which can
+# happen just after a task is shown; a person sees the image settle before clicking, so the tests
+# wait until the view's transform and the container stay put over a few animation frames.
+_SETTLED = """() => new Promise((resolve) => {
+    const view = () => {
+        const v = window.__tessera && window.__tessera.viewer();
+        if (!v) return "";
+        const r = v.container.getBoundingClientRect();
+        return JSON.stringify([r.left, r.top, r.width, r.height, v.stage.getAbsoluteTransform().m]);
+    };
+    let last = view(), same = 0;
+    const tick = () => {
+        const now = view();
+        same = now && now === last ? same + 1 : 0;
+        last = now;
+        if (same >= 3) resolve(true); else requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+})"""
+
+
+def settle(page: Any) -> None:
+    page.evaluate(_SETTLED)
+
+
 def open_task(page: Any, project_id: str) -> None:
     page.goto(f"/work/{project_id}")
     page.wait_for_function("() => window.__tessera && window.__tessera.ready()")
+    settle(page)
 
 
 def wait_next_task(page: Any, previous_assignment: str) -> None:
-    page.wait_for_function(
-        "(prev) => window.__tessera && window.__tessera.ready() && "
-        "window.__tessera.lease() && window.__tessera.lease().id !== prev && "
-        "window.__tessera.pending() === 0",
-        arg=previous_assignment,
-    )
+    try:
+        page.wait_for_function(
+            "(prev) => window.__tessera && window.__tessera.ready() && "
+            "window.__tessera.lease() && window.__tessera.lease().id !== prev && "
+            "window.__tessera.pending() === 0",
+            arg=previous_assignment,
+        )
+    except Exception as exc:  # say what the page shows instead of a bare timeout
+        state = page.evaluate(
+            "() => ({ready: window.__tessera && window.__tessera.ready(),"
+            " pending: window.__tessera && window.__tessera.pending(),"
+            " text: document.body.innerText.slice(0, 600)})"
+        )
+        raise AssertionError(f"the next task did not appear: {state}") from exc
+    settle(page)
 
 
 def to_screen(page: Any, x: float, y: float) -> tuple[float, float]:

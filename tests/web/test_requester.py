@@ -173,12 +173,16 @@ def test_requester_posts_watches_and_reviews_a_batch(
     screenshot(page, "requester-gallery-boxes")
     page.fill("input[name=max_confidence]", "0.6")
     page.click("form[data-form=filters] button[type=submit]")
-    page.wait_for_function("() => !window.__gallery.loading() && window.__gallery.items().length === 3")
+    page.wait_for_function(
+        "() => !window.__gallery.loading() && window.__gallery.items().length === 3"
+    )
     low = page.evaluate("window.__gallery.items().map(i => i.confidence)")
     assert all(c <= 0.6 for c in low)
     page.fill("input[name=max_confidence]", "")
     page.click("form[data-form=filters] button[type=submit]")
-    page.wait_for_function("() => !window.__gallery.loading() && window.__gallery.items().length === 28")
+    page.wait_for_function(
+        "() => !window.__gallery.loading() && window.__gallery.items().length === 28"
+    )
     with live_server.api(k1) as api:
         mine = api.get("/v1/me/assignments").json()["items"]
     target = mine[0]

@@ -6,6 +6,7 @@ from typing import Any
 
 from app.annotations.fields import ANSWER, Context, read_label, read_object
 from app.annotations.registry import AnnotationKind, SpecRules
+from app.exports.folders import FOLDERS
 from app.exports.tabular import CsvCodec, csv_format, label_cell
 from app.quality.engine import classification_engine
 
@@ -28,7 +29,10 @@ KIND = AnnotationKind(
     validate=validate_classification,
     engine=classification_engine,
     worker_model="confusion",
-    formats={"csv": csv_format(CsvCodec(columns=lambda spec: ["label"], cells=label_cell))},
+    formats={
+        "csv": csv_format(CsvCodec(columns=lambda spec: ["label"], cells=label_cell)),
+        "folders": FOLDERS,
+    },
     tool="classification",
     example_spec={"type": "classification", "labels": ["cat", "dog"]},
     example_answers=({"label": "cat"}, {"label": "cat"}, {"label": "dog"}),

@@ -227,7 +227,9 @@ KIND = AnnotationKind(
     ),
     worker_model="geometry",
     formats={
-        "coco": coco_format(CocoCodec(annotations=_coco, category_fields=_category_fields)),
+        "coco": coco_format(
+            CocoCodec(annotations=_coco, category_fields=_category_fields, task="person_keypoints")
+        ),
         "yolo": yolo_format(YoloCodec(line=_yolo_line, yaml_lines=_yaml_lines)),
     },
     tool="keypoints",

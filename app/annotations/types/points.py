@@ -90,7 +90,9 @@ KIND = AnnotationKind(
     ),
     worker_model="geometry",
     formats={
-        "coco": coco_format(CocoCodec(annotations=_coco, category_fields=_category_fields)),
+        "coco": coco_format(
+            CocoCodec(annotations=_coco, category_fields=_category_fields, task="person_keypoints")
+        ),
         "csv": csv_format(CsvCodec(columns=_csv_columns, cells=_csv_cells)),
     },
     tool="points",

@@ -17,7 +17,7 @@ from app.annotations.registry import AnnotationKind, SpecRules
 from app.annotations.spec import AnnotationSpec
 from app.exports.base import ExportItem
 from app.exports.coco import CocoCodec, coco_format, rle_counts
-from app.exports.masks import MASKS
+from app.exports.masks import MASKS, VOC_MASKS
 from app.quality.engine import geometry_engine
 from consensus.geometry import KindOptions, semantic_kind
 
@@ -59,7 +59,11 @@ KIND = AnnotationKind(
     validate=validate_segmentation,
     engine=geometry_engine(lambda spec, width, height: semantic_kind(KindOptions())),
     worker_model="geometry",
-    formats={"coco": coco_format(CocoCodec(annotations=_coco)), "masks": MASKS},
+    formats={
+        "coco": coco_format(CocoCodec(annotations=_coco, task="stuff")),
+        "masks": MASKS,
+        "voc": VOC_MASKS,
+    },
     tool="segmentation",
     example_spec={"type": "segmentation", "labels": ["road", "car"]},
     example_answers=(_example(1, 10), _example(1, 11), _example(2, 60)),

@@ -209,7 +209,9 @@ export class KeypointTool implements Tool {
         layer.add(dot);
       });
     });
-    layer.batchDraw();
+    // Drawn now, not on the next frame: the hit graph must know the new shapes before the
+    // next click (a click right after an edit would otherwise fall through to the stage).
+    layer.draw();
     this.renderGuide();
     if (notify) this.ctx.changed();
   }

@@ -135,7 +135,9 @@ export class PointTool implements Tool {
       });
       layer.add(dot);
     });
-    layer.batchDraw();
+    // Drawn now, not on the next frame: the hit graph must know the new shapes before the
+    // next click (a click right after an edit would otherwise fall through to the stage).
+    layer.draw();
     const counts = this.ctx.spec.labels.map((l) => `${l}: ${this.objects.filter((o) => o.label === l).length}`);
     this.count.textContent = counts.join(" · ");
     if (notify) this.ctx.changed();

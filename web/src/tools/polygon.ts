@@ -294,7 +294,9 @@ export class PolygonTool implements Tool {
       layer.add(new Konva.Line({ points: this.path.flat(), stroke: colour(li), strokeWidth: 2, strokeScaleEnabled: false, listening: false }));
       this.path.forEach((pt, k) => layer.add(new Konva.Circle({ x: pt[0], y: pt[1], radius: k === 0 ? r * 1.4 : r, fill: k === 0 ? colour(li) : "#fff", listening: false })));
     } else this.preview.points([]);
-    layer.batchDraw();
+    // Drawn now, not on the next frame: the hit graph must know the new shapes before the
+    // next click (a click right after an edit would otherwise fall through to the stage).
+    layer.draw();
     viewer.ui.batchDraw();
     this.renderList();
     if (notify) this.ctx.changed();

@@ -35,6 +35,7 @@ export class TaskPage {
   private nextReady = false; // the prefetched lease and its image are in memory
   private readonly timings: number[] = []; // submit → next task drawn, ms (benchmarks read it)
   private readyAt = 0;
+  private sending: Promise<unknown> | null = null;
   private readonly shortcuts = new Shortcuts();
   private readonly notice = new Notice();
   private readonly prompt = h("div", { class: "prompt" });
@@ -128,6 +129,9 @@ export class TaskPage {
         }
       }
       if (!loaded) {
+        // Nothing prefetched (no work for us when it was asked): the answer being sent may
+        // change that (a qualification gold judged at its submit), so lease after it lands.
+        await this.sending?.catch(() => undefined);
         const lease = await leaseNext(this.projectId);
         if (!lease) return this.nothingLeft();
         loaded = await this.load(lease);
@@ -244,6 +248,7 @@ export class TaskPage {
     const sending = post(`/v1/assignments/${encodeURIComponent(lease.id)}/submit`, { answer: this.tool.answer() })
       .then(() => dropDraft(lease.id))
       .finally(() => this.pending--);
+    this.sending = sending;
     if (stop) {
       this.busy = true;
       try {

@@ -1,0 +1,1 @@
+"""Tessera's requester toolkit: the Python client (``tessera.client``)."""
