@@ -294,7 +294,8 @@ def test_operator_fee_audit_ban_and_charts(page: Any, live_server: LiveServer) -
     sign_in(page, "olga@example.com")
     page.wait_for_selector("svg[data-chart=throughput] path[data-series]")
     assert page.locator("[data-total=answers_per_minute]").inner_text() != "0.00"
-    assert page.locator("[data-verify] [data-ok=true]").count() == 1
+    page.wait_for_selector("[data-verify] [data-ok]")
+    assert page.get_attribute("[data-verify] [data-ok]", "data-ok") == "true"
     screenshot(page, "operator-market")
     # The fee, with what it affects, and the audit trail.
     page.click("nav.top a:has-text('Settings')")

@@ -203,13 +203,19 @@ export async function settingsPage(root: HTMLElement): Promise<void> {
       message.replaceChildren(errorBox(err, "action"));
     }
   });
+  // Loaded before the form is shown: a value typed meanwhile would be overwritten.
+  try {
+    fill(await get<Settings>("/v1/admin/settings"));
+  } catch (err) {
+    root.replaceChildren(errorBox(err, "load"));
+    return;
+  }
   root.replaceChildren(h("section", {},
     h("h1", {}, "Settings"), form,
     h("h2", {}, "Audit trail"),
     h("table", { "data-table": "audit" }, h("thead", {}, h("tr", {}, h("th", {}, "When"), h("th", {}, "Who"), h("th", {}, "Setting"), h("th", {}, "From"), h("th", {}, "To"))), trail),
   ));
   try {
-    fill(await get<Settings>("/v1/admin/settings"));
     await loadTrail();
   } catch (err) {
     message.replaceChildren(errorBox(err, "load"));
