@@ -50,6 +50,7 @@ from app.exports import (
     needs_images,
 )
 from app.images import ImageLimits, ImageStore, default_resolver, fetch_image, requester_expiry
+from app.images.store import api_image_url
 from app.models import Batch, Project
 from app.money import service as money_service
 
@@ -490,12 +491,23 @@ def get_results(
         )
         for image_id, image in images.items()
     }
+    # Thumbnails are made by the API (from the store's bytes): always our own signed URL.
+    thumbs = {
+        image_id: api_image_url(
+            request.app.state.url_signer,
+            image,
+            viewer_id=requester.id,
+            expires_at=expires_at,
+            base_url=base_url,
+        )
+        for image_id, image in images.items()
+    }
     items = [
         ResultItem(
             task_id=t.id,
             image_name=t.image_name,
             image_url=urls[t.image_id],
-            thumbnail_url=thumbnail_url(urls[t.image_id]),
+            thumbnail_url=thumbnail_url(thumbs[t.image_id]),
             width=images[t.image_id].width,
             height=images[t.image_id].height,
             completed_at=t.completed_at,

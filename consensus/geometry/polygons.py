@@ -10,7 +10,7 @@ outlines come back unchanged. Its mask crop is that outline rasterised.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -160,6 +160,7 @@ def aggregate_polygons(
 
     clusters = cluster_items([len(a) for a in ans], similarity, fuse, iou_threshold)
     pres = p_all[order]
+    clusters = _merge_fragments(clusters, pres, quorum, fuse)
     kept_objs, confidence = quorum_filter(clusters, pres, quorum)
     kept: list[tuple[FloatArray, str, MaskCrop, Kept]] = []
     for obj in kept_objs:
@@ -184,6 +185,48 @@ def aggregate_polygons(
         confidence=confidence,
         n_candidates=len(clusters),
     )
+
+
+MERGE_IOU = 0.3
+
+
+def _merge_fragments(
+    clusters: list[list[Member]],
+    presence: FloatArray,
+    quorum: float,
+    fuse: Callable[[list[Member]], MaskCrop],
+) -> list[list[Member]]:
+    """Join object fragments that no quorum would keep on their own.
+
+    A small object traced by five careful workers can fall apart at IoU 0.5 (a pixel of
+    boundary error is a large share of its area) into clusters none of which holds the quorum,
+    and the object would be lost. Two clusters drawn by disjoint workers whose fused masks
+    overlap at IoU >= ``MERGE_IOU``, one of them short of the quorum, are the same object.
+    """
+    total = float(presence.sum()) or 1.0
+
+    def short(c: list[Member]) -> bool:
+        return float(presence[[k for k, _ in c]].sum()) / total < quorum - 1e-9
+
+    clusters = [list(c) for c in clusters]
+    while True:
+        masks = [fuse(c) for c in clusters]
+        best, pair = MERGE_IOU, None
+        for i in range(len(clusters)):
+            wi = {k for k, _ in clusters[i]}
+            for j in range(i + 1, len(clusters)):
+                if not (short(clusters[i]) or short(clusters[j])):
+                    continue
+                if wi & {k for k, _ in clusters[j]}:
+                    continue
+                iou = crop_iou(masks[i], masks[j])
+                if iou >= best:
+                    best, pair = iou, (i, j)
+        if pair is None:
+            return clusters
+        i, j = pair
+        clusters[i] = sorted(clusters[i] + clusters[j])
+        del clusters[j]
 
 
 def polygon_agreement(
