@@ -21,6 +21,7 @@ from app.core.errors import install_handlers, register_translator
 from app.core.headers import SecurityHeaders
 from app.core.limits import BodySizeLimit
 from app.core.migrate import upgrade
+from app.core.openapi import install_openapi
 from app.core.secrets import server_secret
 from app.health.router import router as health_router
 from app.images import LocalImageStore, UrlSigner
@@ -35,6 +36,15 @@ from app.work.router import router as work_router
 from workers.runner import start_in_thread
 
 log = logging.getLogger("tessera")
+
+
+def body_caps(settings: Settings) -> dict[tuple[str, str], int]:
+    """The routes whose bodies may be larger than small JSON (``max_json_bytes``)."""
+    return {
+        ("POST", "/v1/projects/{project_id}/batches"): settings.max_request_bytes,
+        ("POST", "/v1/projects/{project_id}/gold"): settings.max_request_bytes,
+        ("POST", "/v1/assignments/{assignment_id}/submit"): settings.max_answer_bytes,
+    }
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -98,7 +108,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for router in routers:
         app.include_router(router)
+    install_openapi(app)
     mount_web_app(app, settings)  # last: its fallback route must not shadow the API
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(BodySizeLimit, default=settings.max_json_bytes, routes=body_caps(settings))
     app.add_middleware(SecurityHeaders)
     return app

@@ -20,6 +20,7 @@ from workers.images import FetchImages
 from workers.lease_expiry import LeaseExpiry
 from workers.money import AutoAccept, GrantOverdueAppeals, ReleaseHolds, SendPayouts, SettleBatches
 from workers.quality import GradeGold, Reestimate
+from workers.ratelimits import PruneRateCounters
 
 log = logging.getLogger("tessera.workers")
 
@@ -36,6 +37,7 @@ def default_reconcilers(settings: Settings | None = None) -> list[Reconciler]:
         SendPayouts(payout_provider(settings)),
         Reestimate(),
         FetchImages(LocalImageStore(settings.images_dir), limits_from(settings)),
+        PruneRateCounters(),
     ]
 
 

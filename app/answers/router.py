@@ -10,7 +10,7 @@ from app.answers import service as answer_service
 from app.auth.deps import Requester, Worker
 from app.core import idempotency
 from app.core.deps import Now, SessionDep
-from app.core.schemas import InputModel, Money, MoneyOut, OutputModel, Timestamp
+from app.core.schemas import InputModel, MoneyOut, OutputModel, PositiveMoney, Timestamp
 from app.work.schemas import AssignmentOut
 
 router = APIRouter(prefix="/v1/assignments", tags=["review"])
@@ -23,7 +23,7 @@ class RejectIn(InputModel):
 
 
 class BonusIn(InputModel):
-    amount: Money
+    amount: PositiveMoney
     reason: str = Field(min_length=1, max_length=2000, description="Shown to the worker.")
 
 

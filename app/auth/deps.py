@@ -22,6 +22,7 @@ from app.auth import service as auth_service
 from app.auth.errors import CsrfTokenMissing
 from app.core.deps import Now, SessionDep
 from app.core.errors import Forbidden, Unauthorized
+from app.core.openapi import raises
 from app.models import Account, Role, WebSession
 
 SESSION_COOKIE = "tessera_session"
@@ -83,6 +84,7 @@ def resolve_caller(
     return Caller(account, web_session)
 
 
+@raises(Unauthorized, CsrfTokenMissing)
 def current_caller(
     request: Request,
     session: SessionDep,
@@ -99,6 +101,7 @@ async def current_account(caller: Annotated[Caller, Depends(current_caller)]) ->
 
 def _require(*roles: Role) -> Callable[[Account], Awaitable[Account]]:
     # async: a role check does no I/O, so it need not cost a thread-pool hop (app/core/deps.py).
+    @raises(Forbidden)
     async def check(account: Annotated[Account, Depends(current_account)]) -> Account:
         if account.role not in roles:
             wanted = " or ".join(roles)

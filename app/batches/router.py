@@ -9,9 +9,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import Field, HttpUrl, ValidationError, model_validator
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
-from starlette.datastructures import UploadFile
 
 from app.annotations import AnnotationSpec
 from app.auth.deps import Requester
@@ -25,6 +24,8 @@ from app.batches.schemas import (
     BatchMoney,
     BatchOut,
     BatchProgress,
+    GoldJSON,
+    GoldOut,
     ResultAnswer,
     ResultItem,
     ResultPage,
@@ -33,9 +34,10 @@ from app.batches.schemas import (
 )
 from app.core import idempotency
 from app.core.deps import BaseURL, Now, SessionDep, SettingsDep
-from app.core.errors import PayloadTooLarge, Unprocessable, UnsupportedMediaType, validation_errors
+from app.core.errors import PayloadTooLarge, Unprocessable, UnsupportedMediaType, body_errors
+from app.core.forms import Form, FormField
+from app.core.openapi import request_body
 from app.core.pagination import PageParams, next_cursor, page_params
-from app.core.schemas import InputModel, OutputModel, Timestamp
 from app.exports import (
     Export,
     ExportItem,
@@ -54,22 +56,19 @@ router = APIRouter(prefix="/v1", tags=["batches"])
 Page = Annotated[PageParams, Depends(page_params)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
 
-_UPLOAD_DOC = {
-    "requestBody": {
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "files": {"type": "array", "items": {"type": "string", "format": "binary"}}
-                    },
-                }
-            },
-            "application/json": {"schema": {"$ref": "#/components/schemas/BatchCreateJSON"}},
-        },
-        "required": True,
-    }
-}
+BATCH_FORM = Form(
+    FormField(
+        "files",
+        "files",
+        description="Images (JPEG, PNG, WebP) or .zip archives of them; each image is a task.",
+    )
+)
+GOLD_FORM = Form(
+    FormField("file", "file", description="The gold task's image."),
+    FormField(
+        "answer", "json", description="The known answer, as JSON in the project's answer shape."
+    ),
+)
 
 
 def batch_out(session: Session, batch: Batch, now: datetime) -> BatchOut:
@@ -107,14 +106,8 @@ async def _read_multipart(
     request: Request, limits: ImageLimits, max_images: int
 ) -> tuple[Upload, dict[str, Any]]:
     upload = Upload()
-    async with request.form(max_files=max_images, max_fields=10) as form:
-        files = [f for f in form.getlist("files") if isinstance(f, UploadFile)]
-        if not files:
-            raise Unprocessable(
-                'Send images as multipart form field "files".',
-                errors=[{"loc": ["body", "files"], "msg": "Field required"}],
-            )
-        for item in files:
+    async with BATCH_FORM.read(request, max_files=max_images) as form:
+        for item in form["files"]:
             data = await item.read(limits.max_request_bytes + 1)
             upload.add_file(item.filename or "", data, limits)
     return upload, {"files": [(n, hashlib.sha256(d).hexdigest()) for n, d in upload.images]}
@@ -131,9 +124,8 @@ async def _read_json(
             f"The body is not valid JSON: {exc.msg} at position {exc.pos}."
         ) from None
     except ValidationError as exc:
-        errors = [{"loc": ["body", *e["loc"]], "msg": e["msg"]} for e in exc.errors()]
         raise Unprocessable(
-            "The batch description is not valid.", errors=validation_errors(errors)
+            "The batch description is not valid.", errors=body_errors(exc.errors())
         ) from None
     upload = Upload()
     urls = [str(ref.url) for ref in body.images if ref.url is not None]
@@ -159,7 +151,7 @@ async def _read_json(
     "/projects/{project_id}/batches",
     status_code=status.HTTP_201_CREATED,
     response_model=BatchOut,
-    openapi_extra=_UPLOAD_DOC,
+    openapi_extra=request_body(json=BatchCreateJSON, multipart=BATCH_FORM.schema()),
 )
 async def create_batch(
     project_id: str,
@@ -172,21 +164,7 @@ async def create_batch(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Upload images (multipart `files`, a `.zip`, or JSON with base64 or URLs); each becomes a task."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > settings.max_request_bytes:
-        raise PayloadTooLarge(
-            f"The upload is {length} bytes; the limit is {settings.max_request_bytes}."
-        )
-    pre: dict[str, Any] | None = None
-    if content_type == "multipart/form-data":
-        upload, fingerprint = await _read_multipart(request, limits, settings.max_batch_images)
-    elif content_type == "application/json":
-        upload, fingerprint, pre = await _read_json(request, limits)
-    else:
-        raise UnsupportedMediaType(
-            "Send multipart/form-data with image files, or application/json."
-        )
+    upload, fingerprint, pre = await _read_upload(request, settings, limits)
     store = request.app.state.image_store
 
     def action() -> tuple[int, BatchOut]:
@@ -229,7 +207,7 @@ async def _read_upload(
 @router.post(
     "/batches/{batch_id}/images",
     response_model=BatchImagesOut,
-    openapi_extra=_UPLOAD_DOC,
+    openapi_extra=request_body(json=BatchCreateJSON, multipart=BATCH_FORM.schema()),
 )
 async def add_batch_images(
     batch_id: str,
@@ -274,56 +252,25 @@ async def add_batch_images(
     )
 
 
-class GoldOut(OutputModel):
-    id: str
-    project_id: str
-    image_name: str
-    image_url: str
-    answer: dict[str, Any]
-    created_at: Timestamp
-
-
-class GoldJSON(InputModel):
-    name: str | None = Field(default=None, max_length=255)
-    image_base64: str | None = None
-    image_url: HttpUrl | None = None
-    answer: Any
-
-    @model_validator(mode="after")
-    def _one_source(self) -> GoldJSON:
-        if (self.image_base64 is None) == (self.image_url is None):
-            raise ValueError('give either "image_base64" or "image_url"')
-        return self
-
-
 async def _read_gold(request: Request, limits: ImageLimits) -> tuple[str, bytes, Any]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     upload = Upload()
     if content_type == "multipart/form-data":
-        async with request.form(max_files=1, max_fields=5) as form:
-            file, raw_answer = form.get("file"), form.get("answer")
-            if not isinstance(file, UploadFile) or not isinstance(raw_answer, str):
-                raise Unprocessable(
-                    'Send the image as form field "file" and the known answer as JSON in "answer".'
-                )
+        async with GOLD_FORM.read(request, max_files=1) as form:
+            file = form["file"]
             upload.add_file(file.filename or "", await file.read(limits.max_file_bytes + 1), limits)
-        try:
-            answer = json.loads(raw_answer)
-        except json.JSONDecodeError:
-            raise Unprocessable(
-                '"answer" is not valid JSON.',
-                errors=[{"loc": ["body", "answer"], "msg": "invalid JSON"}],
-            ) from None
+        answer = form["answer"]
     elif content_type == "application/json":
         try:
             body = GoldJSON.model_validate(json.loads(await request.body()))
-        except (json.JSONDecodeError, ValidationError) as exc:
-            errors = (
-                [{"loc": ["body", *e["loc"]], "msg": e["msg"]} for e in exc.errors()]
-                if isinstance(exc, ValidationError)
-                else None
-            )
-            raise Unprocessable("The gold task is not valid.", errors=errors) from None
+        except json.JSONDecodeError as exc:
+            raise Unprocessable(
+                f"The body is not valid JSON: {exc.msg} at position {exc.pos}."
+            ) from None
+        except ValidationError as exc:
+            raise Unprocessable(
+                "The gold task is not valid.", errors=body_errors(exc.errors())
+            ) from None
         if body.image_base64 is not None:
             upload.add_base64(body.name or "gold", body.image_base64, limits)
         else:
@@ -344,7 +291,7 @@ async def _read_gold(request: Request, limits: ImageLimits) -> tuple[str, bytes,
     "/projects/{project_id}/gold",
     status_code=status.HTTP_201_CREATED,
     response_model=GoldOut,
-    openapi_extra=_UPLOAD_DOC,
+    openapi_extra=request_body(json=GoldJSON, multipart=GOLD_FORM.schema()),
 )
 async def create_gold(
     project_id: str,

@@ -118,6 +118,28 @@ class ReviewPage(OutputModel):
     next_cursor: str | None
 
 
+class GoldOut(OutputModel):
+    id: str
+    project_id: str
+    image_name: str
+    image_url: str
+    answer: dict[str, Any]
+    created_at: Timestamp
+
+
+class GoldJSON(InputModel):
+    name: str | None = Field(default=None, max_length=255)
+    image_base64: str | None = None
+    image_url: HttpUrl | None = None
+    answer: Any
+
+    @model_validator(mode="after")
+    def _one_source(self) -> GoldJSON:
+        if (self.image_base64 is None) == (self.image_url is None):
+            raise ValueError('give either "image_base64" or "image_url"')
+        return self
+
+
 class AddedImage(OutputModel):
     name: str
     sha256: str

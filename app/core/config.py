@@ -69,12 +69,23 @@ class Settings(BaseSettings):
     with an Idempotency-Key."""
     payout_timeout_s: float = Field(default=10.0, gt=0)
 
+    # Abuse limits (app/core/ratelimit.py): per fixed window, counted in the database. Generous:
+    # they stop floods and scripts, not people (a fast worker answers a few tasks a minute).
+    signups_per_address_per_hour: int = Field(default=1000, ge=1)
+    leases_per_worker_per_minute: int = Field(default=1200, ge=1)
+    answers_per_worker_per_minute: int = Field(default=1200, ge=1)
+
     db_pool_size: int = Field(default=10, ge=1)
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
 
     # Image limits (bytes and pixels). Pillow only warns below twice its own limit; we refuse.
     max_image_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     max_request_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
+    """The largest body of an upload (a batch, a gold task)."""
+    max_answer_bytes: int = Field(default=96 * 1024 * 1024, gt=0)
+    """The largest body of a submit: a 64 MB segmentation mask PNG is ~86 MB in base64."""
+    max_json_bytes: int = Field(default=1024 * 1024, gt=0)
+    """The largest body of every other route (projects, money, sessions, ...)."""
     max_image_pixels: int = Field(default=50_000_000, gt=0)
     max_zip_files: int = Field(default=10_000, gt=0)
     max_zip_uncompressed_bytes: int = Field(default=1024 * 1024 * 1024, gt=0)

@@ -17,8 +17,11 @@ from starlette.concurrency import run_in_threadpool
 
 from app.core.clock import utc_now
 from app.core.config import Settings
+from app.core.errors import ServiceUnavailable
+from app.core.openapi import raises
 
 
+@raises(ServiceUnavailable)
 async def get_session(request: Request) -> AsyncIterator[Session]:
     # Making a session does no I/O (it connects on first use); neither does closing one that
     # holds no transaction, the usual case since services commit their own.
@@ -49,6 +52,12 @@ async def get_settings_dep(request: Request) -> Settings:
 async def get_base_url(request: Request) -> str:
     settings: Settings = request.app.state.settings
     return (settings.public_url or str(request.base_url)).rstrip("/")
+
+
+def client_address(request: Request) -> str:
+    """The caller's address as the socket saw it (behind a proxy: the proxy's, so every client
+    shares its limits; run uvicorn with ``--forwarded-allow-ips`` to take it from the proxy)."""
+    return request.client.host if request.client else "unknown"
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

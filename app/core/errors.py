@@ -32,6 +32,7 @@ from typing import Any, ClassVar
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -191,6 +192,20 @@ _HTTP_TITLES: dict[int, type[ProblemError]] = {
 }
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method of every route on the request's path: one path has a route per method, and
+    Starlette's own 405 names only the first route's."""
+    methods: set[str] = set()
+    path = request.url.path
+    for context in iter_route_contexts(request.app.router.routes):
+        regex = getattr(context, "path_regex", None)
+        if regex is not None and regex.match(path):
+            methods.update(context.methods or ())
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
+
+
 def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(_: Request, exc: ProblemError) -> JSONResponse:
@@ -203,16 +218,18 @@ def install_handlers(app: FastAPI) -> None:
         return problem_response(Unprocessable(detail, errors=errors))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         cls = _HTTP_TITLES.get(exc.status_code)
         if exc.status_code == 405:
+            allowed = allowed_methods(request)
             body = {
                 "type": TYPE_BASE + "method-not-allowed",
                 "title": "Method not allowed",
                 "status": 405,
-                "detail": str(exc.detail),
+                "detail": f"{request.method} is not allowed here; use {', '.join(allowed)}.",
             }
-            return JSONResponse(body, 405, media_type=PROBLEM_JSON, headers=exc.headers)
+            headers = {**(exc.headers or {}), "Allow": ", ".join(allowed)}
+            return JSONResponse(body, 405, media_type=PROBLEM_JSON, headers=headers)
         if cls is None:
             body = {
                 "type": "about:blank",

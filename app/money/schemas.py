@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from app.core.schemas import InputModel, Money, MoneyOut, OutputModel, Timestamp
+from app.core.schemas import InputModel, MoneyOut, OutputModel, PositiveMoney, Timestamp
 
 
 class DepositIn(InputModel):
-    amount: Money = Field(description='Dollars as a decimal string, e.g. "25.00".')
+    amount: PositiveMoney = Field(description='Dollars as a decimal string, e.g. "25.00".')
 
 
 class DepositOut(OutputModel):
@@ -32,7 +32,9 @@ class LedgerPage(OutputModel):
 
 
 class PayoutIn(InputModel):
-    amount: Money | None = Field(default=None, description="Omit to withdraw everything available.")
+    amount: PositiveMoney | None = Field(
+        default=None, description="Omit to withdraw everything available."
+    )
 
 
 class PayoutOut(OutputModel):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from app.core.schemas import InputModel, Money, MoneyOut, OutputModel, Timestamp
+from app.core.schemas import InputModel, MoneyOut, OutputModel, PositiveMoney, Timestamp
 
 
 class SettingsOut(OutputModel):
@@ -19,7 +19,7 @@ class SettingsPatch(InputModel):
     platform_fee: str | None = Field(
         default=None, pattern=r"^0(\.\d{1,6})?$", description="0 ≤ fee < 1"
     )
-    min_payout: Money | None = None
+    min_payout: PositiveMoney | None = None
     payout_hold_s: int | None = Field(default=None, ge=0, le=90 * 86_400)
     benefit_of_doubt_below: float | None = Field(default=None, ge=0, le=1)
     qualification_retry_s: int | None = Field(default=None, ge=0, le=365 * 86_400)

@@ -5,7 +5,16 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, Field, model_validator
 
 from app.annotations import AnnotationSpec
-from app.core.schemas import InputModel, Money, MoneyOut, OutputModel, Timestamp
+from app.core.schemas import (
+    MONEY_FRACTION,
+    POSITIVE_MONEY_FRACTION,
+    InputModel,
+    MoneyOut,
+    OutputModel,
+    Timestamp,
+    money_schema,
+    money_validator,
+)
 
 MAX_REWARD_MICROS = 100_000_000  # $100 per answer: above that a typo is likelier than intent
 DAY = 86_400
@@ -53,7 +62,15 @@ def _reward_in_range(value: int) -> int:
     return value
 
 
-Reward = Annotated[Money, AfterValidator(_reward_in_range)]
+REWARD_PATTERN = rf"^(?:100(?:\.0{{1,6}})?|[1-9]\d?{MONEY_FRACTION}|0\.{POSITIVE_MONEY_FRACTION})$"
+"""More than 0, at most 100 dollars per answer."""
+
+Reward = Annotated[
+    int,
+    money_validator(REWARD_PATTERN, "more than 0 and at most 100"),
+    AfterValidator(_reward_in_range),
+    money_schema(REWARD_PATTERN),
+]
 
 
 class _Tunables(InputModel):
@@ -61,7 +78,11 @@ class _Tunables(InputModel):
 
     name: str = Field(min_length=1, max_length=200)
     instructions: str = Field(default="", max_length=20_000)
-    reward: Reward = Field(default=20_000, description='Per accepted answer, e.g. "0.02".')
+    reward: Reward = Field(
+        default=20_000,
+        json_schema_extra={"default": "0.02"},
+        description='Per accepted answer, e.g. "0.02".',
+    )
     overlap: Overlap = Field(default_factory=lambda: Overlap(min=3, max=5))
     confidence: float = Field(
         default=0.9, gt=0.5, lt=1, description="Consensus confidence that completes a task early."

@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from app.auth.deps import BearerCredentials, SessionCookie, Worker, resolve_caller
+from app.core import ratelimit
 from app.core.deps import BaseURL, Now, SessionDep, SettingsDep
 from app.core.errors import Unauthorized
 from app.core.pagination import PageParams, next_cursor, page_params
@@ -33,7 +34,10 @@ router = APIRouter(prefix="/v1", tags=["work"])
     "/projects/{project_id}/assignments",
     status_code=status.HTTP_201_CREATED,
     response_model=LeaseOut,
-    responses={204: {"description": "Nothing is available to this worker now."}},
+    responses={
+        204: {"description": "Nothing is available to this worker now."},
+        429: {"description": "Too many leases by this worker this minute (`Retry-After`)."},
+    },
 )
 def lease(
     project_id: str,
@@ -45,6 +49,7 @@ def lease(
     settings: SettingsDep,
 ) -> LeaseOut | Response:
     """Lease the project's next task: exclusive until `expires_at`."""
+    ratelimit.take(session, ratelimit.leases(settings), worker.id, now=now, what="leases")
     lease = work_service.lease_next(
         session, worker, project_id, now=now, max_live_leases=settings.max_live_leases_per_worker
     )
@@ -67,11 +72,23 @@ def lease(
     )
 
 
-@router.post("/assignments/{assignment_id}/submit", response_model=AssignmentOut)
+@router.post(
+    "/assignments/{assignment_id}/submit",
+    response_model=AssignmentOut,
+    responses={
+        429: {"description": "Too many answers by this worker this minute (`Retry-After`)."}
+    },
+)
 def submit(
-    assignment_id: str, body: SubmitIn, worker: Worker, session: SessionDep, now: Now
+    assignment_id: str,
+    body: SubmitIn,
+    worker: Worker,
+    session: SessionDep,
+    now: Now,
+    settings: SettingsDep,
 ) -> AssignmentOut:
     """Submit the answer for a leased task; it is checked against the project's schema."""
+    ratelimit.take(session, ratelimit.answers(settings), worker.id, now=now, what="answers")
     return AssignmentOut.of(
         work_service.submit(session, worker, assignment_id, body.answer, now=now)
     )

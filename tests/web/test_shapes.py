@@ -70,6 +70,23 @@ class TestBoxes:
         assert stored[0]["label"] == "person"
         assert near(stored[0]["box"], [50, 50, 200, 150])
 
+    def test_four_extreme_points_make_the_box(self, page: Any, live_server: LiveServer) -> None:
+        seeded = seed_project(live_server, {"type": "bbox", "labels": ["car", "person"]})
+        sign_up(page)
+        open_task(page, seeded.project["id"])
+        page.keyboard.press("t")
+        assert page.locator("[data-action=extreme-points]").get_attribute("aria-pressed") == "true"
+        for x, y in [(120, 40), (60, 100), (120, 170), (230, 90)]:  # top, left, bottom, right
+            click(page, x, y)
+        click(page, 130, 60)  # a point inside the new box starts the next one…
+        page.keyboard.press("Control+z")  # …and undo takes that point back, not the box
+        drawn = page.evaluate("window.__tessera.answer()")["objects"]
+        assert len(drawn) == 1
+        assert near(drawn[0]["box"], [60, 40, 170, 130])
+        assignment = submit_and_wait(page)
+        stored = answer_of(live_server, seeded, assignment)["objects"]
+        assert near(stored[0]["box"], [60, 40, 170, 130])
+
 
 class TestPolygons:
     def test_click_refuse_crossing_close_move_insert_undo(

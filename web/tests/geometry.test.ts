@@ -1,10 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { boxFromCorners, canClose, clipBox, moveBox, nearestEdge, pathWouldCross, pointInRing, ringSelfIntersects, type Point } from "../src/canvas/geometry";
+import { boxFromCorners, boxFromPoints, canClose, clipBox, moveBox, nearestEdge, pathWouldCross, pointInRing, ringSelfIntersects, type Point } from "../src/canvas/geometry";
 
 describe("boxes", () => {
   it("span two corners in any order, clipped to the image", () => {
     expect(boxFromCorners([50, 40], [10, 10], 100, 100)).toEqual([10, 10, 40, 30]);
     expect(boxFromCorners([-5, -5], [120, 20], 100, 100)).toEqual([0, 0, 100, 20]);
+  });
+  it("boxes four extreme points given in any order, inside the image", () => {
+    expect(boxFromPoints([[40, 10], [70, 50], [40, 90], [10, 50]], 100, 100)).toEqual([10, 10, 60, 80]);
+    expect(boxFromPoints([[-3, 5], [50, 120], [20, 0], [99, 7]], 100, 100)).toEqual([0, 0, 99, 100]);
   });
   it("move but stay whole inside the image", () => {
     expect(moveBox([90, 0, 20, 10], 50, -5, 100, 100)).toEqual([80, 0, 20, 10]);

@@ -14,6 +14,13 @@ export function boxFromCorners(a: Point, b: Point, width: number, height: number
   return [x0, y0, x1 - x0, y1 - y0];
 }
 
+/** The box whose edges touch the given points (an object's four extreme points: top-most,
+ * bottom-most, left-most, right-most, in any order), kept inside the image. */
+export function boxFromPoints(points: Point[], width: number, height: number): Box {
+  const xs = points.map((p) => p[0]), ys = points.map((p) => p[1]);
+  return boxFromCorners([Math.min(...xs), Math.min(...ys)], [Math.max(...xs), Math.max(...ys)], width, height);
+}
+
 /** The box moved by (dx, dy), kept whole inside the image. */
 export function moveBox(box: Box, dx: number, dy: number, width: number, height: number): Box {
   const [x, y, w, h] = box;

@@ -18,6 +18,7 @@ export const RESERVED = {
   eraser: "E",
   brush: "B",
   fill: "P",
+  extremePoints: "T",
 } as const;
 
 export function isTextField(target: EventTarget | null): boolean {

@@ -1,7 +1,9 @@
 // Boxes: drag to draw, 8 handles to resize, drag to move, arrows nudge 1 px (Shift: 10 px).
+// T switches to drawing by four extreme points (CVAT's "by 4 points"): clicking an object's
+// top-most, bottom-most, left-most and right-most points is faster and tighter than a drag.
 
 import Konva from "konva";
-import { boxFromCorners, clipBox, moveBox, round2, type Box, type Point } from "../canvas/geometry";
+import { boxFromCorners, boxFromPoints, clipBox, moveBox, round2, type Box, type Point } from "../canvas/geometry";
 import { UndoStack } from "../canvas/undo";
 import { h } from "../core/dom";
 import type { Answer } from "../core/types";
@@ -17,11 +19,15 @@ interface State {
 }
 
 const MIN_SIZE = 2; // px in the image: a click is not a box
+const EXTREME_POINTS = 4;
 
 export class BoxTool implements Tool {
   private objects: BoxObject[] = [];
   private selected = -1;
   private drawing: { from: Point; rect: Konva.Rect } | null = null;
+  private byPoints = false;
+  private extreme: { points: Point[]; dots: Konva.Circle[] } | null = null;
+  private readonly modeButton: HTMLButtonElement;
   private readonly history = new UndoStack<State>();
   private readonly labels: LabelBar;
   private readonly transformer: Konva.Transformer;
@@ -31,11 +37,14 @@ export class BoxTool implements Tool {
     const viewer = ctx.viewer!;
     this.labels = new LabelBar(ctx.spec.labels, (i) => this.relabelSelected(i));
     this.list = h("ol", { class: "objects" });
+    this.modeButton = h("button", { type: "button", class: "mode", "aria-pressed": "false", "data-action": "extreme-points", onclick: () => this.toggleMode() },
+      "Draw by 4 extreme points (T)") as HTMLButtonElement;
     ctx.panel.append(
       this.labels.el,
       h("div", { class: "panel-title" }, "Boxes"),
       this.list,
-      h("p", { class: "hint" }, "Drag on the image to draw. Drag a box to move it, its handles to resize. Arrows nudge (Shift: 10 px); Delete removes."),
+      this.modeButton,
+      h("p", { class: "hint" }, "Drag on the image to draw. Drag a box to move it, its handles to resize. Arrows nudge (Shift: 10 px); Delete removes. T: click the object's top, bottom, left and right-most points instead."),
     );
     this.transformer = new Konva.Transformer({
       rotateEnabled: false,
@@ -81,8 +90,12 @@ export class BoxTool implements Tool {
 
   key(e: KeyboardEvent, combo: string): boolean {
     if (this.labels.key(combo)) return true;
+    if (combo === "T" && !this.ctx.readOnly) {
+      this.toggleMode();
+      return true;
+    }
     if (combo === "Escape") {
-      if (this.drawing) this.cancelDrawing();
+      if (this.drawing || this.extreme) this.cancelDrawing();
       else this.select(-1);
       return true;
     }
@@ -107,6 +120,7 @@ export class BoxTool implements Tool {
   }
 
   undo(): void {
+    if (this.extreme) return this.dropLastPoint(); // undo stays inside the box being drawn
     if (this.drawing) return this.cancelDrawing();
     const s = this.history.undo({ objects: deepCopy(this.objects) });
     if (s) this.apply(s);
@@ -144,9 +158,52 @@ export class BoxTool implements Tool {
     this.render(false);
   }
 
+  private toggleMode(): void {
+    this.cancelDrawing();
+    this.byPoints = !this.byPoints;
+    this.modeButton.setAttribute("aria-pressed", String(this.byPoints));
+    this.modeButton.classList.toggle("active", this.byPoints);
+    this.ctx.flash(this.byPoints ? "Click the object's top, bottom, left and right-most points." : "Drag to draw boxes.");
+    this.select(-1);
+  }
+
+  /** Extreme-points mode: a click anywhere (an object's edge often lies inside another box)
+   * places the next point; the fourth makes the box. */
+  private addExtremePoint(p: Point): void {
+    const viewer = this.ctx.viewer!;
+    this.extreme ??= { points: [], dots: [] };
+    const dot = new Konva.Circle({ x: p[0], y: p[1], radius: 4 / viewer.scale, fill: colour(this.labels.current), stroke: "#fff", strokeWidth: 1, strokeScaleEnabled: false, listening: false });
+    viewer.ui.add(dot);
+    this.extreme.points.push(p);
+    this.extreme.dots.push(dot);
+    viewer.ui.batchDraw();
+    if (this.extreme.points.length < EXTREME_POINTS) return;
+    const box = boxFromPoints(this.extreme.points, this.ctx.width, this.ctx.height);
+    this.cancelDrawing();
+    if (box[2] < MIN_SIZE || box[3] < MIN_SIZE) return this.ctx.flash("Those points make no box: click four points around the object.");
+    this.addBox(box);
+  }
+
+  private dropLastPoint(): void {
+    this.extreme?.dots.pop()?.destroy();
+    this.extreme?.points.pop();
+    if (!this.extreme?.points.length) this.extreme = null;
+    this.ctx.viewer!.ui.batchDraw();
+  }
+
+  private addBox(box: Box): void {
+    this.edit(() => this.objects.push({ label: this.ctx.spec.labels[this.labels.current], box }));
+    this.selected = this.objects.length - 1;
+    this.render();
+  }
+
   private onDown(e: Konva.KonvaEventObject<MouseEvent>): void {
     const viewer = this.ctx.viewer!;
     if (this.ctx.readOnly || viewer.isPanning() || e.evt.button !== 0) return;
+    if (this.byPoints) {
+      const p = viewer.pointer();
+      return void (p && this.addExtremePoint(p));
+    }
     if (e.target !== viewer.stage) return; // on a box or a handle: Konva drags it
     const p = viewer.pointer();
     if (!p) return;
@@ -171,14 +228,14 @@ export class BoxTool implements Tool {
     const box = boxFromCorners(this.drawing.from, p, this.ctx.width, this.ctx.height);
     this.cancelDrawing();
     if (box[2] < MIN_SIZE || box[3] < MIN_SIZE) return;
-    this.edit(() => this.objects.push({ label: this.ctx.spec.labels[this.labels.current], box }));
-    this.selected = this.objects.length - 1;
-    this.render();
+    this.addBox(box);
   }
 
   private cancelDrawing(): void {
     this.drawing?.rect.destroy();
     this.drawing = null;
+    this.extreme?.dots.forEach((d) => d.destroy());
+    this.extreme = null;
     this.ctx.viewer!.ui.batchDraw();
   }
 
@@ -193,10 +250,10 @@ export class BoxTool implements Tool {
         x: o.box[0], y: o.box[1], width: o.box[2], height: o.box[3],
         stroke: colour(li), strokeWidth: i === this.selected ? 3 : 2, strokeScaleEnabled: false,
         fill: i === this.selected ? "rgba(255,255,255,0.12)" : "rgba(0,0,0,0.01)",
-        draggable: !this.ctx.readOnly,
+        draggable: !this.ctx.readOnly && !this.byPoints,
       });
       rect.on("mousedown", (e) => {
-        if (this.ctx.viewer!.isPanning()) return;
+        if (this.ctx.viewer!.isPanning() || this.byPoints) return; // the stage places the point
         e.cancelBubble = true;
         if (this.selected !== i) this.select(i);
       });
@@ -215,7 +272,7 @@ export class BoxTool implements Tool {
         this.render();
       });
       layer.add(rect);
-      if (i === this.selected && !this.ctx.readOnly) this.transformer.nodes([rect]);
+      if (i === this.selected && !this.ctx.readOnly && !this.byPoints) this.transformer.nodes([rect]);
     });
     this.transformer.moveToTop();
     // Drawn now, not on the next frame: the hit graph must know the new shapes before the

@@ -1,0 +1,160 @@
+"""The OpenAPI document is valid, every ``$ref`` resolves, and it says what the server does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from openapi_spec_validator import validate
+
+from tests.factories import make_project, png, signup
+
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture
+def doc(client: TestClient) -> dict[str, Any]:
+    r = client.get("/openapi.json")
+    assert r.status_code == 200
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def _refs(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return found + [ref for value in node.values() for ref in _refs(value)]
+    if isinstance(node, list):
+        return [ref for value in node for ref in _refs(value)]
+    return []
+
+
+def _resolve(doc: dict[str, Any], ref: str) -> Any:
+    assert ref.startswith("#/"), ref
+    node: Any = doc
+    for part in ref[2:].split("/"):
+        assert isinstance(node, dict), f"{ref} does not resolve"
+        assert part in node, f"{ref} does not resolve"
+        node = node[part]
+    return node
+
+
+def _operations(doc: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (method.upper(), path, op)
+        for path, item in doc["paths"].items()
+        for method, op in item.items()
+        if method in {"get", "post", "put", "patch", "delete"}
+    ]
+
+
+def test_document_is_valid_openapi(doc):
+    validate(doc)
+
+
+def test_every_ref_resolves(doc):
+    refs = set(_refs(doc))
+    assert "#/components/schemas/BatchCreateJSON" in refs
+    for ref in refs:
+        _resolve(doc, ref)
+
+
+def test_every_error_is_a_problem_and_422_lists_errors(doc):
+    for method, path, op in _operations(doc):
+        for status, response in op["responses"].items():
+            if status[0] not in "45":
+                continue
+            content = response.get("content", {})
+            assert list(content) == [PROBLEM], (method, path, status)
+            ref = content[PROBLEM]["schema"]["$ref"]
+            wanted = "ValidationProblem" if status == "422" else "Problem"
+            assert ref == f"#/components/schemas/{wanted}", (method, path, status)
+    schema = doc["components"]["schemas"]["ValidationProblem"]
+    assert "errors" in schema["properties"]
+    assert "HTTPValidationError" not in doc["components"]["schemas"]
+
+
+def test_statuses_follow_from_dependencies_and_errors(doc):
+    responses = {(m, p): set(op["responses"]) for m, p, op in _operations(doc)}
+    # An authenticated route with a role: 401 and 403; the database: 503; a path id: 404.
+    assert {"401", "403", "404", "422", "503"} <= responses[
+        ("POST", "/v1/batches/{batch_id}/launch")
+    ]
+    # A body: 413 too.
+    assert "413" in responses[("POST", "/v1/projects")]
+    # No credentials needed: no 401.
+    assert "401" not in responses[("POST", "/v1/accounts")]
+    assert responses[("GET", "/healthz")] == {"200"}
+
+
+def test_multipart_bodies_are_declared_as_parsed(doc):
+    paths = doc["paths"]
+    gold = paths["/v1/projects/{project_id}/gold"]["post"]["requestBody"]["content"]
+    form = gold["multipart/form-data"]["schema"]
+    assert set(form["properties"]) == {"file", "answer"}
+    assert set(form["required"]) == {"file", "answer"}
+    assert form["additionalProperties"] is False
+    assert gold["application/json"]["schema"]["$ref"] == "#/components/schemas/GoldJSON"
+    batch = paths["/v1/projects/{project_id}/batches"]["post"]["requestBody"]["content"]
+    assert set(batch["multipart/form-data"]["schema"]["properties"]) == {"files"}
+
+
+def test_reward_constraint_is_in_the_schema(doc):
+    import re
+
+    reward = doc["components"]["schemas"]["ProjectCreate"]["properties"]["reward"]
+    pattern = reward["pattern"]
+    for ok in ("0.02", "100", "0.000001", "99.5"):
+        assert re.search(pattern, ok), ok
+    for bad in ("0", "0.0", "100.01", "-1", "1e3", " 1"):
+        assert not re.search(pattern, bad), bad
+
+
+def test_schema_pattern_is_the_rule(client: TestClient) -> None:
+    requester = signup(client, "requester")
+    for reward in ("0", "100.5", " 0.02"):
+        r = client.post(
+            "/v1/projects",
+            json={
+                "name": "p",
+                "annotation": {"type": "classification", "labels": ["a", "b"]},
+                "reward": reward,
+            },
+            headers=requester,
+        )
+        assert r.status_code == 422, (reward, r.text)
+        assert r.json()["errors"][0]["loc"][:2] == ["body", "reward"]
+
+
+def test_405_allows_every_method_of_the_path(client: TestClient) -> None:
+    r = client.put("/v1/projects/prj_x")
+    assert r.status_code == 405
+    assert r.headers["content-type"].startswith(PROBLEM)
+    allowed = {m.strip() for m in r.headers["Allow"].split(",")}
+    assert {"GET", "PATCH", "HEAD"} <= allowed
+    r = client.delete("/v1/projects")
+    assert {m.strip() for m in r.headers["Allow"].split(",")} >= {"GET", "POST"}
+
+
+@pytest.mark.parametrize(
+    ("path", "files", "data"),
+    [
+        ("batches", {"files": ("a.png", png(), "image/png")}, {"status": "open"}),
+        ("batches", {"files": ("a.png", png(), "image/png")}, {"is_gold": "true"}),
+        ("gold", {"file": ("a.png", png(), "image/png")}, {"answer": '{"label": "cat"}', "x": "1"}),
+    ],
+)
+def test_unknown_multipart_fields_are_refused(
+    client: TestClient, path: str, files: dict[str, Any], data: dict[str, str]
+) -> None:
+    requester = signup(client, "requester")
+    project = make_project(client, requester)
+    r = client.post(
+        f"/v1/projects/{project['id']}/{path}", files=files, data=data, headers=requester
+    )
+    assert r.status_code == 422, r.text
+    unknown = next(k for k in data if k not in ("answer",))
+    assert r.json()["errors"] == [{"loc": ["body", unknown], "msg": "unknown field"}]
+    listed = client.get(f"/v1/projects/{project['id']}", headers=requester)
+    assert listed.status_code == 200
