@@ -7,6 +7,7 @@ from app.accounts.schemas import AccountCreate, AccountCreated, Me
 from app.auth.deps import AnyAccount
 from app.core import ratelimit
 from app.core.deps import Now, SessionDep, SettingsDep, client_address
+from app.core.openapi import problems
 from app.models import Role
 from app.money import service as money_service
 from payments.money import format_usd
@@ -18,7 +19,7 @@ router = APIRouter(prefix="/v1", tags=["accounts"])
     "/accounts",
     status_code=status.HTTP_201_CREATED,
     response_model=AccountCreated,
-    responses={429: {"description": "Too many sign-ups from this address (`Retry-After`)."}},
+    responses=problems(ratelimit.RateLimited),
 )
 def create_account(
     body: AccountCreate, request: Request, session: SessionDep, now: Now, settings: SettingsDep

@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     """Empty means SQLite at ``data_dir/tessera.db``."""
     public_url: str = ""
     """Base URL put in links (image URLs); empty means the URL the request came in on."""
+    image_store: str = ""
+    """Where image bytes live: empty means files under ``data_dir/images``; ``s3://bucket/prefix``
+    an S3-compatible object store (endpoint and credentials from the usual AWS variables), whose
+    presigned URLs then go to browsers and clients (README: "Images in an object store")."""
 
     secret_key: str = Field(default="", repr=False)
     """Signs image URLs. Empty: a random key is made once and kept in the database; set the
@@ -76,6 +80,12 @@ class Settings(BaseSettings):
     answers_per_worker_per_minute: int = Field(default=1200, ge=1)
 
     db_pool_size: int = Field(default=10, ge=1)
+    db_statement_timeout_ms: int = Field(default=8_000, ge=0)
+    """Longest statement of a request on PostgreSQL (0: no limit): with the pool and connect
+    timeouts, a request meets a dead or stuck database with a 503 within 10 s, not a hang."""
+    db_worker_statement_timeout_ms: int = Field(default=300_000, ge=0)
+    """The same for ``tessera worker`` (re-estimation reads every answer of a project)."""
+    db_pool_timeout_s: float = Field(default=5.0, gt=0)
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
 
     # Image limits (bytes and pixels). Pillow only warns below twice its own limit; we refuse.

@@ -28,6 +28,10 @@ from app.core.errors import TooManyRequests
 from app.models import RateCounter
 
 
+class RateLimited(TooManyRequests):
+    title = "Rate limit reached"
+
+
 @dataclass(frozen=True)
 class Limit:
     name: str
@@ -88,7 +92,7 @@ def take(session: Session, limit: Limit, key: str, *, now: datetime, what: str) 
         raise
     if hits > limit.limit:
         wait = limit.wait_s(now)
-        raise TooManyRequests(
+        raise RateLimited(
             f"Too many {what}: at most {limit.limit} per {_per(limit.window_s)}; "
             f"try again in {wait} s.",
             retry_after_s=wait,
