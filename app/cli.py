@@ -4,6 +4,7 @@ commands (login, signup, me, deposit, project, batch, review: see tessera/cli.py
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
 import os
 import signal
@@ -63,6 +64,16 @@ def _create_operator(args: argparse.Namespace) -> int:
     from app.core.migrate import upgrade
     from app.models import Role
 
+    password = None
+    if args.email:
+        # From the environment (scripts) or asked for on the terminal; never an argument,
+        # which other users of the machine could read in the process list.
+        password = os.environ.get("TESSERA_OPERATOR_PASSWORD") or getpass.getpass(
+            "password for the web app (at least 10 characters): "
+        )
+        if len(password) < 10:
+            print("the password must have at least 10 characters", file=sys.stderr)
+            return 2
     settings = get_settings()
     if settings.should_migrate_on_start:
         upgrade(settings.database_url)
@@ -70,7 +81,12 @@ def _create_operator(args: argparse.Namespace) -> int:
     try:
         with make_sessionmaker(engine)() as session:
             account, key = account_service.create_account(
-                session, role=Role.operator, name=args.name, now=utc_now()
+                session,
+                role=Role.operator,
+                name=args.name,
+                now=utc_now(),
+                email=args.email,
+                password=password,
             )
     finally:
         engine.dispose()
@@ -152,6 +168,11 @@ def build_parser(*, requester_only: bool = False) -> argparse.ArgumentParser:
 
     operator = sub.add_parser("create-operator", help="create an operator; prints its API key last")
     operator.add_argument("name")
+    operator.add_argument(
+        "--email",
+        help="also let it sign in to the web app with this email; the password comes from "
+        "TESSERA_OPERATOR_PASSWORD or is asked for",
+    )
     operator.set_defaults(func=_create_operator)
 
     worker = sub.add_parser("worker", help="run the background reconcilers")

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.batches.intake import limits_from
 from app.core.clock import utc_now
 from app.core.config import Settings, get_settings
-from app.images import LocalImageStore
+from app.images.store import open_image_store
 from app.money.providers import payout_provider
 from workers.base import Reconciler
 from workers.images import FetchImages
@@ -36,7 +36,10 @@ def default_reconcilers(settings: Settings | None = None) -> list[Reconciler]:
         ReleaseHolds(),
         SendPayouts(payout_provider(settings)),
         Reestimate(),
-        FetchImages(LocalImageStore(settings.images_dir), limits_from(settings)),
+        FetchImages(
+            open_image_store(settings.image_store, images_dir=settings.images_dir),
+            limits_from(settings),
+        ),
         PruneRateCounters(),
     ]
 

@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     """Empty means SQLite at ``data_dir/tessera.db``."""
     public_url: str = ""
     """Base URL put in links (image URLs); empty means the URL the request came in on."""
+    image_store: str = ""
+    """Where image bytes live: empty means files under ``data_dir/images``; ``s3://bucket/prefix``
+    an S3-compatible object store (endpoint and credentials from the usual AWS variables), whose
+    presigned URLs then go to browsers and clients (README: "Images in an object store")."""
 
     secret_key: str = Field(default="", repr=False)
     """Signs image URLs. Empty: a random key is made once and kept in the database; set the

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import contextlib
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.responses import RedirectResponse
 
 from app.auth.deps import BearerCredentials, SessionCookie, Worker, resolve_caller
 from app.core import ratelimit
@@ -11,7 +13,8 @@ from app.core.deps import BaseURL, Now, SessionDep, SettingsDep
 from app.core.errors import Unauthorized
 from app.core.openapi import problems
 from app.core.pagination import PageParams, next_cursor, page_params
-from app.images import ImageNotFound
+from app.images import ImageNotFound, requester_expiry
+from app.images.s3 import S3ImageStore
 from app.images.thumbnails import MEDIA_TYPE as THUMBNAIL_TYPE
 from app.images.thumbnails import snap_width
 from app.quality import standing
@@ -132,7 +135,11 @@ def my_skills(worker: Worker, session: SessionDep) -> StandingPage:
 @router.get(
     "/images/{image_id}",
     response_class=Response,
-    responses={200: {"content": {"image/*": {}}}, 404: {"description": ImageNotAvailable.title}},
+    responses={
+        200: {"content": {"image/*": {}}},
+        307: {"description": "With an object store: its presigned URL of the image."},
+        404: {"description": ImageNotAvailable.title},
+    },
 )
 def get_image(
     image_id: str,
@@ -172,6 +179,12 @@ def get_image(
     image = work_service.image_for(session, viewer, image_id, now=now)
     session.commit()
     store = request.app.state.image_store
+    if w is None and isinstance(store, S3ImageStore):
+        # The bytes come from the object store, not through us: a presigned URL that ends when
+        # the signed one does (or in the requester's hour, for the header form).
+        until = requester_expiry(now) if exp is None else datetime.fromtimestamp(exp, UTC)
+        url = store.url_for(image, viewer_id=viewer, expires_at=until, base_url="")
+        return RedirectResponse(url, status_code=status.HTTP_307_TEMPORARY_REDIRECT)
     try:
         if w is None:
             data, media_type, etag = store.get(image.sha256), image.media_type, image.sha256
