@@ -104,6 +104,7 @@ def test_a_requester_session_from_the_command_line(
     assert "--yes" in refused.stderr
     assert "1.5" in refused.stderr  # 30 tasks x 1 x $0.05, shown before asking
     assert cli.json("batch", "launch", batch_id, "--yes")["status"] == "open"
+    assert [b["id"] for b in cli.json("batch", "list", project["id"])] == [batch_id]
     status = cli.json("batch", "status", batch_id)
     assert status["task_count"] == 30
 
