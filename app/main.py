@@ -18,14 +18,19 @@ from app.batches.router import router as batches_router
 from app.core.clock import utc_now
 from app.core.config import Settings, get_settings
 from app.core.db import make_engine, make_sessionmaker
-from app.core.errors import install_handlers, register_translator
+from app.core.errors import (
+    InsufficientStorage,
+    ProblemError,
+    install_handlers,
+    register_translator,
+)
 from app.core.headers import SecurityHeaders
 from app.core.limits import BodySizeLimit
 from app.core.migrate import upgrade
 from app.core.openapi import install_openapi
 from app.core.secrets import server_secret
 from app.health.router import router as health_router
-from app.images import LocalImageStore, UrlSigner
+from app.images import ImageStoreFull, LocalImageStore, UrlSigner
 from app.images.s3 import S3ImageStore
 from app.images.thumbnails import ThumbnailCache
 from app.money.errors import problem_for as money_problem
@@ -38,6 +43,14 @@ from app.work.router import router as work_router
 from workers.runner import start_in_thread
 
 log = logging.getLogger("tessera")
+
+
+def _store_full(exc: Exception) -> ProblemError:
+    log.error("image store full: %s", exc)
+    return InsufficientStorage(
+        "The image store has no space left; nothing of this upload was kept. "
+        "Retry later (the operator has been told through the log)."
+    )
 
 
 def body_caps(settings: Settings) -> dict[tuple[str, str], int]:
@@ -109,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     register_translator(payments.PaymentsError, money_problem)
+    register_translator(ImageStoreFull, _store_full)
     install_handlers(app)
     routers = (
         health_router,

@@ -394,7 +394,9 @@ def get_batch(batch_id: str, requester: Requester, session: SessionDep, now: Now
     return batch_out(session, batch_service.get_own(session, requester, batch_id), now)
 
 
-ExportFormatName = Literal["json", "coco", "yolo", "voc", "csv", "masks", "folders"]
+ExportFormatName = Literal[
+    "json", "coco", "yolo", "voc", "csv", "masks", "folders", "cvat", "datumaro", "labelstudio"
+]
 
 
 def _download(result: Export, batch_id: str) -> StreamingResponse:
@@ -448,7 +450,8 @@ def get_results(
     batch = batch_service.get_own(session, requester, batch_id)
     if format == "json" and include_images:
         raise Unprocessable(
-            "images=true is for downloads: give a format (coco, yolo, voc, csv, masks, folders); "
+            "images=true is for downloads: give a format (coco, yolo, voc, csv, masks, folders, "
+            "cvat, datumaro, labelstudio); "
             f"GET /v1/batches/{batch_id}/images.zip has the images alone.",
             errors=[{"loc": ["query", "images"], "msg": "needs a download format"}],
         )
@@ -551,7 +554,7 @@ def thumbnail_url(image_url: str, width: int = 256) -> str:
 )
 def get_images_zip(batch_id: str, request: Request, requester: Requester, session: SessionDep):  # type: ignore[no-untyped-def]
     """Every image of the batch under its name (the folders it was uploaded with), and
-    `manifest.csv` (task id of each file); a streamed zip, images stored as they are."""
+    `tessera/manifest.csv` (task id of each file); a streamed zip, images stored as they are."""
     batch = batch_service.get_own(session, requester, batch_id)
     session.commit()
     result = image_archive(

@@ -11,6 +11,7 @@
      ├── UnsupportedMediaType (415)
      ├── Unprocessable (422)      may carry ``errors: [{loc, msg}]``
      ├── TooManyRequests (429)    carries ``Retry-After``
+     ├── InsufficientStorage (507)
      ├── InternalError (500)      never carries the cause; it is logged
      └── ServiceUnavailable (503)
           └── DatabaseUnavailable  carries ``Retry-After``; what database errors translate to
@@ -121,6 +122,10 @@ class TooManyRequests(ProblemError):
             headers={"Retry-After": str(retry_after_s)},
             extra={"retry_after": retry_after_s},
         )
+
+
+class InsufficientStorage(ProblemError):
+    status, type, title = 507, "insufficient-storage", "The image store is full"
 
 
 class InternalError(ProblemError):

@@ -8,6 +8,7 @@ outside the store's root.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import re
@@ -17,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from app.images.errors import ImageNotFound
+from app.images.errors import ImageNotFound, ImageStoreFull
 from app.images.signing import UrlSigner
 
 __all__ = [
@@ -152,8 +153,10 @@ class LocalImageStore:
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, target)
-        except BaseException:
+        except BaseException as exc:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
+            if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise ImageStoreFull(exc.errno, f"the image store is full: {exc.strerror}") from exc
             raise
         return digest
