@@ -2,8 +2,8 @@
 
 Whole processes, as a user runs them (start, read the CSV, fit DS, write task,label,confidence),
 interleaved so each sees the same background load; wall time, CPU time (user + sys) and peak
-RSS of each child from ``os.wait4``. With ``--before DIR`` (a copy of an older ``consensus``
-and ``app``, e.g. ``git archive e5dda3a consensus app | tar -x -C DIR``) the old CLI runs too.
+RSS of each child from ``os.wait4``. With ``--before DIR`` (run from that folder: a copy of an older
+``consensus`` and ``app``, e.g. ``git archive e5dda3a consensus app | tar -x -C DIR``) the old CLI runs too.
 
 .venv/bin/python benchmarks/consensus/e2e_cli.py --repeats 3 --before /tmp/cons_before
 """
@@ -23,10 +23,10 @@ ROOT = HERE.parents[1]
 CK = str(ROOT / ".venv-crowdkit" / "bin" / "python")
 
 
-def run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float]:
+def run(cmd: list[str], cwd: Path) -> tuple[float, float, float]:
     """(wall s, CPU s, peak RSS MB) of one child process."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     if status != 0:
@@ -46,7 +46,7 @@ def main() -> None:
             [sys.executable, str(HERE / "synth.py"), str(args.csv), str(truth)], check=True
         )
     out = "/tmp/tessera_e2e_out.csv"
-    contenders: dict[str, tuple[list[str], dict[str, str] | None]] = {
+    contenders: dict[str, tuple[list[str], Path]] = {
         "ours: `tessera aggregate --method ds` (python -m app.cli)": (
             [
                 sys.executable,
@@ -63,11 +63,10 @@ def main() -> None:
         ),
         "crowd-kit 1.4.2 DawidSkene (pandas read_csv, fit_predict, to_csv)": (
             [CK, str(HERE / "crowdkit_runner.py"), "e2e-ds", str(args.csv), "/tmp/ck_out.csv"],
-            None,
+            ROOT,
         ),
     }
     if args.before:
-        env = dict(os.environ, PYTHONPATH=str(args.before))
         contenders["before (e5dda3a): same command"] = (
             [
                 sys.executable,
@@ -80,12 +79,12 @@ def main() -> None:
                 "-o",
                 out,
             ],
-            env,
+            args.before,
         )
     results: dict[str, list[tuple[float, float, float]]] = {k: [] for k in contenders}
     for _ in range(args.repeats):
-        for name, (cmd, env) in contenders.items():
-            results[name].append(run(cmd, env))
+        for name, (cmd, cwd) in contenders.items():
+            results[name].append(run(cmd, cwd))
     print("| | median wall s | median CPU s | runs (wall) | peak RSS MB |")
     print("|---|---:|---:|---|---:|")
     for name, rs in results.items():
