@@ -60,6 +60,7 @@ def body_caps(settings: Settings) -> dict[tuple[str, str], int]:
     return {
         ("POST", "/v1/projects/{project_id}/batches"): settings.max_request_bytes,
         ("POST", "/v1/projects/{project_id}/gold"): settings.max_request_bytes,
+        ("POST", "/v1/batches/{batch_id}/images"): settings.max_request_bytes,
         ("POST", "/v1/assignments/{assignment_id}/submit"): settings.max_answer_bytes,
     }
 
