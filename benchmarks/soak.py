@@ -296,7 +296,6 @@ def main() -> None:
 
         stats, stop = Stats(), threading.Event()
         projects = [p for _, p, _ in requesters]
-        batches = [b for *_, b in requesters]
         threads = [
             threading.Thread(target=worker_loop, args=(urls[i % 2], w, projects, stats, stop))
             for i, w in enumerate(workers)
