@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -32,6 +33,7 @@ from app.core.secrets import server_secret
 from app.health.router import router as health_router
 from app.images import ImageStoreFull, LocalImageStore, UrlSigner
 from app.images.s3 import S3ImageStore
+from app.images.store import sweep_temporary
 from app.images.thumbnails import ThumbnailCache
 from app.money.errors import problem_for as money_problem
 from app.money.router import router as money_router
@@ -58,6 +60,7 @@ def body_caps(settings: Settings) -> dict[tuple[str, str], int]:
     return {
         ("POST", "/v1/projects/{project_id}/batches"): settings.max_request_bytes,
         ("POST", "/v1/projects/{project_id}/gold"): settings.max_request_bytes,
+        ("POST", "/v1/batches/{batch_id}/images"): settings.max_request_bytes,
         ("POST", "/v1/assignments/{assignment_id}/submit"): settings.max_answer_bytes,
     }
 
@@ -100,6 +103,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.images_dir, app.state.url_signer
         )
         app.state.thumbnails = ThumbnailCache(settings.thumbnails_dir)
+        if remote_store is None:
+            # Temporary files of a process killed mid-write: swept off the startup path.
+            threading.Thread(
+                target=sweep_temporary, args=(settings.images_dir,), daemon=True
+            ).start()
         reconcilers = None
         if settings.reconcilers_in_process:
             reconcilers = start_in_thread(app.state.sessionmaker, settings)

@@ -58,6 +58,13 @@ router = APIRouter(prefix="/v1", tags=["batches"])
 
 Page = Annotated[PageParams, Depends(page_params)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+SkipInvalid = Annotated[
+    bool,
+    Query(
+        description="Report a corrupt or refused image in `skipped` (with why) and keep the "
+        "others, instead of refusing the whole request."
+    ),
+]
 
 BATCH_FORM = Form(
     FormField(
@@ -174,13 +181,7 @@ async def create_batch(
     settings: SettingsDep,
     limits: Limits,
     idempotency_key: IdempotencyKey = None,
-    skip_invalid: Annotated[
-        bool,
-        Query(
-            description="Report a corrupt or refused image in `upload_report.skipped` (with "
-            "why) and make the batch of the others, instead of refusing the whole upload."
-        ),
-    ] = False,
+    skip_invalid: SkipInvalid = False,
 ) -> JSONResponse:
     """Upload images (multipart `files`, a `.zip`, or JSON with base64 or URLs); each becomes a
     task. Duplicates are merged and reported; with `skip_invalid=true` bad images are too."""
@@ -203,7 +204,9 @@ async def create_batch(
         return status.HTTP_201_CREATED, batch_out(session, batch, now)
 
     request_hash = idempotency.fingerprint(
-        "POST", request.url.path, {**fingerprint, "skip_invalid": skip_invalid}
+        "POST",
+        request.url.path,
+        {**fingerprint, "skip_invalid": True} if skip_invalid else fingerprint,
     )
     return await run_in_threadpool(
         idempotency.run, session, requester, idempotency_key, request_hash, action, now=now
@@ -241,6 +244,7 @@ async def add_batch_images(
     settings: SettingsDep,
     limits: Limits,
     idempotency_key: IdempotencyKey = None,
+    skip_invalid: SkipInvalid = False,
 ) -> JSONResponse:
     """Add images to a draft batch, in the same forms as the upload that created it. An image
     the batch already holds (the same bytes) makes no second task and is listed in `present`:
@@ -260,6 +264,7 @@ async def add_batch_images(
             limits=limits,
             max_images=settings.max_batch_images,
             now=now,
+            skip_invalid=skip_invalid,
         )
         return status.HTTP_200_OK, BatchImagesOut(
             batch=batch_out(session, result.batch, now),
@@ -269,7 +274,11 @@ async def add_batch_images(
             skipped=upload.skipped,
         )
 
-    request_hash = idempotency.fingerprint("POST", request.url.path, fingerprint)
+    request_hash = idempotency.fingerprint(
+        "POST",
+        request.url.path,
+        {**fingerprint, "skip_invalid": True} if skip_invalid else fingerprint,
+    )
     return await run_in_threadpool(
         idempotency.run, session, requester, idempotency_key, request_hash, action, now=now
     )

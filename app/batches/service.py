@@ -267,6 +267,7 @@ def add_images(
     limits: ImageLimits,
     max_images: int,
     now: datetime,
+    skip_invalid: bool = False,
 ) -> Added:
     """Add images to a draft batch, one task per image the batch does not hold yet.
 
@@ -279,7 +280,7 @@ def add_images(
         raise BatchStateConflict(f"Batch {batch.id} is {batch.status}; images go into a draft.")
     project = session.get_one(Project, batch.project_id)
     session.commit()
-    unique, duplicates = _check_images(upload, limits, max_images)
+    unique, duplicates = _check_images(upload, limits, max_images, skip_invalid=skip_invalid)
     aliases = {item.name: with_extension(item.name, item.info.media_type) for item in unique}
     unique = [replace(item, name=aliases[item.name]) for item in unique]
     given = {

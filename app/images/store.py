@@ -13,6 +13,7 @@ import hashlib
 import os
 import re
 import tempfile
+import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -97,6 +98,37 @@ def open_image_store(
     return S3ImageStore.from_url(spec.strip(), clock=clock)
 
 
+TMP_PREFIX = ".tmp-"
+
+
+def sweep_temporary(root: Path, *, older_than_s: float = 3600.0) -> int:
+    """Delete temporary files left by a writer that died mid-``put`` (SIGKILL, power loss):
+    those whose process is gone, and any older than ``older_than_s`` (another machine's, on a
+    shared folder). Never a final file; returns how many it removed."""
+    removed = 0
+    now = time.time()
+    for tmp in Path(root).glob(f"*/*/{TMP_PREFIX}*"):
+        pid = tmp.name[len(TMP_PREFIX) :].split("-", 1)[0]
+        alive = pid.isdigit() and _alive(int(pid))
+        try:
+            if not alive or now - tmp.stat().st_mtime > older_than_s:
+                tmp.unlink()
+                removed += 1
+        except FileNotFoundError:
+            pass  # renamed into place or removed meanwhile
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class LocalImageStore:
     """Files under ``root/ab/cd/<sha256>``, written atomically.
 
@@ -146,7 +178,7 @@ class LocalImageStore:
         if target.is_file():
             return digest
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f"{TMP_PREFIX}{os.getpid()}-")
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)

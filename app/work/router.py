@@ -4,11 +4,11 @@ import contextlib
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
-from fastapi.responses import RedirectResponse
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi.responses import JSONResponse, RedirectResponse
 
 from app.auth.deps import BearerCredentials, SessionCookie, Worker, resolve_caller
-from app.core import ratelimit
+from app.core import idempotency, ratelimit
 from app.core.deps import BaseURL, Now, SessionDep, SettingsDep
 from app.core.errors import Unauthorized
 from app.core.openapi import problems
@@ -30,6 +30,8 @@ from app.work.schemas import (
     StandingPage,
     SubmitIn,
 )
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
 
 router = APIRouter(prefix="/v1", tags=["work"])
 
@@ -84,16 +86,28 @@ def lease(
 def submit(
     assignment_id: str,
     body: SubmitIn,
+    request: Request,
     worker: Worker,
     session: SessionDep,
     now: Now,
     settings: SettingsDep,
-) -> AssignmentOut:
-    """Submit the answer for a leased task; it is checked against the project's schema."""
+    idempotency_key: IdempotencyKey = None,
+) -> AssignmentOut | JSONResponse:
+    """Submit the answer for a leased task; it is checked against the project's schema.
+
+    With an `Idempotency-Key`, a retry (say after a lost connection) gets the first response."""
     ratelimit.take(session, ratelimit.answers(settings), worker.id, now=now, what="answers")
-    return AssignmentOut.of(
-        work_service.submit(session, worker, assignment_id, body.answer, now=now)
-    )
+    if idempotency_key is None:
+        return AssignmentOut.of(
+            work_service.submit(session, worker, assignment_id, body.answer, now=now)
+        )
+
+    def action() -> tuple[int, AssignmentOut]:
+        done = work_service.submit(session, worker, assignment_id, body.answer, now=now)
+        return status.HTTP_200_OK, AssignmentOut.of(done)
+
+    request_hash = idempotency.fingerprint("POST", request.url.path, body.model_dump())
+    return idempotency.run(session, worker, idempotency_key, request_hash, action, now=now)
 
 
 @router.post("/assignments/{assignment_id}/release", response_model=AssignmentOut)
