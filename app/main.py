@@ -14,6 +14,7 @@ from fastapi_offline import FastAPIOffline
 import payments
 from app.accounts.router import router as accounts_router
 from app.answers.router import router as answers_router
+from app.assist.router import router as assist_router
 from app.auth.router import router as sessions_router
 from app.batches.router import router as batches_router
 from app.core.clock import utc_now
@@ -140,6 +141,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         projects_router,
         batches_router,
         work_router,
+        assist_router,
         answers_router,
         operator_router,
         web_api_router,

@@ -78,6 +78,12 @@ GOLD_FORM = Form(
     FormField(
         "answer", "json", description="The known answer, as JSON in the project's answer shape."
     ),
+    FormField(
+        "pre_annotation",
+        "json",
+        required=False,
+        description="Optional: what workers start from, as the batch's tasks do (JSON).",
+    ),
 )
 
 
@@ -278,14 +284,14 @@ async def add_batch_images(
     )
 
 
-async def _read_gold(request: Request, limits: ImageLimits) -> tuple[str, bytes, Any]:
+async def _read_gold(request: Request, limits: ImageLimits) -> tuple[str, bytes, Any, Any]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     upload = Upload()
     if content_type == "multipart/form-data":
         async with GOLD_FORM.read(request, max_files=1) as form:
             file = form["file"]
             upload.add_file(file.filename or "", await file.read(limits.max_file_bytes + 1), limits)
-        answer = form["answer"]
+        answer, pre_annotation = form["answer"], form.get("pre_annotation")
     elif content_type == "application/json":
         try:
             body = GoldJSON.model_validate(json.loads(await request.body()))
@@ -304,13 +310,13 @@ async def _read_gold(request: Request, limits: ImageLimits) -> tuple[str, bytes,
             await run_in_threadpool(
                 lambda: upload.add_urls([str(body.image_url)], limits, fetch=fetch)
             )
-        answer = body.answer
+        answer, pre_annotation = body.answer, body.pre_annotation
     else:
         raise UnsupportedMediaType("Send multipart/form-data (file, answer) or application/json.")
     if len(upload.images) != 1:
         raise Unprocessable("A gold task is exactly one image.")
     name, data = upload.images[0]
-    return name, data, answer
+    return name, data, answer, pre_annotation
 
 
 @router.post(
@@ -330,7 +336,7 @@ async def create_gold(
 ) -> GoldOut:
     """A gold task: an image with its known answer, mixed into workers' streams at the project's
     gold rate and used for qualification; never in results, its answer never shown to workers."""
-    name, data, answer = await _read_gold(request, limits)
+    name, data, answer, pre_annotation = await _read_gold(request, limits)
     task = await run_in_threadpool(
         batch_service.create_gold,
         session,
@@ -340,6 +346,7 @@ async def create_gold(
         name,
         data,
         answer,
+        pre_annotation=pre_annotation,
         limits=limits,
         now=now,
     )
@@ -355,6 +362,7 @@ async def create_gold(
             base_url=base_url,
         ),
         answer=task.gold_answer or {},
+        pre_annotation=task.pre_annotation,
         created_at=task.created_at,
     )
 

@@ -385,10 +385,12 @@ def create_gold(
     data: bytes,
     answer: object,
     *,
+    pre_annotation: object = None,
     limits: ImageLimits,
     now: datetime,
 ) -> Task:
-    """A gold task: the image checked like any upload, the known answer checked against the spec."""
+    """A gold task: the image checked like any upload, the known answer (and the pre-annotation
+    workers start from, if any) checked against the spec."""
     project = project_service.get_own(session, requester, project_id)
     session.commit()
     [item], _ = _check_images(Upload(images=[(name, data)]), limits, 1)
@@ -396,6 +398,13 @@ def create_gold(
     [known] = _check_pre_annotations(
         project, [item], {item.name: answer}, loc=("body", "answer")
     ).values()
+    start = (
+        None
+        if pre_annotation is None
+        else _check_pre_annotations(
+            project, [item], {item.name: pre_annotation}, loc=("body", "pre_annotation")
+        )[item.name]
+    )
     store.put(item.data)
     with transaction(session):
         image_ids = image_rows(session, requester, [item], now)
@@ -405,6 +414,7 @@ def create_gold(
             name=item.name,
             image_id=image_ids[item.info.sha256],
             answer=known,
+            pre_annotation=start,
             now=now,
         )
 
