@@ -1,20 +1,32 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.security import HTTPAuthorizationCredentials
+from starlette.concurrency import run_in_threadpool
 
-from app.auth.deps import BearerCredentials, SessionCookie, Worker, resolve_caller
-from app.core.deps import BaseURL, Now, SessionDep, SettingsDep
+from app.auth.deps import (
+    BearerCredentials,
+    SessionCookie,
+    Worker,
+    authenticated_inside,
+    require_role,
+    resolve_caller,
+)
+from app.core.config import Settings
+from app.core.deps import Now, SessionDep, base_url_of, clock_of
 from app.core.errors import Unauthorized
 from app.core.pagination import PageParams, next_cursor, page_params
 from app.images import ImageNotFound
 from app.images.thumbnails import MEDIA_TYPE as THUMBNAIL_TYPE
 from app.images.thumbnails import snap_width
+from app.models import Role
 from app.quality import standing
 from app.work import service as work_service
 from app.work.errors import ImageNotAvailable
+from app.work.hotpath import HotPath, bearer_key
 from app.work.schemas import (
     AssignmentOut,
     AssignmentPage,
@@ -34,26 +46,59 @@ router = APIRouter(prefix="/v1", tags=["work"])
     status_code=status.HTTP_201_CREATED,
     response_model=LeaseOut,
     responses={204: {"description": "Nothing is available to this worker now."}},
+    dependencies=[Depends(authenticated_inside)],
 )
-def lease(
-    project_id: str,
-    request: Request,
-    worker: Worker,
-    session: SessionDep,
-    now: Now,
-    base_url: BaseURL,
-    settings: SettingsDep,
-) -> LeaseOut | Response:
+async def lease(
+    project_id: str, request: Request, credentials: BearerCredentials, cookie: SessionCookie
+) -> Any:
     """Lease the project's next task: exclusive until `expires_at`."""
-    lease = work_service.lease_next(
-        session, worker, project_id, now=now, max_live_leases=settings.max_live_leases_per_worker
-    )
+    # async, with one hop to the thread pool: the hot path (one database call) or the service.
+    return await run_in_threadpool(_lease, request, project_id, credentials, cookie)
+
+
+def _lease(
+    request: Request,
+    project_id: str,
+    credentials: HTTPAuthorizationCredentials | None,
+    cookie: str | None,
+) -> Response | LeaseOut:
+    state = request.app.state
+    settings: Settings = state.settings
+    now = clock_of(request)()
+    base_url = base_url_of(request)
+    hot: HotPath | None = getattr(state, "hot_path", None)
+    key = bearer_key(request.headers.get("authorization")) if hot is not None else None
+    if hot is not None and key is not None:
+        done = hot.lease(
+            key,
+            project_id,
+            now=now,
+            max_live_leases=settings.max_live_leases_per_worker,
+            image_store=state.image_store,
+            base_url=base_url,
+        )
+        if done is not None:
+            code, content = done
+            if code == status.HTTP_204_NO_CONTENT:
+                return Response(status_code=code)
+            return Response(content, status_code=code, media_type="application/json")
+    with state.sessionmaker() as session:
+        worker = require_role(
+            resolve_caller(request, session, now, credentials, cookie).account, Role.worker
+        )
+        lease = work_service.lease_next(
+            session,
+            worker,
+            project_id,
+            now=now,
+            max_live_leases=settings.max_live_leases_per_worker,
+        )
     if lease is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
     a = lease.assignment
     task = LeasedTask(
         id=lease.task.id,
-        image_url=request.app.state.image_store.url_for(
+        image_url=state.image_store.url_for(
             lease.image, viewer_id=worker.id, expires_at=a.expires_at, base_url=base_url
         ),
         width=lease.image.width,
@@ -67,14 +112,46 @@ def lease(
     )
 
 
-@router.post("/assignments/{assignment_id}/submit", response_model=AssignmentOut)
-def submit(
-    assignment_id: str, body: SubmitIn, worker: Worker, session: SessionDep, now: Now
-) -> AssignmentOut:
+@router.post(
+    "/assignments/{assignment_id}/submit",
+    response_model=AssignmentOut,
+    dependencies=[Depends(authenticated_inside)],
+)
+async def submit(
+    assignment_id: str,
+    body: SubmitIn,
+    request: Request,
+    credentials: BearerCredentials,
+    cookie: SessionCookie,
+) -> Any:
     """Submit the answer for a leased task; it is checked against the project's schema."""
-    return AssignmentOut.of(
-        work_service.submit(session, worker, assignment_id, body.answer, now=now)
+    return await run_in_threadpool(
+        _submit, request, assignment_id, body.answer, credentials, cookie
     )
+
+
+def _submit(
+    request: Request,
+    assignment_id: str,
+    answer: object,
+    credentials: HTTPAuthorizationCredentials | None,
+    cookie: str | None,
+) -> Response | AssignmentOut:
+    state = request.app.state
+    now = clock_of(request)()
+    hot: HotPath | None = getattr(state, "hot_path", None)
+    key = bearer_key(request.headers.get("authorization")) if hot is not None else None
+    if hot is not None and key is not None:
+        done = hot.submit(key, assignment_id, answer, now=now, sessionmaker=state.sessionmaker)
+        if done is not None:
+            return Response(done[1], status_code=done[0], media_type="application/json")
+    with state.sessionmaker() as session:
+        worker = require_role(
+            resolve_caller(request, session, now, credentials, cookie).account, Role.worker
+        )
+        return AssignmentOut.of(
+            work_service.submit(session, worker, assignment_id, answer, now=now)
+        )
 
 
 @router.post("/assignments/{assignment_id}/release", response_model=AssignmentOut)
