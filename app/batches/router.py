@@ -23,9 +23,11 @@ from app.batches.schemas import (
     BatchImagesOut,
     BatchMoney,
     BatchOut,
+    BatchPage,
     BatchProgress,
     GoldJSON,
     GoldOut,
+    LaunchQuote,
     ResultAnswer,
     ResultItem,
     ResultPage,
@@ -48,6 +50,7 @@ from app.exports import (
     needs_images,
 )
 from app.images import ImageLimits, ImageStore, default_resolver, fetch_image, requester_expiry
+from app.images.store import api_image_url
 from app.models import Batch, Project
 from app.money import service as money_service
 
@@ -86,6 +89,9 @@ def batch_out(session: Session, batch: Batch, now: datetime) -> BatchOut:
         money=BatchMoney(**asdict(money_service.batch_money(session, batch.id))),
         progress=BatchProgress(**batch_service.progress(session, batch, now=now)),
         upload_report=batch.upload_report,
+        launch_quote=(
+            None if (q := batch_service.launch_quote(session, batch)) is None else LaunchQuote(**q)
+        ),
         reward=batch.reward_micros,
         overlap=overlap,
         created_at=batch.created_at,
@@ -162,8 +168,16 @@ async def create_batch(
     settings: SettingsDep,
     limits: Limits,
     idempotency_key: IdempotencyKey = None,
+    skip_invalid: Annotated[
+        bool,
+        Query(
+            description="Report a corrupt or refused image in `upload_report.skipped` (with "
+            "why) and make the batch of the others, instead of refusing the whole upload."
+        ),
+    ] = False,
 ) -> JSONResponse:
-    """Upload images (multipart `files`, a `.zip`, or JSON with base64 or URLs); each becomes a task."""
+    """Upload images (multipart `files`, a `.zip`, or JSON with base64 or URLs); each becomes a
+    task. Duplicates are merged and reported; with `skip_invalid=true` bad images are too."""
     upload, fingerprint, pre = await _read_upload(request, settings, limits)
     store = request.app.state.image_store
 
@@ -178,10 +192,13 @@ async def create_batch(
             limits=limits,
             max_images=settings.max_batch_images,
             now=now,
+            skip_invalid=skip_invalid,
         )
         return status.HTTP_201_CREATED, batch_out(session, batch, now)
 
-    request_hash = idempotency.fingerprint("POST", request.url.path, fingerprint)
+    request_hash = idempotency.fingerprint(
+        "POST", request.url.path, {**fingerprint, "skip_invalid": skip_invalid}
+    )
     return await run_in_threadpool(
         idempotency.run, session, requester, idempotency_key, request_hash, action, now=now
     )
@@ -333,6 +350,18 @@ async def create_gold(
     )
 
 
+@router.get("/projects/{project_id}/batches", response_model=BatchPage)
+def list_batches(
+    project_id: str, requester: Requester, session: SessionDep, page: Page, now: Now
+) -> BatchPage:
+    """The project's batches, newest first, each as `GET /v1/batches/{id}` shows it."""
+    rows = batch_service.of_project(session, requester, project_id, page)
+    return BatchPage(
+        items=[batch_out(session, b, now) for b in rows[: page.limit]],
+        next_cursor=next_cursor([b.id for b in rows], page.limit),
+    )
+
+
 @router.post("/batches/{batch_id}/launch", response_model=BatchOut)
 def launch_batch(
     batch_id: str,
@@ -365,7 +394,9 @@ def get_batch(batch_id: str, requester: Requester, session: SessionDep, now: Now
     return batch_out(session, batch_service.get_own(session, requester, batch_id), now)
 
 
-ExportFormatName = Literal["json", "coco", "yolo", "voc", "csv", "masks", "folders"]
+ExportFormatName = Literal[
+    "json", "coco", "yolo", "voc", "csv", "masks", "folders", "cvat", "datumaro", "labelstudio"
+]
 
 
 def _download(result: Export, batch_id: str) -> StreamingResponse:
@@ -419,7 +450,8 @@ def get_results(
     batch = batch_service.get_own(session, requester, batch_id)
     if format == "json" and include_images:
         raise Unprocessable(
-            "images=true is for downloads: give a format (coco, yolo, voc, csv, masks, folders); "
+            "images=true is for downloads: give a format (coco, yolo, voc, csv, masks, folders, "
+            "cvat, datumaro, labelstudio); "
             f"GET /v1/batches/{batch_id}/images.zip has the images alone.",
             errors=[{"loc": ["query", "images"], "msg": "needs a download format"}],
         )
@@ -462,14 +494,26 @@ def get_results(
         )
         for image_id, image in images.items()
     }
+    # Thumbnails are made by the API (from the store's bytes): always our own signed URL.
+    thumbs = {
+        image_id: api_image_url(
+            request.app.state.url_signer,
+            image,
+            viewer_id=requester.id,
+            expires_at=expires_at,
+            base_url=base_url,
+        )
+        for image_id, image in images.items()
+    }
     items = [
         ResultItem(
             task_id=t.id,
             image_name=t.image_name,
             image_url=urls[t.image_id],
-            thumbnail_url=thumbnail_url(urls[t.image_id]),
+            thumbnail_url=thumbnail_url(thumbs[t.image_id]),
             width=images[t.image_id].width,
             height=images[t.image_id].height,
+            completed_at=t.completed_at,
             status=t.status,
             answer=t.consensus,
             confidence=t.confidence,
@@ -510,7 +554,7 @@ def thumbnail_url(image_url: str, width: int = 256) -> str:
 )
 def get_images_zip(batch_id: str, request: Request, requester: Requester, session: SessionDep):  # type: ignore[no-untyped-def]
     """Every image of the batch under its name (the folders it was uploaded with), and
-    `manifest.csv` (task id of each file); a streamed zip, images stored as they are."""
+    `tessera/manifest.csv` (task id of each file); a streamed zip, images stored as they are."""
     batch = batch_service.get_own(session, requester, batch_id)
     session.commit()
     result = image_archive(

@@ -47,6 +47,15 @@ class BatchProgress(OutputModel):
     eta: Timestamp | None
 
 
+class LaunchQuote(OutputModel):
+    """What launching a draft now escrows: the most the batch can cost."""
+
+    answers: int = Field(description="Tasks × overlap.max, plus the gold answers it pays for.")
+    reward: MoneyOut
+    fee: MoneyOut = Field(description="The platform fee per answer at today's rate.")
+    total: MoneyOut
+
+
 class BatchOut(OutputModel):
     id: str
     project_id: str
@@ -56,12 +65,20 @@ class BatchOut(OutputModel):
     money: BatchMoney
     progress: BatchProgress
     upload_report: dict[str, Any]
+    launch_quote: LaunchQuote | None = Field(
+        default=None, description="For a draft: what launching it now escrows."
+    )
     reward: MoneyOut | None
     overlap: dict[str, int] | None
     created_at: Timestamp
     launched_at: Timestamp | None
     completed_at: Timestamp | None
     cancelled_at: Timestamp | None
+
+
+class BatchPage(OutputModel):
+    items: list[BatchOut]
+    next_cursor: str | None
 
 
 class ResultAnswer(OutputModel):
@@ -91,6 +108,7 @@ class ResultItem(OutputModel):
     )
     width: int | None = None
     height: int | None = None
+    completed_at: Timestamp | None = None
     status: str
     answer: dict[str, Any] | None
     confidence: float | None

@@ -62,6 +62,12 @@ async def get_base_url(request: Request) -> str:
     return base_url_of(request)
 
 
+def client_address(request: Request) -> str:
+    """The caller's address as the socket saw it (behind a proxy: the proxy's, so every client
+    shares its limits; run uvicorn with ``--forwarded-allow-ips`` to take it from the proxy)."""
+    return request.client.host if request.client else "unknown"
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
 Now = Annotated[datetime, Depends(get_now)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

@@ -26,14 +26,28 @@ from psycopg.types.json import Jsonb
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from app.core import ratelimit
 from app.core.clock import rfc3339
 from app.core.ids import new_id
 from app.core.security import hash_secret, split_api_key
 from app.quality import service as quality_service
 from payments.money import format_usd
 
-_LEASE = "SELECT tessera_lease(%s, %s, %s, %s, %s, %s)"
-_SUBMIT = "SELECT tessera_submit(%s, %s, %s, %s, %s)"
+_LEASE = "SELECT tessera_lease(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+_SUBMIT = "SELECT tessera_submit(%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+
+
+@dataclass(frozen=True)
+class Done:
+    response: tuple[int, bytes] | None
+    """``(status, JSON body)``; None: the caller runs the service."""
+    counted: bool = False
+    """The function counted the request against its rate limit (the service must not again)."""
+
+
+def _limit_params(limit: ratelimit.Limit, now: datetime) -> tuple[object, ...]:
+    index, ends_at = limit.window(now)
+    return limit.name, index, ends_at, limit.limit
 
 
 @dataclass(frozen=True)
@@ -94,17 +108,31 @@ class HotPath:
         project_id: str,
         *,
         now: datetime,
+        limit: ratelimit.Limit,
         max_live_leases: int,
         image_store: Any,
         base_url: str,
-    ) -> tuple[int, bytes] | None:
-        """``(status, JSON body)`` of the lease, or None: the caller runs the service."""
+    ) -> Done:
+        """The lease's response, or none: the caller runs the service."""
         assignment_id = new_id("asg")
-        r = self._call(_LEASE, (key[0], key[1], project_id, now, max_live_leases, assignment_id))
+        r = self._call(
+            _LEASE,
+            (
+                key[0],
+                key[1],
+                project_id,
+                now,
+                max_live_leases,
+                assignment_id,
+                *_limit_params(limit, now),
+            ),
+        )
+        if r.get("rate_limited"):
+            raise ratelimit.refusal(limit, now=now, what="leases")
         if "fallback" in r:
-            return None
+            return Done(None, counted=bool(r.get("counted")))
         if r.get("none"):
-            return 204, b""
+            return Done((204, b""))
         expires_at = now + timedelta(seconds=r["duration_s"])
         image_url = image_store.url_for(
             _ImageRef(r["image_id"], r["sha256"]),
@@ -127,7 +155,7 @@ class HotPath:
             "reward": format_usd(r["reward"]),
             "expires_at": rfc3339(expires_at),
         }
-        return 201, json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        return Done((201, json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()))
 
     def submit(
         self,
@@ -136,13 +164,18 @@ class HotPath:
         answer: object,
         *,
         now: datetime,
+        limit: ratelimit.Limit,
         sessionmaker: Callable[[], Session],
-    ) -> tuple[int, bytes] | None:
+    ) -> Done:
         """``(status, JSON body)`` of the submit, or None: the caller runs the service. A grade
         that may ban (rare) is decided by the service in a second round trip."""
-        r = self._call(_SUBMIT, (key[0], key[1], assignment_id, Jsonb(answer), now))
+        r = self._call(
+            _SUBMIT, (key[0], key[1], assignment_id, Jsonb(answer), now, *_limit_params(limit, now))
+        )
+        if r.get("rate_limited"):
+            raise ratelimit.refusal(limit, now=now, what="answers")
         if "fallback" in r:
-            return None
+            return Done(None, counted=bool(r.get("counted")))
         if r["check_bans"]:
             with sessionmaker() as session:
                 quality_service.ban_if_due(session, r["project_id"], r["check_bans"], now=now)
@@ -160,4 +193,4 @@ class HotPath:
             "appeal_message": None,
             "appeal_outcome": None,
         }
-        return 200, json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        return Done((200, json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()))

@@ -212,11 +212,20 @@ class AsyncClient:
     ) -> AsyncIterator[m.Result]:
         return self._iterate(lambda c: ops.results(batch_id, c, limit, include_answers))
 
-    async def export(self, batch_id: str, fmt: str, dest: str | Path) -> Path:
+    async def export(
+        self, batch_id: str, fmt: str, dest: str | Path, *, images: bool = False
+    ) -> Path:
+        """The download in memory, then to ``dest``; ``Client.export`` streams big ones."""
+        params = ops.export_params(fmt, images)
+        path = f"/v1/batches/{batch_id}/results"
+        return await self._save(Op("GET", path, content, params=params), dest)
+
+    async def download_images(self, batch_id: str, dest: str | Path) -> Path:
+        return await self._save(Op("GET", f"/v1/batches/{batch_id}/images.zip", content), dest)
+
+    async def _save(self, op: Op[bytes], dest: str | Path) -> Path:
         dest = Path(dest)
-        data = await self.run(
-            Op("GET", f"/v1/batches/{batch_id}/results", content, params=ops.export_params(fmt))
-        )
+        data = await self.run(op)
         await asyncio.to_thread(dest.write_bytes, data)
         return dest
 

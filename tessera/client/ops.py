@@ -234,8 +234,8 @@ def results(batch_id: str, cursor: Cursor, limit: int | None, include_answers: b
     return Op("GET", f"/v1/batches/{batch_id}/results", page(m.Result), params=params)
 
 
-def export_params(fmt: str) -> dict[str, Any]:
-    return {"format": fmt}
+def export_params(fmt: str, images: bool = False) -> dict[str, Any]:
+    return {"format": fmt, "images": "true" if images else None}
 
 
 def batch_assignments(

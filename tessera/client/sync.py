@@ -13,7 +13,7 @@ import httpx
 
 from tessera.client import models as m
 from tessera.client import ops
-from tessera.client._http import Op, RetryPolicy, check, retry_delay
+from tessera.client._http import Op, RetryPolicy, check, clean_params, retry_delay
 from tessera.client.errors import ConnectionFailed
 from tessera.client.upload import Progress, Uploader, UploadReport
 
@@ -246,15 +246,23 @@ class Client:
         fmt: str,
         dest: str | Path,
         *,
+        images: bool = False,
         on_bytes: Callable[[int], None] | None = None,
     ) -> Path:
-        """Stream ``?format=coco|yolo|voc|csv|masks`` to ``dest`` (written whole or not at all)."""
+        """Stream ``?format=coco|yolo|voc|csv|masks|…`` (with the images: ``images=True``) to
+        ``dest``, written whole or not at all."""
         return self.download(
             f"/v1/batches/{batch_id}/results",
             dest,
-            params=ops.export_params(fmt),
+            params=ops.export_params(fmt, images),
             on_bytes=on_bytes,
         )
+
+    def download_images(
+        self, batch_id: str, dest: str | Path, *, on_bytes: Callable[[int], None] | None = None
+    ) -> Path:
+        """The batch's images under their names, with ``manifest.csv``, as one zip."""
+        return self.download(f"/v1/batches/{batch_id}/images.zip", dest, on_bytes=on_bytes)
 
     def download(
         self,
@@ -269,7 +277,7 @@ class Client:
         attempt = 0
         while True:
             try:
-                with self._http.stream("GET", path, params=dict(params or {})) as response:
+                with self._http.stream("GET", path, params=clean_params(params)) as response:
                     delay = retry_delay(self.retry, attempt, response=response, replay_safe=True)
                     if delay is None:
                         if response.status_code >= 400:

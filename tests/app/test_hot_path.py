@@ -103,7 +103,7 @@ def test_what_the_function_does_not_handle_goes_to_the_service(
         f"/v1/assignments/{lease['id']}/submit", json={"answer": {"label": "emu"}}, headers=worker
     )
     assert r.status_code == 422, r.text
-    assert calls[0] == {"fallback": "answer"}
+    assert calls[0] == {"fallback": "answer", "counted": True}
     assert "orm" in calls
     r = client.post(f"/v1/projects/{project['id']}/assignments", headers=requester)
     assert r.status_code == 403, r.text

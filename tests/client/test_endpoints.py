@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -45,8 +46,9 @@ def _templates(client: TestClient) -> list[tuple[str, re.Pattern[str], str]]:
 
 
 def test_every_endpoint_once(
-    client: TestClient, connect: Any, settings: Settings, clock: FakeClock, tmp_path: Path
+    client: TestClient, connect_both: Any, settings: Settings, clock: FakeClock, tmp_path: Path
 ) -> None:
+    connect = connect_both
     anon = connect()
     assert anon.healthz()["status"] == "ok"
     anon.readyz()
@@ -132,6 +134,8 @@ def test_every_endpoint_once(
     assert sum(len(x.answers or []) for x in results) == 3
     out = r.export(batch.id, "csv", tmp_path / "out.csv")
     assert out.read_text().count("\n") >= 4
+    with zipfile.ZipFile(r.download_images(batch.id, tmp_path / "images.zip")) as zf:
+        assert sum(n.endswith(".png") for n in zf.namelist()) == 4
 
     # Operator and payouts
     assert any(row.id == w_acc.id for row in ops_client.admin_workers())
@@ -140,7 +144,7 @@ def test_every_endpoint_once(
     assert ops_client.verify_ledger().ok
     assert isinstance(ops_client.admin_stats(), dict)
     clock.advance(60)
-    run_pass(client.app.state.sessionmaker, [ReleaseHolds()], clock())  # type: ignore[attr-defined]
+    run_pass(connect.app.state.sessionmaker, [ReleaseHolds()], clock())
     payout = w.payout()
     assert w.get_payout(payout.id).amount == payout.amount > 0
     with pytest.raises(NotFound):

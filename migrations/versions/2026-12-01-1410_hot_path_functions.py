@@ -9,9 +9,9 @@ writing anything, and the caller runs the existing service instead.
 
 SQLite: nothing (the service's path is the only one there).
 
-Revision ID: 0019
-Revises: 0018
-Create Date: 2026-12-01 14:00:00
+Revision ID: 0020
+Revises: 0019
+Create Date: 2026-12-01 14:10:00
 """
 
 from __future__ import annotations
@@ -20,20 +20,20 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0019"
-down_revision: str | None = "0018"
+revision: str = "0020"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 LEASE = r"""
 CREATE OR REPLACE FUNCTION tessera_lease(
     p_key_id text, p_key_hash text, p_project text, p_now timestamptz, p_max_live int,
-    p_id text
+    p_id text, p_rl_name text, p_rl_window bigint, p_rl_ends bigint, p_rl_limit int
 ) RETURNS jsonb LANGUAGE plpgsql AS $fn$
 DECLARE
     v_worker text; v_role text; v_banned timestamptz;
     prj record; v_skill_banned timestamptz; v_qualified timestamptz; v_has_skill boolean;
-    v_held int; v_task text; v_batch text; t record; v_reward bigint;
+    v_hits int; v_held int; v_task text; v_batch text; t record; v_reward bigint;
 BEGIN
     SELECT a.id, a.role, a.banned_at INTO v_worker, v_role, v_banned
       FROM api_keys k JOIN accounts a ON a.id = k.account_id
@@ -41,31 +41,39 @@ BEGIN
     IF NOT FOUND OR v_role <> 'worker' OR v_banned IS NOT NULL THEN
         RETURN '{"fallback": "caller"}';
     END IF;
+    -- The rate limit of app.core.ratelimit (``take``): counted here, once, whatever follows.
+    INSERT INTO rate_counters (bucket, "window", hits, ends_at)
+    VALUES (p_rl_name || ':' || v_worker, p_rl_window, 1, p_rl_ends)
+    ON CONFLICT (bucket, "window") DO UPDATE SET hits = rate_counters.hits + 1
+    RETURNING hits INTO v_hits;
+    IF v_hits > p_rl_limit THEN
+        RETURN '{"rate_limited": true}';
+    END IF;
     SELECT p.id, p.annotation, p.instructions, p.assignment_duration_s, p.gold_rate,
            p.qualification_gold_tasks
       INTO prj FROM projects p WHERE p.id = p_project AND p.status = 'active';
     IF NOT FOUND THEN
-        RETURN '{"fallback": "project"}';
+        RETURN '{"fallback": "project", "counted": true}';
     END IF;
     SELECT s.banned_at, s.qualified_at INTO v_skill_banned, v_qualified
       FROM worker_skills s WHERE s.project_id = p_project AND s.worker_id = v_worker;
     v_has_skill := FOUND;
     IF v_skill_banned IS NOT NULL THEN
-        RETURN '{"fallback": "banned"}';
+        RETURN '{"fallback": "banned", "counted": true}';
     END IF;
     IF prj.qualification_gold_tasks > 0 AND (NOT v_has_skill OR v_qualified IS NULL) THEN
-        RETURN '{"fallback": "qualification"}';
+        RETURN '{"fallback": "qualification", "counted": true}';
     END IF;
     IF prj.gold_rate > 0 AND EXISTS (
         SELECT 1 FROM batches b
          WHERE b.project_id = p_project AND b.status = 'gold' AND b.task_count > 0
     ) THEN
-        RETURN '{"fallback": "gold"}';
+        RETURN '{"fallback": "gold", "counted": true}';
     END IF;
     SELECT count(*) INTO v_held FROM assignments a
      WHERE a.worker_id = v_worker AND a.status = 'leased' AND a.project_id = p_project;
     IF v_held >= p_max_live THEN
-        RETURN '{"fallback": "held"}';
+        RETURN '{"fallback": "held", "counted": true}';
     END IF;
     UPDATE task_queue q SET open_slots = q.open_slots - 1
      WHERE q.task_id = (
@@ -98,7 +106,8 @@ $fn$;
 
 SUBMIT = r"""
 CREATE OR REPLACE FUNCTION tessera_submit(
-    p_key_id text, p_key_hash text, p_id text, p_answer jsonb, p_now timestamptz
+    p_key_id text, p_key_hash text, p_id text, p_answer jsonb, p_now timestamptz,
+    p_rl_name text, p_rl_window bigint, p_rl_ends bigint, p_rl_limit int
 ) RETURNS jsonb LANGUAGE plpgsql AS $fn$
 DECLARE
     v_worker text; v_role text; v_banned timestamptz;
@@ -108,7 +117,7 @@ DECLARE
     v_ids text[] := '{}'; v_st text[] := '{}'; v_n int := 0; v_li int; v_acc float8;
     v_p float8; v_off float8; v_diag float8; v_mx float8; v_tot float8; v_best int;
     v_conf float8; v_omin int; v_omax int; v_cmin float8; v_complete boolean;
-    v_check text[] := '{}';
+    v_check text[] := '{}'; v_hits int;
 BEGIN
     SELECT ac.id, ac.role, ac.banned_at INTO v_worker, v_role, v_banned
       FROM api_keys k JOIN accounts ac ON ac.id = k.account_id
@@ -116,11 +125,19 @@ BEGIN
     IF NOT FOUND OR v_role <> 'worker' OR v_banned IS NOT NULL THEN
         RETURN '{"fallback": "caller"}';
     END IF;
+    -- The rate limit of app.core.ratelimit (``take``): counted here, once, whatever follows.
+    INSERT INTO rate_counters (bucket, "window", hits, ends_at)
+    VALUES (p_rl_name || ':' || v_worker, p_rl_window, 1, p_rl_ends)
+    ON CONFLICT (bucket, "window") DO UPDATE SET hits = rate_counters.hits + 1
+    RETURNING hits INTO v_hits;
+    IF v_hits > p_rl_limit THEN
+        RETURN '{"rate_limited": true}';
+    END IF;
     SELECT x.id, x.task_id, x.project_id, x.status, x.reward_micros, x.leased_at, x.expires_at
       INTO a FROM assignments x WHERE x.id = p_id AND x.worker_id = v_worker
        FOR NO KEY UPDATE;
     IF NOT FOUND OR a.status <> 'leased' OR a.expires_at <= p_now THEN
-        RETURN '{"fallback": "assignment"}';
+        RETURN '{"fallback": "assignment", "counted": true}';
     END IF;
     SELECT tk.id, tk.status, tk.is_gold, tk.batch_id, p.annotation, p.auto_accept_s,
            p.min_answer_s, p.qualification_gold_tasks, p.ban_below_accuracy,
@@ -129,7 +146,7 @@ BEGIN
                    JOIN batches b ON b.id = tk.batch_id
      WHERE tk.id = a.task_id FOR NO KEY UPDATE OF tk;
     IF t.annotation->>'type' IS DISTINCT FROM 'classification' THEN
-        RETURN '{"fallback": "type"}';
+        RETURN '{"fallback": "type", "counted": true}';
     END IF;
     v_names := ARRAY(SELECT jsonb_array_elements_text(t.annotation->'labels'));
     v_k := coalesce(array_length(v_names, 1), 0);
@@ -137,23 +154,23 @@ BEGIN
        OR (SELECT count(*) FROM jsonb_object_keys(p_answer)) <> 1
        OR jsonb_typeof(p_answer->'label') IS DISTINCT FROM 'string'
        OR NOT (p_answer->>'label' = ANY (v_names)) THEN
-        RETURN '{"fallback": "answer"}';
+        RETURN '{"fallback": "answer", "counted": true}';
     END IF;
     v_label := p_answer->>'label';
     IF coalesce(t.min_answer_s, 0) > 0
        AND extract(epoch FROM (p_now - a.leased_at)) < t.min_answer_s THEN
-        RETURN '{"fallback": "fast"}';
+        RETURN '{"fallback": "fast", "counted": true}';
     END IF;
     IF EXISTS (SELECT 1 FROM project_models m
                 WHERE m.project_id = a.project_id AND m.state IS NOT NULL) THEN
-        RETURN '{"fallback": "model"}';
+        RETURN '{"fallback": "model", "counted": true}';
     END IF;
     IF t.is_gold AND t.qualification_gold_tasks > 0 THEN
         SELECT s.qualified_at INTO v_qualified FROM worker_skills s
          WHERE s.project_id = a.project_id AND s.worker_id = v_worker;
         v_has_skill := FOUND;
         IF NOT v_has_skill OR v_qualified IS NULL THEN
-            RETURN '{"fallback": "qualification"}';
+            RETURN '{"fallback": "qualification", "counted": true}';
         END IF;
     END IF;
     v_doubt := coalesce((SELECT q.benefit_of_doubt_below FROM quality_settings q WHERE q.id = 1),
@@ -302,5 +319,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
-    op.execute("DROP FUNCTION IF EXISTS tessera_lease(text, text, text, timestamptz, int, text)")
-    op.execute("DROP FUNCTION IF EXISTS tessera_submit(text, text, text, jsonb, timestamptz)")
+    op.execute(
+        "DROP FUNCTION IF EXISTS tessera_lease(text, text, text, timestamptz, int, text, text, bigint, bigint, int)"
+    )
+    op.execute(
+        "DROP FUNCTION IF EXISTS tessera_submit(text, text, text, jsonb, timestamptz, text, bigint, bigint, int)"
+    )
