@@ -14,6 +14,7 @@ from fastapi_offline import FastAPIOffline
 import payments
 from app.accounts.router import router as accounts_router
 from app.answers.router import router as answers_router
+from app.assist.router import router as assist_router
 from app.auth.router import router as sessions_router
 from app.batches.router import router as batches_router
 from app.core.clock import utc_now
@@ -61,6 +62,7 @@ def body_caps(settings: Settings) -> dict[tuple[str, str], int]:
     return {
         ("POST", "/v1/projects/{project_id}/batches"): settings.max_request_bytes,
         ("POST", "/v1/projects/{project_id}/gold"): settings.max_request_bytes,
+        ("POST", "/v1/batches/{batch_id}/images"): settings.max_request_bytes,
         ("POST", "/v1/assignments/{assignment_id}/submit"): settings.max_answer_bytes,
     }
 
@@ -148,6 +150,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         projects_router,
         batches_router,
         work_router,
+        assist_router,
         answers_router,
         operator_router,
         web_api_router,

@@ -289,10 +289,19 @@ def cmd_batch_launch(args: argparse.Namespace, out: Out) -> int:
         batch = c.get_batch(args.batch)
         project = c.get_project(batch.project_id)
         available = c.me().balance.get("available", Decimal(0))
-        cost = _max_cost(batch, project)
+        quote = batch.launch_quote
+        if quote is not None:
+            cost = (
+                f"escrows {_money(quote.total)} ({quote.answers} answers at most × "
+                f"{_money(quote.reward)} reward + {_money(quote.fee)} fee)"
+            )
+        else:
+            cost = (
+                f"escrows at most {_money(_max_cost(batch, project))} (tasks × max overlap × "
+                "reward) plus the platform fee"
+            )
         out.note(
-            f"batch {batch.id}: {batch.task_count} tasks; escrow at most {_money(cost)} "
-            f"(tasks × max overlap × reward) plus the platform fee; available {_money(available)}"
+            f"batch {batch.id}: {batch.task_count} tasks; {cost}; available {_money(available)}"
         )
         if not args.yes:
             if not sys.stdin.isatty():
@@ -372,6 +381,16 @@ def cmd_batch_export(args: argparse.Namespace, out: Out) -> int:
             c.export(args.batch, args.format, dest, images=args.images, on_bytes=on_bytes)
     size = dest.stat().st_size
     out.result({"path": str(dest), "bytes": size}, f"wrote {dest} ({size} bytes)")
+    return EXIT_OK
+
+
+def cmd_batch_list(args: argparse.Namespace, out: Out) -> int:
+    with _connect(args) as c:
+        batches = list(c.batches(args.project))
+    out.result(
+        [_dump(b) for b in batches],
+        lambda: "\n".join(_status_line(b) for b in batches) or "no batches",
+    )
     return EXIT_OK
 
 
@@ -470,6 +489,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--manifest", help="where to record progress (default under ~/.cache/tessera)")
     p.add_argument("--parallel", type=int, default=4)
     p.add_argument("--chunk-files", type=int, default=64)
+    leaf(bsub, "list", cmd_batch_list, "a project's batches").add_argument("project")
     p = leaf(bsub, "launch", cmd_batch_launch, "open a batch to workers (shows the cost first)")
     p.add_argument("batch")
     p.add_argument("--yes", "-y", action="store_true", help="do not ask")

@@ -58,6 +58,13 @@ router = APIRouter(prefix="/v1", tags=["batches"])
 
 Page = Annotated[PageParams, Depends(page_params)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+SkipInvalid = Annotated[
+    bool,
+    Query(
+        description="Report a corrupt or refused image in `skipped` (with why) and keep the "
+        "others, instead of refusing the whole request."
+    ),
+]
 
 BATCH_FORM = Form(
     FormField(
@@ -70,6 +77,12 @@ GOLD_FORM = Form(
     FormField("file", "file", description="The gold task's image."),
     FormField(
         "answer", "json", description="The known answer, as JSON in the project's answer shape."
+    ),
+    FormField(
+        "pre_annotation",
+        "json",
+        required=False,
+        description="Optional: what workers start from, as the batch's tasks do (JSON).",
     ),
 )
 
@@ -168,13 +181,7 @@ async def create_batch(
     settings: SettingsDep,
     limits: Limits,
     idempotency_key: IdempotencyKey = None,
-    skip_invalid: Annotated[
-        bool,
-        Query(
-            description="Report a corrupt or refused image in `upload_report.skipped` (with "
-            "why) and make the batch of the others, instead of refusing the whole upload."
-        ),
-    ] = False,
+    skip_invalid: SkipInvalid = False,
 ) -> JSONResponse:
     """Upload images (multipart `files`, a `.zip`, or JSON with base64 or URLs); each becomes a
     task. Duplicates are merged and reported; with `skip_invalid=true` bad images are too."""
@@ -197,7 +204,9 @@ async def create_batch(
         return status.HTTP_201_CREATED, batch_out(session, batch, now)
 
     request_hash = idempotency.fingerprint(
-        "POST", request.url.path, {**fingerprint, "skip_invalid": skip_invalid}
+        "POST",
+        request.url.path,
+        {**fingerprint, "skip_invalid": True} if skip_invalid else fingerprint,
     )
     return await run_in_threadpool(
         idempotency.run, session, requester, idempotency_key, request_hash, action, now=now
@@ -235,6 +244,7 @@ async def add_batch_images(
     settings: SettingsDep,
     limits: Limits,
     idempotency_key: IdempotencyKey = None,
+    skip_invalid: SkipInvalid = False,
 ) -> JSONResponse:
     """Add images to a draft batch, in the same forms as the upload that created it. An image
     the batch already holds (the same bytes) makes no second task and is listed in `present`:
@@ -254,6 +264,7 @@ async def add_batch_images(
             limits=limits,
             max_images=settings.max_batch_images,
             now=now,
+            skip_invalid=skip_invalid,
         )
         return status.HTTP_200_OK, BatchImagesOut(
             batch=batch_out(session, result.batch, now),
@@ -263,20 +274,24 @@ async def add_batch_images(
             skipped=upload.skipped,
         )
 
-    request_hash = idempotency.fingerprint("POST", request.url.path, fingerprint)
+    request_hash = idempotency.fingerprint(
+        "POST",
+        request.url.path,
+        {**fingerprint, "skip_invalid": True} if skip_invalid else fingerprint,
+    )
     return await run_in_threadpool(
         idempotency.run, session, requester, idempotency_key, request_hash, action, now=now
     )
 
 
-async def _read_gold(request: Request, limits: ImageLimits) -> tuple[str, bytes, Any]:
+async def _read_gold(request: Request, limits: ImageLimits) -> tuple[str, bytes, Any, Any]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     upload = Upload()
     if content_type == "multipart/form-data":
         async with GOLD_FORM.read(request, max_files=1) as form:
             file = form["file"]
             upload.add_file(file.filename or "", await file.read(limits.max_file_bytes + 1), limits)
-        answer = form["answer"]
+        answer, pre_annotation = form["answer"], form.get("pre_annotation")
     elif content_type == "application/json":
         try:
             body = GoldJSON.model_validate(json.loads(await request.body()))
@@ -295,13 +310,13 @@ async def _read_gold(request: Request, limits: ImageLimits) -> tuple[str, bytes,
             await run_in_threadpool(
                 lambda: upload.add_urls([str(body.image_url)], limits, fetch=fetch)
             )
-        answer = body.answer
+        answer, pre_annotation = body.answer, body.pre_annotation
     else:
         raise UnsupportedMediaType("Send multipart/form-data (file, answer) or application/json.")
     if len(upload.images) != 1:
         raise Unprocessable("A gold task is exactly one image.")
     name, data = upload.images[0]
-    return name, data, answer
+    return name, data, answer, pre_annotation
 
 
 @router.post(
@@ -321,7 +336,7 @@ async def create_gold(
 ) -> GoldOut:
     """A gold task: an image with its known answer, mixed into workers' streams at the project's
     gold rate and used for qualification; never in results, its answer never shown to workers."""
-    name, data, answer = await _read_gold(request, limits)
+    name, data, answer, pre_annotation = await _read_gold(request, limits)
     task = await run_in_threadpool(
         batch_service.create_gold,
         session,
@@ -331,6 +346,7 @@ async def create_gold(
         name,
         data,
         answer,
+        pre_annotation=pre_annotation,
         limits=limits,
         now=now,
     )
@@ -346,6 +362,7 @@ async def create_gold(
             base_url=base_url,
         ),
         answer=task.gold_answer or {},
+        pre_annotation=task.pre_annotation,
         created_at=task.created_at,
     )
 

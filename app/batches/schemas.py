@@ -142,6 +142,7 @@ class GoldOut(OutputModel):
     image_name: str
     image_url: str
     answer: dict[str, Any]
+    pre_annotation: dict[str, Any] | None = None
     created_at: Timestamp
 
 
@@ -150,6 +151,12 @@ class GoldJSON(InputModel):
     image_base64: str | None = None
     image_url: HttpUrl | None = None
     answer: Any
+    pre_annotation: Any = Field(
+        default=None,
+        description="What the workers start from, as the batch's tasks have one (a model's "
+        "prediction): give gold one whenever real tasks carry pre-annotations, or a gold "
+        "task is the one without.",
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> GoldJSON:

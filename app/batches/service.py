@@ -267,6 +267,7 @@ def add_images(
     limits: ImageLimits,
     max_images: int,
     now: datetime,
+    skip_invalid: bool = False,
 ) -> Added:
     """Add images to a draft batch, one task per image the batch does not hold yet.
 
@@ -279,7 +280,7 @@ def add_images(
         raise BatchStateConflict(f"Batch {batch.id} is {batch.status}; images go into a draft.")
     project = session.get_one(Project, batch.project_id)
     session.commit()
-    unique, duplicates = _check_images(upload, limits, max_images)
+    unique, duplicates = _check_images(upload, limits, max_images, skip_invalid=skip_invalid)
     aliases = {item.name: with_extension(item.name, item.info.media_type) for item in unique}
     unique = [replace(item, name=aliases[item.name]) for item in unique]
     given = {
@@ -384,10 +385,12 @@ def create_gold(
     data: bytes,
     answer: object,
     *,
+    pre_annotation: object = None,
     limits: ImageLimits,
     now: datetime,
 ) -> Task:
-    """A gold task: the image checked like any upload, the known answer checked against the spec."""
+    """A gold task: the image checked like any upload, the known answer (and the pre-annotation
+    workers start from, if any) checked against the spec."""
     project = project_service.get_own(session, requester, project_id)
     session.commit()
     [item], _ = _check_images(Upload(images=[(name, data)]), limits, 1)
@@ -395,6 +398,13 @@ def create_gold(
     [known] = _check_pre_annotations(
         project, [item], {item.name: answer}, loc=("body", "answer")
     ).values()
+    start = (
+        None
+        if pre_annotation is None
+        else _check_pre_annotations(
+            project, [item], {item.name: pre_annotation}, loc=("body", "pre_annotation")
+        )[item.name]
+    )
     store.put(item.data)
     with transaction(session):
         image_ids = image_rows(session, requester, [item], now)
@@ -404,6 +414,7 @@ def create_gold(
             name=item.name,
             image_id=image_ids[item.info.sha256],
             answer=known,
+            pre_annotation=start,
             now=now,
         )
 

@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     signups_per_address_per_hour: int = Field(default=1000, ge=1)
     leases_per_worker_per_minute: int = Field(default=1200, ge=1)
     answers_per_worker_per_minute: int = Field(default=1200, ge=1)
+    assists_per_worker_per_minute: int = Field(default=300, ge=1)
+    """Assist tool calls (``POST /v1/assist/...``: GrabCut, superpixels, snapping), each up to a
+    few hundred ms of CPU: five a second is more than a person drawing needs."""
 
     db_pool_size: int = Field(default=10, ge=1)
     db_statement_timeout_ms: int = Field(default=8_000, ge=0)

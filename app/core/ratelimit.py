@@ -134,6 +134,10 @@ def answers(settings: Settings) -> Limit:
     return Limit("answer:worker", settings.answers_per_worker_per_minute, 60)
 
 
+def assists(settings: Settings) -> Limit:
+    return Limit("assist:worker", settings.assists_per_worker_per_minute, 60)
+
+
 def _per(window_s: int) -> str:
     for seconds, unit in ((86_400, "day"), (3600, "hour"), (60, "minute")):
         if window_s == seconds:

@@ -193,6 +193,7 @@ def add(
     name: str,
     image_id: str,
     answer: dict[str, Any],
+    pre_annotation: dict[str, Any] | None = None,
     now: datetime,
 ) -> Task:
     """Store a gold task (the image row exists already); open at once, never completed."""
@@ -206,6 +207,7 @@ def add(
         status=TaskStatus.open,
         is_gold=True,
         gold_answer=answer,
+        pre_annotation=pre_annotation,
         answer_count=0,
         created_at=now,
     )

@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 from consensus.geometry._common import FloatArray, weighted_median
 from consensus.geometry.raster import BoolArray, largest_component, simplify_indices, trace_edges
 
-MAX_CELLS = 20_000  # samples of the distance fields per object (grid step adapts to the size)
+MAX_CELLS = 8_000  # samples per distance field and object (the grid step adapts to the size)
 MIN_STEP = 0.25  # px: finer than this buys nothing against hand-drawn outlines
 TUKEY_C = 4.685  # biweight constant (95% efficiency under Gaussian jitter)
 BAND_PX = 8.0  # distances are exact within this band of an outline (and clipped beyond) ...
@@ -127,14 +127,15 @@ def fuse_outlines(
     rings: Sequence[FloatArray | Sequence[Sequence[float]]],
     weights: Sequence[float] | FloatArray,
     *,
-    max_cells: int = MAX_CELLS,
+    max_cells: int | None = None,
 ) -> FusedOutline:
     """Fuse the outlines of one object drawn by several workers (see module docstring).
 
     Args:
         rings: one (n, 2) ``[x, y]`` ring per worker (at least one, each >= 3 vertices).
         weights: the workers' localisation weights (>= 0, not all zero).
-        max_cells: samples per distance field; the grid step is chosen to fit.
+        max_cells: samples per distance field (default ``MAX_CELLS``); the grid step is
+            chosen to fit.
 
     Returns:
         The fused outline; an empty (0, 2) array when the fused field is nowhere inside.
@@ -151,7 +152,8 @@ def fuse_outlines(
     allp = np.vstack(pts)
     lo, hi = allp.min(axis=0), allp.max(axis=0)
     span = hi - lo
-    step = max(MIN_STEP, float(np.sqrt(max(span[0] * span[1], 1.0) / max_cells)))
+    cells = MAX_CELLS if max_cells is None else max_cells
+    step = max(MIN_STEP, float(np.sqrt(max(span[0] * span[1], 1.0) / cells)))
     pad = 2.0 * step
     nx = int(np.ceil((span[0] + 2 * pad) / step)) + 1
     ny = int(np.ceil((span[1] + 2 * pad) / step)) + 1

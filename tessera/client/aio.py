@@ -186,6 +186,9 @@ class AsyncClient:
         )
         return await asyncio.to_thread(uploader.run)
 
+    def batches(self, project_id: str, *, limit: int | None = None) -> AsyncIterator[m.Batch]:
+        return self._iterate(lambda c: ops.list_batches(project_id, c, limit))
+
     async def launch_batch(self, batch_id: str, *, idempotency_key: str | None = None) -> m.Batch:
         return await self.run(ops.launch_batch(batch_id, idempotency_key))
 

@@ -211,6 +211,11 @@ def add_images(
     )
 
 
+def list_batches(project_id: str, cursor: Cursor, limit: int | None) -> Op[PageOf]:
+    params = {"cursor": cursor, "limit": limit}
+    return Op("GET", f"/v1/projects/{project_id}/batches", page(m.Batch), params=params)
+
+
 def launch_batch(batch_id: str, key: str | None) -> Op[m.Batch]:
     return Op(
         "POST",

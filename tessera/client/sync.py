@@ -206,6 +206,10 @@ class Client:
         )
         return uploader.run()
 
+    def batches(self, project_id: str, *, limit: int | None = None) -> Iterator[m.Batch]:
+        """The project's batches."""
+        return self._iterate(lambda c: ops.list_batches(project_id, c, limit))
+
     def launch_batch(self, batch_id: str, *, idempotency_key: str | None = None) -> m.Batch:
         return self.run(ops.launch_batch(batch_id, idempotency_key))
 

@@ -201,3 +201,25 @@ def test_skip_invalid_reports_a_corrupt_file_and_keeps_the_others(client: TestCl
     )
     assert r.status_code == 422
     assert r.json()["skipped"][0]["name"] == "bad.png"
+
+
+def test_adding_images_can_skip_invalid_ones_too(client: TestClient) -> None:
+    requester = signup(client, "requester")
+    project = make_project(client, requester)
+    batch = upload(client, requester, project["id"], {"a.png": png(20, 20)})
+    files = [
+        ("files", ("b.png", png(21, 20), "image/png")),
+        ("files", ("bad.png", b"\x89PNG\r\n\x1a\nnope", "image/png")),
+        ("files", ("a-again.png", png(20, 20), "image/png")),
+    ]
+    r = client.post(f"/v1/batches/{batch['id']}/images", files=files, headers=requester)
+    assert r.status_code == 422
+    r = client.post(
+        f"/v1/batches/{batch['id']}/images?skip_invalid=true", files=files, headers=requester
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert [a["name"] for a in body["added"]] == ["b.png"]
+    assert [p["name"] for p in body["present"]] == ["a-again.png"]
+    assert [s["name"] for s in body["skipped"]] == ["bad.png"]
+    assert body["batch"]["task_count"] == 2

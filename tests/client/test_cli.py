@@ -102,8 +102,9 @@ def test_a_requester_session_from_the_command_line(
     # Launch spends money: without a terminal it needs --yes.
     refused = cli.run("batch", "launch", batch_id, code=2)
     assert "--yes" in refused.stderr
-    assert "1.5" in refused.stderr  # 30 tasks x 1 x $0.05, shown before asking
+    assert "escrows $1.65" in refused.stderr  # the launch quote, shown before asking
     assert cli.json("batch", "launch", batch_id, "--yes")["status"] == "open"
+    assert [b["id"] for b in cli.json("batch", "list", project["id"])] == [batch_id]
     status = cli.json("batch", "status", batch_id)
     assert status["task_count"] == 30
 

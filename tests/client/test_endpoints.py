@@ -98,6 +98,7 @@ def test_every_endpoint_once(
     batch = r.launch_batch(batch.id)
     assert batch.status == "open"
     assert r.get_batch(batch.id).money.escrowed > 0
+    assert [b.id for b in r.batches(project.id)] == [batch.id]
     spare = r.create_batch(project.id, [("spare.png", png(50, 50))])
     with pytest.raises(Conflict):
         r.add_images(r.launch_batch(spare.id).id, [("late.png", png(51, 51))])

@@ -36,7 +36,8 @@ def sign_in(page: Any, email: str) -> None:
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", PASSWORD)
     page.click("form[data-form=signin] button[type=submit]")
-    page.wait_for_selector("nav.top a.active")
+    page.wait_for_url(lambda url: "/signin" not in url)
+    page.wait_for_selector("nav.top a[href='/account']")
 
 
 def image_folder(tmp: Path, n: int = 30) -> Path:
@@ -132,6 +133,19 @@ def test_requester_posts_watches_and_reviews_a_batch(
     page.wait_for_selector("[data-gold-count='1']")
 
     # A folder of 30: one corrupt, one duplicate, both reported with why.
+    # The upload goes in chunks; the response to the second is lost (the server did the work):
+    # the page sends it again and nothing is stored twice.
+    lost: list[str] = []
+
+    def lose_first_response(route: Any) -> None:
+        if lost:
+            route.continue_()
+            return
+        route.fetch()
+        lost.append(route.request.url)
+        route.abort()
+
+    page.route("**/v1/batches/*/images*", lose_first_response)
     folder = image_folder(tmp_path)
     page.set_input_files("input[data-input=folder]", str(folder))
     page.wait_for_selector("[data-upload-result] [data-report]")
@@ -141,6 +155,8 @@ def test_requester_posts_watches_and_reviews_a_batch(
     assert "copy_of_img00.png" in dup
     assert "img00.png" in dup
     assert page.locator("progress.overall").evaluate("p => p.value") == 1
+    assert len(lost) == 1
+    assert page.locator("[data-upload-result] tr[data-state=added]").count() == 28
 
     # The cost, the balance, the deposit, the launch.
     batch = page.locator("article.batch[data-status=draft]")
@@ -341,3 +357,122 @@ def test_a_requester_never_sees_anothers_data(page: Any, live_server: LiveServer
         page.wait_for_selector(".error[role=alert]")
         assert "Secret" not in page.content()
         assert "Not found" in page.locator(".error").first.inner_text()
+
+
+def _mask(width: int, height: int, box: tuple[int, int, int, int]) -> str:
+    import base64
+
+    from PIL import ImageDraw
+
+    img = Image.new("L", (width, height), 0)
+    ImageDraw.Draw(img).ellipse(box, fill=1)
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def test_gallery_draws_polygons_masks_and_keypoints(page: Any, live_server: LiveServer) -> None:
+    import base64
+
+    w, h = 200, 150
+    cases: dict[str, tuple[dict[str, Any], list[dict[str, Any]], str]] = {
+        "polygon": (
+            {"type": "polygon", "labels": ["roof"]},
+            [
+                {
+                    "objects": [
+                        {"label": "roof", "points": [[40, 38], [110, 38], [110, 105], [40, 105]]}
+                    ]
+                },
+                {
+                    "objects": [
+                        {"label": "roof", "points": [[42, 40], [108, 36], [112, 104], [38, 103]]}
+                    ]
+                },
+            ],
+            "polygon",
+        ),
+        "segmentation": (
+            {"type": "segmentation", "labels": ["sun"]},
+            [
+                {"mask_png_base64": _mask(w, h, (20, 100, 90, 145))},
+                {"mask_png_base64": _mask(w, h, (24, 98, 94, 146))},
+            ],
+            "image",
+        ),
+        "keypoints": (
+            {
+                "type": "keypoints",
+                "labels": ["face"],
+                "keypoints": ["left", "right", "nose"],
+                "skeleton": [[0, 2], [1, 2]],
+            },
+            [
+                {
+                    "objects": [
+                        {"label": "face", "points": [[60, 50, 2], [100, 50, 2], [80, 80, 2]]}
+                    ]
+                },
+                {"objects": [{"label": "face", "points": [[62, 52, 2], [98, 49, 2], [81, 78, 1]]}]},
+            ],
+            "circle",
+        ),
+    }
+    with live_server.api() as anon:
+        r = anon.post(
+            "/v1/accounts",
+            json={
+                "role": "requester",
+                "name": "Rita",
+                "email": "rita@example.com",
+                "password": PASSWORD,
+            },
+        )
+        key = r.json()["api_key"]
+    batches: dict[str, str] = {}
+    with live_server.api(key) as api:
+        api.post("/v1/deposits", json={"amount": "20"})
+        for kind, (annotation, _, _) in cases.items():
+            body = {
+                "name": kind,
+                "annotation": annotation,
+                "reward": "0.05",
+                "overlap": {"min": 2, "max": 2},
+                "gold_rate": 0,
+            }
+            project = api.post("/v1/projects", json=body).json()
+            images = [
+                {
+                    "name": f"{kind}{i}.png",
+                    "data_base64": base64.b64encode(image_bytes(w, h, (90, 140 + i, 200))).decode(),
+                }
+                for i in range(2)
+            ]
+            batch = api.post(
+                f"/v1/projects/{project['id']}/batches", json={"images": images}
+            ).json()
+            assert api.post(f"/v1/batches/{batch['id']}/launch").status_code == 200
+            batches[kind] = batch["id"]
+            for i, answer in enumerate(cases[kind][1]):
+                _, wkey = new_worker(live_server, f"{kind}-{i}")
+                with live_server.api(wkey) as wapi:
+                    while (
+                        lease := wapi.post(f"/v1/projects/{project['id']}/assignments")
+                    ).status_code == 201:
+                        r = wapi.post(
+                            f"/v1/assignments/{lease.json()['id']}/submit", json={"answer": answer}
+                        )
+                        assert r.status_code == 200, r.text
+    sign_in(page, "rita@example.com")
+    for kind, (_, _, element) in cases.items():
+        page.goto(f"/batches/{batches[kind]}/results")
+        page.wait_for_function("() => window.__gallery && window.__gallery.items().length === 2")
+        # Both workers and the consensus are drawn on each tile.
+        tile = page.locator("article.tile").first
+        assert tile.locator(f"g[data-who=consensus] {element}").count() >= 1
+        assert tile.locator(f"g.overlay:not([data-who=consensus]) {element}").count() >= 2
+        tile.click()
+        page.wait_for_selector("[data-detail] svg.overlay-layer")
+        page.wait_for_timeout(200)  # the full-size image decodes
+        screenshot(page, f"requester-gallery-{kind}")
+        page.keyboard.press("Escape")

@@ -105,3 +105,13 @@ describe("charts and overlays", () => {
     expect(out[15]).toBe(0);
   });
 });
+
+import { chunkIndices } from "../src/requester/upload";
+
+describe("chunked upload", () => {
+  it("splits by file count and by bytes, never leaving a file out", () => {
+    expect(chunkIndices([1, 1, 1, 1, 1], 2, 100)).toEqual([[0, 1], [2, 3], [4]]);
+    expect(chunkIndices([60, 60, 10, 200], 10, 100)).toEqual([[0], [1, 2], [3]]);
+    expect(chunkIndices([], 3, 10)).toEqual([]);
+  });
+});

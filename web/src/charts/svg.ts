@@ -71,6 +71,8 @@ export function lineChart(title: string, name: string, series: Series[], opts: {
   series.forEach((s, i) => {
     const pts = s.points.map(([a, b]) => [x(a), y(b)] as [number, number]);
     if (pts.length) root.append(svg("path", { d: linePath(pts), fill: "none", stroke: s.colour, "stroke-width": 2, "data-series": s.name }));
+    // Dots where points are few, so a single point still shows.
+    if (pts.length < 40) for (const [px, py] of pts) root.append(svg("circle", { cx: px, cy: py, r: 2.5, fill: s.colour }));
     root.append(
       svg("rect", { x: PAD.l + 8 + i * 140, y: PAD.t, width: 10, height: 10, fill: s.colour }),
       svg("text", { x: PAD.l + 22 + i * 140, y: PAD.t + 9, "font-size": 11, fill: "#1b2430" }, s.name),

@@ -1,6 +1,7 @@
 // The operator's area (a chunk of its own): the market's figures over time, the ledger check,
 // workers with accuracy and flags (ban/unban with a reason), and settings with their audit trail.
 
+import "../requester/pages.css";
 import { get, patch, post } from "../core/api";
 import { h, money, when } from "../core/dom";
 import type { Router } from "../core/router";

@@ -10,7 +10,7 @@ import { errorBox, Notice } from "../core/ui";
 import { TOOLS } from "../tools";
 import { ToolEditor } from "./editor";
 import type { Batch, ProjectFull } from "./types";
-import { droppedFiles, fileProgress, pickedFiles, reportRows, reportTable, sendBatch, type Picked } from "./upload";
+import { droppedFiles, newUploadState, pickedFiles, reportRows, reportTable, uploadChunked, type Picked } from "./upload";
 
 interface Me {
   balance: { available: string; escrowed: string };
@@ -136,31 +136,43 @@ function uploadSection(project: ProjectFull, uploaded: (b: Batch) => Promise<voi
     h("p", { class: "muted" }, "JPEG, PNG or WebP. Corrupt files and duplicates are reported, never stored twice."),
     h("div", { class: "actions" }, h("label", { class: "button" }, "Choose files", input), h("label", { class: "button" }, "Choose a folder", folder)),
   );
-  const start = async (picked: Picked[]) => {
-    if (!picked.length) return;
-    result.replaceChildren();
-    const bars = picked.map(() => h("progress", { max: 1, value: 0 }));
-    list.replaceChildren(...picked.slice(0, 200).map((p, i) => h("li", {}, h("span", {}, p.name), bars[i])));
-    const sizes = picked.map((p) => p.file.size);
-    overall.value = 0;
+  let state = newUploadState();
+  let current: Picked[] = [];
+  const run = async () => {
+    const bars = current.map(() => h("progress", { max: 1, value: 0 }));
+    list.replaceChildren(...current.slice(0, 200).map((p, i) => h("li", {}, h("span", {}, p.name), bars[i])));
+    const sizes = current.map((p) => p.file.size);
+    const total = sizes.reduce((a, b) => a + b, 0) || 1;
     zone.classList.add("busy");
+    result.replaceChildren();
     try {
-      const batch = await sendBatch(project.id, picked, csrf(), (loaded, total) => {
-        overall.value = total ? loaded / total : 0;
-        fileProgress(sizes, loaded).forEach((f, i) => (bars[i].value = f));
+      const { batch, report } = await uploadChunked(project.id, current, csrf(), state, (fractions) => {
+        fractions.forEach((f, i) => bars[i] && (bars[i].value = f));
+        overall.value = fractions.reduce((a, f, i) => a + f * sizes[i], 0) / total;
       });
       overall.value = 1;
-      bars.forEach((b) => (b.value = 1));
-      result.replaceChildren(reportTable(reportRows(picked.map((p) => p.name), batch.upload_report)));
+      result.replaceChildren(reportTable(reportRows(current.map((p) => p.name), report)));
+      state = newUploadState();
       await uploaded(batch);
     } catch (err) {
       const rows = err instanceof ApiError && (err.problem as { skipped?: { name: string; reason: string }[] }).skipped;
-      result.replaceChildren(errorBox(err, "action"), ...(rows ? [reportTable(reportRows(picked.map((p) => p.name), { skipped: rows }))] : []));
+      const resume = state.batch
+        ? h("button", { type: "button", class: "primary", "data-action": "resume", onclick: () => void run() }, `Resume the upload (${state.batch.task_count} images are in)`)
+        : null;
+      result.replaceChildren(errorBox(err, "action"), ...(resume ? [resume] : []), ...(rows ? [reportTable(reportRows(current.map((p) => p.name), { skipped: rows }))] : []));
+      if (!state.batch) state = newUploadState();
     } finally {
       zone.classList.remove("busy");
       input.value = "";
       folder.value = "";
     }
+  };
+  const start = async (picked: Picked[]) => {
+    if (!picked.length) return;
+    current = picked;
+    state = newUploadState();
+    overall.value = 0;
+    await run();
   };
   input.addEventListener("change", () => void start(pickedFiles(input.files ?? [])));
   folder.addEventListener("change", () => void start(pickedFiles(folder.files ?? [])));
