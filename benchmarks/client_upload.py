@@ -75,9 +75,10 @@ def make_images(folder: Path, n: int, size_kb: int, seed: int) -> int:
     base = rng.integers(0, 256, (side, side, 3), dtype=np.uint8)
     total = 0
     for i in range(n):
-        pixels = base.copy()
-        pixels[0, :16, 0] = np.frombuffer(i.to_bytes(16, "big"), dtype=np.uint8)
-        pixels[1:, :, :] = np.roll(base[1:], i, axis=1)
+        pixels = np.roll(base, i, axis=1)
+        # A fresh noise tile per image: every file is distinct after JPEG compression too (a
+        # repeated file would be skipped by the client and merged by the server).
+        pixels[:64, :64] = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
         path = folder / f"img{i:05d}.jpg"
         Image.fromarray(pixels).save(path, format="JPEG", quality=85)
         total += path.stat().st_size

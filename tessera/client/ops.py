@@ -234,8 +234,19 @@ def get_batch(batch_id: str) -> Op[m.Batch]:
     return Op("GET", f"/v1/batches/{batch_id}", model(m.Batch))
 
 
-def results(batch_id: str, cursor: Cursor, limit: int | None, include_answers: bool) -> Op[PageOf]:
-    params = {"cursor": cursor, "limit": limit, "include": "answers" if include_answers else None}
+def results(
+    batch_id: str,
+    cursor: Cursor,
+    limit: int | None,
+    include_answers: bool,
+    filters: Mapping[str, Any] | None = None,
+) -> Op[PageOf]:
+    params = {
+        "cursor": cursor,
+        "limit": limit,
+        "include": "answers" if include_answers else None,
+        **(filters or {}),
+    }
     return Op("GET", f"/v1/batches/{batch_id}/results", page(m.Result), params=params)
 
 

@@ -240,9 +240,26 @@ class Client:
             self._sleep(interval_s)
 
     def results(
-        self, batch_id: str, *, include_answers: bool = False, limit: int | None = None
+        self,
+        batch_id: str,
+        *,
+        include_answers: bool = False,
+        limit: int | None = None,
+        min_confidence: float | None = None,
+        max_confidence: float | None = None,
+        status: str | None = None,
+        worker_id: str | None = None,
+        verdict: str | None = None,
     ) -> Iterator[m.Result]:
-        return self._iterate(lambda c: ops.results(batch_id, c, limit, include_answers))
+        """Every task's consensus (all pages), optionally filtered like the results gallery."""
+        filters = {
+            "min_confidence": min_confidence,
+            "max_confidence": max_confidence,
+            "status": status,
+            "worker_id": worker_id,
+            "verdict": verdict,
+        }
+        return self._iterate(lambda c: ops.results(batch_id, c, limit, include_answers, filters))
 
     def export(
         self,

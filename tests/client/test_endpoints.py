@@ -133,6 +133,8 @@ def test_every_endpoint_once(
     results = list(r.results(batch.id, include_answers=True))
     assert len(results) == 4
     assert sum(len(x.answers or []) for x in results) == 3
+    assert len(list(r.results(batch.id, verdict="rejected"))) == 1
+    assert len(list(r.results(batch.id, status="completed"))) == 3
     out = r.export(batch.id, "csv", tmp_path / "out.csv")
     assert out.read_text().count("\n") >= 4
     with zipfile.ZipFile(r.download_images(batch.id, tmp_path / "images.zip")) as zf:
