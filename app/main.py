@@ -42,6 +42,7 @@ from app.operator.router import router as operator_router
 from app.projects.router import router as projects_router
 from app.web.router import api_router as web_api_router
 from app.web.router import mount_web_app
+from app.work.hotpath import HotPath
 from app.work.router import router as work_router
 from workers.runner import start_in_thread
 
@@ -97,6 +98,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # and the GIL cost ~2 ms of CPU per lease or submit (benchmarks/README.md).
             anyio.to_thread.current_default_thread_limiter().total_tokens = engine.pool.size()  # type: ignore[attr-defined]
         app.state.sessionmaker = make_sessionmaker(engine)
+        # PostgreSQL: lease and submit in one database call each (app/work/hotpath.py).
+        app.state.hot_path = (
+            HotPath(settings.database_url)
+            if engine.dialect.name == "postgresql" and settings.hot_path
+            else None
+        )
         with app.state.sessionmaker() as session:
             secret = server_secret(session, "image-urls", configured=settings.secret_key)
         app.state.url_signer = UrlSigner(secret)
@@ -119,6 +126,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 thread, stop = reconcilers
                 stop.set()
                 thread.join(timeout=10)
+            if app.state.hot_path is not None:
+                app.state.hot_path.close()
             engine.dispose()
 
     # FastAPIOffline: FastAPI whose /docs and /redoc load Swagger UI and ReDoc from assets the

@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     migrate_on_start: bool | None = None
     """Default: yes on SQLite (embedded mode), no on PostgreSQL (run ``tessera migrate``)."""
 
+    hot_path: bool = True
+    """PostgreSQL: lease and submit in one database call each (PL/pgSQL, migration 0019);
+    ``TESSERA_HOT_PATH=0`` runs the service's ORM path instead (what the benchmark compares)."""
+
     max_live_leases_per_worker: int = Field(default=10, ge=1)
     """Leases one worker may hold at once in one project, so nobody can sit on a whole batch."""
 

@@ -91,12 +91,18 @@ def take(session: Session, limit: Limit, key: str, *, now: datetime, what: str) 
         session.rollback()
         raise
     if hits > limit.limit:
-        wait = limit.wait_s(now)
-        raise RateLimited(
-            f"Too many {what}: at most {limit.limit} per {_per(limit.window_s)}; "
-            f"try again in {wait} s.",
-            retry_after_s=wait,
-        )
+        raise refusal(limit, now=now, what=what)
+
+
+def refusal(limit: Limit, *, now: datetime, what: str) -> RateLimited:
+    """The 429 of a request over ``limit`` (also raised by the hot path, app/work/hotpath.py,
+    which counts in its own database call)."""
+    wait = limit.wait_s(now)
+    return RateLimited(
+        f"Too many {what}: at most {limit.limit} per {_per(limit.window_s)}; "
+        f"try again in {wait} s.",
+        retry_after_s=wait,
+    )
 
 
 def forget(session: Session, limit: Limit, key: str) -> None:

@@ -403,6 +403,21 @@ def _skill_rows(
     return {**held, **{r.worker_id: r for r in rows}}
 
 
+def ban_if_due(
+    session: Session, project_id: str, worker_ids: Sequence[str], *, now: datetime
+) -> None:
+    """The ban rule for workers the hot path graded (app/work/hotpath.py): it cannot compute the
+    Beta bound, so it names the workers whose mean accuracy fell below the project's threshold
+    and this, a second round trip right after, decides and bans as ``_grade`` would."""
+    with transaction(session):
+        project = session.get_one(Project, project_id)
+        for row in _skill_rows(session, project, worker_ids, now=now).values():
+            if row.banned_at is None:
+                reason = ban_reason(estimate(row), project.ban_below_accuracy)
+                if reason is not None:
+                    ban(session, row, reason, by="rule", now=now)
+
+
 def complete_task(session: Session, task: Task, *, now: datetime) -> None:
     task.status, task.completed_at = TaskStatus.completed, now
     queue.remove(session, task.id)
