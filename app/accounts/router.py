@@ -5,7 +5,9 @@ from fastapi import APIRouter, status
 from app.accounts import service as account_service
 from app.accounts.schemas import AccountCreate, AccountCreated, Me
 from app.auth.deps import AnyAccount
+from app.auth.errors import EmailTaken
 from app.core.deps import Now, SessionDep
+from app.core.openapi import problems
 from app.models import Role
 from app.money import service as money_service
 from payments.money import format_usd
@@ -13,7 +15,12 @@ from payments.money import format_usd
 router = APIRouter(prefix="/v1", tags=["accounts"])
 
 
-@router.post("/accounts", status_code=status.HTTP_201_CREATED, response_model=AccountCreated)
+@router.post(
+    "/accounts",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AccountCreated,
+    responses=problems(EmailTaken),
+)
 def create_account(body: AccountCreate, session: SessionDep, now: Now) -> AccountCreated:
     """Sign up as a requester or a worker; the response carries the API key, shown once."""
     account, api_key = account_service.create_account(

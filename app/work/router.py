@@ -8,13 +8,14 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from app.auth.deps import BearerCredentials, SessionCookie, Worker, resolve_caller
 from app.core.deps import BaseURL, Now, SessionDep, SettingsDep
 from app.core.errors import Unauthorized
+from app.core.openapi import problems
 from app.core.pagination import PageParams, next_cursor, page_params
 from app.images import ImageNotFound
 from app.images.thumbnails import MEDIA_TYPE as THUMBNAIL_TYPE
 from app.images.thumbnails import snap_width
 from app.quality import standing
 from app.work import service as work_service
-from app.work.errors import ImageNotAvailable
+from app.work.errors import AssignmentClosed, ImageNotAvailable, LeaseExpired, TooManyLeases
 from app.work.schemas import (
     AssignmentOut,
     AssignmentPage,
@@ -33,7 +34,10 @@ router = APIRouter(prefix="/v1", tags=["work"])
     "/projects/{project_id}/assignments",
     status_code=status.HTTP_201_CREATED,
     response_model=LeaseOut,
-    responses={204: {"description": "Nothing is available to this worker now."}},
+    responses={
+        204: {"description": "Nothing is available to this worker now."},
+        **problems(TooManyLeases),
+    },
 )
 def lease(
     project_id: str,
@@ -67,7 +71,11 @@ def lease(
     )
 
 
-@router.post("/assignments/{assignment_id}/submit", response_model=AssignmentOut)
+@router.post(
+    "/assignments/{assignment_id}/submit",
+    response_model=AssignmentOut,
+    responses=problems(LeaseExpired, AssignmentClosed),
+)
 def submit(
     assignment_id: str, body: SubmitIn, worker: Worker, session: SessionDep, now: Now
 ) -> AssignmentOut:
@@ -77,7 +85,11 @@ def submit(
     )
 
 
-@router.post("/assignments/{assignment_id}/release", response_model=AssignmentOut)
+@router.post(
+    "/assignments/{assignment_id}/release",
+    response_model=AssignmentOut,
+    responses=problems(LeaseExpired, AssignmentClosed),
+)
 def release(
     assignment_id: str,
     worker: Worker,
@@ -116,7 +128,7 @@ def my_skills(worker: Worker, session: SessionDep) -> StandingPage:
 @router.get(
     "/images/{image_id}",
     response_class=Response,
-    responses={200: {"content": {"image/*": {}}}, 404: {"description": ImageNotAvailable.title}},
+    responses={200: {"content": {"image/*": {}}}, **problems(Unauthorized, ImageNotAvailable)},
 )
 def get_image(
     image_id: str,

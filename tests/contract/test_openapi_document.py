@@ -158,3 +158,12 @@ def test_unknown_multipart_fields_are_refused(
     assert r.json()["errors"] == [{"loc": ["body", unknown], "msg": "unknown field"}]
     listed = client.get(f"/v1/projects/{project['id']}", headers=requester)
     assert listed.status_code == 200
+
+
+def test_patch_with_an_empty_nested_object_takes_its_defaults(client: TestClient) -> None:
+    # Found by schemathesis: {"qualification": {}} was a 500 (half a qualification applied).
+    requester = signup(client, "requester")
+    project = make_project(client, requester)
+    r = client.patch(f"/v1/projects/{project['id']}", json={"qualification": {}}, headers=requester)
+    assert r.status_code == 200, r.text
+    assert r.json()["qualification"] == {"gold_tasks": 0, "min_accuracy": 0.8}
