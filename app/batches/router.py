@@ -121,6 +121,8 @@ async def _read_json(
     try:
         raw = json.loads(await request.body())
         body = BatchCreateJSON.model_validate(raw)
+    except UnicodeDecodeError:
+        raise Unprocessable("The body is not UTF-8 JSON.") from None
     except json.JSONDecodeError as exc:
         raise Unprocessable(
             f"The body is not valid JSON: {exc.msg} at position {exc.pos}."
@@ -267,6 +269,8 @@ async def _read_gold(request: Request, limits: ImageLimits) -> tuple[str, bytes,
     elif content_type == "application/json":
         try:
             body = GoldJSON.model_validate(json.loads(await request.body()))
+        except UnicodeDecodeError:
+            raise Unprocessable("The body is not UTF-8 JSON.") from None
         except json.JSONDecodeError as exc:
             raise Unprocessable(
                 f"The body is not valid JSON: {exc.msg} at position {exc.pos}."

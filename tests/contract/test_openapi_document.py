@@ -167,3 +167,16 @@ def test_patch_with_an_empty_nested_object_takes_its_defaults(client: TestClient
     r = client.patch(f"/v1/projects/{project['id']}", json={"qualification": {}}, headers=requester)
     assert r.status_code == 200, r.text
     assert r.json()["qualification"] == {"gold_tasks": 0, "min_accuracy": 0.8}
+
+
+@pytest.mark.parametrize("path", ["batches", "gold"])
+def test_a_body_that_is_not_utf8_is_refused_not_a_500(client: TestClient, path: str) -> None:
+    # Found by schemathesis: json.loads on non-UTF-8 bytes raised UnicodeDecodeError, a 500.
+    requester = signup(client, "requester")
+    project = make_project(client, requester)
+    r = client.post(
+        f"/v1/projects/{project['id']}/{path}",
+        content=b"\xff\xfe",
+        headers={**requester, "Content-Type": "application/json"},
+    )
+    assert r.status_code == 422, r.text
