@@ -1,8 +1,10 @@
-"""``tessera``: serve | worker | migrate | create-operator | aggregate."""
+"""``tessera``: serve | worker | migrate | create-operator | aggregate, and the requester's
+commands (login, signup, me, deposit, project, batch, review: see tessera/cli.py)."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
 import os
 import signal
@@ -10,15 +12,17 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from app.core.clock import utc_now
-from app.core.config import get_settings
-from app.core.db import make_engine, make_sessionmaker
-from app.core.migrate import upgrade
-from consensus import cli as consensus_cli
+from tessera import cli as requester_cli
+
+# The app's modules (settings, SQLAlchemy, alembic) are imported inside the commands that use
+# them: ``tessera aggregate`` is a batch tool whose start-up time counts (benchmarks/consensus).
 
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
+
+    from app.core.config import get_settings
+    from app.core.migrate import upgrade
 
     settings = get_settings()
     if settings.should_migrate_on_start:
@@ -43,6 +47,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _migrate(_: argparse.Namespace) -> int:
+    from app.core.config import get_settings
+    from app.core.migrate import upgrade
+
     settings = get_settings()
     upgrade(settings.database_url)
     print("database is at the latest schema")
@@ -51,8 +58,22 @@ def _migrate(_: argparse.Namespace) -> int:
 
 def _create_operator(args: argparse.Namespace) -> int:
     from app.accounts import service as account_service
+    from app.core.clock import utc_now
+    from app.core.config import get_settings
+    from app.core.db import make_engine, make_sessionmaker
+    from app.core.migrate import upgrade
     from app.models import Role
 
+    password = None
+    if args.email:
+        # From the environment (scripts) or asked for on the terminal; never an argument,
+        # which other users of the machine could read in the process list.
+        password = os.environ.get("TESSERA_OPERATOR_PASSWORD") or getpass.getpass(
+            "password for the web app (at least 10 characters): "
+        )
+        if len(password) < 10:
+            print("the password must have at least 10 characters", file=sys.stderr)
+            return 2
     settings = get_settings()
     if settings.should_migrate_on_start:
         upgrade(settings.database_url)
@@ -60,7 +81,12 @@ def _create_operator(args: argparse.Namespace) -> int:
     try:
         with make_sessionmaker(engine)() as session:
             account, key = account_service.create_account(
-                session, role=Role.operator, name=args.name, now=utc_now()
+                session,
+                role=Role.operator,
+                name=args.name,
+                now=utc_now(),
+                email=args.email,
+                password=password,
             )
     finally:
         engine.dispose()
@@ -72,10 +98,16 @@ def _create_operator(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
+    from app.core.config import get_settings
+    from app.core.db import make_engine, make_sessionmaker
     from workers.runner import default_reconcilers, intervals_from, run_forever, run_pass
 
     settings = get_settings()
-    engine = make_engine(settings.database_url, pool_size=2)
+    engine = make_engine(
+        settings.database_url,
+        pool_size=2,
+        statement_timeout_ms=settings.db_worker_statement_timeout_ms,
+    )
     make_session = make_sessionmaker(engine)
     try:
         if args.once:
@@ -97,6 +129,8 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _verify_ledger(_: argparse.Namespace) -> int:
+    from app.core.config import get_settings
+    from app.core.db import make_engine, make_sessionmaker
     from app.operator.money import verify_ledger
 
     settings = get_settings()
@@ -112,8 +146,12 @@ def _verify_ledger(_: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(*, requester_only: bool = False) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tessera", description=__doc__)
+    if requester_only:
+        # The requester's commands start fast: no scientific stack (consensus) imported.
+        requester_cli.add_parsers(parser.add_subparsers(dest="command", required=True))
+        return parser
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the HTTP service")
@@ -130,6 +168,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     operator = sub.add_parser("create-operator", help="create an operator; prints its API key last")
     operator.add_argument("name")
+    operator.add_argument(
+        "--email",
+        help="also let it sign in to the web app with this email; the password comes from "
+        "TESSERA_OPERATOR_PASSWORD or is asked for",
+    )
     operator.set_defaults(func=_create_operator)
 
     worker = sub.add_parser("worker", help="run the background reconcilers")
@@ -146,7 +189,10 @@ def build_parser() -> argparse.ArgumentParser:
         "verify-ledger", help="check every ledger invariant; exit 1 on a violation"
     ).set_defaults(func=_verify_ledger)
 
+    from consensus import cli as consensus_cli
+
     consensus_cli.add_parser(sub)
+    requester_cli.add_parsers(sub)
     return parser
 
 
@@ -154,7 +200,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    requester = bool(argv) and argv[0] in requester_cli.COMMANDS
+    args = build_parser(requester_only=requester).parse_args(argv)
     result: int = args.func(args)
     return result
 

@@ -261,7 +261,7 @@ def summarize(backend: str, workers: int, rounds: list[dict[str, Measured]]) -> 
         f"{lg.median(r['ping'].server_cpu_per_req_ms for r in rounds):.2f} / "
         f"{lg.median(r['pairs'].server_cpu_per_req_ms for r in rounds):.2f}",
         f"{lg.median(r['pairs'].db_cpu_per_req_ms for r in rounds):.2f}"
-        if backend == "postgres"
+        if backend.startswith("postgres")
         else "-",
         sum(sum(p.errors.values()) for p in [*ping, *pairs]),
     ]
@@ -281,17 +281,66 @@ def _report_server_log(backend: str, log_path: Path) -> None:
         print("    " + "\n    ".join(lines[i : i + 6]))
 
 
-def run_backend(backend: str, args: argparse.Namespace) -> list[object]:
+INVARIANTS = """
+SELECT
+  (SELECT count(*) FROM (SELECT task_id, worker_id FROM assignments
+                          GROUP BY 1, 2 HAVING count(*) > 1) d) AS duplicate_pairs,
+  (SELECT count(*) FROM (SELECT a.task_id FROM assignments a JOIN batches b ON b.id = a.batch_id
+                          WHERE a.status NOT IN ('released', 'expired')
+                          GROUP BY a.task_id, b.overlap_max
+                         HAVING count(*) > b.overlap_max) o) AS tasks_over_overlap,
+  (SELECT count(*) FROM tasks t WHERE t.answer_count <> (
+      SELECT count(*) FROM assignments a WHERE a.task_id = t.id
+         AND a.status IN ('submitted', 'accepted', 'rejected')
+         AND (a.reason IS NULL OR a.reason <> 'excluded: the worker was banned from this project')
+  )) AS wrong_answer_counts,
+  (SELECT count(*) FROM tasks t WHERE t.status = 'completed' AND EXISTS (
+      SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.status = 'submitted'
+         AND a.proposed_verdict IS NULL)) AS completed_unjudged,
+  (SELECT count(*) FROM assignments WHERE status <> 'leased') AS answers_and_ends
+"""
+
+
+def check_invariants(env: dict[str, str], db_url: str, data_dir: Path) -> str:
+    """No duplicate (task, worker), no task over its overlap, answer counts exact, every
+    completed task judged, and ``tessera verify-ledger``: after every run."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        cur = conn.execute(INVARIANTS)
+        names = [d.name for d in cur.description or []]
+        row = cur.fetchone()
+    found = dict(zip(names, row or (), strict=True))
+    ledger = subprocess.run(
+        [*tessera_cmd(), "verify-ledger"], env=env, cwd=data_dir, capture_output=True, timeout=300
+    )
+    bad = {k: v for k, v in found.items() if k != "answers_and_ends" and v}
+    verdict = (
+        "ok"
+        if not bad and ledger.returncode == 0
+        else f"VIOLATED {bad} ledger rc {ledger.returncode}"
+    )
+    return f"{verdict} ({found['answers_and_ends']:,} ended leases checked)"
+
+
+def run_backend(backend: str, args: argparse.Namespace, variant: str = "hot") -> list[object]:
+    """One server of ``variant``: ``hot`` the working tree, ``orm`` the same with the hot path
+    off (``TESSERA_HOT_PATH=0``), ``main`` the code of ``--main-dir`` (a copy of main's commit,
+    first on PYTHONPATH; the schema is migrated by the working tree, a superset)."""
     workers = args.workers if backend == "postgres" else 1
     data_dir = Path(tempfile.mkdtemp(prefix=f"tessera_bench_{backend}_"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("TESSERA_")}
     env["TESSERA_DATA_DIR"] = str(data_dir)
+    serve_env = dict(env)
+    if variant == "orm":
+        serve_env["TESSERA_HOT_PATH"] = "0"
+    if variant == "main":
+        serve_env["PYTHONPATH"] = str(Path(args.main_dir).resolve())
     db_name = f"tessera_bench_{os.getpid()}"
     if backend == "postgres":
         with psycopg.connect(args.admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
             conn.execute(f'CREATE DATABASE "{db_name}"')
         env["TESSERA_DATABASE_URL"] = args.admin_url.rsplit("/", 1)[0] + "/" + db_name
+        serve_env["TESSERA_DATABASE_URL"] = env["TESSERA_DATABASE_URL"]
         subprocess.run(
             [*tessera_cmd(), "migrate"],
             env=env,
@@ -314,7 +363,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> list[object]:
             "--log-level",
             "warning",
         ],
-        env=env,
+        env=serve_env,
         cwd=data_dir,
         start_new_session=True,
         stdout=log_path.open("w"),
@@ -341,11 +390,16 @@ def run_backend(backend: str, args: argparse.Namespace) -> list[object]:
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
         if backend == "postgres":
+            print(
+                f"{backend}/{variant} invariants: "
+                + check_invariants(env, env["TESSERA_DATABASE_URL"], data_dir),
+                flush=True,
+            )
             with psycopg.connect(args.admin_url, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
         _report_server_log(backend, log_path)
         shutil.rmtree(data_dir, ignore_errors=True)
-    return summarize(backend, workers, rounds)
+    return summarize(f"{backend}/{variant}", workers, rounds)
 
 
 def main() -> int:
@@ -366,9 +420,25 @@ def main() -> int:
         action="store_true",
         help="skip the ANALYZE after seeding (the planner then has no statistics)",
     )
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        choices=["hot", "orm", "main"],
+        default=["hot"],
+        help="PostgreSQL servers to run one after the other in this run (see run_backend)",
+    )
+    parser.add_argument(
+        "--main-dir",
+        default="",
+        help="for --variants main: a copy of main's code, e.g. "
+        "`git worktree add /tmp/tessera-main e5dda3a`",
+    )
     args = parser.parse_args()
     backends = ["postgres", "sqlite"] if args.backend == "both" else [args.backend]
-    rows = [run_backend(b, args) for b in backends]
+    rows = []
+    for b in backends:
+        for variant in args.variants if b == "postgres" else ["hot"]:
+            rows.append(run_backend(b, args, variant))
     print()
     print(
         lg.table(

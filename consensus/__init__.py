@@ -1,6 +1,6 @@
 """Tessera consensus: aggregate crowd answers into labels with calibrated confidence.
 
-A pure library (numpy, scipy, scikit-learn). Classification estimators follow scikit-learn's
+A pure library (numpy; scipy where a method needs it). Classification estimators follow scikit-learn's
 conventions (``fit`` returns ``self``; learned attributes end in ``_``).
 
 What the service calls:
@@ -14,18 +14,51 @@ What the service calls:
 - multi-label: ``consensus.multilabel.MultiLabelAggregator``; geometry: ``consensus.geometry``.
 """
 
-from consensus._data import Answers, read_csv, read_gold_csv
-from consensus.classification import (
-    GLAD,
-    Auto,
-    DawidSkene,
-    MajorityVote,
-    OneCoinDawidSkene,
-    PooledDawidSkene,
-    WeightedMajorityVote,
-)
+from typing import TYPE_CHECKING, Any
+
 from consensus.errors import ConsensusError, InputError
-from consensus.skills import WorkerSkills, posterior_for_task
+
+if TYPE_CHECKING:
+    from consensus._data import Answers, read_csv, read_gold_csv
+    from consensus.classification import (
+        GLAD,
+        Auto,
+        DawidSkene,
+        MajorityVote,
+        OneCoinDawidSkene,
+        PooledDawidSkene,
+        WeightedMajorityVote,
+    )
+    from consensus.skills import WorkerSkills, posterior_for_task
+
+# Names load on first use (PEP 562), so ``import consensus`` costs nothing and a caller pays
+# only for the modules its method needs (the CLI's DS path never loads scipy.optimize).
+_LAZY = {
+    "Answers": "consensus._data",
+    "read_csv": "consensus._data",
+    "read_gold_csv": "consensus._data",
+    "GLAD": "consensus.classification",
+    "Auto": "consensus.classification",
+    "DawidSkene": "consensus.classification",
+    "MajorityVote": "consensus.classification",
+    "OneCoinDawidSkene": "consensus.classification",
+    "PooledDawidSkene": "consensus.classification",
+    "WeightedMajorityVote": "consensus.classification",
+    "WorkerSkills": "consensus.skills",
+    "posterior_for_task": "consensus.skills",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'consensus' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "GLAD",

@@ -13,10 +13,9 @@ from typing import Self
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.base import BaseEstimator
-from sklearn.utils.validation import check_is_fitted
 
 from consensus._data import Answers
+from consensus._params import Estimator, check_is_fitted
 from consensus._utils import log_normalize, safe_log
 from consensus.calibration import tempered_log_posterior
 from consensus.classification._em import Design, Gold, expected_counts, task_logliks
@@ -43,7 +42,7 @@ class ModelFit:
     probas: FloatArray | None = None
 
 
-class BaseClassifier(BaseEstimator):  # type: ignore[misc]
+class BaseClassifier(Estimator):
     """Shared ``fit`` / ``fit_predict`` / ``fit_predict_proba`` for every classification model.
 
     Fitted attributes (every subclass):

@@ -24,35 +24,42 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
-from consensus._base import BaseClassifier
 from consensus._data import read_csv, read_gold_csv
-from consensus.classification import (
-    GLAD,
-    Auto,
-    DawidSkene,
-    MajorityVote,
-    OneCoinDawidSkene,
-    WeightedMajorityVote,
-)
+from consensus._kinds import GEOMETRY_TYPES
 from consensus.errors import ConsensusError, InputError
-from consensus.geometry.records import TYPES as GEOMETRY_TYPES
-from consensus.multilabel import MultiLabelAggregator, MultiLabelAnswers
-from consensus.skills import WorkerSkills
+
+if TYPE_CHECKING:
+    from consensus._base import BaseClassifier
+    from consensus.multilabel import MultiLabelAnswers
+    from consensus.skills import WorkerSkills
 
 __all__ = ["add_parser", "build_parser", "main", "run"]
 
-METHODS: dict[str, type[BaseClassifier]] = {
-    "auto": Auto,
-    "mv": MajorityVote,
-    "wmv": WeightedMajorityVote,
-    "ds": DawidSkene,
-    "onecoin": OneCoinDawidSkene,
-    "glad": GLAD,
+# Method name -> class in consensus.classification, imported when chosen: a DS run loads
+# neither scipy.optimize (Auto, GLAD) nor the geometry code (scipy.ndimage, shapely).
+METHODS: dict[str, tuple[str, str]] = {
+    "auto": ("consensus.classification.auto", "Auto"),
+    "mv": ("consensus.classification.majority_vote", "MajorityVote"),
+    "wmv": ("consensus.classification.majority_vote", "WeightedMajorityVote"),
+    "ds": ("consensus.classification.dawid_skene", "DawidSkene"),
+    "onecoin": ("consensus.classification.one_coin", "OneCoinDawidSkene"),
+    "glad": ("consensus.classification.glad", "GLAD"),
 }
+
+
+def method_class(name: str) -> type[BaseClassifier]:
+    """The estimator class of a ``--method`` name."""
+    import importlib
+
+    module, cls = METHODS[name]
+    out: type[BaseClassifier] = getattr(importlib.import_module(module), cls)
+    return out
+
+
 TYPES = ("classification", "multilabel", *GEOMETRY_TYPES)
 
 
@@ -113,7 +120,7 @@ def _output(path: str | None) -> Iterator[IO[str]]:
 def _classification(args: argparse.Namespace) -> None:
     answers = read_csv(args.input)
     gold = read_gold_csv(args.gold) if args.gold else None
-    model = METHODS[args.method]().fit(answers, gold)
+    model = method_class(args.method)().fit(answers, gold)
     # Rounded floats print shortest-repr in C; np.char.mod formatting costs 0.2 s per 200k rows.
     conf: list[float] = np.round(model.confidence_, 6).tolist()
     with _output(args.output) as out:
@@ -160,6 +167,8 @@ def _read_multilabel(path: str) -> MultiLabelAnswers:
             tasks.append(row[0])
             workers.append(row[1])
             sets.append([x for x in row[2].split("|") if x])
+    from consensus.multilabel import MultiLabelAnswers
+
     return MultiLabelAnswers.from_records(tasks, workers, sets)
 
 
@@ -174,13 +183,17 @@ def _read_multilabel_jsonl(path: str) -> MultiLabelAnswers:
         tasks.append(str(rec["task"]))
         workers.append(str(rec["worker"]))
         sets.append(labels)
+    from consensus.multilabel import MultiLabelAnswers
+
     return MultiLabelAnswers.from_records(tasks, workers, sets)
 
 
 def _multilabel(args: argparse.Namespace) -> None:
     as_csv = args.input.endswith(".csv")
     data = _read_multilabel(args.input) if as_csv else _read_multilabel_jsonl(args.input)
-    model = MultiLabelAggregator(estimator=METHODS[args.method]()).fit(data)
+    from consensus.multilabel import MultiLabelAggregator
+
+    model = MultiLabelAggregator(estimator=method_class(args.method)()).fit(data)
     # Confidence that the whole predicted set is right, treating labels as independent.
     set_conf = np.prod(np.maximum(model.probas_, 1.0 - model.probas_), axis=1).tolist()
     names = model.task_names_.tolist()

@@ -4,12 +4,10 @@
 
     ConsensusError
     ├── InputError      malformed answers (bad CSV line, mismatched lengths, unknown label)
-    └── NotFittedError  an estimator's result was read before ``fit`` (also sklearn's)
+    └── NotFittedError  an estimator's result was read before ``fit`` (a ValueError and an AttributeError, like sklearn's)
 """
 
 from __future__ import annotations
-
-from sklearn.exceptions import NotFittedError as _SkNotFitted
 
 __all__ = ["ConsensusError", "InputError", "NotFittedError"]
 
@@ -22,5 +20,5 @@ class InputError(ConsensusError, ValueError):
     """The answers (or gold, or skills) given are malformed; the message says where."""
 
 
-class NotFittedError(ConsensusError, _SkNotFitted):  # type: ignore[misc]  # sklearn is untyped
+class NotFittedError(ConsensusError, ValueError, AttributeError):
     """An estimator was used before ``fit``."""

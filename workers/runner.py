@@ -13,13 +13,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.batches.intake import limits_from
 from app.core.clock import utc_now
 from app.core.config import Settings, get_settings
-from app.images import LocalImageStore
+from app.images.store import open_image_store
 from app.money.providers import payout_provider
 from workers.base import Reconciler
 from workers.images import FetchImages
 from workers.lease_expiry import LeaseExpiry
 from workers.money import AutoAccept, GrantOverdueAppeals, ReleaseHolds, SendPayouts, SettleBatches
 from workers.quality import GradeGold, Reestimate
+from workers.ratelimits import PruneRateCounters
 
 log = logging.getLogger("tessera.workers")
 
@@ -35,7 +36,11 @@ def default_reconcilers(settings: Settings | None = None) -> list[Reconciler]:
         ReleaseHolds(),
         SendPayouts(payout_provider(settings)),
         Reestimate(),
-        FetchImages(LocalImageStore(settings.images_dir), limits_from(settings)),
+        FetchImages(
+            open_image_store(settings.image_store, images_dir=settings.images_dir),
+            limits_from(settings),
+        ),
+        PruneRateCounters(),
     ]
 
 

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 
 from app.accounts import service as account_service
 from app.accounts.schemas import AccountCreate, AccountCreated, Me
 from app.auth.deps import AnyAccount
 from app.auth.errors import EmailTaken
-from app.core.deps import Now, SessionDep
+from app.core import ratelimit
+from app.core.deps import Now, SessionDep, SettingsDep, client_address
 from app.core.openapi import problems
 from app.models import Role
 from app.money import service as money_service
@@ -19,10 +20,14 @@ router = APIRouter(prefix="/v1", tags=["accounts"])
     "/accounts",
     status_code=status.HTTP_201_CREATED,
     response_model=AccountCreated,
-    responses=problems(EmailTaken),
+    responses=problems(ratelimit.RateLimited, EmailTaken),
 )
-def create_account(body: AccountCreate, session: SessionDep, now: Now) -> AccountCreated:
+def create_account(
+    body: AccountCreate, request: Request, session: SessionDep, now: Now, settings: SettingsDep
+) -> AccountCreated:
     """Sign up as a requester or a worker; the response carries the API key, shown once."""
+    address = client_address(request)
+    ratelimit.take(session, ratelimit.signups(settings), address, now=now, what="sign-ups")
     account, api_key = account_service.create_account(
         session,
         role=Role(body.role),

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from app.auth import service as auth_service
 from app.auth.errors import CsrfTokenMissing
 from app.core.deps import Now, SessionDep
-from app.core.errors import Forbidden, Unauthorized
+from app.core.errors import Forbidden, ServiceUnavailable, Unauthorized
 from app.core.openapi import raises
 from app.models import Account, Role, WebSession
 
@@ -99,17 +99,29 @@ async def current_account(caller: Annotated[Caller, Depends(current_caller)]) ->
     return caller.account
 
 
+def require_role(account: Account, *roles: Role) -> Account:
+    """The account, if it has one of ``roles``; else 403."""
+    if account.role not in roles:
+        wanted = " or ".join(roles)
+        article = "an" if account.role[:1] in "aeiou" else "a"
+        raise Forbidden(
+            f"This call is for {wanted} accounts; yours is {article} {account.role} account."
+        )
+    return account
+
+
+@raises(ServiceUnavailable, Forbidden, Unauthorized, CsrfTokenMissing)
+async def authenticated_inside() -> None:
+    """For a route that authenticates its caller inside its own call (lease and submit, whose
+    hot path checks the API key in the same database call as the work, app/work/hotpath.py):
+    declares what that check raises, as ``Worker`` would. Does nothing itself."""
+
+
 def _require(*roles: Role) -> Callable[[Account], Awaitable[Account]]:
     # async: a role check does no I/O, so it need not cost a thread-pool hop (app/core/deps.py).
     @raises(Forbidden)
     async def check(account: Annotated[Account, Depends(current_account)]) -> Account:
-        if account.role not in roles:
-            wanted = " or ".join(roles)
-            article = "an" if account.role[:1] in "aeiou" else "a"
-            raise Forbidden(
-                f"This call is for {wanted} accounts; yours is {article} {account.role} account."
-            )
-        return account
+        return require_role(account, *roles)
 
     return check
 

@@ -17,7 +17,7 @@ from app.auth.schemas import (
     SessionCreate,
     SessionOut,
 )
-from app.core.deps import Now, SessionDep, SettingsDep
+from app.core.deps import Now, SessionDep, SettingsDep, client_address
 from app.core.errors import Unauthorized
 from app.models import Account, ApiKey, WebSession
 
@@ -62,7 +62,7 @@ def sign_in(
     settings: SettingsDep,
 ) -> SessionOut:
     """Sign in with email and password: sets the session cookie, returns the CSRF token."""
-    address = request.client.host if request.client else "unknown"
+    address = client_address(request)
     signed_in = session_service.sign_in(
         session, email=body.email, password=body.password, address=address, now=now
     )

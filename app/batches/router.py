@@ -24,9 +24,11 @@ from app.batches.schemas import (
     BatchImagesOut,
     BatchMoney,
     BatchOut,
+    BatchPage,
     BatchProgress,
     GoldJSON,
     GoldOut,
+    LaunchQuote,
     ResultAnswer,
     ResultItem,
     ResultPage,
@@ -49,6 +51,7 @@ from app.exports import (
     needs_images,
 )
 from app.images import ImageLimits, ImageStore, default_resolver, fetch_image, requester_expiry
+from app.images.store import api_image_url
 from app.models import Batch, Project
 from app.money import service as money_service
 from app.money.errors import InsufficientFunds
@@ -57,6 +60,13 @@ router = APIRouter(prefix="/v1", tags=["batches"])
 
 Page = Annotated[PageParams, Depends(page_params)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+SkipInvalid = Annotated[
+    bool,
+    Query(
+        description="Report a corrupt or refused image in `skipped` (with why) and keep the "
+        "others, instead of refusing the whole request."
+    ),
+]
 
 BATCH_FORM = Form(
     FormField(
@@ -69,6 +79,12 @@ GOLD_FORM = Form(
     FormField("file", "file", description="The gold task's image."),
     FormField(
         "answer", "json", description="The known answer, as JSON in the project's answer shape."
+    ),
+    FormField(
+        "pre_annotation",
+        "json",
+        required=False,
+        description="Optional: what workers start from, as the batch's tasks do (JSON).",
     ),
 )
 
@@ -88,6 +104,9 @@ def batch_out(session: Session, batch: Batch, now: datetime) -> BatchOut:
         money=BatchMoney(**asdict(money_service.batch_money(session, batch.id))),
         progress=BatchProgress(**batch_service.progress(session, batch, now=now)),
         upload_report=batch.upload_report,
+        launch_quote=(
+            None if (q := batch_service.launch_quote(session, batch)) is None else LaunchQuote(**q)
+        ),
         reward=batch.reward_micros,
         overlap=overlap,
         created_at=batch.created_at,
@@ -167,8 +186,10 @@ async def create_batch(
     settings: SettingsDep,
     limits: Limits,
     idempotency_key: IdempotencyKey = None,
+    skip_invalid: SkipInvalid = False,
 ) -> JSONResponse:
-    """Upload images (multipart `files`, a `.zip`, or JSON with base64 or URLs); each becomes a task."""
+    """Upload images (multipart `files`, a `.zip`, or JSON with base64 or URLs); each becomes a
+    task. Duplicates are merged and reported; with `skip_invalid=true` bad images are too."""
     upload, fingerprint, pre = await _read_upload(request, settings, limits)
     store = request.app.state.image_store
 
@@ -183,10 +204,15 @@ async def create_batch(
             limits=limits,
             max_images=settings.max_batch_images,
             now=now,
+            skip_invalid=skip_invalid,
         )
         return status.HTTP_201_CREATED, batch_out(session, batch, now)
 
-    request_hash = idempotency.fingerprint("POST", request.url.path, fingerprint)
+    request_hash = idempotency.fingerprint(
+        "POST",
+        request.url.path,
+        {**fingerprint, "skip_invalid": True} if skip_invalid else fingerprint,
+    )
     return await run_in_threadpool(
         idempotency.run, session, requester, idempotency_key, request_hash, action, now=now
     )
@@ -224,6 +250,7 @@ async def add_batch_images(
     settings: SettingsDep,
     limits: Limits,
     idempotency_key: IdempotencyKey = None,
+    skip_invalid: SkipInvalid = False,
 ) -> JSONResponse:
     """Add images to a draft batch, in the same forms as the upload that created it. An image
     the batch already holds (the same bytes) makes no second task and is listed in `present`:
@@ -243,6 +270,7 @@ async def add_batch_images(
             limits=limits,
             max_images=settings.max_batch_images,
             now=now,
+            skip_invalid=skip_invalid,
         )
         return status.HTTP_200_OK, BatchImagesOut(
             batch=batch_out(session, result.batch, now),
@@ -252,20 +280,24 @@ async def add_batch_images(
             skipped=upload.skipped,
         )
 
-    request_hash = idempotency.fingerprint("POST", request.url.path, fingerprint)
+    request_hash = idempotency.fingerprint(
+        "POST",
+        request.url.path,
+        {**fingerprint, "skip_invalid": True} if skip_invalid else fingerprint,
+    )
     return await run_in_threadpool(
         idempotency.run, session, requester, idempotency_key, request_hash, action, now=now
     )
 
 
-async def _read_gold(request: Request, limits: ImageLimits) -> tuple[str, bytes, Any]:
+async def _read_gold(request: Request, limits: ImageLimits) -> tuple[str, bytes, Any, Any]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     upload = Upload()
     if content_type == "multipart/form-data":
         async with GOLD_FORM.read(request, max_files=1) as form:
             file = form["file"]
             upload.add_file(file.filename or "", await file.read(limits.max_file_bytes + 1), limits)
-        answer = form["answer"]
+        answer, pre_annotation = form["answer"], form.get("pre_annotation")
     elif content_type == "application/json":
         try:
             body = GoldJSON.model_validate(json.loads(await request.body()))
@@ -286,13 +318,13 @@ async def _read_gold(request: Request, limits: ImageLimits) -> tuple[str, bytes,
             await run_in_threadpool(
                 lambda: upload.add_urls([str(body.image_url)], limits, fetch=fetch)
             )
-        answer = body.answer
+        answer, pre_annotation = body.answer, body.pre_annotation
     else:
         raise UnsupportedMediaType("Send multipart/form-data (file, answer) or application/json.")
     if len(upload.images) != 1:
         raise Unprocessable("A gold task is exactly one image.")
     name, data = upload.images[0]
-    return name, data, answer
+    return name, data, answer, pre_annotation
 
 
 @router.post(
@@ -313,7 +345,7 @@ async def create_gold(
 ) -> GoldOut:
     """A gold task: an image with its known answer, mixed into workers' streams at the project's
     gold rate and used for qualification; never in results, its answer never shown to workers."""
-    name, data, answer = await _read_gold(request, limits)
+    name, data, answer, pre_annotation = await _read_gold(request, limits)
     task = await run_in_threadpool(
         batch_service.create_gold,
         session,
@@ -323,6 +355,7 @@ async def create_gold(
         name,
         data,
         answer,
+        pre_annotation=pre_annotation,
         limits=limits,
         now=now,
     )
@@ -338,7 +371,20 @@ async def create_gold(
             base_url=base_url,
         ),
         answer=task.gold_answer or {},
+        pre_annotation=task.pre_annotation,
         created_at=task.created_at,
+    )
+
+
+@router.get("/projects/{project_id}/batches", response_model=BatchPage)
+def list_batches(
+    project_id: str, requester: Requester, session: SessionDep, page: Page, now: Now
+) -> BatchPage:
+    """The project's batches, newest first, each as `GET /v1/batches/{id}` shows it."""
+    rows = batch_service.of_project(session, requester, project_id, page)
+    return BatchPage(
+        items=[batch_out(session, b, now) for b in rows[: page.limit]],
+        next_cursor=next_cursor([b.id for b in rows], page.limit),
     )
 
 
@@ -380,7 +426,9 @@ def get_batch(batch_id: str, requester: Requester, session: SessionDep, now: Now
     return batch_out(session, batch_service.get_own(session, requester, batch_id), now)
 
 
-ExportFormatName = Literal["json", "coco", "yolo", "voc", "csv", "masks", "folders"]
+ExportFormatName = Literal[
+    "json", "coco", "yolo", "voc", "csv", "masks", "folders", "cvat", "datumaro", "labelstudio"
+]
 
 
 def _download(result: Export, batch_id: str) -> StreamingResponse:
@@ -440,7 +488,8 @@ def get_results(
     batch = batch_service.get_own(session, requester, batch_id)
     if format == "json" and include_images:
         raise Unprocessable(
-            "images=true is for downloads: give a format (coco, yolo, voc, csv, masks, folders); "
+            "images=true is for downloads: give a format (coco, yolo, voc, csv, masks, folders, "
+            "cvat, datumaro, labelstudio); "
             f"GET /v1/batches/{batch_id}/images.zip has the images alone.",
             errors=[{"loc": ["query", "images"], "msg": "needs a download format"}],
         )
@@ -483,14 +532,26 @@ def get_results(
         )
         for image_id, image in images.items()
     }
+    # Thumbnails are made by the API (from the store's bytes): always our own signed URL.
+    thumbs = {
+        image_id: api_image_url(
+            request.app.state.url_signer,
+            image,
+            viewer_id=requester.id,
+            expires_at=expires_at,
+            base_url=base_url,
+        )
+        for image_id, image in images.items()
+    }
     items = [
         ResultItem(
             task_id=t.id,
             image_name=t.image_name,
             image_url=urls[t.image_id],
-            thumbnail_url=thumbnail_url(urls[t.image_id]),
+            thumbnail_url=thumbnail_url(thumbs[t.image_id]),
             width=images[t.image_id].width,
             height=images[t.image_id].height,
+            completed_at=t.completed_at,
             status=t.status,
             answer=t.consensus,
             confidence=t.confidence,
@@ -531,7 +592,7 @@ def thumbnail_url(image_url: str, width: int = 256) -> str:
 )
 def get_images_zip(batch_id: str, request: Request, requester: Requester, session: SessionDep):  # type: ignore[no-untyped-def]
     """Every image of the batch under its name (the folders it was uploaded with), and
-    `manifest.csv` (task id of each file); a streamed zip, images stored as they are."""
+    `tessera/manifest.csv` (task id of each file); a streamed zip, images stored as they are."""
     batch = batch_service.get_own(session, requester, batch_id)
     session.commit()
     result = image_archive(

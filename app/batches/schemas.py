@@ -78,6 +78,15 @@ class BatchProgress(OutputModel):
     eta: Timestamp | None
 
 
+class LaunchQuote(OutputModel):
+    """What launching a draft now escrows: the most the batch can cost."""
+
+    answers: int = Field(description="Tasks × overlap.max, plus the gold answers it pays for.")
+    reward: MoneyOut
+    fee: MoneyOut = Field(description="The platform fee per answer at today's rate.")
+    total: MoneyOut
+
+
 class BatchOut(OutputModel):
     id: str
     project_id: str
@@ -87,12 +96,20 @@ class BatchOut(OutputModel):
     money: BatchMoney
     progress: BatchProgress
     upload_report: dict[str, Any]
+    launch_quote: LaunchQuote | None = Field(
+        default=None, description="For a draft: what launching it now escrows."
+    )
     reward: MoneyOut | None
     overlap: dict[str, int] | None
     created_at: Timestamp
     launched_at: Timestamp | None
     completed_at: Timestamp | None
     cancelled_at: Timestamp | None
+
+
+class BatchPage(OutputModel):
+    items: list[BatchOut]
+    next_cursor: str | None
 
 
 class ResultAnswer(OutputModel):
@@ -122,6 +139,7 @@ class ResultItem(OutputModel):
     )
     width: int | None = None
     height: int | None = None
+    completed_at: Timestamp | None = None
     status: str
     answer: dict[str, Any] | None
     confidence: float | None
@@ -155,6 +173,7 @@ class GoldOut(OutputModel):
     image_name: str
     image_url: str
     answer: dict[str, Any]
+    pre_annotation: dict[str, Any] | None = None
     created_at: Timestamp
 
 
@@ -165,6 +184,12 @@ class GoldJSON(InputModel):
     image_base64: str | None = None
     image_url: HttpUrl | None = None
     answer: Any
+    pre_annotation: Any = Field(
+        default=None,
+        description="What the workers start from, as the batch's tasks have one (a model's "
+        "prediction): give gold one whenever real tasks carry pre-annotations, or a gold "
+        "task is the one without.",
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> GoldJSON:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +17,7 @@ from app.batches.intake import Upload
 from app.core.db import insert_ignore, transaction
 from app.core.errors import PayloadTooLarge, Unprocessable
 from app.core.ids import new_id
+from app.core.pagination import PageParams
 from app.images import ImageError, ImageInfo, ImageLimits, ImageStore, inspect_image
 from app.images.names import BatchNames, clean_name, with_extension
 from app.models import (
@@ -56,11 +58,13 @@ def create(
     limits: ImageLimits,
     max_images: int,
     now: datetime,
+    skip_invalid: bool = False,
 ) -> Batch:
-    """Validate every image, store each distinct one once, and make a draft batch of tasks."""
+    """Validate every image, store each distinct one once, and make a draft batch of tasks.
+    An invalid image refuses the upload, or with ``skip_invalid`` is reported as skipped."""
     project = project_service.get_own(session, requester, project_id)
     session.commit()  # end the read; the checks below are slow and must not hold the writer
-    unique, duplicates = _check_images(upload, limits, max_images)
+    unique, duplicates = _check_images(upload, limits, max_images, skip_invalid=skip_invalid)
     unique, urls, aliases = _name_images(unique, upload.urls)
     finals = {item.name for item in unique} | {name for _, name in urls}
     given = {
@@ -152,7 +156,7 @@ def _name_images(
 
 
 def _check_images(
-    upload: Upload, limits: ImageLimits, max_images: int
+    upload: Upload, limits: ImageLimits, max_images: int, *, skip_invalid: bool = False
 ) -> tuple[list[CheckedImage], list[dict[str, str]]]:
     if not upload.images and not upload.urls:
         raise EmptyUpload("No image in the upload.", extra={"skipped": upload.skipped})
@@ -166,11 +170,16 @@ def _check_images(
         try:
             info = inspect_image(data, limits)
         except ImageError as exc:
-            raise image_problem(exc, name) from None
+            if not skip_invalid:
+                raise image_problem(exc, name) from None
+            upload.skipped.append({"name": name, "reason": exc.detail})
+            continue
         if info.sha256 in unique:
             duplicates.append({"name": name, "same_as": unique[info.sha256].name})
         else:
             unique[info.sha256] = CheckedImage(name, data, info)
+    if not unique and not upload.urls:
+        raise EmptyUpload("No valid image in the upload.", extra={"skipped": upload.skipped})
     return list(unique.values()), duplicates
 
 
@@ -258,6 +267,7 @@ def add_images(
     limits: ImageLimits,
     max_images: int,
     now: datetime,
+    skip_invalid: bool = False,
 ) -> Added:
     """Add images to a draft batch, one task per image the batch does not hold yet.
 
@@ -270,7 +280,7 @@ def add_images(
         raise BatchStateConflict(f"Batch {batch.id} is {batch.status}; images go into a draft.")
     project = session.get_one(Project, batch.project_id)
     session.commit()
-    unique, duplicates = _check_images(upload, limits, max_images)
+    unique, duplicates = _check_images(upload, limits, max_images, skip_invalid=skip_invalid)
     aliases = {item.name: with_extension(item.name, item.info.media_type) for item in unique}
     unique = [replace(item, name=aliases[item.name]) for item in unique]
     given = {
@@ -375,10 +385,12 @@ def create_gold(
     data: bytes,
     answer: object,
     *,
+    pre_annotation: object = None,
     limits: ImageLimits,
     now: datetime,
 ) -> Task:
-    """A gold task: the image checked like any upload, the known answer checked against the spec."""
+    """A gold task: the image checked like any upload, the known answer (and the pre-annotation
+    workers start from, if any) checked against the spec."""
     project = project_service.get_own(session, requester, project_id)
     session.commit()
     [item], _ = _check_images(Upload(images=[(name, data)]), limits, 1)
@@ -386,6 +398,13 @@ def create_gold(
     [known] = _check_pre_annotations(
         project, [item], {item.name: answer}, loc=("body", "answer")
     ).values()
+    start = (
+        None
+        if pre_annotation is None
+        else _check_pre_annotations(
+            project, [item], {item.name: pre_annotation}, loc=("body", "pre_annotation")
+        )[item.name]
+    )
     store.put(item.data)
     with transaction(session):
         image_ids = image_rows(session, requester, [item], now)
@@ -395,8 +414,24 @@ def create_gold(
             name=item.name,
             image_id=image_ids[item.info.sha256],
             answer=known,
+            pre_annotation=start,
             now=now,
         )
+
+
+def of_project(
+    session: Session, requester: Account, project_id: str, page: PageParams
+) -> Sequence[Batch]:
+    """The requester's batches of one of its projects, newest first (``limit + 1`` rows)."""
+    project_service.get_own(session, requester, project_id)
+    stmt = select(Batch).where(
+        Batch.project_id == project_id,
+        Batch.requester_id == requester.id,
+        Batch.status != BatchStatus.gold,
+    )
+    if page.after:
+        stmt = stmt.where(Batch.id < page.after)
+    return session.scalars(stmt.order_by(Batch.id.desc()).limit(page.limit + 1)).all()
 
 
 def get_own(
@@ -440,16 +475,7 @@ def launch(session: Session, requester: Account, batch_id: str, *, now: datetime
         batch.reward_micros = project.reward_micros
         batch.overlap_min, batch.overlap_max = project.overlap_min, project.overlap_max
         batch.confidence = project.confidence
-        batch.gold_left = (
-            gold.allowance(
-                batch.task_count,
-                project.overlap_max,
-                project.gold_rate,
-                project.qualification_gold_tasks,
-            )
-            if _has_gold(session, project)
-            else 0
-        )
+        batch.gold_left = _gold_allowance(session, batch, project)
         # One escrow for every answer the batch may pay: its tasks at full overlap and its gold.
         payments.launch_escrow(
             session,
@@ -478,6 +504,32 @@ def launch(session: Session, requester: Account, batch_id: str, *, now: datetime
             ],
         )
     return batch
+
+
+def _gold_allowance(session: Session, batch: Batch, project: Project) -> int:
+    """Gold answers a batch launched now would pay for, on top of its tasks at full overlap."""
+    if not _has_gold(session, project):
+        return 0
+    return gold.allowance(
+        batch.task_count, project.overlap_max, project.gold_rate, project.qualification_gold_tasks
+    )
+
+
+def launch_quote(session: Session, batch: Batch) -> dict[str, Any] | None:
+    """What launching this draft batch now would escrow, at the project's terms and today's fee
+    (the most it can cost; dynamic overlap usually spends less and the rest is refunded)."""
+    if batch.status != BatchStatus.draft or batch.task_count == 0:
+        return None
+    project = session.get_one(Project, batch.project_id)
+    fee_ppm = payments.read_payment_settings(session).fee_ppm
+    answers = batch.task_count * project.overlap_max + _gold_allowance(session, batch, project)
+    cost = payments.escrow_cost(1, answers, project.reward_micros, fee_ppm)
+    return {
+        "answers": answers,
+        "reward": project.reward_micros,
+        "fee": cost.fee_per_answer,
+        "total": cost.total,
+    }
 
 
 def _has_gold(session: Session, project: Project) -> bool:

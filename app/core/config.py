@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     """Empty means SQLite at ``data_dir/tessera.db``."""
     public_url: str = ""
     """Base URL put in links (image URLs); empty means the URL the request came in on."""
+    image_store: str = ""
+    """Where image bytes live: empty means files under ``data_dir/images``; ``s3://bucket/prefix``
+    an S3-compatible object store (endpoint and credentials from the usual AWS variables), whose
+    presigned URLs then go to browsers and clients (README: "Images in an object store")."""
 
     secret_key: str = Field(default="", repr=False)
     """Signs image URLs. Empty: a random key is made once and kept in the database; set the
@@ -61,6 +65,10 @@ class Settings(BaseSettings):
     migrate_on_start: bool | None = None
     """Default: yes on SQLite (embedded mode), no on PostgreSQL (run ``tessera migrate``)."""
 
+    hot_path: bool = True
+    """PostgreSQL: lease and submit in one database call each (PL/pgSQL, migration 0019);
+    ``TESSERA_HOT_PATH=0`` runs the service's ORM path instead (what the benchmark compares)."""
+
     max_live_leases_per_worker: int = Field(default=10, ge=1)
     """Leases one worker may hold at once in one project, so nobody can sit on a whole batch."""
 
@@ -69,12 +77,32 @@ class Settings(BaseSettings):
     with an Idempotency-Key."""
     payout_timeout_s: float = Field(default=10.0, gt=0)
 
+    # Abuse limits (app/core/ratelimit.py): per fixed window, counted in the database. Generous:
+    # they stop floods and scripts, not people (a fast worker answers a few tasks a minute).
+    signups_per_address_per_hour: int = Field(default=1000, ge=1)
+    leases_per_worker_per_minute: int = Field(default=1200, ge=1)
+    answers_per_worker_per_minute: int = Field(default=1200, ge=1)
+    assists_per_worker_per_minute: int = Field(default=300, ge=1)
+    """Assist tool calls (``POST /v1/assist/...``: GrabCut, superpixels, snapping), each up to a
+    few hundred ms of CPU: five a second is more than a person drawing needs."""
+
     db_pool_size: int = Field(default=10, ge=1)
+    db_statement_timeout_ms: int = Field(default=8_000, ge=0)
+    """Longest statement of a request on PostgreSQL (0: no limit): with the pool and connect
+    timeouts, a request meets a dead or stuck database with a 503 within 10 s, not a hang."""
+    db_worker_statement_timeout_ms: int = Field(default=300_000, ge=0)
+    """The same for ``tessera worker`` (re-estimation reads every answer of a project)."""
+    db_pool_timeout_s: float = Field(default=5.0, gt=0)
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
 
     # Image limits (bytes and pixels). Pillow only warns below twice its own limit; we refuse.
     max_image_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     max_request_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
+    """The largest body of an upload (a batch, a gold task)."""
+    max_answer_bytes: int = Field(default=96 * 1024 * 1024, gt=0)
+    """The largest body of a submit: a 64 MB segmentation mask PNG is ~86 MB in base64."""
+    max_json_bytes: int = Field(default=1024 * 1024, gt=0)
+    """The largest body of every other route (projects, money, sessions, ...)."""
     max_image_pixels: int = Field(default=50_000_000, gt=0)
     max_zip_files: int = Field(default=10_000, gt=0)
     max_zip_uncompressed_bytes: int = Field(default=1024 * 1024 * 1024, gt=0)

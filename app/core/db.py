@@ -24,17 +24,43 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
 
-def make_engine(url: str, *, pool_size: int = 10, busy_timeout_ms: int = 30_000) -> Engine:
+def make_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    busy_timeout_ms: int = 30_000,
+    statement_timeout_ms: int = 0,
+    pool_timeout_s: float = 30.0,
+    connect_timeout_s: int = 3,
+) -> Engine:
+    """An engine for ``url``. On PostgreSQL, bounded waits so that an unreachable database is a
+    quick error (503 for a request) and never a hang: ``connect_timeout_s`` to open a
+    connection, ``pool_timeout_s`` to get one from the pool, ``statement_timeout_ms`` per
+    statement (0: none), TCP keepalives to notice a server that vanished mid-statement."""
     if url.startswith("sqlite"):
         return _sqlite_engine(url, busy_timeout_ms)
+    connect_args: dict[str, Any] = {
+        "connect_timeout": max(2, connect_timeout_s),  # libpq's minimum
+        "keepalives": 1,
+        "keepalives_idle": 5,
+        "keepalives_interval": 2,
+        "keepalives_count": 2,
+    }
+    if statement_timeout_ms:
+        connect_args["options"] = f"-c statement_timeout={int(statement_timeout_ms)}"
     # A fixed pool (no overflow): connections opened and closed under load cost more than they
-    # relieve (benchmarks/README.md). pre_ping catches connections the server dropped.
+    # relieve (benchmarks/README.md). pre_ping catches connections the server dropped (a
+    # restart, pg_terminate_backend); a connection that dies mid-statement is an
+    # OperationalError, on which SQLAlchemy also drops every older pooled connection, so the
+    # pool is fresh for the next request once the server is back.
     return create_engine(
         url,
         pool_size=2 * pool_size,
         max_overflow=0,
         pool_pre_ping=True,
         pool_recycle=1800,
+        pool_timeout=pool_timeout_s,
+        connect_args=connect_args,
     )
 
 

@@ -35,9 +35,18 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
             session.close()
 
 
-async def get_clock(request: Request) -> Callable[[], datetime]:
+def clock_of(request: Request) -> Callable[[], datetime]:
     clock: Callable[[], datetime] = getattr(request.app.state, "clock", utc_now)
     return clock
+
+
+def base_url_of(request: Request) -> str:
+    settings: Settings = request.app.state.settings
+    return (settings.public_url or str(request.base_url)).rstrip("/")
+
+
+async def get_clock(request: Request) -> Callable[[], datetime]:
+    return clock_of(request)
 
 
 async def get_now(clock: Annotated[Callable[[], datetime], Depends(get_clock)]) -> datetime:
@@ -50,8 +59,13 @@ async def get_settings_dep(request: Request) -> Settings:
 
 
 async def get_base_url(request: Request) -> str:
-    settings: Settings = request.app.state.settings
-    return (settings.public_url or str(request.base_url)).rstrip("/")
+    return base_url_of(request)
+
+
+def client_address(request: Request) -> str:
+    """The caller's address as the socket saw it (behind a proxy: the proxy's, so every client
+    shares its limits; run uvicorn with ``--forwarded-allow-ips`` to take it from the proxy)."""
+    return request.client.host if request.client else "unknown"
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

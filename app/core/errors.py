@@ -11,8 +11,10 @@
      ├── UnsupportedMediaType (415)
      ├── Unprocessable (422)      may carry ``errors: [{loc, msg}]``
      ├── TooManyRequests (429)    carries ``Retry-After``
+     ├── InsufficientStorage (507)
      ├── InternalError (500)      never carries the cause; it is logged
      └── ServiceUnavailable (503)
+          └── DatabaseUnavailable  carries ``Retry-After``; what database errors translate to
 
 Domain errors subclass these in each domain's ``errors.py`` (``app/money/errors.py``,
 ``app/work/errors.py``, ...), built from the domain's objects so each words its own detail, and
@@ -33,7 +35,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("tessera.errors")
@@ -121,6 +124,10 @@ class TooManyRequests(ProblemError):
         )
 
 
+class InsufficientStorage(ProblemError):
+    status, type, title = 507, "insufficient-storage", "The image store is full"
+
+
 class InternalError(ProblemError):
     status, type, title = 500, "internal-error", "Internal server error"
 
@@ -130,6 +137,21 @@ class InternalError(ProblemError):
 
 class ServiceUnavailable(ProblemError):
     status, type, title = 503, "unavailable", "Service unavailable"
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """The database is unreachable, restarting, or dropped the connection mid-request: nothing
+    the request did was committed unless its response says so; retry after ``Retry-After``."""
+
+    type, title = "database-unavailable", "The database is unavailable"
+    RETRY_AFTER_S: ClassVar[int] = 2
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The database is unreachable or dropped the connection; retry in a moment.",
+            headers={"Retry-After": str(self.RETRY_AFTER_S)},
+            extra={"retry_after": self.RETRY_AFTER_S},
+        )
 
 
 def problem_response(problem: ProblemError) -> JSONResponse:
@@ -206,6 +228,18 @@ def allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
+def _database_unavailable(exc: Exception) -> ProblemError:
+    log.error("database unavailable: %s", getattr(exc, "orig", None) or exc)
+    return DatabaseUnavailable()
+
+
+# A lost or refused connection, a statement cancelled by ``statement_timeout``, a server shutting
+# down (psycopg's OperationalError family, wrapped by SQLAlchemy), an InterfaceError on a closed
+# connection, or no pooled connection within ``pool_timeout``: the database, not the request.
+for _error in (OperationalError, InterfaceError, PoolTimeout):
+    register_translator(_error, _database_unavailable)
+
+
 def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(_: Request, exc: ProblemError) -> JSONResponse:
@@ -257,11 +291,6 @@ def install_handlers(app: FastAPI) -> None:
         return problem_response(
             Conflict("The request conflicts with a concurrent change; retry it.")
         )
-
-    @app.exception_handler(OperationalError)
-    async def _operational(_: Request, exc: OperationalError) -> JSONResponse:
-        log.error("database unavailable: %s", exc.orig)
-        return problem_response(ServiceUnavailable("The database is busy or unreachable; retry."))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, _exc: Exception) -> JSONResponse:

@@ -1,7 +1,8 @@
 """Security headers on every response: a strict Content-Security-Policy and friends.
 
 The web app loads nothing but its own files (``default-src 'self'``, no inline script), images
-come from the API itself (signed URLs) or from memory (``blob:``/``data:`` for the mask overlay),
+come from the API itself (signed URLs), from the object store when one is configured (its presigned
+URLs' origin is added to ``img-src``) or from memory (``blob:``/``data:`` for the mask overlay),
 no page may frame ours, and no referrer leaves with a URL (signed image URLs are in query strings).
 """
 
@@ -30,15 +31,24 @@ _COMMON = {
 }
 
 
+def with_image_origins(csp: str, origins: list[str]) -> str:
+    """The policy with ``origins`` (an object store's presigned URLs) allowed as image sources."""
+    if not origins:
+        return csp
+    return csp.replace("img-src 'self'", "img-src 'self' " + " ".join(origins), 1)
+
+
 class SecurityHeaders:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, image_origins: list[str] | None = None) -> None:
         self.app = app
+        self.strict = with_image_origins(STRICT_CSP, image_origins or [])
+        self.docs = with_image_origins(DOCS_CSP, image_origins or [])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        csp = DOCS_CSP if scope["path"].startswith(_DOCS_PATHS) else STRICT_CSP
+        csp = self.docs if scope["path"].startswith(_DOCS_PATHS) else self.strict
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -18,9 +18,13 @@ from typing import IO
 from app.exports.base import ExportItem, ImageReader
 from app.exports.naming import UniqueStems
 
-__all__ = ["Manifest", "Spool", "ZipStream", "with_images"]
+__all__ = ["MANIFEST", "Manifest", "Spool", "ZipStream", "with_images"]
 
 _COPY_CHUNK = 64 * 1024
+
+MANIFEST = "tessera/manifest.csv"
+"""Where every zip keeps its manifest: in a folder, so that no tool takes a CSV at the root
+for a dataset of its own (Datumaro's ``tabular`` format would)."""
 
 
 class _Sink:
@@ -135,7 +139,7 @@ def with_images(
 
 
 class Manifest:
-    """``manifest.csv`` of a zip export: which file holds which task's image.
+    """``tessera/manifest.csv`` of a zip export: which file holds which task's image.
 
     Columns: ``task_id, image_name, file, has_consensus, confidence, answer_count``. Rows are
     spooled to a temporary file (memory up to 1 MiB, then disk) and added as the last entry.
@@ -157,7 +161,7 @@ class Manifest:
             (item.task_id, item.image_name, file, has, confidence, item.answer_count)
         )
 
-    def write_to(self, archive: ZipStream, name: str = "manifest.csv") -> Iterator[bytes]:
+    def write_to(self, archive: ZipStream, name: str = MANIFEST) -> Iterator[bytes]:
         """Add the manifest to ``archive`` as ``name``."""
         self._text.flush()
         self._file.seek(0)

@@ -28,7 +28,7 @@ class ExportItem:
     ``answer`` is the consensus answer in API.md's shape ("Answers"), or ``None`` while the task
     has no consensus yet. Such an image is still exported, with no objects (an empty YOLO label
     file, a VOC file without ``object``, a COCO image without annotations, an all-zero mask, an
-    empty CSV label), never dropped; every zip's ``manifest.csv`` says which images had one.
+    empty CSV label), never dropped; every zip's ``tessera/manifest.csv`` says which images had one.
     ``object_confidences`` are per consensus object, in the order of ``answer["objects"]``.
     """
 

@@ -17,7 +17,7 @@ __all__ = ["FORMATS", "export", "formats_for", "image_archive", "needs_images"]
 
 _MIN_CHUNK = 64 * 1024
 
-FORMATS = ("coco", "yolo", "voc", "csv", "masks", "folders")
+FORMATS = ("coco", "yolo", "voc", "csv", "masks", "folders", "cvat", "datumaro", "labelstudio")
 """Every file format some annotation type offers (the results endpoint's ``format`` values)."""
 
 
@@ -33,7 +33,7 @@ def needs_images(format: str, annotation_type: str) -> bool:
 
 
 def image_archive(items: Iterable[ExportItem], images: ImageReader) -> Export:
-    """Every image of a batch under its name, plus ``manifest.csv`` (task of each file)."""
+    """Every image of a batch under its name, plus ``tessera/manifest.csv`` (task of each file)."""
     return Export(
         format="images",
         media_type="application/zip",

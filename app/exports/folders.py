@@ -1,12 +1,12 @@
 """Classification as class folders (Ultralytics classify, torchvision ``ImageFolder``, ImageNet).
 
-``train/<label>/<name>``: each image with a consensus, under its name, in its label's folder;
-``manifest.csv`` lists every task, with ``file`` empty for an image without a consensus yet
-(a class folder cannot hold it). The images are the data, so this format always has them.
+``train/<label>/<name>``: each image with a consensus, under its name, in its label's folder,
+and nothing else: Datumaro's ImageNet reader refuses any other file in the tree, so there is
+no manifest (the JSON results map names to tasks) and an image without a consensus yet is left
+out (a class folder cannot hold it). The images are the data, so this format always has them.
 
 A label becomes a folder name by ``app.images.names.clean_name`` with ``/`` as ``_`` (``cat/dog``
-→ ``cat_dog``); labels that would share a folder (ignoring case) get ``_2``, ``_3``; the
-mapping is in ``classes.txt`` (``<folder>\\t<label>`` per line, in label order).
+→ ``cat_dog``); labels that would share a folder (ignoring case) get ``_2``, ``_3``.
 """
 
 from __future__ import annotations
@@ -14,10 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
-from app.exports.archive import Manifest, ZipStream
+from app.exports.archive import ZipStream
 from app.exports.base import ExportFormat, ExportItem, ImageReader, class_of, label_index
 from app.exports.naming import UniqueStems
-from app.exports.yolo import one_line
 from app.images.names import clean_name
 
 if TYPE_CHECKING:
@@ -47,26 +46,16 @@ def folder_chunks(
     if images is None:
         raise ValueError("the class-folder export is made of the images: give an image reader")
     archive = ZipStream()
-    manifest = Manifest()
-    try:
-        folders = class_folders(spec)
-        lines = [f"{f}\t{one_line(label)}\n" for f, label in zip(folders, spec.labels, strict=True)]
-        yield archive.add("classes.txt", "".join(lines).encode())
-        labels = label_index(spec)
-        stems = UniqueStems()
-        for item in items:
-            stems.stem(item.task_id, item.image_name)
-            if item.answer is None:
-                manifest.add(item, "")
-                continue
-            folder = folders[class_of(labels, item.answer["label"], item.task_id)]
-            name = f"train/{folder}/{item.image_name}"
-            manifest.add(item, name)
-            yield archive.add(name, images(item), compress=False)
-        yield from manifest.write_to(archive)
-        yield archive.close()
-    finally:
-        manifest.close()
+    folders = class_folders(spec)
+    labels = label_index(spec)
+    stems = UniqueStems()
+    for item in items:
+        stems.stem(item.task_id, item.image_name)
+        if item.answer is None:
+            continue
+        folder = folders[class_of(labels, item.answer["label"], item.task_id)]
+        yield archive.add(f"train/{folder}/{item.image_name}", images(item), compress=False)
+    yield archive.close()
 
 
 FOLDERS = ExportFormat("application/zip", "_folders.zip", folder_chunks, images_required=True)

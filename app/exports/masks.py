@@ -7,14 +7,14 @@
   PNG is copied as stored: it is already canonical, see ``app.annotations.encode_mask``);
 - ``dataset_meta.json``: ``label_map`` (``"0": "background"``, then ``"k"``: label ``k-1``) and
   ``segmentation_colors`` (``[k, k, k]``: the mask's gray level ``k``);
-- ``classes.txt`` (line ``k``, 1-based, is pixel value ``k``) and ``manifest.csv``.
+- ``classes.txt`` (line ``k``, 1-based, is pixel value ``k``) and ``tessera/manifest.csv``.
 
 ``voc`` (Pascal VOC segmentation): ``JPEGImages/<name>``, ``SegmentationClass/<stem>.png``
 (the same pixel values in a palette PNG whose colours are the VOC palette, so both index and
 colour readers get the labels), ``ImageSets/Segmentation/default.txt`` and ``labelmap.txt``
 (``background`` then each label with its palette colour).
 
-An image without consensus gets an all-zero mask, and ``manifest.csv`` marks it
+An image without consensus gets an all-zero mask, and ``tessera/manifest.csv`` marks it
 ``has_consensus`` 0. The stem is the image's name without its extension
 (``app.exports.naming``).
 """

@@ -10,7 +10,7 @@ The archive is a VOC tree, as Datumaro, CVAT and the VOC devkit read it:
 - ``ImageSets/Main/default.txt``: every stem, one per line (the one subset, ``default``);
 - ``labelmap.txt``: ``background`` then each label with a colour (Datumaro's label map), so
   labels other than VOC's 20 classes are declared;
-- ``manifest.csv``: which file holds which task.
+- ``tessera/manifest.csv``: which file holds which task.
 
 Each XML has ``folder`` (``JPEGImages``), ``filename`` (the image's name, as in every other
 format and the JSON results), ``source/tessera_task_id`` and ``source/tessera_image_name``,
@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "VocCodec",
+    "escape_xml",
     "labelmap_txt",
     "subset_line",
     "voc_box",
@@ -110,8 +111,9 @@ def voc_chunks(
 
 
 def subset_line(stem: str) -> bytes:
-    """One line of an ``ImageSets`` list; an id with a space is quoted, as Datumaro writes it."""
-    return (f'"{stem}"' if " " in stem else stem).encode() + b"\n"
+    """One line of an ``ImageSets`` list: the id as it is (Datumaro reads a whole line as the
+    id of a ``Main`` or ``Segmentation`` list, spaces included)."""
+    return stem.encode() + b"\n"
 
 
 def voc_colour(index: int) -> tuple[int, int, int]:
@@ -145,8 +147,11 @@ def voc_box(box: list[float], width: int, height: int) -> tuple[int, int, int, i
     return xmin, ymin, xmax, ymax
 
 
-def _escape(value: object) -> str:
-    return escape(_NOT_XML.sub("_", str(value)))
+def escape_xml(value: object, *, attribute: bool = False) -> str:
+    """``value`` as XML text (or a double-quoted attribute): characters XML cannot hold become
+    ``_``, then ``&``, ``<``, ``>`` (and ``"``, line breaks and tabs in attributes) are escaped."""
+    entities = {'"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"} if attribute else {}
+    return escape(_NOT_XML.sub("_", str(value)), entities)
 
 
 def _document(
@@ -157,10 +162,10 @@ def _document(
     parts = [
         "<?xml version='1.0' encoding='utf-8'?>\n<annotation>\n",
         "  <folder>JPEGImages</folder>\n",
-        f"  <filename>{_escape(filename)}</filename>\n",
+        f"  <filename>{escape_xml(filename)}</filename>\n",
         "  <source>\n    <database>Tessera</database>\n",
-        f"    <tessera_task_id>{_escape(item.task_id)}</tessera_task_id>\n",
-        f"    <tessera_image_name>{_escape(item.image_name)}</tessera_image_name>\n",
+        f"    <tessera_task_id>{escape_xml(item.task_id)}</tessera_task_id>\n",
+        f"    <tessera_image_name>{escape_xml(item.image_name)}</tessera_image_name>\n",
         "  </source>\n",
         f"  <size>\n    <width>{int(item.width)}</width>\n    <height>{int(item.height)}</height>\n",
         "    <depth>3</depth>\n  </size>\n  <segmented>0</segmented>\n",
@@ -170,7 +175,7 @@ def _document(
         xmin, ymin, xmax, ymax = voc_box(codec.box(obj), item.width, item.height)
         confidence = object_confidence(item, index)
         parts += [
-            f"  <object>\n    <name>{_escape(label)}</name>\n",
+            f"  <object>\n    <name>{escape_xml(label)}</name>\n",
             "    <pose>Unspecified</pose>\n    <truncated>0</truncated>\n",
             "    <difficult>0</difficult>\n    <bndbox>\n",
             f"      <xmin>{xmin}</xmin>\n      <ymin>{ymin}</ymin>\n",

@@ -10,7 +10,7 @@ any working directory):
 - ``data.yaml``: ``train``/``val`` ``images`` relative to the file itself (no ``path``, which
   Ultralytics would resolve against the current directory), ``nc``, ``names``; pose adds
   ``kpt_shape`` and ``flip_idx``;
-- ``classes.txt`` (line ``i`` is class ``i``) and ``manifest.csv`` (which label file belongs
+- ``classes.txt`` (line ``i`` is class ``i``) and ``tessera/manifest.csv`` (which label file belongs
   to which task and image).
 
 Coordinates are normalised to 0..1 by the image size, with 6 decimals, one object per line

@@ -10,6 +10,7 @@
      └── FetchFailed (422)     the download itself failed: DNS, connection, timeout, non-2xx
 
     ImageNotFound (KeyError)   the store has no image with that digest
+    ImageStoreFull (OSError)   the store's disk or quota is full (ENOSPC, EDQUOT): app: 507
 
 The package knows nothing of HTTP frameworks: the caller maps ``status`` and ``detail`` onto
 its own problem-details type.
@@ -25,6 +26,7 @@ __all__ = [
     "ImageBomb",
     "ImageError",
     "ImageNotFound",
+    "ImageStoreFull",
     "ImageTooLarge",
     "UnsafeURL",
     "UnsupportedImageType",
@@ -84,3 +86,8 @@ class FetchFailed(ImageError):
 
 class ImageNotFound(KeyError):
     """The store holds no image with this sha256."""
+
+
+class ImageStoreFull(OSError):
+    """The store could not write an image: no space left on its disk, or its quota is used up.
+    Nothing half-written is left behind (the temporary file is removed)."""

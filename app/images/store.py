@@ -8,18 +8,28 @@ outside the store's root.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import re
 import tempfile
+import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from app.images.errors import ImageNotFound
+from app.images.errors import ImageNotFound, ImageStoreFull
 from app.images.signing import UrlSigner
 
-__all__ = ["ImageRef", "ImageStore", "LocalImageStore", "validate_sha256"]
+__all__ = [
+    "ImageRef",
+    "ImageStore",
+    "LocalImageStore",
+    "api_image_url",
+    "open_image_store",
+    "validate_sha256",
+]
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -65,6 +75,60 @@ class ImageStore(Protocol):
         ...
 
 
+def api_image_url(
+    signer: UrlSigner, image: ImageRef, *, viewer_id: str, expires_at: datetime, base_url: str
+) -> str:
+    """Our own signed ``/v1/images/{id}`` URL (served by the API from whichever store)."""
+    return f"{base_url}/v1/images/{image.id}?{signer.query(image.id, viewer_id, expires_at)}"
+
+
+def open_image_store(
+    spec: str,
+    *,
+    images_dir: Path,
+    url_signer: UrlSigner | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> ImageStore:
+    """The store ``TESSERA_IMAGE_STORE`` names: empty → files under ``images_dir`` (the
+    embedded default); ``s3://bucket/prefix`` → that object store (app.images.s3)."""
+    if not spec.strip():
+        return LocalImageStore(images_dir, url_signer)
+    from app.images.s3 import S3ImageStore
+
+    return S3ImageStore.from_url(spec.strip(), clock=clock)
+
+
+TMP_PREFIX = ".tmp-"
+
+
+def sweep_temporary(root: Path, *, older_than_s: float = 3600.0) -> int:
+    """Delete temporary files left by a writer that died mid-``put`` (SIGKILL, power loss):
+    those whose process is gone, and any older than ``older_than_s`` (another machine's, on a
+    shared folder). Never a final file; returns how many it removed."""
+    removed = 0
+    now = time.time()
+    for tmp in Path(root).glob(f"*/*/{TMP_PREFIX}*"):
+        pid = tmp.name[len(TMP_PREFIX) :].split("-", 1)[0]
+        alive = pid.isdigit() and _alive(int(pid))
+        try:
+            if not alive or now - tmp.stat().st_mtime > older_than_s:
+                tmp.unlink()
+                removed += 1
+        except FileNotFoundError:
+            pass  # renamed into place or removed meanwhile
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class LocalImageStore:
     """Files under ``root/ab/cd/<sha256>``, written atomically.
 
@@ -82,8 +146,9 @@ class LocalImageStore:
         """Our signed ``/v1/images/{id}`` URL, served by the API from this store."""
         if self.url_signer is None:
             raise RuntimeError("this image store was made without a URL signer")
-        query = self.url_signer.query(image.id, viewer_id, expires_at)
-        return f"{base_url}/v1/images/{image.id}?{query}"
+        return api_image_url(
+            self.url_signer, image, viewer_id=viewer_id, expires_at=expires_at, base_url=base_url
+        )
 
     def path(self, sha256: str) -> Path:
         """Where ``sha256`` is (or would be) stored; ValueError for a malformed digest."""
@@ -113,15 +178,17 @@ class LocalImageStore:
         if target.is_file():
             return digest
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f"{TMP_PREFIX}{os.getpid()}-")
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, target)
-        except BaseException:
+        except BaseException as exc:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
+            if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise ImageStoreFull(exc.errno, f"the image store is full: {exc.strerror}") from exc
             raise
         return digest

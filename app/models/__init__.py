@@ -5,13 +5,14 @@ from app.models.account import Account, Role
 from app.models.assignment import Assignment, AssignmentStatus
 from app.models.batch import Batch, BatchStatus
 from app.models.bonus import Bonus
-from app.models.credentials import ApiKey, ServerSecret, SignInFailure, WebSession
+from app.models.credentials import ApiKey, ServerSecret, WebSession
 from app.models.idempotency_key import IdempotencyKey
 from app.models.image import Image
 from app.models.image_fetch import ImageFetch
 from app.models.project import Project, ProjectStatus
 from app.models.project_model import ProjectModel
 from app.models.quality_settings import QualitySettings
+from app.models.rate_counter import RateCounter
 from app.models.settings_change import SettingsChange
 from app.models.task import Task, TaskQueueEntry, TaskStatus
 from app.models.worker_skill import WorkerSkill
@@ -32,10 +33,10 @@ __all__ = [
     "ProjectModel",
     "ProjectStatus",
     "QualitySettings",
+    "RateCounter",
     "Role",
     "ServerSecret",
     "SettingsChange",
-    "SignInFailure",
     "Task",
     "TaskQueueEntry",
     "TaskStatus",

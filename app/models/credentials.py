@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.models import Base, id_column
@@ -43,23 +43,6 @@ class WebSession(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
-
-
-class SignInFailure(Base):
-    """One failed sign-in, counted per email and per client address over a sliding window.
-
-    In the database, not in process memory, so every ``serve`` replica sees the same counts."""
-
-    __tablename__ = "sign_in_failures"
-    __table_args__ = (
-        Index("ix_sign_in_failures_email_failed_at", "email", "failed_at"),
-        Index("ix_sign_in_failures_address_failed_at", "address", "failed_at"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    email: Mapped[str] = mapped_column(String(254))
-    address: Mapped[str] = mapped_column(String(64))
-    failed_at: Mapped[datetime]
 
 
 class ServerSecret(Base):

@@ -19,6 +19,8 @@ class ProjectModel(Base):
 
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), primary_key=True)
     state: Mapped[dict[str, Any] | None]
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Incremented by every refit: what a process's cache of parsed models is keyed by."""
     answers_at_fit: Mapped[int] = mapped_column(Integer, default=0)
     """How many graded answers the project had when this model was fitted."""
     fitted_at: Mapped[datetime | None]

@@ -14,14 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.core.errors import Forbidden
 from app.core.ids import new_id
 from app.models import (
     Account,
-    Assignment,
     Batch,
     BatchStatus,
     Project,
@@ -29,6 +28,7 @@ from app.models import (
     TaskStatus,
     WorkerSkill,
 )
+from app.models.assignment import ONE, untouched_by
 from app.models.task import completed_in
 
 QUALIFICATION_SEATS = 20
@@ -120,17 +120,16 @@ def _check_retry(skill: WorkerSkill | None, now: datetime) -> None:
 
 
 def _unseen_gold(session: Session, project: Project, worker: Account) -> GoldPick | None:
-    seen = exists().where(and_(Assignment.task_id == Task.id, Assignment.worker_id == worker.id))
     task = session.scalar(
         select(Task)
         .where(
             Task.project_id == project.id,
             Task.is_gold.is_(True),
             Task.status == TaskStatus.open,
-            ~seen,
+            untouched_by(Task.id, worker.id),
         )
         .order_by(func.random())
-        .limit(1)
+        .limit(ONE)
     )
     if task is None:
         return None
@@ -194,6 +193,7 @@ def add(
     name: str,
     image_id: str,
     answer: dict[str, Any],
+    pre_annotation: dict[str, Any] | None = None,
     now: datetime,
 ) -> Task:
     """Store a gold task (the image row exists already); open at once, never completed."""
@@ -207,6 +207,7 @@ def add(
         status=TaskStatus.open,
         is_gold=True,
         gold_answer=answer,
+        pre_annotation=pre_annotation,
         answer_count=0,
         created_at=now,
     )

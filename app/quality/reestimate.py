@@ -169,6 +169,7 @@ def _write(
             log.info("re-estimation of %s skipped: its answers changed during the fit", project_id)
             return False
         model.state, model.answers_at_fit, model.fitted_at = state, graded, now
+        model.version = (model.version or 0) + 1
         session.flush()
         open_tasks = session.scalars(
             select(Task)

@@ -6,10 +6,13 @@ answers to one task are judged one after the other, never against a stale consen
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.annotations import AnnotationSpec
@@ -32,6 +35,7 @@ from app.models import (
 from app.quality import gold
 from app.quality import settings as quality_settings
 from app.quality.engine import Consensus, Engine, TaskAnswer, engine_for
+from app.quality.settings import Thresholds
 from app.quality.skills import ban_reason, estimate
 from app.work import queue
 
@@ -94,9 +98,18 @@ def operator_unban(session: Session, worker: Account, project_id: str | None) ->
 
 
 def _answers(
-    session: Session, project_id: str, task_id: str
+    session: Session, project_id: str, task_id: str, new: Assignment | None = None
 ) -> tuple[Sequence[Assignment], dict[str, WorkerSkill]]:
-    """The task's answers that count, in order, with their workers' skill rows (one round trip)."""
+    """The task's answers that count, in order, with their workers' skill rows (one round trip).
+    ``new`` is the answer being submitted, not flushed yet (its row is written once, at commit,
+    with its verdict): the statement reads it by id, and the session hands back the object as
+    it is in memory."""
+    counted = and_(
+        Assignment.status.in_(
+            [AssignmentStatus.submitted, AssignmentStatus.accepted, AssignmentStatus.rejected]
+        ),
+        (Assignment.reason.is_(None)) | (Assignment.reason != EXCLUDED),
+    )
     rows = session.execute(
         select(Assignment, WorkerSkill)
         .outerjoin(
@@ -107,38 +120,92 @@ def _answers(
         )
         .where(
             Assignment.task_id == task_id,
-            Assignment.status.in_(
-                [AssignmentStatus.submitted, AssignmentStatus.accepted, AssignmentStatus.rejected]
-            ),
-            (Assignment.reason.is_(None)) | (Assignment.reason != EXCLUDED),
+            counted if new is None else (counted | (Assignment.id == new.id)),
         )
         .order_by(Assignment.submitted_at, Assignment.id)
     ).all()
-    return [a for a, _ in rows], {s.worker_id: s for _, s in rows if s is not None}
+    answers = [a for a, _ in rows]
+    if new is not None:
+        answers.sort(key=lambda a: (a.submitted_at is None, a.submitted_at, a.id))
+    return answers, {s.worker_id: s for _, s in rows if s is not None}
 
 
-def _engine(session: Session, project: Project, task: Task) -> Engine:
-    image = session.get_one(Image, task.image_id)
-    model = session.get(ProjectModel, project.id)
-    return engine_for(
-        AnnotationSpec.model_validate(project.annotation),
-        width=image.width,
-        height=image.height,
-        fitted=model.state if model is not None else None,
+@dataclass(frozen=True)
+class Loaded:
+    """What the submit read with its task lock, so that judging the answer reads none of it
+    again: the project, the image, the operator's thresholds (defaults when the row is absent)
+    and the version of the project's fitted model (None: no model)."""
+
+    project: Project
+    image: Image
+    thresholds: Thresholds
+    model_version: int | None
+
+
+_ENGINES: dict[tuple[object, ...], Engine] = {}
+_ENGINES_MAX = 512
+
+
+def _engine(session: Session, project: Project, task: Task, loaded: Loaded | None = None) -> Engine:
+    """The project's engine for this image size and fitted model, parsed once per process and
+    (project, spec, image size, model version): the version is read from the database with the
+    task (``Loaded``) or here, so a process never judges with a model older than the stored one.
+    Engines hold no state between calls."""
+    if loaded is not None:
+        image, version = loaded.image, loaded.model_version
+    else:
+        image = session.get_one(Image, task.image_id)
+        version = session.scalar(
+            select(ProjectModel.version).where(
+                ProjectModel.project_id == project.id, ProjectModel.state.is_not(None)
+            )
+        )
+    key = (
+        project.id,
+        json.dumps(project.annotation, sort_keys=True),
+        image.width,
+        image.height,
+        version,
     )
+    engine = _ENGINES.get(key)
+    if engine is None:
+        state = (
+            session.scalar(select(ProjectModel.state).where(ProjectModel.project_id == project.id))
+            if version is not None
+            else None
+        )
+        engine = engine_for(
+            AnnotationSpec.model_validate(project.annotation),
+            width=image.width,
+            height=image.height,
+            fitted=state,
+        )
+        if len(_ENGINES) >= _ENGINES_MAX:
+            _ENGINES.pop(next(iter(_ENGINES)))
+        _ENGINES[key] = engine
+    return engine
 
 
-def on_answer(session: Session, assignment: Assignment, task: Task, *, now: datetime) -> None:
+def on_answer(
+    session: Session,
+    assignment: Assignment,
+    task: Task,
+    *,
+    now: datetime,
+    loaded: Loaded | None = None,
+) -> None:
     """A new answer: recompute the task's consensus; complete and judge when it is sure enough.
-    A gold answer is judged against the known answer instead (``_answer_gold`` says when)."""
-    project = session.get_one(Project, task.project_id)
+    A gold answer is judged against the known answer instead (``_answer_gold`` says when).
+    ``assignment`` may be unflushed (the submit writes it once, at commit)."""
+    project = loaded.project if loaded is not None else session.get_one(Project, task.project_id)
+    thresholds = loaded.thresholds if loaded is not None else quality_settings.current(session)
     if _too_fast(session, project, assignment, now=now):
         return  # the worker was banned: its answer left the task with the rest of its open work
-    engine = _engine(session, project, task)
+    engine = _engine(session, project, task, loaded)
     if task.is_gold:
-        _answer_gold(session, project, engine, task, assignment, now=now)
+        _answer_gold(session, project, engine, task, assignment, thresholds, now=now)
         return
-    _update_consensus(session, project, engine, task, assignment, now=now)
+    _update_consensus(session, project, engine, task, assignment, thresholds, now=now)
 
 
 def _too_fast(session: Session, project: Project, assignment: Assignment, *, now: datetime) -> bool:
@@ -165,7 +232,10 @@ def _too_fast(session: Session, project: Project, assignment: Assignment, *, now
 def refresh_task(session: Session, task: Task, *, now: datetime) -> None:
     """Recompute an open task's consensus with the current skills (after a re-estimation)."""
     project = session.get_one(Project, task.project_id)
-    _update_consensus(session, project, _engine(session, project, task), task, None, now=now)
+    engine = _engine(session, project, task)
+    _update_consensus(
+        session, project, engine, task, None, quality_settings.current(session), now=now
+    )
 
 
 def _update_consensus(
@@ -174,11 +244,12 @@ def _update_consensus(
     engine: Engine,
     task: Task,
     assignment: Assignment | None,
+    thresholds: Thresholds,
     *,
     now: datetime,
 ) -> None:
     batch = session.get_one(Batch, task.batch_id)
-    answers, skills = _answers(session, project.id, task.id)
+    answers, skills = _answers(session, project.id, task.id, assignment)
     consensus = engine.consensus(
         [
             TaskAnswer(a.worker_id, a.answer or {}, estimate(skills.get(a.worker_id)).accuracy)
@@ -192,13 +263,14 @@ def _update_consensus(
     )
     if task.status == TaskStatus.completed:
         if assignment is not None:
-            _judge(session, project, engine, consensus, [assignment], now=now)  # a late answer
+            # a late answer
+            _judge(session, project, engine, consensus, [assignment], thresholds, now=now)
         return
     n = len(answers)
     confident = n >= (batch.overlap_min or 1) and consensus.confidence >= (batch.confidence or 1.0)
     if n and (confident or n >= (batch.overlap_max or 0)):
         complete_task(session, task, now=now)
-        _judge(session, project, engine, consensus, answers, now=now)
+        _judge(session, project, engine, consensus, answers, thresholds, now=now)
 
 
 def _answer_gold(
@@ -207,6 +279,7 @@ def _answer_gold(
     engine: Engine,
     task: Task,
     assignment: Assignment,
+    thresholds: Thresholds,
     *,
     now: datetime,
 ) -> None:
@@ -215,7 +288,7 @@ def _answer_gold(
     as gold. A worker taking the qualification (every lease gold, so nothing to hide) is judged
     at once; a qualified worker's mixed-in gold is judged a moment later by ``grade_gold_due``,
     away from its submit, so no figure or ban the worker sees moves with that submit."""
-    answers, skills = _answers(session, project.id, task.id)
+    answers, skills = _answers(session, project.id, task.id, assignment)
     crowd = engine.consensus(
         [
             TaskAnswer(a.worker_id, a.answer or {}, estimate(skills.get(a.worker_id)).accuracy)
@@ -224,7 +297,7 @@ def _answer_gold(
     )
     task.consensus, task.confidence = crowd.answer, crowd.confidence
     if gold.qualifying(project, skills.get(assignment.worker_id)):
-        _judge_gold(session, project, engine, task, assignment, now=now)
+        _judge_gold(session, project, engine, task, assignment, thresholds, now=now)
 
 
 def _judge_gold(
@@ -233,6 +306,7 @@ def _judge_gold(
     engine: Engine,
     task: Task,
     assignment: Assignment,
+    thresholds: Thresholds,
     *,
     now: datetime,
 ) -> None:
@@ -245,7 +319,7 @@ def _judge_gold(
         assignment.proposed_verdict = "accepted" if judgement.accepted else "rejected"
         assignment.reason = judgement.reason
     row = _skill_row(session, project, assignment.worker_id, now=now)
-    retry = timedelta(seconds=quality_settings.current(session).qualification_retry_s)
+    retry = timedelta(seconds=thresholds.qualification_retry_s)
     gold.record_gold(row, project, judgement.score, now=now, retry=retry)
     _grade(session, project, row, judgement.score, now=now)
 
@@ -274,11 +348,11 @@ def grade_gold_due(session: Session, *, now: datetime, limit: int = 200) -> int:
             .limit(limit)
             .with_for_update(of=Assignment, skip_locked=True)
         ).all()
+        thresholds = quality_settings.current(session)
         for assignment, task in due:
             project = session.get_one(Project, task.project_id)
-            _judge_gold(
-                session, project, _engine(session, project, task), task, assignment, now=now
-            )
+            engine = _engine(session, project, task)
+            _judge_gold(session, project, engine, task, assignment, thresholds, now=now)
     return len(due)
 
 
@@ -289,32 +363,59 @@ def _skill_row(session: Session, project: Project, worker_id: str, *, now: datet
 def _skill_rows(
     session: Session, project: Project, worker_ids: Sequence[str], *, now: datetime
 ) -> dict[str, WorkerSkill]:
-    """The workers' skill rows, locked (in worker order, so two submits cannot lock in opposite
-    orders) by one statement; the missing ones are created."""
-    rows = {
-        r.worker_id: r
-        for r in session.scalars(
-            select(WorkerSkill)
-            .where(WorkerSkill.project_id == project.id, WorkerSkill.worker_id.in_(set(worker_ids)))
-            .order_by(WorkerSkill.worker_id)
-            .with_for_update()
-        )
+    """The workers' skill rows, locked, the missing ones created: one ``INSERT … ON CONFLICT DO
+    UPDATE … RETURNING`` in worker order. The upsert locks an existing row as ``FOR UPDATE``
+    would and makes a missing one without the race of a plain INSERT (two first submits of one
+    worker colliding on the primary key); rows are taken in worker order, so two submits cannot
+    lock in opposite orders."""
+    # A row this transaction changed already is locked by it, and newer in memory than stored.
+    held = {
+        o.worker_id: o
+        for o in session.dirty
+        if isinstance(o, WorkerSkill) and o.project_id == project.id and o.worker_id in worker_ids
     }
-    missing = [w for w in dict.fromkeys(worker_ids) if w not in rows]
-    for worker_id in missing:
-        rows[worker_id] = WorkerSkill(
-            project_id=project.id,
-            worker_id=worker_id,
-            graded=0,
-            agreement_sum=0.0,
-            gold_graded=0,
-            gold_agreement_sum=0.0,
-            updated_at=now,
-        )
-        session.add(rows[worker_id])
-    if missing:
-        session.flush()
-    return rows
+    ids = sorted(set(worker_ids) - held.keys())
+    if not ids:
+        return held
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(WorkerSkill).values(
+        [
+            {
+                "project_id": project.id,
+                "worker_id": w,
+                "graded": 0,
+                "agreement_sum": 0.0,
+                "fast_answers": 0,
+                "gold_graded": 0,
+                "gold_agreement_sum": 0.0,
+                "updated_at": now,
+            }
+            for w in ids
+        ]
+    )
+    # A no-op assignment: DO UPDATE (not DO NOTHING) so the existing row is locked and returned.
+    upsert = stmt.on_conflict_do_update(
+        index_elements=["project_id", "worker_id"],
+        set_={"project_id": stmt.excluded.project_id},
+    ).returning(WorkerSkill)
+    rows = session.scalars(upsert, execution_options={"populate_existing": True}).all()
+    return {**held, **{r.worker_id: r for r in rows}}
+
+
+def ban_if_due(
+    session: Session, project_id: str, worker_ids: Sequence[str], *, now: datetime
+) -> None:
+    """The ban rule for workers the hot path graded (app/work/hotpath.py): it cannot compute the
+    Beta bound, so it names the workers whose mean accuracy fell below the project's threshold
+    and this, a second round trip right after, decides and bans as ``_grade`` would."""
+    with transaction(session):
+        project = session.get_one(Project, project_id)
+        for row in _skill_rows(session, project, worker_ids, now=now).values():
+            if row.banned_at is None:
+                reason = ban_reason(estimate(row), project.ban_below_accuracy)
+                if reason is not None:
+                    ban(session, row, reason, by="rule", now=now)
 
 
 def complete_task(session: Session, task: Task, *, now: datetime) -> None:
@@ -331,11 +432,12 @@ def _judge(
     engine: Engine,
     consensus: Consensus,
     answers: Sequence[Assignment],
+    thresholds: Thresholds,
     *,
     now: datetime,
 ) -> None:
     # A consensus less sure than the operator's threshold rejects no one: benefit of the doubt.
-    doubt_below = quality_settings.current(session).benefit_of_doubt_below
+    doubt_below = thresholds.benefit_of_doubt_below
     graded = consensus.confidence >= doubt_below
     skills = (
         _skill_rows(session, project, [a.worker_id for a in answers], now=now) if graded else {}
@@ -372,6 +474,7 @@ def ban(session: Session, row: WorkerSkill, reason: str, *, by: str, now: dateti
     """Stop the worker on the project: release its leases, and take its answers out of the
     consensus of unfinished tasks, which then collect replacement answers."""
     row.banned_at, row.ban_reason, row.banned_by = now, reason, by
+    session.flush()  # the submit's own answer may be unflushed: the statements below read it
     open_work = session.scalars(
         select(Assignment)
         .join(Task, Task.id == Assignment.task_id)

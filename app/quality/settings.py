@@ -21,7 +21,11 @@ class Thresholds:
 
 
 def current(session: Session) -> Thresholds:
-    row = session.get(QualitySettings, 1)
+    return of_row(session.get(QualitySettings, 1))
+
+
+def of_row(row: QualitySettings | None) -> Thresholds:
+    """The thresholds of the settings row, the defaults while there is none."""
     return (
         Thresholds(row.benefit_of_doubt_below, row.qualification_retry_s) if row else Thresholds()
     )

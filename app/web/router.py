@@ -21,7 +21,17 @@ from app.web import service as web_service
 
 DEFAULT_WEB_DIR = Path(__file__).resolve().parents[2] / "web" / "dist"
 # Paths the browser app owns (client-side routes); anything else unknown stays a 404 problem.
-APP_PATHS = ("signin", "signup", "work", "history", "earnings", "account")
+APP_PATHS = (
+    "signin",
+    "signup",
+    "work",
+    "history",
+    "earnings",
+    "account",
+    "projects",
+    "batches",
+    "operator",
+)
 
 _NOT_BUILT = """<!doctype html><html lang="en"><meta charset="utf-8"><title>Tessera</title>
 <h1>The web app is not built</h1><p>Run <code>scripts/setup</code> (it builds <code>web/</code>

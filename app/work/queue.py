@@ -11,36 +11,45 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import and_, delete, exists, select, update
+from sqlalchemy import Update, delete, select, update
 from sqlalchemy.orm import Session, aliased
 
 from app.models import Assignment, Task, TaskQueueEntry
+from app.models.assignment import ONE, untouched_by
 from app.quality import gold
 
 
-def claim_slot(session: Session, project_id: str, worker_id: str) -> tuple[str, str] | None:
-    """Take a slot of the oldest task of the project with one free that this worker has not
-    touched; its ``(task_id, batch_id)``. One statement: the candidate is locked by the
-    sub-select and updated by the same round trip."""
+def claim_statement(project_id: str, worker_id: str) -> Update:
+    """The claim: take a slot of the oldest task of the project with one free that this worker
+    has not touched, returning ``(task_id, batch_id)``. One statement: the candidate is locked by
+    the sub-select (``SKIP LOCKED``) and updated by the same round trip; ``LIMIT 1`` is literal
+    and the history probe fenced (``untouched_by``), so its plan and cost do not depend on the
+    worker's history (benchmarks/claim_history.py)."""
     free = aliased(TaskQueueEntry)  # the sub-select's own table, not correlated to the UPDATE's
-    touched = exists().where(
-        and_(Assignment.task_id == free.task_id, Assignment.worker_id == worker_id)
-    )
     candidate = (
         select(free.task_id)
-        .where(free.project_id == project_id, free.open_slots > 0, ~touched)
+        .where(
+            free.project_id == project_id,
+            free.open_slots > 0,
+            untouched_by(free.task_id, worker_id),
+        )
         .order_by(free.task_id)
-        .limit(1)
+        .limit(ONE)
         .with_for_update(skip_locked=True)
         .scalar_subquery()
     )
-    row = session.execute(
+    return (
         update(TaskQueueEntry)
         .where(TaskQueueEntry.task_id == candidate)
         .values(open_slots=TaskQueueEntry.open_slots - 1)
         .returning(TaskQueueEntry.task_id, TaskQueueEntry.batch_id)
         .execution_options(synchronize_session=False)
-    ).first()
+    )
+
+
+def claim_slot(session: Session, project_id: str, worker_id: str) -> tuple[str, str] | None:
+    """Take a slot (``claim_statement``); its ``(task_id, batch_id)``, or None."""
+    row = session.execute(claim_statement(project_id, worker_id)).first()
     return (row.task_id, row.batch_id) if row is not None else None
 
 

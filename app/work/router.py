@@ -1,21 +1,37 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.security import HTTPAuthorizationCredentials
+from starlette.concurrency import run_in_threadpool
 
-from app.auth.deps import BearerCredentials, SessionCookie, Worker, resolve_caller
-from app.core.deps import BaseURL, Now, SessionDep, SettingsDep
+from app.auth.deps import (
+    BearerCredentials,
+    SessionCookie,
+    Worker,
+    authenticated_inside,
+    require_role,
+    resolve_caller,
+)
+from app.core import idempotency, ratelimit
+from app.core.config import Settings
+from app.core.deps import Now, SessionDep, base_url_of, clock_of
 from app.core.errors import Unauthorized
 from app.core.openapi import problems
 from app.core.pagination import PageParams, next_cursor, page_params
-from app.images import ImageNotFound
+from app.images import ImageNotFound, requester_expiry
+from app.images.s3 import S3ImageStore
 from app.images.thumbnails import MEDIA_TYPE as THUMBNAIL_TYPE
 from app.images.thumbnails import snap_width
+from app.models import Role
 from app.quality import standing
 from app.work import service as work_service
 from app.work.errors import AssignmentClosed, ImageNotAvailable, LeaseExpired, TooManyLeases
+from app.work.hotpath import HotPath, bearer_key
 from app.work.schemas import (
     AssignmentOut,
     AssignmentPage,
@@ -27,6 +43,8 @@ from app.work.schemas import (
     SubmitIn,
 )
 
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+
 router = APIRouter(prefix="/v1", tags=["work"])
 
 
@@ -36,28 +54,67 @@ router = APIRouter(prefix="/v1", tags=["work"])
     response_model=LeaseOut,
     responses={
         204: {"description": "Nothing is available to this worker now."},
-        **problems(TooManyLeases),
+        **problems(ratelimit.RateLimited, TooManyLeases),
     },
+    dependencies=[Depends(authenticated_inside)],
 )
-def lease(
-    project_id: str,
-    request: Request,
-    worker: Worker,
-    session: SessionDep,
-    now: Now,
-    base_url: BaseURL,
-    settings: SettingsDep,
-) -> LeaseOut | Response:
+async def lease(
+    project_id: str, request: Request, credentials: BearerCredentials, cookie: SessionCookie
+) -> Any:
     """Lease the project's next task: exclusive until `expires_at`."""
-    lease = work_service.lease_next(
-        session, worker, project_id, now=now, max_live_leases=settings.max_live_leases_per_worker
-    )
+    # async, with one hop to the thread pool: the hot path (one database call) or the service.
+    return await run_in_threadpool(_lease, request, project_id, credentials, cookie)
+
+
+def _lease(
+    request: Request,
+    project_id: str,
+    credentials: HTTPAuthorizationCredentials | None,
+    cookie: str | None,
+) -> Response | LeaseOut:
+    state = request.app.state
+    settings: Settings = state.settings
+    now = clock_of(request)()
+    base_url = base_url_of(request)
+    limit = ratelimit.leases(settings)
+    hot: HotPath | None = getattr(state, "hot_path", None)
+    key = bearer_key(request.headers.get("authorization")) if hot is not None else None
+    counted = False
+    if hot is not None and key is not None:
+        done = hot.lease(
+            key,
+            project_id,
+            now=now,
+            limit=limit,
+            max_live_leases=settings.max_live_leases_per_worker,
+            image_store=state.image_store,
+            base_url=base_url,
+        )
+        if done.response is not None:
+            code, content = done.response
+            if code == status.HTTP_204_NO_CONTENT:
+                return Response(status_code=code)
+            return Response(content, status_code=code, media_type="application/json")
+        counted = done.counted
+    with state.sessionmaker() as session:
+        worker = require_role(
+            resolve_caller(request, session, now, credentials, cookie).account, Role.worker
+        )
+        if not counted:
+            ratelimit.take(session, limit, worker.id, now=now, what="leases")
+        lease = work_service.lease_next(
+            session,
+            worker,
+            project_id,
+            now=now,
+            max_live_leases=settings.max_live_leases_per_worker,
+        )
     if lease is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
     a = lease.assignment
     task = LeasedTask(
         id=lease.task.id,
-        image_url=request.app.state.image_store.url_for(
+        image_url=state.image_store.url_for(
             lease.image, viewer_id=worker.id, expires_at=a.expires_at, base_url=base_url
         ),
         width=lease.image.width,
@@ -74,15 +131,65 @@ def lease(
 @router.post(
     "/assignments/{assignment_id}/submit",
     response_model=AssignmentOut,
-    responses=problems(LeaseExpired, AssignmentClosed),
+    responses=problems(ratelimit.RateLimited, LeaseExpired, AssignmentClosed),
+    dependencies=[Depends(authenticated_inside)],
 )
-def submit(
-    assignment_id: str, body: SubmitIn, worker: Worker, session: SessionDep, now: Now
-) -> AssignmentOut:
-    """Submit the answer for a leased task; it is checked against the project's schema."""
-    return AssignmentOut.of(
-        work_service.submit(session, worker, assignment_id, body.answer, now=now)
+async def submit(
+    assignment_id: str,
+    body: SubmitIn,
+    request: Request,
+    credentials: BearerCredentials,
+    cookie: SessionCookie,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    """Submit the answer for a leased task; it is checked against the project's schema.
+
+    With an `Idempotency-Key`, a retry (say after a lost connection) gets the first response."""
+    return await run_in_threadpool(
+        _submit, request, assignment_id, body, credentials, cookie, idempotency_key
     )
+
+
+def _submit(
+    request: Request,
+    assignment_id: str,
+    body: SubmitIn,
+    credentials: HTTPAuthorizationCredentials | None,
+    cookie: str | None,
+    idempotency_key: str | None,
+) -> Response | AssignmentOut | JSONResponse:
+    state = request.app.state
+    now = clock_of(request)()
+    limit = ratelimit.answers(state.settings)
+    hot: HotPath | None = getattr(state, "hot_path", None)
+    key = bearer_key(request.headers.get("authorization")) if hot is not None else None
+    counted = False
+    if hot is not None and key is not None and idempotency_key is None:
+        done = hot.submit(
+            key, assignment_id, body.answer, now=now, limit=limit, sessionmaker=state.sessionmaker
+        )
+        if done.response is not None:
+            return Response(
+                done.response[1], status_code=done.response[0], media_type="application/json"
+            )
+        counted = done.counted
+    with state.sessionmaker() as session:
+        worker = require_role(
+            resolve_caller(request, session, now, credentials, cookie).account, Role.worker
+        )
+        if not counted:
+            ratelimit.take(session, limit, worker.id, now=now, what="answers")
+        if idempotency_key is None:
+            return AssignmentOut.of(
+                work_service.submit(session, worker, assignment_id, body.answer, now=now)
+            )
+
+        def action() -> tuple[int, AssignmentOut]:
+            done = work_service.submit(session, worker, assignment_id, body.answer, now=now)
+            return status.HTTP_200_OK, AssignmentOut.of(done)
+
+        request_hash = idempotency.fingerprint("POST", request.url.path, body.model_dump())
+        return idempotency.run(session, worker, idempotency_key, request_hash, action, now=now)
 
 
 @router.post(
@@ -128,7 +235,11 @@ def my_skills(worker: Worker, session: SessionDep) -> StandingPage:
 @router.get(
     "/images/{image_id}",
     response_class=Response,
-    responses={200: {"content": {"image/*": {}}}, **problems(Unauthorized, ImageNotAvailable)},
+    responses={
+        200: {"content": {"image/*": {}}},
+        307: {"description": "With an object store: its presigned URL of the image."},
+        **problems(Unauthorized, ImageNotAvailable),
+    },
 )
 def get_image(
     image_id: str,
@@ -168,6 +279,12 @@ def get_image(
     image = work_service.image_for(session, viewer, image_id, now=now)
     session.commit()
     store = request.app.state.image_store
+    if w is None and isinstance(store, S3ImageStore):
+        # The bytes come from the object store, not through us: a presigned URL that ends when
+        # the signed one does (or in the requester's hour, for the header form).
+        until = requester_expiry(now) if exp is None else datetime.fromtimestamp(exp, UTC)
+        url = store.url_for(image, viewer_id=viewer, expires_at=until, base_url="")
+        return RedirectResponse(url, status_code=status.HTTP_307_TEMPORARY_REDIRECT)
     try:
         if w is None:
             data, media_type, etag = store.get(image.sha256), image.media_type, image.sha256

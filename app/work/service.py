@@ -22,13 +22,16 @@ from app.models import (
     BatchStatus,
     Image,
     Project,
+    ProjectModel,
     ProjectStatus,
+    QualitySettings,
     Task,
     WorkerSkill,
 )
 from app.projects.service import ProjectNotFound
 from app.quality import gold
 from app.quality import service as quality_service
+from app.quality import settings as quality_settings
 from app.work import queue
 from app.work.errors import (
     AssignmentClosed,
@@ -167,30 +170,39 @@ def submit(
             # Lock the task: answers to one task are counted and judged one at a time. FOR NO KEY
             # UPDATE, not FOR UPDATE: a concurrent lease inserting an assignment takes KEY SHARE
             # on this row for its foreign key, and FOR UPDATE would deadlock with it.
-            task, project, image = _lock_task(session, assignment.task_id)
-            assignment.answer = _validated(project, image, answer)
+            task, loaded = _lock_task(session, assignment.task_id)
+            assignment.answer = _validated(loaded.project, loaded.image, answer)
             assignment.status, assignment.submitted_at = AssignmentStatus.submitted, now
-            assignment.auto_accept_at = now + timedelta(seconds=project.auto_accept_s)
+            assignment.auto_accept_at = now + timedelta(seconds=loaded.project.auto_accept_s)
             task.answer_count += 1
-            session.flush()
-            quality_service.on_answer(session, assignment, task, now=now)
+            # No flush: the assignment and the task are written once each, at commit.
+            quality_service.on_answer(session, assignment, task, now=now, loaded=loaded)
     if expired:
         raise LeaseExpired(f"The lease expired at {assignment.expires_at:%Y-%m-%dT%H:%M:%SZ}.")
     return assignment
 
 
-def _lock_task(session: Session, task_id: str) -> tuple[Task, Project, Image]:
-    """Lock the task, and load with it in the same round trip what judging its answer reads
-    (its project, image and batch: the consensus code then finds them in the session)."""
-    task, project, image, _batch = session.execute(
-        select(Task, Project, Image, Batch)
+def _lock_task(session: Session, task_id: str) -> tuple[Task, quality_service.Loaded]:
+    """Lock the task, and load with it in the same round trip what judging its answer reads:
+    its project, image and batch (the consensus code then finds them in the session), the
+    version of the project's fitted model and the operator's quality thresholds (both usually
+    absent, so an outer join, not a statement each)."""
+    task, project, image, _batch, version, thresholds = session.execute(
+        select(Task, Project, Image, Batch, ProjectModel.version, QualitySettings)
         .join(Project, Project.id == Task.project_id)
         .join(Image, Image.id == Task.image_id)
         .join(Batch, Batch.id == Task.batch_id)
+        .outerjoin(
+            ProjectModel,
+            and_(ProjectModel.project_id == Task.project_id, ProjectModel.state.is_not(None)),
+        )
+        .outerjoin(QualitySettings, QualitySettings.id == 1)
         .where(Task.id == task_id)
         .with_for_update(of=Task, key_share=True)
     ).one()
-    return task, project, image
+    return task, quality_service.Loaded(
+        project, image, quality_settings.of_row(thresholds), version
+    )
 
 
 def _validated(project: Project, image: Image, answer: object) -> dict[str, object]:

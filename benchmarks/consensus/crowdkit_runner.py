@@ -81,6 +81,12 @@ def fit_ds(path: str) -> dict[str, float]:
     }
 
 
+def labels_ds(path: str) -> dict[str, object]:
+    """DS labels of a real set (labels read as strings, as our reader does)."""
+    df = pd.read_csv(path, dtype=str)
+    return {"labels": DawidSkene(n_iter=100).fit(df).labels_.to_dict()}
+
+
 def e2e_ds(path: str, out: str) -> dict[str, float]:
     start = time.perf_counter()
     df = pd.read_csv(path)
@@ -94,6 +100,8 @@ def main() -> None:
     cmd = sys.argv[1]
     if cmd == "accuracy":
         result: dict[str, object] = {"sets": accuracy(sys.argv[2])}
+    elif cmd == "labels-ds":
+        result = labels_ds(sys.argv[2])
     elif cmd == "fit-ds":
         result = dict(fit_ds(sys.argv[2]))
     else:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import minimize_scalar
-from sklearn.base import clone
 
 from consensus._base import BaseClassifier, ModelFit
 from consensus._data import Answers
+from consensus._params import clone
 from consensus._utils import log_normalize, safe_log
 from consensus.calibration import tempered_log_posterior
 from consensus.classification._em import Design, Gold, expected_counts, task_logliks
@@ -96,6 +95,8 @@ def fit_rho(joint: FloatArray, n_answers: FloatArray, gold: Gold) -> float:
     def nll(rho: float) -> float:
         logp = log_normalize(tempered_log_posterior(j, np.zeros(j.shape[1]), n + 1.0, rho))[0]
         return -float(safe_log(logp[np.arange(j.shape[0]), gold.label]).sum())
+
+    from scipy.optimize import minimize_scalar  # only here: keeps scipy.optimize off start-up
 
     res = minimize_scalar(nll, bounds=(0.0, 3.0), method="bounded")
     return float(res.x)

@@ -1,14 +1,16 @@
-"""Polygons / instance segmentation: match instances by mask IoU, fuse by per-pixel vote.
+"""Polygons / instance segmentation: match instances by mask IoU, fuse the outlines in vector space.
 
 Each polygon is rasterised once into a crop; instances are matched across workers by mask IoU
-(Hungarian, at most one per worker per object), kept by the same weight quorum as boxes, and
-fused by a per-pixel reliability-weighted vote among the workers that drew the object. The fused
-mask is returned both as a mask crop (for the service) and as a simplified polygon (API shape).
+(Hungarian, at most one per worker per object; the matching passes fuse their seeds by a cheap
+per-pixel vote) and kept by the same weight quorum as boxes. A kept object's outline is the
+robust weighted mean of its workers' signed distance fields (``consensus.geometry.contours``):
+subpixel vertices, no staircase, simplified at the workers' own disagreement, and identical
+outlines come back unchanged. Its mask crop is that outline rasterised.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +30,8 @@ from consensus.geometry._common import (
     worker_order,
 )
 from consensus.geometry.boxes import _object_agreement
-from consensus.geometry.raster import MaskCrop, crop_iou, mask_to_polygon, paste, rasterize_polygon
+from consensus.geometry.contours import fuse_outlines
+from consensus.geometry.raster import MaskCrop, crop_iou, paste, rasterize_polygon
 
 IOU_THRESHOLD = 0.5
 AGREEMENT_THRESHOLD = 0.7
@@ -74,7 +77,7 @@ class Polygons:
     def to_answer(self) -> dict[str, Any]:
         return {
             "objects": [
-                {"label": lab, "points": [[round(float(x), 2), round(float(y), 2)] for x, y in p]}
+                {"label": lab, "points": [[round(float(x), 6), round(float(y), 6)] for x, y in p]}
                 for lab, p in zip(self.labels, self.points, strict=True)
             ]
         }
@@ -131,7 +134,6 @@ def aggregate_polygons(
     presence_weights: Sequence[float] | FloatArray | None = None,
     iou_threshold: float = IOU_THRESHOLD,
     quorum: float = 0.5,
-    tolerance: float = 0.75,
 ) -> PolygonConsensus:
     """Consensus instances of one image (see module docstring).
 
@@ -141,7 +143,6 @@ def aggregate_polygons(
         presence_weights: worker detection weights (quorum, confidence); default ``weights``.
         iou_threshold: two instances are the same object at mask IoU >= this.
         quorum: share of the task's weight that must have drawn an object to keep it.
-        tolerance: Douglas-Peucker tolerance in pixels for the returned polygons.
     """
     w_all = as_weights(weights, len(answers))
     p_all = as_weights(presence_weights, len(answers)) if presence_weights is not None else w_all
@@ -159,14 +160,15 @@ def aggregate_polygons(
 
     clusters = cluster_items([len(a) for a in ans], similarity, fuse, iou_threshold)
     pres = p_all[order]
+    clusters = _merge_fragments(clusters, pres, quorum, fuse)
     kept_objs, confidence = quorum_filter(clusters, pres, quorum)
     kept: list[tuple[FloatArray, str, MaskCrop, Kept]] = []
     for obj in kept_objs:
-        crop = fuse(obj.members)
-        poly = mask_to_polygon(crop.mask, crop.y0, crop.x0, tolerance)
-        if len(poly) < 3:
-            continue  # the vote left no pixel: nothing a polygon could hold
         mw = as_weights(w[[k for k, _ in obj.members]], len(obj.members))
+        poly = fuse_outlines([ans[k].points[i] for k, i in obj.members], mw).points
+        if len(poly) < 3:
+            continue  # the fused outline holds nothing: no polygon to give
+        crop = rasterize_polygon(poly)
         votes = [ans[k].labels[i] for k, i in obj.members]
         label, _ = weighted_label(votes, mw)
         p_label = label_probability(votes, label, pres[[k for k, _ in obj.members]])
@@ -183,6 +185,48 @@ def aggregate_polygons(
         confidence=confidence,
         n_candidates=len(clusters),
     )
+
+
+MERGE_IOU = 0.3
+
+
+def _merge_fragments(
+    clusters: list[list[Member]],
+    presence: FloatArray,
+    quorum: float,
+    fuse: Callable[[list[Member]], MaskCrop],
+) -> list[list[Member]]:
+    """Join object fragments that no quorum would keep on their own.
+
+    A small object traced by five careful workers can fall apart at IoU 0.5 (a pixel of
+    boundary error is a large share of its area) into clusters none of which holds the quorum,
+    and the object would be lost. Two clusters drawn by disjoint workers whose fused masks
+    overlap at IoU >= ``MERGE_IOU``, one of them short of the quorum, are the same object.
+    """
+    total = float(presence.sum()) or 1.0
+
+    def short(c: list[Member]) -> bool:
+        return float(presence[[k for k, _ in c]].sum()) / total < quorum - 1e-9
+
+    clusters = [list(c) for c in clusters]
+    while True:
+        masks = [fuse(c) for c in clusters]
+        best, pair = MERGE_IOU, None
+        for i in range(len(clusters)):
+            wi = {k for k, _ in clusters[i]}
+            for j in range(i + 1, len(clusters)):
+                if not (short(clusters[i]) or short(clusters[j])):
+                    continue
+                if wi & {k for k, _ in clusters[j]}:
+                    continue
+                iou = crop_iou(masks[i], masks[j])
+                if iou >= best:
+                    best, pair = iou, (i, j)
+        if pair is None:
+            return clusters
+        i, j = pair
+        clusters[i] = sorted(clusters[i] + clusters[j])
+        del clusters[j]
 
 
 def polygon_agreement(

@@ -111,19 +111,22 @@ def largest_component(mask: BoolArray) -> BoolArray:
     return filled
 
 
-def trace_boundary(mask: BoolArray) -> FloatArray:
-    """Outer boundary of a single filled component along pixel edges, clockwise, as (n, 2) x, y.
+def _walk(mask: BoolArray) -> tuple[list[tuple[int, int]], list[tuple[int, int, int, int]]]:
+    """Crack following around the first component of ``mask`` (padded by one pixel).
 
-    Crack following: walk the pixel edges keeping the inside on the right, trying a right turn
-    first so that diagonal-only contacts are not crossed (4-connectivity).
+    Walk the pixel edges keeping the inside on the right, trying a right turn first so that
+    diagonal-only contacts are not crossed (4-connectivity). Returns the corners where the
+    direction changes and, for every edge walked, (inside row, col, outside row, col), all in
+    the padded frame.
     """
     m = np.pad(mask, 1)
+    corners: list[tuple[int, int]] = []
+    edges: list[tuple[int, int, int, int]] = []
     if not m.any():
-        return np.zeros((0, 2))
+        return corners, edges
     r0, c0 = (int(v) for v in np.argwhere(m)[0])
     x, y, d = c0, r0, 0
     start = (x, y, d)
-    corners: list[tuple[int, int]] = []
     for _ in range(4 * m.size + 4):
         for turn in (1, 0, -1, 2):
             nd = (d + turn) % 4
@@ -132,12 +135,31 @@ def trace_boundary(mask: BoolArray) -> FloatArray:
                 break
         if nd != d or not corners:
             corners.append((x, y))
+        edges.append((*right, *left))
         d = nd
         x, y = x + _DIRS[d][0], y + _DIRS[d][1]
         if (x, y, d) == start or ((x, y) == start[:2] and len(corners) > 1):
             break
+    return corners, edges
+
+
+def trace_boundary(mask: BoolArray) -> FloatArray:
+    """Outer boundary of a single filled component along pixel edges, clockwise, as (n, 2) x, y."""
+    corners, _ = _walk(mask)
+    if not corners:
+        return np.zeros((0, 2))
     pts = np.asarray(corners, dtype=np.float64) - 1.0  # undo the padding
     return _drop_collinear(pts)
+
+
+def trace_edges(mask: BoolArray) -> NDArray[np.int64]:
+    """The boundary edges of ``trace_boundary`` in walking order, one row per edge:
+    (inside row, inside col, outside row, outside col); the outside pixel may be off the mask
+    by one (row or col -1 or the size)."""
+    _, edges = _walk(mask)
+    if not edges:
+        return np.zeros((0, 4), dtype=np.int64)
+    return np.asarray(edges, dtype=np.int64) - 1
 
 
 def _edge_pixels(x: int, y: int, d: int) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -165,17 +187,26 @@ def _drop_collinear(pts: FloatArray) -> FloatArray:
 def simplify(points: FloatArray, tolerance: float = 0.75) -> FloatArray:
     """Douglas-Peucker on a closed ring: split at the vertex farthest from the first one."""
     pts = np.asarray(points, dtype=np.float64)
-    if len(pts) <= 4 or tolerance <= 0:
-        return pts
+    out: FloatArray = pts[simplify_indices(pts, tolerance)]
+    return out
+
+
+def simplify_indices(points: FloatArray, tolerance: float) -> NDArray[np.int64]:
+    """Indices (ascending) of the vertices ``simplify`` keeps."""
+    pts = np.asarray(points, dtype=np.float64)
+    n = len(pts)
+    if n <= 4 or tolerance <= 0:
+        return np.arange(n)
     far = int(np.argmax(np.linalg.norm(pts - pts[0], axis=1)))
-    first = _dp(pts[: far + 1], tolerance)
-    second = _dp(np.vstack([pts[far:], pts[:1]]), tolerance)
-    ring = np.vstack([first[:-1], second[:-1]])
-    return ring if len(ring) >= 3 else pts
+    first = np.flatnonzero(_dp(pts[: far + 1], tolerance))
+    ring = np.vstack([pts[far:], pts[:1]])
+    second = np.flatnonzero(_dp(ring, tolerance)) + far
+    idx = np.unique(np.r_[first, second[second < n]])
+    return idx if len(idx) >= 3 else np.arange(n)
 
 
-def _dp(pts: FloatArray, tol: float) -> FloatArray:
-    """Iterative Douglas-Peucker on an open polyline (keeps both ends)."""
+def _dp(pts: FloatArray, tol: float) -> NDArray[np.bool_]:
+    """Iterative Douglas-Peucker on an open polyline (keeps both ends): the kept mask."""
     keep = np.zeros(len(pts), dtype=bool)
     keep[[0, -1]] = True
     stack = [(0, len(pts) - 1)]
@@ -194,8 +225,7 @@ def _dp(pts: FloatArray, tol: float) -> FloatArray:
         if dist[k] > tol:
             keep[i + 1 + k] = True
             stack += [(i, i + 1 + k), (i + 1 + k, j)]
-    out: FloatArray = pts[keep]
-    return out
+    return keep
 
 
 def mask_to_polygon(

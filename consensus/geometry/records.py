@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from consensus._kinds import GEOMETRY_TYPES
 from consensus.geometry._common import Agreement, FloatArray
 from consensus.geometry.boxes import Boxes, aggregate_boxes, box_agreement
 from consensus.geometry.io import decode_mask_png, encode_mask_png
@@ -127,6 +128,8 @@ KINDS: dict[str, Callable[[KindOptions], Kind]] = {
 """The geometry types this library aggregates, by their API.md name (the CLI's ``--type``)."""
 
 TYPES = tuple(KINDS)
+if TYPES != GEOMETRY_TYPES:  # the CLI offers GEOMETRY_TYPES without importing this module
+    raise RuntimeError(f"consensus._kinds.GEOMETRY_TYPES {GEOMETRY_TYPES} != KINDS {TYPES}")
 
 
 def kind_for(

@@ -8,10 +8,10 @@ from typing import Self
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.base import BaseEstimator, clone
 
 from consensus._base import BaseClassifier
 from consensus._data import Answers, encode
+from consensus._params import Estimator, clone
 from consensus.classification.auto import Auto
 from consensus.errors import InputError
 
@@ -37,7 +37,7 @@ class MultiLabelAnswers:
         return cls(list(tasks), list(workers), [frozenset(s) for s in label_sets])
 
 
-class MultiLabelAggregator(BaseEstimator):  # type: ignore[misc]
+class MultiLabelAggregator(Estimator):
     """Binary relevance with a shared worker model.
 
     Every answer becomes one yes/no answer per label in the vocabulary ("did the worker tick

@@ -7,7 +7,7 @@ import email.utils
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import IO, Any, Generic, TypeVar
@@ -118,7 +118,7 @@ class Op(Generic[T]):
         return headers, self.method in SAFE_METHODS or "Idempotency-Key" in headers
 
     def request_kwargs(self, stack: ExitStack) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"params": _clean(self.params)}
+        kwargs: dict[str, Any] = {"params": clean_params(self.params)}
         if self.json is not None:
             kwargs["json"] = self.json
         if self.files is not None:
@@ -128,7 +128,7 @@ class Op(Generic[T]):
         return kwargs
 
 
-def _clean(params: dict[str, Any] | None) -> dict[str, Any] | None:
+def clean_params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return None if params is None else {k: v for k, v in params.items() if v is not None}
 
 

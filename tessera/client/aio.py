@@ -186,6 +186,9 @@ class AsyncClient:
         )
         return await asyncio.to_thread(uploader.run)
 
+    def batches(self, project_id: str, *, limit: int | None = None) -> AsyncIterator[m.Batch]:
+        return self._iterate(lambda c: ops.list_batches(project_id, c, limit))
+
     async def launch_batch(self, batch_id: str, *, idempotency_key: str | None = None) -> m.Batch:
         return await self.run(ops.launch_batch(batch_id, idempotency_key))
 
@@ -208,15 +211,41 @@ class AsyncClient:
             await self._sleep(interval_s)
 
     def results(
-        self, batch_id: str, *, include_answers: bool = False, limit: int | None = None
+        self,
+        batch_id: str,
+        *,
+        include_answers: bool = False,
+        limit: int | None = None,
+        min_confidence: float | None = None,
+        max_confidence: float | None = None,
+        status: str | None = None,
+        worker_id: str | None = None,
+        verdict: str | None = None,
     ) -> AsyncIterator[m.Result]:
-        return self._iterate(lambda c: ops.results(batch_id, c, limit, include_answers))
+        """Every task's consensus (all pages), optionally filtered like the results gallery."""
+        filters = {
+            "min_confidence": min_confidence,
+            "max_confidence": max_confidence,
+            "status": status,
+            "worker_id": worker_id,
+            "verdict": verdict,
+        }
+        return self._iterate(lambda c: ops.results(batch_id, c, limit, include_answers, filters))
 
-    async def export(self, batch_id: str, fmt: str, dest: str | Path) -> Path:
+    async def export(
+        self, batch_id: str, fmt: str, dest: str | Path, *, images: bool = False
+    ) -> Path:
+        """The download in memory, then to ``dest``; ``Client.export`` streams big ones."""
+        params = ops.export_params(fmt, images)
+        path = f"/v1/batches/{batch_id}/results"
+        return await self._save(Op("GET", path, content, params=params), dest)
+
+    async def download_images(self, batch_id: str, dest: str | Path) -> Path:
+        return await self._save(Op("GET", f"/v1/batches/{batch_id}/images.zip", content), dest)
+
+    async def _save(self, op: Op[bytes], dest: str | Path) -> Path:
         dest = Path(dest)
-        data = await self.run(
-            Op("GET", f"/v1/batches/{batch_id}/results", content, params=ops.export_params(fmt))
-        )
+        data = await self.run(op)
         await asyncio.to_thread(dest.write_bytes, data)
         return dest
 

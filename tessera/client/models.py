@@ -142,6 +142,16 @@ class BatchProgress(Model):
     eta: datetime | None
 
 
+class LaunchQuote(Model):
+    """What launching a draft now escrows: the most the batch can cost."""
+
+    schema_name = "LaunchQuote"
+    answers: int
+    reward: Decimal
+    fee: Decimal
+    total: Decimal
+
+
 class Batch(Model):
     schema_name = "BatchOut"
     id: str
@@ -158,6 +168,7 @@ class Batch(Model):
     launched_at: datetime | None
     completed_at: datetime | None
     cancelled_at: datetime | None
+    launch_quote: LaunchQuote | None = None
 
     @property
     def done(self) -> bool:
@@ -217,6 +228,7 @@ class Result(Model):
     answer: dict[str, Any] | None
     confidence: float | None
     answer_count: int
+    completed_at: datetime | None = None
     answers: list[ResultAnswer] | None = None
 
 

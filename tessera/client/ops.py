@@ -211,6 +211,11 @@ def add_images(
     )
 
 
+def list_batches(project_id: str, cursor: Cursor, limit: int | None) -> Op[PageOf]:
+    params = {"cursor": cursor, "limit": limit}
+    return Op("GET", f"/v1/projects/{project_id}/batches", page(m.Batch), params=params)
+
+
 def launch_batch(batch_id: str, key: str | None) -> Op[m.Batch]:
     return Op(
         "POST",
@@ -229,13 +234,24 @@ def get_batch(batch_id: str) -> Op[m.Batch]:
     return Op("GET", f"/v1/batches/{batch_id}", model(m.Batch))
 
 
-def results(batch_id: str, cursor: Cursor, limit: int | None, include_answers: bool) -> Op[PageOf]:
-    params = {"cursor": cursor, "limit": limit, "include": "answers" if include_answers else None}
+def results(
+    batch_id: str,
+    cursor: Cursor,
+    limit: int | None,
+    include_answers: bool,
+    filters: Mapping[str, Any] | None = None,
+) -> Op[PageOf]:
+    params = {
+        "cursor": cursor,
+        "limit": limit,
+        "include": "answers" if include_answers else None,
+        **(filters or {}),
+    }
     return Op("GET", f"/v1/batches/{batch_id}/results", page(m.Result), params=params)
 
 
-def export_params(fmt: str) -> dict[str, Any]:
-    return {"format": fmt}
+def export_params(fmt: str, images: bool = False) -> dict[str, Any]:
+    return {"format": fmt, "images": "true" if images else None}
 
 
 def batch_assignments(

@@ -13,7 +13,7 @@ import httpx
 
 from tessera.client import models as m
 from tessera.client import ops
-from tessera.client._http import Op, RetryPolicy, check, retry_delay
+from tessera.client._http import Op, RetryPolicy, check, clean_params, retry_delay
 from tessera.client.errors import ConnectionFailed
 from tessera.client.upload import Progress, Uploader, UploadReport
 
@@ -206,6 +206,10 @@ class Client:
         )
         return uploader.run()
 
+    def batches(self, project_id: str, *, limit: int | None = None) -> Iterator[m.Batch]:
+        """The project's batches."""
+        return self._iterate(lambda c: ops.list_batches(project_id, c, limit))
+
     def launch_batch(self, batch_id: str, *, idempotency_key: str | None = None) -> m.Batch:
         return self.run(ops.launch_batch(batch_id, idempotency_key))
 
@@ -236,9 +240,26 @@ class Client:
             self._sleep(interval_s)
 
     def results(
-        self, batch_id: str, *, include_answers: bool = False, limit: int | None = None
+        self,
+        batch_id: str,
+        *,
+        include_answers: bool = False,
+        limit: int | None = None,
+        min_confidence: float | None = None,
+        max_confidence: float | None = None,
+        status: str | None = None,
+        worker_id: str | None = None,
+        verdict: str | None = None,
     ) -> Iterator[m.Result]:
-        return self._iterate(lambda c: ops.results(batch_id, c, limit, include_answers))
+        """Every task's consensus (all pages), optionally filtered like the results gallery."""
+        filters = {
+            "min_confidence": min_confidence,
+            "max_confidence": max_confidence,
+            "status": status,
+            "worker_id": worker_id,
+            "verdict": verdict,
+        }
+        return self._iterate(lambda c: ops.results(batch_id, c, limit, include_answers, filters))
 
     def export(
         self,
@@ -246,15 +267,23 @@ class Client:
         fmt: str,
         dest: str | Path,
         *,
+        images: bool = False,
         on_bytes: Callable[[int], None] | None = None,
     ) -> Path:
-        """Stream ``?format=coco|yolo|voc|csv|masks`` to ``dest`` (written whole or not at all)."""
+        """Stream ``?format=coco|yolo|voc|csv|masks|…`` (with the images: ``images=True``) to
+        ``dest``, written whole or not at all."""
         return self.download(
             f"/v1/batches/{batch_id}/results",
             dest,
-            params=ops.export_params(fmt),
+            params=ops.export_params(fmt, images),
             on_bytes=on_bytes,
         )
+
+    def download_images(
+        self, batch_id: str, dest: str | Path, *, on_bytes: Callable[[int], None] | None = None
+    ) -> Path:
+        """The batch's images under their names, with ``manifest.csv``, as one zip."""
+        return self.download(f"/v1/batches/{batch_id}/images.zip", dest, on_bytes=on_bytes)
 
     def download(
         self,
@@ -269,7 +298,7 @@ class Client:
         attempt = 0
         while True:
             try:
-                with self._http.stream("GET", path, params=dict(params or {})) as response:
+                with self._http.stream("GET", path, params=clean_params(params)) as response:
                     delay = retry_delay(self.retry, attempt, response=response, replay_safe=True)
                     if delay is None:
                         if response.status_code >= 400:

@@ -216,6 +216,7 @@ class Uploader:
         self.chunk_bytes = chunk_bytes
         self.progress = progress
         self._done_count = 0
+        self._total = 0
         self._count_lock = threading.Lock()
 
     def run(self) -> UploadReport:
@@ -286,10 +287,12 @@ class Uploader:
 
     def _tick(self, n: int, total: int | None = None) -> None:
         with self._count_lock:
+            if total is not None:
+                self._total = total
             self._done_count += n
             done = self._done_count
         if self.progress is not None:
-            self.progress(done, total if total is not None else -1)
+            self.progress(done, self._total)
 
     def _op(self, chunk: list[Item], *, create: bool, key: str, batch_id: str = "") -> Op[Any]:
         if chunk[0].url is not None:

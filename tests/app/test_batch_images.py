@@ -63,3 +63,22 @@ def test_the_same_idempotency_key_replays_the_first_answer(client: TestClient) -
     assert [a["name"] for a in second.json()["added"]] == ["b.png"]
     other = _add(client, {**requester, **key}, batch["id"], {"c.png": png(16, 16)})
     assert other.status_code == 409
+
+
+def test_a_chunk_larger_than_a_json_body_goes_in(client: TestClient) -> None:
+    """The images route takes upload-sized bodies (several MB), not the small-JSON cap."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    requester = signup(client, "requester")
+    project = make_project(client, requester)
+    batch = upload(client, requester, project["id"], {"a.png": png(10, 10)})
+    noise = np.random.default_rng(7).integers(0, 256, (700, 700, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(noise).save(buf, format="PNG")
+    assert len(buf.getvalue()) > 1024 * 1024
+    r = _add(client, requester, batch["id"], {"big.png": buf.getvalue()})
+    assert r.status_code == 200, r.text
+    assert r.json()["batch"]["task_count"] == 2

@@ -141,3 +141,85 @@ class TestThumbnails:
         assert calls == [1]
         with Image.open(io.BytesIO(render(png(10, 500), 64))) as img:
             assert img.size[1] == 64
+
+
+def test_a_projects_batches_are_listed_newest_first_to_its_requester_only(
+    client: TestClient,
+) -> None:
+    requester, other = signup(client, "requester"), signup(client, "requester")
+    project = make_project(client, requester)
+    first = upload(client, requester, project["id"], {"a.png": png(20, 20)})
+    second = upload(client, requester, project["id"], {"b.png": png(21, 20)})
+    r = client.get(f"/v1/projects/{project['id']}/batches?limit=1", headers=requester)
+    assert [b["id"] for b in r.json()["items"]] == [second["id"]]
+    r = client.get(
+        f"/v1/projects/{project['id']}/batches?cursor={r.json()['next_cursor']}",
+        headers=requester,
+    )
+    assert [b["id"] for b in r.json()["items"]] == [first["id"]]
+    assert r.json()["items"][0]["upload_report"] == first["upload_report"]
+    assert client.get(f"/v1/projects/{project['id']}/batches", headers=other).status_code == 404
+
+
+def test_a_draft_shows_what_launching_it_escrows(client: TestClient) -> None:
+    requester = signup(client, "requester")
+    project = make_project(client, requester, reward="0.10", overlap={"min": 1, "max": 3})
+    batch = upload(client, requester, project["id"], {"a.png": png(20, 20), "b.png": png(9, 9)})
+    assert batch["launch_quote"] == {"answers": 6, "reward": "0.1", "fee": "0.01", "total": "0.66"}
+    r = client.post(f"/v1/batches/{batch['id']}/launch", headers=requester)
+    assert r.status_code == 402
+    client.post("/v1/deposits", json={"amount": "0.66"}, headers=requester)
+    r = client.post(f"/v1/batches/{batch['id']}/launch", headers=requester)
+    assert r.status_code == 200
+    assert r.json()["money"]["escrowed"] == "0.66"
+    assert r.json()["launch_quote"] is None
+
+
+def test_skip_invalid_reports_a_corrupt_file_and_keeps_the_others(client: TestClient) -> None:
+    requester = signup(client, "requester")
+    project = make_project(client, requester)
+    files = [
+        ("files", ("a.png", png(20, 20), "image/png")),
+        ("files", ("bad.png", b"\x89PNG\r\n\x1a\nnope", "image/png")),
+        ("files", ("a2.png", png(20, 20), "image/png")),
+    ]
+    r = client.post(f"/v1/projects/{project['id']}/batches", files=files, headers=requester)
+    assert r.status_code == 422  # the default: one bad file refuses the upload
+    r = client.post(
+        f"/v1/projects/{project['id']}/batches?skip_invalid=true", files=files, headers=requester
+    )
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["task_count"] == 1
+    (skipped,) = body["upload_report"]["skipped"]
+    assert skipped["name"] == "bad.png"
+    assert "corrupt" in skipped["reason"]
+    assert body["upload_report"]["duplicates"] == [{"name": "a2.png", "same_as": "a.png"}]
+    only_bad = [files[1]]
+    r = client.post(
+        f"/v1/projects/{project['id']}/batches?skip_invalid=true", files=only_bad, headers=requester
+    )
+    assert r.status_code == 422
+    assert r.json()["skipped"][0]["name"] == "bad.png"
+
+
+def test_adding_images_can_skip_invalid_ones_too(client: TestClient) -> None:
+    requester = signup(client, "requester")
+    project = make_project(client, requester)
+    batch = upload(client, requester, project["id"], {"a.png": png(20, 20)})
+    files = [
+        ("files", ("b.png", png(21, 20), "image/png")),
+        ("files", ("bad.png", b"\x89PNG\r\n\x1a\nnope", "image/png")),
+        ("files", ("a-again.png", png(20, 20), "image/png")),
+    ]
+    r = client.post(f"/v1/batches/{batch['id']}/images", files=files, headers=requester)
+    assert r.status_code == 422
+    r = client.post(
+        f"/v1/batches/{batch['id']}/images?skip_invalid=true", files=files, headers=requester
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert [a["name"] for a in body["added"]] == ["b.png"]
+    assert [p["name"] for p in body["present"]] == ["a-again.png"]
+    assert [s["name"] for s in body["skipped"]] == ["bad.png"]
+    assert body["batch"]["task_count"] == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -45,8 +46,9 @@ def _templates(client: TestClient) -> list[tuple[str, re.Pattern[str], str]]:
 
 
 def test_every_endpoint_once(
-    client: TestClient, connect: Any, settings: Settings, clock: FakeClock, tmp_path: Path
+    client: TestClient, connect_both: Any, settings: Settings, clock: FakeClock, tmp_path: Path
 ) -> None:
+    connect = connect_both
     anon = connect()
     assert anon.healthz()["status"] == "ok"
     anon.readyz()
@@ -96,6 +98,7 @@ def test_every_endpoint_once(
     batch = r.launch_batch(batch.id)
     assert batch.status == "open"
     assert r.get_batch(batch.id).money.escrowed > 0
+    assert [b.id for b in r.batches(project.id)] == [batch.id]
     spare = r.create_batch(project.id, [("spare.png", png(50, 50))])
     with pytest.raises(Conflict):
         r.add_images(r.launch_batch(spare.id).id, [("late.png", png(51, 51))])
@@ -130,8 +133,12 @@ def test_every_endpoint_once(
     results = list(r.results(batch.id, include_answers=True))
     assert len(results) == 4
     assert sum(len(x.answers or []) for x in results) == 3
+    assert len(list(r.results(batch.id, verdict="rejected"))) == 1
+    assert len(list(r.results(batch.id, status="completed"))) == 3
     out = r.export(batch.id, "csv", tmp_path / "out.csv")
     assert out.read_text().count("\n") >= 4
+    with zipfile.ZipFile(r.download_images(batch.id, tmp_path / "images.zip")) as zf:
+        assert sum(n.endswith(".png") for n in zf.namelist()) == 4
 
     # Operator and payouts
     assert any(row.id == w_acc.id for row in ops_client.admin_workers())
@@ -140,7 +147,7 @@ def test_every_endpoint_once(
     assert ops_client.verify_ledger().ok
     assert isinstance(ops_client.admin_stats(), dict)
     clock.advance(60)
-    run_pass(client.app.state.sessionmaker, [ReleaseHolds()], clock())  # type: ignore[attr-defined]
+    run_pass(connect.app.state.sessionmaker, [ReleaseHolds()], clock())
     payout = w.payout()
     assert w.get_payout(payout.id).amount == payout.amount > 0
     with pytest.raises(NotFound):

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from consensus import Answers, InputError, read_csv, read_gold_csv
+from consensus import Answers, InputError, _data, read_csv, read_gold_csv
 
 
 def _write(tmp_path: Path, text: str, name: str = "a.csv") -> Path:
@@ -37,6 +37,21 @@ class TestReadCsv:
     def test_malformed_line_is_reported(self, tmp_path: Path, body: str, line: int) -> None:
         with pytest.raises(InputError, match=f"line {line}:"):
             read_csv(_write(tmp_path, "task,worker,label\n" + body))
+
+    def test_vectorised_reader_matches_the_row_reader(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Short and long names (the uint64 and the fixed-width paths), non-ASCII, prefixes."""
+        rng = np.random.default_rng(0)
+        pool = ["a", "ab", "abc", "b", "é", "ét", "zz", "t" * 8, "t" * 9, "tâche-longue-12", "日本"]
+        rows = [",".join(pool[int(i)] for i in rng.integers(0, len(pool), 3)) for _ in range(300)]
+        path = _write(tmp_path, "task,worker,label\n" + "\n".join(rows))  # no final newline
+        fast = read_csv(path)
+        monkeypatch.setattr(_data, "_columns_vectorised", lambda body, n: None)
+        slow = read_csv(path)
+        for field in ("task", "worker", "label", "task_names", "worker_names", "label_names"):
+            np.testing.assert_array_equal(getattr(fast, field), getattr(slow, field))
+        assert fast.task_names[fast.task].tolist() == [r.split(",")[0] for r in rows]
 
     def test_wrong_header(self, tmp_path: Path) -> None:
         with pytest.raises(InputError, match="line 1"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import shapely
 
 from consensus.geometry import (
     Polygons,
@@ -12,11 +13,16 @@ from consensus.geometry import (
     polygon_agreement,
     rasterize_polygon,
 )
-from consensus.geometry.raster import crop_iou, simplify, trace_boundary
+from consensus.geometry.raster import MaskCrop, crop_iou, paste, simplify, trace_boundary
 
 
 def square(x: float, y: float, s: float) -> list[list[float]]:
     return [[x, y], [x + s, y], [x + s, y + s], [x, y + s]]
+
+
+def _majority(crops: list[MaskCrop]) -> MaskCrop:
+    stack, y0, x0 = paste(crops)
+    return MaskCrop(stack.sum(axis=0) * 2 > len(crops), y0, x0)
 
 
 def polys(*items: tuple[list[list[float]], str]) -> Polygons:
@@ -77,7 +83,7 @@ class TestMaskToPolygon:
 
 
 class TestAggregatePolygons:
-    def test_per_pixel_majority_of_three_squares(self) -> None:
+    def test_three_shifted_squares_fuse_to_their_mean(self) -> None:
         res = aggregate_polygons(
             [
                 polys((square(10, 10, 20), "a")),
@@ -86,10 +92,72 @@ class TestAggregatePolygons:
             ]
         )
         assert res.polygons.labels == ("a",)
-        # covered by at least two of three = the first square minus its 2x2 top-left corner,
-        # which only the first worker covers: 400 - 4
-        assert res.polygons.masks[0].area == 396
+        poly = res.polygons.points[0]
+        assert len(poly) <= 6  # 1.5 x the workers' 4 vertices
+        # a 20 x 20 square near the workers' mean corner (10.67, 10.67), not a 396-pixel notch
+        assert shapely.Polygon(poly).area == pytest.approx(400, rel=0.04)
+        lo = poly.min(axis=0)
+        assert 10.0 <= lo[0] <= 11.5
+        assert 10.0 <= lo[1] <= 11.5
         assert res.support[0] == pytest.approx(1.0)
+
+    def test_identical_answers_give_that_polygon_back(self) -> None:
+        tri = [[10.0, 10.0], [75.0, 12.5], [37.5, 50.0]]
+        res = aggregate_polygons([polys((tri, "a"))] * 3)
+        np.testing.assert_allclose(res.polygons.points[0], tri, atol=1e-6)
+        out = res.polygons.to_answer()["objects"][0]["points"]
+        np.testing.assert_allclose(out, tri, atol=1e-6)
+        odd = [[154.2345, 103.8125], [190.5, 101.25], [170.0, 150.75]]
+        res = aggregate_polygons([polys((odd, "a")), polys((odd[1:] + odd[:1], "a"))])
+        np.testing.assert_allclose(res.polygons.to_answer()["objects"][0]["points"], odd, atol=1e-6)
+
+    def test_noisy_outlines_give_subpixel_vertices_and_no_staircase(self) -> None:
+        rng = np.random.default_rng(3)
+        t = np.linspace(0, 2 * np.pi, 24, endpoint=False)
+        answers = [
+            polys(
+                (
+                    np.c_[60 + 30 * np.cos(t + k), 50 + 20 * np.sin(t + k)]
+                    + rng.normal(0, 0.7, (24, 2)),
+                    "a",
+                )
+            )
+            for k in range(5)
+        ]
+        poly = aggregate_polygons(answers).polygons.points[0]
+        assert 3 <= len(poly) <= 36  # at most 1.5 x the median worker's 24 vertices
+        assert np.mean(np.abs(poly - np.round(poly)) > 1e-3) > 0.8  # off the pixel grid
+        edges = np.diff(np.vstack([poly, poly[:1]]), axis=0)
+        axis_aligned = np.mean((np.abs(edges) < 1e-9).any(axis=1))
+        assert axis_aligned < 0.2  # a staircase is all horizontal and vertical steps
+        truth = shapely.Polygon(np.c_[60 + 30 * np.cos(t), 50 + 20 * np.sin(t)])
+        got = shapely.Polygon(poly)
+        assert got.intersection(truth).area / got.union(truth).area > 0.95
+
+    def test_fused_outline_beats_per_pixel_majority_on_jittered_crowds(self) -> None:
+        """Five workers trace an ellipse with normal jitter, one of them carelessly."""
+        rng = np.random.default_rng(11)
+        ours, vote = [], []
+        for _ in range(6):
+            answers = []
+            for k in range(5):
+                n = int(rng.integers(16, 40))
+                t = np.sort(rng.uniform(0, 2 * np.pi, n))
+                sigma = 3.0 if k == 0 else 0.8
+                r = (
+                    1
+                    + rng.normal(0, sigma / 25, n)
+                    + rng.normal(0, sigma / 50) * np.cos(t + rng.uniform(0, 6))
+                )
+                answers.append(np.c_[70 + 25 * r * np.cos(t), 60 + 18 * r * np.sin(t)])
+            tt = np.linspace(0, 2 * np.pi, 400, endpoint=False)
+            truth_pts = np.c_[70 + 25 * np.cos(tt), 60 + 18 * np.sin(tt)]
+            truth = rasterize_polygon(truth_pts)
+            crops = [rasterize_polygon(a) for a in answers]
+            res = aggregate_polygons([polys((a, "a")) for a in answers])
+            ours.append(crop_iou(rasterize_polygon(res.polygons.points[0]), truth))
+            vote.append(crop_iou(_majority(crops), truth))
+        assert np.mean(ours) > np.mean(vote)
 
     def test_spam_polygon_dropped_by_quorum(self) -> None:
         a = polys((square(10, 10, 20), "a"))

@@ -92,7 +92,7 @@ def test_multipart_bodies_are_declared_as_parsed(doc):
     paths = doc["paths"]
     gold = paths["/v1/projects/{project_id}/gold"]["post"]["requestBody"]["content"]
     form = gold["multipart/form-data"]["schema"]
-    assert set(form["properties"]) == {"file", "answer"}
+    assert set(form["properties"]) == {"file", "answer", "pre_annotation"}
     assert set(form["required"]) == {"file", "answer"}
     assert form["additionalProperties"] is False
     assert gold["application/json"]["schema"]["$ref"] == "#/components/schemas/GoldJSON"

@@ -20,13 +20,14 @@ SPECS = {
     "segmentation": spec("segmentation", ["a", "b"]),
     "keypoints": spec("keypoints", keypoints=["p", "q"]),
 }
+SHAPES = ("cvat", "datumaro", "labelstudio")
 AVAILABLE = {
-    "classification": ("csv", "folders"),
-    "multilabel": ("csv",),
-    "bbox": ("coco", "yolo", "voc"),
-    "polygon": ("coco", "yolo", "voc"),
-    "segmentation": ("coco", "masks", "voc"),
-    "keypoints": ("coco", "yolo"),
+    "classification": ("csv", "folders", *SHAPES),
+    "multilabel": ("csv", *SHAPES),
+    "bbox": ("coco", "yolo", "voc", *SHAPES),
+    "polygon": ("coco", "yolo", "voc", *SHAPES),
+    "segmentation": ("coco", "masks", "voc", "cvat", "datumaro"),
+    "keypoints": ("coco", "yolo", *SHAPES),
 }
 MEDIA = {
     "coco": ("application/json", "_coco.json"),
@@ -35,6 +36,9 @@ MEDIA = {
     "csv": ("text/csv; charset=utf-8", ".csv"),
     "masks": ("application/zip", "_masks.zip"),
     "folders": ("application/zip", "_folders.zip"),
+    "cvat": ("application/zip", "_cvat.zip"),
+    "datumaro": ("application/zip", "_datumaro.zip"),
+    "labelstudio": ("application/json", "_labelstudio.json"),
 }
 
 

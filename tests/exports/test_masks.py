@@ -29,10 +29,10 @@ def test_masks_decode_to_the_same_arrays() -> None:
     assert sorted(files) == [
         "classes.txt",
         "dataset_meta.json",
-        "manifest.csv",
         "masks/a/frame.png",
         "masks/b/frame.png",
         "masks/pending.png",
+        "tessera/manifest.csv",
     ]
     for name, expected in [("masks/a/frame.png", first), ("masks/b/frame.png", second)]:
         with Image.open(io.BytesIO(files[name])) as image:
@@ -45,4 +45,4 @@ def test_masks_decode_to_the_same_arrays() -> None:
         pending = np.array(image)
     assert pending.shape == (5, 7)
     assert not pending.any()
-    assert "tsk_3,pending.jpg,masks/pending.png,0,,3" in files["manifest.csv"].decode()
+    assert "tsk_3,pending.jpg,masks/pending.png,0,,3" in files["tessera/manifest.csv"].decode()

@@ -44,7 +44,7 @@ def test_bbox_parses_with_globox(tmp_path: Path) -> None:
         "Annotations/pending.xml",
         "ImageSets/Main/default.txt",
         "labelmap.txt",
-        "manifest.csv",
+        "tessera/manifest.csv",
     ]
     assert files["ImageSets/Main/default.txt"] == b"dir/a\npending\n"
     assert files["labelmap.txt"].decode().splitlines()[1:] == [

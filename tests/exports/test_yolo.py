@@ -52,7 +52,7 @@ def test_detection_labels_parse_with_globox(tmp_path: Path) -> None:
     # Without consensus: an empty label file, the image is not dropped.
     assert files["labels/pending.txt"] == b""
     assert parse(tmp_path, files["labels/pending.txt"], (100, 80)).boxes == []
-    manifest = files["manifest.csv"].decode().splitlines()
+    manifest = files["tessera/manifest.csv"].decode().splitlines()
     assert manifest[0] == "task_id,image_name,file,has_consensus,confidence,answer_count"
     assert manifest[2] == "tsk_2,pending.jpg,labels/pending.txt,0,,3"
 
@@ -99,7 +99,7 @@ def test_label_files_keep_the_image_names_folders() -> None:
         "labels/dog+cat 06.txt",
         "labels/chat été.txt",
     ]
-    manifest = files["manifest.csv"].decode().splitlines()
+    manifest = files["tessera/manifest.csv"].decode().splitlines()
     assert "tsk_2,val/Cat_2.PNG,labels/val/Cat_2.txt,1,0.9,3" in manifest
 
 

@@ -193,7 +193,7 @@ def test_downloads_with_images_keep_the_uploaded_names(client: TestClient) -> No
     assert b"<filename>val/Cat_2.PNG</filename>" in voc["Annotations/val/Cat_2.xml"]
     alone = download("images.zip")
     assert {n: alone[n] for n in stored} == {n: original[n] for n in stored}
-    assert set(alone) == {*stored, "manifest.csv"}
+    assert set(alone) == {*stored, "tessera/manifest.csv"}
     plain = client.get(f"/v1/batches/{batch['id']}/results?format=coco", headers=requester)
     assert plain.headers["content-type"] == "application/json"
     refused = client.get(f"/v1/batches/{batch['id']}/results?images=true", headers=requester)
@@ -213,4 +213,4 @@ def test_classification_downloads_as_class_folders(client: TestClient) -> None:
     with zipfile.ZipFile(io.BytesIO(r.content)) as archive:
         names = set(archive.namelist())
         assert archive.read("train/dog/a/x.jpg") == files["a/x.jpg"]
-    assert names == {"classes.txt", "manifest.csv", "train/dog/a/x.jpg", "train/dog/b/x.jpg"}
+    assert names == {"train/dog/a/x.jpg", "train/dog/b/x.jpg"}

@@ -8,6 +8,8 @@ standing, and the submit's latency.
 
 from __future__ import annotations
 
+import base64
+import json
 import statistics
 import time
 from collections.abc import Callable
@@ -149,3 +151,60 @@ def test_gold_and_real_submits_take_the_same_time(
         record_property(f"submit_{name}_p50_ms", figures)
         print(figures)  # noqa: T201
         assert abs(p50_gold - p50_real) <= 0.10 * p50_real, figures
+
+
+def test_gold_carries_a_pre_annotation_when_real_tasks_do(client: TestClient) -> None:
+    """A batch uploaded with pre-annotations (a model's guesses) gives every real lease one; a
+    gold task created with its own looks the same in the lease (without one, it would be the
+    lease with none)."""
+    requester = signup(client, "requester")
+    project = make_project(
+        client,
+        requester,
+        overlap={"min": 1, "max": 1},
+        gold_rate=0.5,
+        qualification={"gold_tasks": 0, "min_accuracy": 0.8},
+    )
+    guess = {"label": "dog"}
+    r = client.post(
+        f"/v1/projects/{project['id']}/gold",
+        headers=requester,
+        files={"file": ("g.png", png(40, 30, (1, 9, 9)))},
+        data={"answer": json.dumps({"label": "cat"}), "pre_annotation": json.dumps(guess)},
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["pre_annotation"] == guess
+    images = [
+        {"name": f"r{i}.png", "data_base64": base64.b64encode(png(40, 30, (i, 1, 1))).decode()}
+        for i in range(4)
+    ]
+    r = client.post(
+        f"/v1/projects/{project['id']}/batches",
+        json={"images": images, "pre_annotations": {i["name"]: guess for i in images}},
+        headers=requester,
+    )
+    assert r.status_code == 201, r.text
+    deposit(client, requester, "10")
+    assert client.post(f"/v1/batches/{r.json()['id']}/launch", headers=requester).is_success
+    worker = signup(client, "worker")
+    leased = []
+    while (held := lease(client, project["id"], worker)) is not None:
+        leased.append(held["task"])
+        client.post(
+            f"/v1/assignments/{held['id']}/release", json={"reason": "skipped"}, headers=worker
+        )
+    assert len(leased) == 5
+    assert all(task["pre_annotation"] == guess for task in leased)
+
+
+def test_a_gold_pre_annotation_is_checked_like_an_answer(client: TestClient) -> None:
+    requester = signup(client, "requester")
+    project = make_project(client, requester)
+    r = client.post(
+        f"/v1/projects/{project['id']}/gold",
+        headers=requester,
+        files={"file": ("g.png", png(40, 30, (1, 9, 9)))},
+        data={"answer": json.dumps({"label": "cat"}), "pre_annotation": '{"label": "zebra"}'},
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["loc"][:2] == ["body", "pre_annotation"]

@@ -15,6 +15,10 @@ from app.annotations.registry import AnnotationKind, SpecRules
 from app.annotations.spec import AnnotationSpec
 from app.exports.base import ExportItem, class_of, object_confidence, objects_of
 from app.exports.coco import CocoCodec, coco_format
+from app.exports.cvat import cvat_format
+from app.exports.datumaro import datumaro_format
+from app.exports.labelstudio import labelstudio_format
+from app.exports.shapes import Shape, ShapeCodec
 from app.exports.voc import VocCodec, voc_format
 from app.exports.yolo import YoloCodec, centre_box, fmt, yolo_format
 from app.quality.engine import geometry_engine
@@ -91,6 +95,17 @@ def _yolo_line(
     return " ".join([cls, *map(fmt, centre_box(x, y, w, h, item.width, item.height))])
 
 
+def _shapes(_spec: AnnotationSpec, item: ExportItem) -> list[Shape]:
+    shapes = []
+    for index, obj in enumerate(objects_of(item)):
+        x, y, w, h = (float(v) for v in obj["box"])
+        confidence = object_confidence(item, index)
+        shapes.append(Shape("box", obj["label"], [(x, y), (x + w, y + h)], confidence=confidence))
+    return shapes
+
+
+SHAPES = ShapeCodec(shapes=_shapes, kinds=("box",))
+
 KIND = AnnotationKind(
     name="bbox",
     summary="Draw a labelled box around every object.",
@@ -102,6 +117,9 @@ KIND = AnnotationKind(
         "coco": coco_format(CocoCodec(annotations=_coco)),
         "yolo": yolo_format(YoloCodec(line=_yolo_line)),
         "voc": voc_format(VocCodec(box=lambda obj: obj["box"])),
+        "cvat": cvat_format(SHAPES),
+        "datumaro": datumaro_format(SHAPES),
+        "labelstudio": labelstudio_format(SHAPES),
     },
     tool="bbox",
     example_spec={"type": "bbox", "labels": ["car", "person"]},

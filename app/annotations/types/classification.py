@@ -6,7 +6,13 @@ from typing import Any
 
 from app.annotations.fields import ANSWER, Context, read_label, read_object
 from app.annotations.registry import AnnotationKind, SpecRules
+from app.annotations.spec import AnnotationSpec
+from app.exports.base import ExportItem
+from app.exports.cvat import cvat_format
+from app.exports.datumaro import datumaro_format
 from app.exports.folders import FOLDERS
+from app.exports.labelstudio import labelstudio_format
+from app.exports.shapes import Shape, ShapeCodec
 from app.exports.tabular import CsvCodec, csv_format, label_cell
 from app.quality.engine import classification_engine
 
@@ -22,6 +28,13 @@ def validate_classification(ctx: Context, answer: object) -> dict[str, Any]:
     return {"label": label}
 
 
+def _shapes(_spec: AnnotationSpec, item: ExportItem) -> list[Shape]:
+    assert item.answer is not None
+    return [Shape("tag", item.answer["label"], confidence=item.confidence)]
+
+
+SHAPES = ShapeCodec(shapes=_shapes, kinds=("tag",))
+
 KIND = AnnotationKind(
     name="classification",
     summary="Pick the one label that fits the image.",
@@ -32,6 +45,9 @@ KIND = AnnotationKind(
     formats={
         "csv": csv_format(CsvCodec(columns=lambda spec: ["label"], cells=label_cell)),
         "folders": FOLDERS,
+        "cvat": cvat_format(SHAPES),
+        "datumaro": datumaro_format(SHAPES),
+        "labelstudio": labelstudio_format(SHAPES),
     },
     tool="classification",
     example_spec={"type": "classification", "labels": ["cat", "dog"]},

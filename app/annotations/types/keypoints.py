@@ -19,6 +19,10 @@ from app.annotations.registry import AnnotationKind, SpecRules
 from app.annotations.spec import AnnotationSpec, Edge, require_unique
 from app.exports.base import ExportItem, class_of, object_confidence, objects_of
 from app.exports.coco import CocoCodec, coco_format, extent
+from app.exports.cvat import cvat_format
+from app.exports.datumaro import datumaro_format
+from app.exports.labelstudio import labelstudio_format
+from app.exports.shapes import Shape, ShapeCodec
 from app.exports.yolo import YoloCodec, centre_box, fmt, one_line, yolo_format
 from app.quality.engine import geometry_engine
 from consensus.geometry import KindOptions, default_sigmas, flip_pairs_from_names, keypoint_kind
@@ -214,6 +218,23 @@ def _yaml_lines(spec: AnnotationSpec) -> list[str]:
     ]
 
 
+def _shapes(spec: AnnotationSpec, item: ExportItem) -> list[Shape]:
+    names = list(spec.keypoints or [])
+    return [
+        Shape(
+            "skeleton",
+            obj["label"],
+            [(float(x), float(y)) for x, y, _v in obj["points"]],
+            visibility=[int(v) for _x, _y, v in obj["points"]],
+            names=names,
+            confidence=object_confidence(item, index),
+        )
+        for index, obj in enumerate(objects_of(item))
+    ]
+
+
+SHAPES = ShapeCodec(shapes=_shapes, kinds=("skeleton",))
+
 KIND = AnnotationKind(
     name="keypoints",
     summary="Place each named keypoint of every object (visible, occluded or not labelled).",
@@ -231,6 +252,9 @@ KIND = AnnotationKind(
             CocoCodec(annotations=_coco, category_fields=_category_fields, task="person_keypoints")
         ),
         "yolo": yolo_format(YoloCodec(line=_yolo_line, yaml_lines=_yaml_lines)),
+        "cvat": cvat_format(SHAPES),
+        "datumaro": datumaro_format(SHAPES),
+        "labelstudio": labelstudio_format(SHAPES),
     },
     tool="keypoints",
     example_spec={

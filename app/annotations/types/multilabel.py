@@ -7,6 +7,12 @@ from typing import Any
 from app.annotations.fields import ANSWER, Context, read_label, read_list, read_object
 from app.annotations.limits import MAX_LABELS
 from app.annotations.registry import AnnotationKind, SpecRules
+from app.annotations.spec import AnnotationSpec
+from app.exports.base import ExportItem
+from app.exports.cvat import cvat_format
+from app.exports.datumaro import datumaro_format
+from app.exports.labelstudio import labelstudio_format
+from app.exports.shapes import Shape, ShapeCodec
 from app.exports.tabular import CsvCodec, csv_format, label_flags, multilabel_columns
 from app.quality.engine import multilabel_engine
 
@@ -38,6 +44,13 @@ def validate_multilabel(ctx: Context, answer: object) -> dict[str, Any]:
     return {"labels": [label for label in ctx.spec.labels if label in chosen]}
 
 
+def _shapes(_spec: AnnotationSpec, item: ExportItem) -> list[Shape]:
+    assert item.answer is not None
+    return [Shape("tag", label, confidence=item.confidence) for label in item.answer["labels"]]
+
+
+SHAPES = ShapeCodec(shapes=_shapes, kinds=("tag",))
+
 KIND = AnnotationKind(
     name="multilabel",
     summary="Tick every label that applies to the image (possibly none).",
@@ -45,7 +58,12 @@ KIND = AnnotationKind(
     validate=validate_multilabel,
     engine=multilabel_engine,
     worker_model=None,
-    formats={"csv": csv_format(CsvCodec(columns=multilabel_columns, cells=label_flags))},
+    formats={
+        "csv": csv_format(CsvCodec(columns=multilabel_columns, cells=label_flags)),
+        "cvat": cvat_format(SHAPES),
+        "datumaro": datumaro_format(SHAPES),
+        "labelstudio": labelstudio_format(SHAPES),
+    },
     tool="multilabel",
     example_spec={"type": "multilabel", "labels": ["cat", "outdoor"]},
     example_answers=({"labels": ["cat"]}, {"labels": ["cat"]}, {"labels": ["outdoor"]}),

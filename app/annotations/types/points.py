@@ -19,6 +19,10 @@ from app.annotations.registry import AnnotationKind, SpecRules
 from app.annotations.spec import AnnotationSpec
 from app.exports.base import ExportItem, class_of, object_confidence, objects_of
 from app.exports.coco import CocoCodec, coco_format
+from app.exports.cvat import cvat_format
+from app.exports.datumaro import datumaro_format
+from app.exports.labelstudio import labelstudio_format
+from app.exports.shapes import Shape, ShapeCodec
 from app.exports.tabular import CsvCodec, csv_format, multilabel_columns
 from app.quality.engine import geometry_engine
 from consensus.geometry import KindOptions, match_radius, point_kind
@@ -80,6 +84,20 @@ def _csv_cells(labels: dict[str, int], item: ExportItem) -> list[str]:
     return [*map(str, counts), json.dumps(points, ensure_ascii=False)]
 
 
+def _shapes(_spec: AnnotationSpec, item: ExportItem) -> list[Shape]:
+    return [
+        Shape(
+            "point",
+            obj["label"],
+            [(float(obj["point"][0]), float(obj["point"][1]))],
+            confidence=object_confidence(item, index),
+        )
+        for index, obj in enumerate(objects_of(item))
+    ]
+
+
+SHAPES = ShapeCodec(shapes=_shapes, kinds=("point",))
+
 KIND = AnnotationKind(
     name="points",
     summary="Click once on every object, with its label (counting, locating).",
@@ -94,6 +112,9 @@ KIND = AnnotationKind(
             CocoCodec(annotations=_coco, category_fields=_category_fields, task="person_keypoints")
         ),
         "csv": csv_format(CsvCodec(columns=_csv_columns, cells=_csv_cells)),
+        "cvat": cvat_format(SHAPES),
+        "datumaro": datumaro_format(SHAPES),
+        "labelstudio": labelstudio_format(SHAPES),
     },
     tool="points",
     example_spec={"type": "points", "labels": ["cell", "debris"]},

@@ -19,6 +19,10 @@ from app.annotations.registry import AnnotationKind, SpecRules
 from app.annotations.spec import AnnotationSpec
 from app.exports.base import ExportItem, class_of, object_confidence, objects_of
 from app.exports.coco import CocoCodec, coco_format, extent, polygon_area
+from app.exports.cvat import cvat_format
+from app.exports.datumaro import datumaro_format
+from app.exports.labelstudio import labelstudio_format
+from app.exports.shapes import Shape, ShapeCodec
 from app.exports.voc import VocCodec, voc_format
 from app.exports.yolo import YoloCodec, fmt, yolo_format
 from app.quality.engine import geometry_engine
@@ -126,6 +130,20 @@ def _voc_box(obj: dict[str, Any]) -> list[float]:
     return extent([(float(x), float(y)) for x, y in obj["points"]])
 
 
+def _shapes(_spec: AnnotationSpec, item: ExportItem) -> list[Shape]:
+    return [
+        Shape(
+            "polygon",
+            obj["label"],
+            [(float(x), float(y)) for x, y in obj["points"]],
+            confidence=object_confidence(item, index),
+        )
+        for index, obj in enumerate(objects_of(item))
+    ]
+
+
+SHAPES = ShapeCodec(shapes=_shapes, kinds=("polygon",))
+
 KIND = AnnotationKind(
     name="polygon",
     summary="Outline every object with a labelled polygon.",
@@ -139,6 +157,9 @@ KIND = AnnotationKind(
         "coco": coco_format(CocoCodec(annotations=_coco)),
         "yolo": yolo_format(YoloCodec(line=_yolo_line)),
         "voc": voc_format(VocCodec(box=_voc_box)),
+        "cvat": cvat_format(SHAPES),
+        "datumaro": datumaro_format(SHAPES),
+        "labelstudio": labelstudio_format(SHAPES),
     },
     tool="polygon",
     example_spec={"type": "polygon", "labels": ["tree", "house"]},

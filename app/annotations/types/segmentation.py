@@ -17,7 +17,10 @@ from app.annotations.registry import AnnotationKind, SpecRules
 from app.annotations.spec import AnnotationSpec
 from app.exports.base import ExportItem
 from app.exports.coco import CocoCodec, coco_format, rle_counts
+from app.exports.cvat import cvat_format
+from app.exports.datumaro import datumaro_format
 from app.exports.masks import MASKS, VOC_MASKS
+from app.exports.shapes import Shape, ShapeCodec
 from app.quality.engine import geometry_engine
 from consensus.geometry import KindOptions, semantic_kind
 
@@ -52,6 +55,18 @@ def _example(label: int, x0: int) -> dict[str, str]:
     return encode_mask(mask)
 
 
+def _shapes(spec: AnnotationSpec, item: ExportItem) -> list[Shape]:
+    """One mask per label present (pixel ``k`` is label ``k-1``)."""
+    mask = decode_mask(item.answer, item.width, item.height)
+    counts = np.bincount(mask.ravel(), minlength=1)
+    return [
+        Shape("mask", spec.labels[value - 1], mask=mask == value, confidence=item.confidence)
+        for value in (np.flatnonzero(counts[1:]) + 1).tolist()
+    ]
+
+
+SHAPES = ShapeCodec(shapes=_shapes, kinds=("mask",))
+
 KIND = AnnotationKind(
     name="segmentation",
     summary="Paint every pixel with its label (a semantic mask).",
@@ -63,6 +78,8 @@ KIND = AnnotationKind(
         "coco": coco_format(CocoCodec(annotations=_coco, task="stuff")),
         "masks": MASKS,
         "voc": VOC_MASKS,
+        "cvat": cvat_format(SHAPES),
+        "datumaro": datumaro_format(SHAPES),
     },
     tool="segmentation",
     example_spec={"type": "segmentation", "labels": ["road", "car"]},

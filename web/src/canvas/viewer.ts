@@ -1,10 +1,14 @@
 // The image under every tool: a Konva stage whose transform maps image pixels to the screen.
 // Wheel zooms around the cursor, Space+drag or the middle button pans, fit() shows it whole.
-// The image layer does not listen for events (no hit tests on a 24-megapixel bitmap).
+// The image layer does not listen for events (no hit tests on a 24-megapixel bitmap), and a big
+// image is drawn from a downscaled copy while it is shown smaller than that copy: panning a
+// 6000x4000 photo at fit then scales 3 megapixels per frame instead of 24.
 
 import Konva from "konva";
 import { isTextField } from "../core/keys";
 import type { Point } from "./geometry";
+
+const PREVIEW_MAX_SIDE = 2048; // px: sharper than any screen shows a whole image
 
 Konva.pixelRatio = 1; // one canvas pixel per CSS pixel: 4x less to draw on high-DPI screens
 
@@ -19,6 +23,9 @@ export class Viewer {
   private readonly resize: ResizeObserver;
   private readonly cleanups: (() => void)[] = [];
   onViewChange: (() => void) | null = null;
+  private readonly picture: Konva.Image | null = null;
+  private preview: HTMLCanvasElement | null = null;
+  private full: HTMLImageElement | null = null;
 
   constructor(
     readonly container: HTMLElement,
@@ -37,7 +44,12 @@ export class Viewer {
     this.ui = new Konva.Layer({ listening: false });
     this.stage.add(this.imageLayer, this.overlayLayer, this.shapes, this.ui);
     this.imageLayer.add(new Konva.Rect({ width, height, fill: "#222" }));
-    if (image) this.imageLayer.add(new Konva.Image({ image, width, height }));
+    if (image) {
+      this.picture = new Konva.Image({ image, width, height });
+      this.imageLayer.add(this.picture);
+      // After the first frame: the task is on screen at once, the copy follows.
+      if (Math.max(width, height) > PREVIEW_MAX_SIDE) requestAnimationFrame(() => this.makePreview(image));
+    }
     this.resize = new ResizeObserver(() => this.fitContainer());
     this.resize.observe(container);
     this.stage.on("wheel", (e) => this.onWheel(e.evt));
@@ -96,7 +108,31 @@ export class Viewer {
     this.stage.destroy();
   }
 
+  private makePreview(image: HTMLImageElement): void {
+    if (!this.picture) return;
+    const k = PREVIEW_MAX_SIDE / Math.max(this.width, this.height);
+    const canvas = document.createElement("canvas");
+    canvas.width = Math.round(this.width * k);
+    canvas.height = Math.round(this.height * k);
+    const ctx = canvas.getContext("2d");
+    if (!ctx) return;
+    ctx.imageSmoothingQuality = "high";
+    ctx.drawImage(image, 0, 0, canvas.width, canvas.height);
+    this.preview = canvas;
+    this.full = image;
+    this.changed();
+  }
+
+  /** The downscaled copy while the image is shown no bigger than it, else the original. */
+  private pickLevel(): void {
+    if (!this.picture || !this.preview || !this.full) return;
+    const shown = this.scale * Math.max(this.width, this.height);
+    const want = shown <= PREVIEW_MAX_SIDE ? this.preview : this.full;
+    if (this.picture.image() !== want) this.picture.image(want);
+  }
+
   private changed(): void {
+    this.pickLevel();
     this.stage.batchDraw();
     this.onViewChange?.();
   }

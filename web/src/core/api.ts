@@ -27,6 +27,8 @@ export function setCsrfToken(token: string | null): void {
   csrfToken = token;
 }
 
+export const csrf = (): string | null => csrfToken;
+
 export interface RequestOptions {
   body?: unknown;
   signal?: AbortSignal;
@@ -68,3 +70,4 @@ export async function api<T>(method: string, path: string, options: RequestOptio
 export const get = <T>(path: string, signal?: AbortSignal) => api<T>("GET", path, { signal });
 export const post = <T>(path: string, body?: unknown) => api<T>("POST", path, { body });
 export const del = <T>(path: string) => api<T>("DELETE", path);
+export const patch = <T>(path: string, body?: unknown) => api<T>("PATCH", path, { body });

@@ -20,6 +20,8 @@ export function explain(err: unknown, context: "submit" | "lease" | "load" | "si
     case 401:
       if (context === "signin") return { title: "Not signed in", message: detail || "The email or the password is wrong.", next: "Check both and try again." };
       return { title: "Signed out", message: "Your session has ended.", next: "Sign in again; your draft is kept in this browser." };
+    case 402:
+      return { title: "Not enough funds", message: detail || "Your available balance does not cover this.", next: "Deposit the difference below, then try again; nothing was charged." };
     case 403:
       if (p.type?.includes("csrf")) return { title: "Page out of date", message: "This page's security token is stale.", next: "Reload the page; your draft is kept." };
       if (/banned/i.test(detail)) return { title: "You cannot work on this project", message: detail, next: "Pick another project, or contact the operator if you think this is a mistake." };
@@ -36,6 +38,7 @@ export function explain(err: unknown, context: "submit" | "lease" | "load" | "si
       return { title: "Answer too large", message: "The answer is bigger than the server accepts.", next: "Simplify the shapes (fewer points) and submit again." };
     case 422: {
       const fields = (p.errors || []).slice(0, 3).map((e) => e.msg).join("; ");
+      if (context === "action") return { title: "Not valid", message: fields || detail || "Some values are not valid.", next: "Fix what is listed and try again; nothing was changed." };
       return { title: "The answer does not fit the task", message: fields || detail || "Some values are not valid.", next: "Fix what is listed, then submit again; nothing was lost." };
     }
     case 429: {

@@ -27,8 +27,8 @@ export async function signIn(email: string, password: string): Promise<Account> 
   return current;
 }
 
-export async function signUp(name: string, email: string, password: string): Promise<Account> {
-  await post("/v1/accounts", { role: "worker", name, email, password });
+export async function signUp(name: string, email: string, password: string, role: "worker" | "requester" = "worker"): Promise<Account> {
+  await post("/v1/accounts", { role, name, email, password });
   return signIn(email, password);
 }
 

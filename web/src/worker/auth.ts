@@ -18,7 +18,7 @@ export function signInPage(root: HTMLElement, router: Router, next: string): voi
   const form = h("form", { class: "card auth", "data-form": "signin" },
     h("h1", {}, "Sign in"),
     emailField, passwordField, errors, button,
-    h("p", {}, "New here? ", h("a", { href: "/signup", "data-link": "" }, "Create a worker account")),
+    h("p", {}, "New here? ", h("a", { href: "/signup", "data-link": "" }, "Create an account")),
   );
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -41,11 +41,16 @@ export function signUpPage(root: HTMLElement, router: Router): void {
   const [nameField, name] = field("Your name", { type: "text", name: "name", autocomplete: "name", required: "", maxlength: "200" });
   const [emailField, email] = field("Email", { type: "email", name: "email", autocomplete: "username", required: "" });
   const [passwordField, password] = field("Password (at least 10 characters)", { type: "password", name: "password", autocomplete: "new-password", required: "", minlength: "10" });
+  const role = h("select", { name: "role", "aria-label": "Account type" },
+    h("option", { value: "worker" }, "I want to annotate images (worker)"),
+    h("option", { value: "requester" }, "I want images annotated (requester)"),
+  );
   const errors = h("div", { class: "form-errors" });
   const button = h("button", { type: "submit", class: "primary" }, "Create account");
   const form = h("form", { class: "card auth", "data-form": "signup" },
-    h("h1", {}, "Create a worker account"),
-    h("p", { class: "muted" }, "Annotate images, get paid for every accepted answer."),
+    h("h1", {}, "Create an account"),
+    h("p", { class: "muted" }, "Workers annotate images and are paid for every accepted answer; requesters post images and get them annotated."),
+    h("label", { class: "field" }, h("span", {}, "Account type"), role),
     nameField, emailField, passwordField, errors, button,
     h("p", {}, "Already have an account? ", h("a", { href: "/signin", "data-link": "" }, "Sign in")),
   );
@@ -54,7 +59,7 @@ export function signUpPage(root: HTMLElement, router: Router): void {
     button.disabled = true;
     errors.replaceChildren();
     try {
-      await signUp(name.value, email.value, password.value);
+      await signUp(name.value, email.value, password.value, role.value as "worker" | "requester");
       router.go("/", true);
     } catch (err) {
       errors.replaceChildren(errorBox(err, "signin"));

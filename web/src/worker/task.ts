@@ -71,7 +71,11 @@ export class TaskPage {
   async start(): Promise<void> {
     const resumed = storedLease(this.projectId, "current");
     const prefetched = storedLease(this.projectId, "next");
-    if (prefetched) this.next = this.load(prefetched).catch(() => null);
+    if (prefetched) {
+      this.next = this.load(prefetched)
+        .then((loaded) => ((this.nextReady = true), loaded))
+        .catch(() => null);
+    }
     if (resumed) {
       try {
         return await this.show(await this.load(resumed));

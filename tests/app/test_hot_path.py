@@ -1,0 +1,111 @@
+"""PostgreSQL's hot path: a lease and a submit are one database call each, no ORM statement,
+and the consensus it computes is the engine's, number for number."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import event, select
+
+from app.models import Task
+from app.quality.engine import ClassificationEngine, TaskAnswer
+from app.quality.skills import estimate
+from app.work.hotpath import HotPath
+from tests.factories import make_project, open_batch, signup
+
+pytestmark = pytest.mark.postgres_only
+
+
+@pytest.fixture
+def calls(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
+    """Every hot-path call's result, and every ORM statement, while the test runs."""
+    seen: list[Any] = []
+    real = HotPath._call
+
+    def spy(self: HotPath, sql: str, params: tuple[object, ...]) -> dict[str, Any]:
+        result = real(self, sql, params)
+        seen.append(result)
+        return result
+
+    monkeypatch.setattr(HotPath, "_call", spy)
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+
+    def orm(*_args: object) -> None:
+        seen.append("orm")
+
+    event.listen(engine, "before_cursor_execute", orm)
+    yield seen
+    event.remove(engine, "before_cursor_execute", orm)
+
+
+def test_lease_and_submit_are_one_call_each_with_the_engines_posterior(
+    client: TestClient, calls: list[Any]
+) -> None:
+    requester = signup(client, "requester")
+    project = make_project(
+        client,
+        requester,
+        overlap={"min": 3, "max": 3},
+        annotation={"type": "classification", "labels": ["cat", "dog", "fox"]},
+    )
+    open_batch(client, requester, project["id"], n_images=1)
+    workers = [signup(client, "worker") for _ in range(3)]
+    calls.clear()
+    labels = ["cat", "dog", "cat"]
+    for worker, label in zip(workers, labels, strict=True):
+        r = client.post(f"/v1/projects/{project['id']}/assignments", headers=worker)
+        assert r.status_code == 201, r.text
+        lease = r.json()
+        assert lease["reward"] == "0.02"
+        assert lease["task"]["image_url"].startswith("http")
+        r = client.post(
+            f"/v1/assignments/{lease['id']}/submit",
+            json={"answer": {"label": label}},
+            headers=worker,
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["status"] == "submitted"
+        assert r.json()["reason"] is None
+    assert "orm" not in calls, "the hot path ran an ORM statement"
+    assert len(calls) == 6
+    assert all("fallback" not in c for c in calls), calls
+
+    engine = ClassificationEngine(["cat", "dog", "fox"])
+    expected = engine.consensus(
+        [
+            TaskAnswer(f"w{i}", {"label": lab}, estimate(None).accuracy)
+            for i, lab in enumerate(labels)
+        ]
+    )
+    with client.app.state.sessionmaker() as session:  # type: ignore[attr-defined]
+        task = session.scalars(select(Task).where(Task.project_id == project["id"])).one()
+        assert task.status == "completed"
+        assert task.consensus == expected.answer
+        assert task.confidence is not None
+        assert abs(task.confidence - expected.confidence) <= 1e-15
+    items = client.get("/v1/me/assignments", headers=workers[1]).json()["items"]
+    assert items[0]["status"] == "submitted"
+
+
+def test_what_the_function_does_not_handle_goes_to_the_service(
+    client: TestClient, calls: list[Any]
+) -> None:
+    requester = signup(client, "requester")
+    project = make_project(client, requester)
+    open_batch(client, requester, project["id"], n_images=2)
+    worker = signup(client, "worker")
+    lease = client.post(f"/v1/projects/{project['id']}/assignments", headers=worker).json()
+    calls.clear()
+    r = client.post(
+        f"/v1/assignments/{lease['id']}/submit", json={"answer": {"label": "emu"}}, headers=worker
+    )
+    assert r.status_code == 422, r.text
+    assert calls[0] == {"fallback": "answer", "counted": True}
+    assert "orm" in calls
+    r = client.post(f"/v1/projects/{project['id']}/assignments", headers=requester)
+    assert r.status_code == 403, r.text
+    r = client.post("/v1/projects/prj_nope/assignments", headers=worker)
+    assert r.status_code == 404, r.text

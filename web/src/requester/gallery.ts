@@ -1,0 +1,250 @@
+// The results gallery: thumbnails with the consensus and each worker's answer drawn over them
+// (toggle each), filters (confidence, verdict, worker, status) and sorting (confidence,
+// disagreement), keyboard navigation, a detail view with the evidence and the review actions
+// (accept, reject with a reason, bonus, grant or deny an appeal), and the downloads.
+
+import { get, post } from "../core/api";
+import { h, when } from "../core/dom";
+import type { Router } from "../core/router";
+import type { AnnotationSpec, Page } from "../core/types";
+import { errorBox, modal, Notice } from "../core/ui";
+import { svg } from "../charts/svg";
+import { answerShapes, answerText } from "./overlay";
+import { sortItems, type SortKey } from "./stats";
+import type { Batch, ProjectFull, ResultAnswer, ResultItem } from "./types";
+
+const FORMATS: [string, string][] = [["json", "JSON results"], ["coco", "COCO"], ["yolo", "YOLO"], ["voc", "Pascal VOC"], ["csv", "CSV"], ["masks", "Masks"]];
+
+interface View {
+  consensus: boolean;
+  workers: boolean;
+}
+
+/** An image with answers drawn over it, in the image's coordinates. */
+function figure(spec: AnnotationSpec, item: ResultItem, src: string, view: View, only?: Set<string>, large = false): HTMLElement {
+  const w = item.width ?? 100, hgt = item.height ?? 100;
+  const layer = svg("svg", { viewBox: `0 0 ${w} ${hgt}`, preserveAspectRatio: "xMidYMid meet", class: "overlay-layer", "data-overlay": item.task_id });
+  if (view.workers) {
+    for (const a of item.answers ?? []) {
+      if (only && !only.has(a.worker_id)) continue;
+      const g = answerShapes(spec, a.answer, w, hgt, { who: a.worker_id, dashed: true, width: large ? 2.5 : 1.5 });
+      if (g) layer.append(g);
+    }
+  }
+  if (view.consensus) {
+    const g = answerShapes(spec, item.answer, w, hgt, { who: "consensus", width: large ? 3 : 2 });
+    if (g) layer.append(g);
+  }
+  return h("div", { class: "figure", style: `aspect-ratio: ${w} / ${hgt}` }, h("img", { src, alt: item.image_name, loading: "lazy", decoding: "async" }), layer);
+}
+
+export async function galleryPage(root: HTMLElement, params: Record<string, string>, query: URLSearchParams, router: Router): Promise<() => void> {
+  const id = params.batch;
+  let batch: Batch, project: ProjectFull;
+  try {
+    batch = await get<Batch>(`/v1/batches/${encodeURIComponent(id)}`);
+    project = await get<ProjectFull>(`/v1/projects/${encodeURIComponent(batch.project_id)}`);
+  } catch (err) {
+    root.replaceChildren(errorBox(err, "load"));
+    return () => undefined;
+  }
+  const spec = project.annotation;
+  const notice = new Notice();
+  const grid = h("div", { class: "gallery", "data-gallery": "", role: "list" });
+  const more = h("div", { class: "sentinel" });
+  const status = h("p", { class: "muted", "data-count": "0" });
+  const view: View = { consensus: true, workers: true };
+  const filters = {
+    max_confidence: h("input", { type: "number", step: "any", min: "0", max: "1", name: "max_confidence", placeholder: "any", value: query.get("max_confidence") ?? "" }),
+    min_confidence: h("input", { type: "number", step: "any", min: "0", max: "1", name: "min_confidence", placeholder: "any", value: query.get("min_confidence") ?? "" }),
+    verdict: h("select", { name: "verdict" }, ...["", "submitted", "accepted", "rejected", "appealed"].map((v) => h("option", { value: v }, v || "any verdict"))),
+    status: h("select", { name: "status" }, ...["", "open", "completed"].map((v) => h("option", { value: v }, v || "any status"))),
+    worker_id: h("input", { type: "text", name: "worker_id", placeholder: "worker id", value: query.get("worker_id") ?? "" }),
+    sort: h("select", { name: "sort" }, h("option", { value: "order" }, "upload order"), h("option", { value: "confidence" }, "lowest confidence first"), h("option", { value: "disagreement" }, "most disagreement first")),
+  };
+  filters.verdict.value = query.get("verdict") ?? "";
+  filters.status.value = query.get("status") ?? "";
+  const toggles = h("div", { class: "toggles" },
+    h("label", { class: "check" }, h("input", { type: "checkbox", checked: true, name: "show-consensus", onchange: (e: Event) => ((view.consensus = (e.target as HTMLInputElement).checked), render()) }), "consensus"),
+    h("label", { class: "check" }, h("input", { type: "checkbox", checked: true, name: "show-workers", onchange: (e: Event) => ((view.workers = (e.target as HTMLInputElement).checked), render()) }), "worker answers"),
+  );
+  const downloads = h("div", { class: "downloads" }, h("span", { class: "muted" }, "Download: "),
+    ...FORMATS.map(([f, label]) => h("a", { class: "button", href: `/v1/batches/${encodeURIComponent(id)}/results?format=${f}${f === "json" ? "&include=answers&limit=500" : ""}`, download: `${id}.${f === "json" ? "json" : f === "coco" ? "coco.json" : f === "csv" ? "csv" : "zip"}`, "data-format": f }, label)));
+  root.replaceChildren(h("section", { class: "results", "data-batch": id },
+    h("div", { class: "page-head" }, h("h1", {}, `Results — ${project.name}`), h("a", { class: "button", href: `/batches/${encodeURIComponent(id)}`, "data-link": "" }, "Dashboard")),
+    downloads,
+    h("form", { class: "filters", "data-form": "filters", novalidate: true },
+      h("label", { class: "field inline" }, h("span", {}, "Confidence at most"), filters.max_confidence),
+      h("label", { class: "field inline" }, h("span", {}, "at least"), filters.min_confidence),
+      h("label", { class: "field inline" }, h("span", {}, "Verdict"), filters.verdict),
+      h("label", { class: "field inline" }, h("span", {}, "Status"), filters.status),
+      h("label", { class: "field inline" }, h("span", {}, "Worker"), filters.worker_id),
+      h("label", { class: "field inline" }, h("span", {}, "Sort"), filters.sort),
+      h("button", { type: "submit", class: "primary" }, "Apply"),
+    ),
+    toggles, status, grid, more, notice.el,
+  ));
+  let items: ResultItem[] = [];
+  let cursor: string | null = null;
+  let loading = false;
+  let selected = 0;
+  let generation = 0;
+  const q = () => {
+    const p = new URLSearchParams({ include: "answers", limit: "60" });
+    for (const k of ["max_confidence", "min_confidence", "verdict", "status", "worker_id"] as const) if (filters[k].value.trim()) p.set(k, filters[k].value.trim());
+    return p;
+  };
+  const render = () => {
+    const sorted = sortItems(items, filters.sort.value as SortKey);
+    grid.replaceChildren(...sorted.map((item, i) => {
+      const card = h("article", { class: `tile${i === selected ? " selected" : ""}`, role: "listitem", tabindex: "-1", "data-task": item.task_id, "data-confidence": item.confidence ?? "" , onclick: () => ((selected = i), open(sorted[i])) },
+        figure(spec, item, item.thumbnail_url ?? item.image_url, view),
+        h("div", { class: "tile-meta" },
+          h("span", { class: "name" }, item.image_name),
+          h("span", { class: `badge ${item.confidence !== null && item.confidence < 0.6 ? "rejected" : "accepted"}` }, item.confidence === null ? "—" : `${Math.round(item.confidence * 100)}%`),
+          h("span", { class: "muted" }, `${item.answer_count} ans.`),
+        ),
+      );
+      return card;
+    }));
+    status.dataset.count = String(items.length);
+    status.textContent = `${items.length} task${items.length === 1 ? "" : "s"} shown${cursor ? " (scroll for more)" : ""} · arrows move, Enter opens`;
+  };
+  const load = async (reset: boolean) => {
+    if (loading && !reset) return;
+    const gen = reset ? ++generation : generation;
+    if (reset) {
+      items = [];
+      cursor = null;
+      selected = 0;
+    }
+    loading = true;
+    try {
+      const p = q();
+      if (cursor) p.set("cursor", cursor);
+      const page = await get<Page<ResultItem>>(`/v1/batches/${encodeURIComponent(id)}/results?${p}`);
+      if (gen !== generation) return;
+      items = items.concat(page.items);
+      cursor = page.next_cursor;
+      render();
+    } catch (err) {
+      status.replaceChildren(errorBox(err, "load"));
+    } finally {
+      loading = false;
+    }
+  };
+  const observer = new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && cursor && void load(false), { rootMargin: "600px" });
+  observer.observe(more);
+  root.querySelector("form[data-form=filters]")!.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const p = q();
+    p.delete("include");
+    p.delete("limit");
+    history.replaceState(null, "", `${location.pathname}?${p}`);
+    void load(true);
+  });
+  filters.sort.addEventListener("change", () => render());
+
+  let closeDetail: (() => void) | null = null;
+  const open = (item: ResultItem | undefined) => {
+    if (!item) return;
+    render();
+    closeDetail?.();
+    // After a review action the gallery reloads, so it shows the new verdicts.
+    closeDetail = detail(spec, item, () => load(true), notice, () => (closeDetail = null));
+  };
+  const onKey = (e: KeyboardEvent) => {
+    if (document.querySelector(".modal-backdrop") || (e.target as HTMLElement)?.closest?.("input, select, textarea")) return;
+    const cols = Math.max(1, Math.round(grid.clientWidth / 240));
+    const moves: Record<string, number> = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: cols, ArrowUp: -cols, j: 1, k: -1 };
+    if (e.key in moves) {
+      e.preventDefault();
+      selected = Math.min(Math.max(selected + moves[e.key], 0), items.length - 1);
+      render();
+      grid.children[selected]?.scrollIntoView({ block: "nearest" });
+      if (selected >= items.length - 4 && cursor) void load(false);
+    } else if (e.key === "Enter") {
+      e.preventDefault();
+      open(sortItems(items, filters.sort.value as SortKey)[selected]);
+    }
+  };
+  window.addEventListener("keydown", onKey);
+  (window as unknown as { __gallery?: unknown }).__gallery = { items: () => items, loading: () => loading };
+  await load(true);
+  void router;
+  return () => {
+    window.removeEventListener("keydown", onKey);
+    observer.disconnect();
+    closeDetail?.();
+    delete (window as unknown as { __gallery?: unknown }).__gallery;
+  };
+}
+
+function detail(spec: AnnotationSpec, item: ResultItem, changed: () => Promise<void>, notice: Notice, closed: () => void): () => void {
+  const shown = new Set((item.answers ?? []).map((a) => a.worker_id));
+  const view: View = { consensus: true, workers: true };
+  const holder = h("div", { class: "detail-figure" });
+  const draw = () => holder.replaceChildren(figure(spec, item, item.image_url, view, shown, true));
+  const rows = (item.answers ?? []).map((a) => answerRow(spec, a, async () => {
+    await changed();
+    close();
+  }, notice, (on) => (on ? shown.add(a.worker_id) : shown.delete(a.worker_id), draw())));
+  const body = h("div", { class: "detail", "data-detail": item.task_id },
+    h("p", {}, `${item.image_name} · ${item.status} · confidence ${item.confidence === null ? "—" : item.confidence.toFixed(3)} · consensus: ${answerText(spec, item.answer)}`),
+    h("label", { class: "check" }, h("input", { type: "checkbox", checked: true, name: "detail-consensus", onchange: (e: Event) => ((view.consensus = (e.target as HTMLInputElement).checked), draw()) }), "consensus (solid)"),
+    holder,
+    h("table", { class: "answers" },
+      h("thead", {}, h("tr", {}, h("th", {}, "Show"), h("th", {}, "Worker"), h("th", {}, "Answer"), h("th", {}, "Verdict and evidence"), h("th", {}, "Review"))),
+      h("tbody", {}, ...rows)),
+  );
+  draw();
+  const close = modal(`Task ${item.task_id}`, body, closed);
+  return close;
+}
+
+function answerRow(spec: AnnotationSpec, a: ResultAnswer, changed: () => Promise<void>, notice: Notice, toggle: (on: boolean) => void): HTMLElement {
+  const message = h("div");
+  const act = async (path: string, body?: unknown, done = "Done.") => {
+    message.replaceChildren();
+    try {
+      await post(`/v1/assignments/${encodeURIComponent(a.assignment_id)}/${path}`, body);
+      notice.show(done);
+      await changed();
+    } catch (err) {
+      message.replaceChildren(errorBox(err, "action"));
+    }
+  };
+  const reason = h("input", { type: "text", name: "reason", placeholder: "reason (the worker reads it)", maxlength: "2000" });
+  const bonus = h("input", { type: "text", name: "bonus", placeholder: "0.10", size: 6 });
+  const actions: (HTMLElement | null)[] = [];
+  if (a.status === "submitted") {
+    actions.push(
+      h("button", { type: "button", "data-action": "accept", onclick: () => void act("accept", undefined, "Accepted.") }, "Accept"),
+      h("button", { type: "button", "data-action": "reject", onclick: () => reason.value.trim() ? void act("reject", { reason: reason.value.trim() }, "Rejected.") : message.replaceChildren(errorBox({ title: "A reason is needed", message: "Say why, so the worker can learn or appeal.", next: "Write the reason, then reject." })) }, "Reject"),
+    );
+  }
+  const appealOpen = !!a.appealed_at && !a.appeal_outcome;
+  if (appealOpen) {
+    actions.push(
+      h("button", { type: "button", class: "primary", "data-action": "grant", onclick: () => void act("appeal/grant", { reason: reason.value.trim() || "appeal granted" }, "Appeal granted.") }, "Grant appeal"),
+      h("button", { type: "button", "data-action": "deny", onclick: () => void act("appeal/deny", { reason: reason.value.trim() || "appeal denied" }, "Appeal denied.") }, "Deny appeal"),
+    );
+  }
+  return h("tr", { "data-assignment": a.assignment_id, "data-worker": a.worker_id, "data-status": a.status },
+    h("td", {}, h("input", { type: "checkbox", checked: true, "aria-label": `show ${a.worker_id}`, onchange: (e: Event) => toggle((e.target as HTMLInputElement).checked) })),
+    h("td", {}, a.worker_id),
+    h("td", {}, answerText(spec, a.answer)),
+    h("td", { class: "reason" },
+      h("span", { class: `badge ${a.status}` }, a.status), a.proposed_verdict && a.status === "submitted" ? ` proposed: ${a.proposed_verdict}` : "",
+      a.reason ? h("div", {}, a.reason) : null,
+      typeof a.agreement === "number" ? h("div", { class: "muted" }, `agreement ${a.agreement.toFixed(2)}`) : null,
+      a.appealed_at ? h("div", { class: "appeal-note" }, `Appeal ${when(a.appealed_at)}: “${a.appeal_message ?? ""}” ${a.appeal_outcome ?? "(open)"}`) : null,
+    ),
+    h("td", { class: "review" },
+      (a.status === "submitted" || appealOpen) ? reason : null,
+      ...actions,
+      h("span", { class: "bonus" }, bonus, h("button", { type: "button", "data-action": "bonus", onclick: () => void act("bonus", { amount: bonus.value.trim(), reason: reason.value.trim() || "thank you" }, "Bonus sent.") }, "Bonus")),
+      message,
+    ),
+  );
+}

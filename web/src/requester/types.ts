@@ -1,0 +1,74 @@
+// Shapes of the requester's and operator's API (API.md and the OpenAPI document).
+
+import type { Answer, AnnotationSpec } from "../core/types";
+
+export interface ProjectFull {
+  id: string;
+  name: string;
+  instructions: string;
+  annotation: AnnotationSpec;
+  reward: string;
+  overlap: { min: number; max: number };
+  confidence: number;
+  gold_rate: number;
+  qualification: { gold_tasks: number; min_accuracy: number };
+  ban_below_accuracy: number;
+  assignment_duration_s: number;
+  auto_accept_s: number;
+  min_answer_s: number;
+  fast_answers_to_ban: number;
+  status: string;
+  created_at: string;
+}
+
+export interface UploadReport {
+  skipped?: { name: string; reason: string }[];
+  duplicates?: { name: string; same_as: string }[];
+  renamed?: { name: string; as: string }[];
+}
+
+export interface Batch {
+  id: string;
+  project_id: string;
+  status: string;
+  task_count: number;
+  counts: Record<string, number>;
+  money: { escrowed: string; spent: string; refunded: string };
+  progress: { answers_used: number; answers_max: number; projected_answers: number; projected_cost: string; eta: string | null };
+  upload_report: UploadReport;
+  launch_quote: { answers: number; reward: string; fee: string; total: string } | null;
+  reward: string | null;
+  overlap: { min: number; max: number } | null;
+  created_at: string;
+  launched_at: string | null;
+  completed_at: string | null;
+}
+
+export interface ResultAnswer {
+  assignment_id: string;
+  worker_id: string;
+  answer: Answer | null;
+  status: string;
+  reason: string | null;
+  submitted_at: string | null;
+  proposed_verdict?: string | null;
+  agreement?: number | null;
+  appeal_message?: string | null;
+  appealed_at?: string | null;
+  appeal_outcome?: string | null;
+}
+
+export interface ResultItem {
+  task_id: string;
+  image_name: string;
+  image_url: string;
+  thumbnail_url?: string | null;
+  width?: number | null;
+  height?: number | null;
+  completed_at?: string | null;
+  status: string;
+  answer: Answer | null;
+  confidence: number | null;
+  answer_count: number;
+  answers?: ResultAnswer[] | null;
+}

@@ -1,0 +1,117 @@
+import { describe, expect, it } from "vitest";
+import { linePath, niceMax, scale } from "../src/charts/svg";
+import { checkProject, DEFAULT_FORM, fieldOfLoc, formOf, names, parseSkeleton } from "../src/requester/form";
+import { maskColours } from "../src/requester/overlay";
+import { answersPerTask, completionsOverTime, confidenceHistogram, sortItems, workerAccuracy } from "../src/requester/stats";
+import type { ResultItem } from "../src/requester/types";
+import { fileProgress, reportRows } from "../src/requester/upload";
+
+const item = (over: Partial<ResultItem>): ResultItem => ({
+  task_id: "tsk_1", image_name: "a.png", image_url: "/x", status: "completed", answer: null, confidence: 0.9, answer_count: 3, ...over,
+});
+
+describe("project form", () => {
+  const ok = { ...DEFAULT_FORM, name: "Cars", labels: "car\nperson" };
+  it("builds the API body", () => {
+    const { body, errors } = checkProject(ok);
+    expect(errors).toEqual({});
+    expect(body.annotation).toEqual({ type: "bbox", labels: ["car", "person"] });
+    expect(body.overlap).toEqual({ min: 3, max: 5 });
+  });
+  it("refuses what the API refuses", () => {
+    const { errors } = checkProject({ ...ok, name: " ", labels: "a\na", reward: "0", overlap_min: 4, overlap_max: 2, confidence: 0.5, gold_rate: 0.6, assignment_duration_s: 10 });
+    expect(Object.keys(errors).sort()).toEqual(["assignment_duration_s", "confidence", "gold_rate", "labels", "name", "overlap_max", "reward"]);
+    expect(checkProject({ ...ok, reward: "0.1234567" }).errors.reward).toBeTruthy();
+    expect(checkProject({ ...ok, reward: "101" }).errors.reward).toMatch(/100/);
+  });
+  it("checks keypoints and their skeleton", () => {
+    const kp = { ...ok, type: "keypoints" as const, labels: "", keypoints: "nose\nleft eye\nright eye", skeleton: "0-1, 0-2" };
+    const { body, errors } = checkProject(kp);
+    expect(errors).toEqual({});
+    expect(body.annotation).toEqual({ type: "keypoints", keypoints: ["nose", "left eye", "right eye"], skeleton: [[0, 1], [0, 2]] });
+    expect(checkProject({ ...kp, skeleton: "0-3" }).errors.skeleton).toMatch(/0 to 2/);
+    expect(checkProject({ ...kp, skeleton: "nose-eye" }).errors.skeleton).toMatch(/not an edge/);
+    expect(parseSkeleton("")).toEqual([]);
+  });
+  it("round-trips a stored project and maps API error locations", () => {
+    const p = { name: "P", instructions: "i", annotation: { type: "keypoints" as const, labels: ["face"], keypoints: ["a", "b"], skeleton: [[0, 1]] as [number, number][] }, reward: "0.04", overlap: { min: 2, max: 4 }, confidence: 0.8, gold_rate: 0.1, qualification: { gold_tasks: 2, min_accuracy: 0.7 }, ban_below_accuracy: 0.4, assignment_duration_s: 300, auto_accept_s: 60 };
+    const f = formOf(p);
+    expect(f.skeleton).toBe("0-1");
+    expect(checkProject(f).body.annotation).toEqual(p.annotation);
+    expect(fieldOfLoc(["body", "overlap", "min"])).toBe("overlap_min");
+    expect(fieldOfLoc(["body", "annotation", "labels", 1])).toBe("labels");
+    expect(names(" a, b\n\nc ")).toEqual(["a", "b", "c"]);
+  });
+});
+
+describe("dashboard figures", () => {
+  const items = [
+    item({ task_id: "1", confidence: 0.95, answer_count: 2, completed_at: "2026-01-01T00:02:00Z", answers: [{ assignment_id: "a", worker_id: "w1", answer: null, status: "accepted", reason: null, submitted_at: null, agreement: 1 }, { assignment_id: "b", worker_id: "w2", answer: null, status: "rejected", reason: "x", submitted_at: null, agreement: 0 }] }),
+    item({ task_id: "2", confidence: 0.55, answer_count: 5, completed_at: "2026-01-01T00:01:00Z", answers: [{ assignment_id: "c", worker_id: "w1", answer: null, status: "accepted", reason: null, submitted_at: null, agreement: 0.5 }] }),
+    item({ task_id: "3", status: "open", confidence: null, answer_count: 1 }),
+  ];
+  it("counts completions in time order", () => {
+    expect(completionsOverTime(items)).toEqual([[Date.parse("2026-01-01T00:01:00Z"), 1], [Date.parse("2026-01-01T00:02:00Z"), 2]]);
+  });
+  it("bins confidence, with 1.0 in the top bin", () => {
+    const h = confidenceHistogram([...items, item({ confidence: 1 })]);
+    expect(h[9]).toBe(2);
+    expect(h[5]).toBe(1);
+    expect(h.reduce((a, b) => a + b)).toBe(3);
+  });
+  it("compares dynamic with fixed overlap", () => {
+    expect(answersPerTask(items, 5)).toEqual({ histogram: [0, 0, 1, 0, 0, 1], used: 7, fixed: 10 });
+  });
+  it("sums up each worker", () => {
+    expect(workerAccuracy(items)).toEqual([
+      { worker_id: "w1", answers: 2, accepted: 2, rejected: 0, agreement: 0.75 },
+      { worker_id: "w2", answers: 1, accepted: 0, rejected: 1, agreement: 0 },
+    ]);
+  });
+  it("sorts by confidence (unknown last) and by disagreement", () => {
+    expect(sortItems(items, "confidence").map((i) => i.task_id)).toEqual(["2", "1", "3"]);
+    expect(sortItems(items, "disagreement")[0].task_id).toBe("2");
+    expect(sortItems(items, "order")).toBe(items);
+  });
+});
+
+describe("upload", () => {
+  it("spreads the bytes sent over the files in order", () => {
+    expect(fileProgress([100, 50, 0, 10], 0)).toEqual([0, 0, 0, 0]);
+    expect(fileProgress([100, 50, 10], 125)).toEqual([1, 0.5, 0]);
+    expect(fileProgress([100, 50, 10], 1000)).toEqual([1, 1, 1]);
+  });
+  it("reports each file: added, refused with the reason, or a duplicate of which", () => {
+    const rows = reportRows(["a.png", "bad.png", "a copy.png", "pics.zip"], {
+      skipped: [{ name: "bad.png", reason: "not an image" }, { name: "pics.zip/x.gif", reason: "unsupported type" }],
+      duplicates: [{ name: "a copy.png", same_as: "a.png" }],
+    });
+    expect(rows.map((r) => [r.name, r.state])).toEqual([["a.png", "added"], ["bad.png", "skipped"], ["a copy.png", "duplicate"], ["pics.zip", "added"], ["pics.zip/x.gif", "skipped"]]);
+    expect(rows[2].why).toBe("same image as a.png");
+  });
+});
+
+describe("charts and overlays", () => {
+  it("picks round axis maxima and scales linearly", () => {
+    expect([0, 0.7, 3, 7, 12, 99, 101].map(niceMax)).toEqual([1, 1, 5, 10, 20, 100, 200]);
+    expect(scale([0, 10], [100, 0])(5)).toBe(50);
+    expect(linePath([[0, 0], [1.25, 2]])).toBe("M0.0,0.0L1.3,2.0");
+  });
+  it("colours mask labels and leaves 0 and unknown values clear", () => {
+    const out = maskColours(new Uint8Array([0, 1, 2, 9]), 1, 2);
+    expect([...out.slice(0, 4)]).toEqual([0, 0, 0, 0]);
+    expect(out[7]).toBe(255);
+    expect(out[11]).toBe(255);
+    expect(out[15]).toBe(0);
+  });
+});
+
+import { chunkIndices } from "../src/requester/upload";
+
+describe("chunked upload", () => {
+  it("splits by file count and by bytes, never leaving a file out", () => {
+    expect(chunkIndices([1, 1, 1, 1, 1], 2, 100)).toEqual([[0, 1], [2, 3], [4]]);
+    expect(chunkIndices([60, 60, 10, 200], 10, 100)).toEqual([[0], [1, 2], [3]]);
+    expect(chunkIndices([], 3, 10)).toEqual([]);
+  });
+});
