@@ -324,7 +324,7 @@ def check_invariants(env: dict[str, str], db_url: str, data_dir: Path) -> str:
 def run_backend(backend: str, args: argparse.Namespace, variant: str = "hot") -> list[object]:
     """One server of ``variant``: ``hot`` the working tree, ``orm`` the same with the hot path
     off (``TESSERA_HOT_PATH=0``), ``main`` the code of ``--main-dir`` (a copy of main's commit,
-    first on PYTHONPATH; the schema is migrated by the working tree, a superset)."""
+    first on PYTHONPATH, migrated by its own migrations)."""
     workers = args.workers if backend == "postgres" else 1
     data_dir = Path(tempfile.mkdtemp(prefix=f"tessera_bench_{backend}_"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("TESSERA_")}
@@ -343,7 +343,7 @@ def run_backend(backend: str, args: argparse.Namespace, variant: str = "hot") ->
         serve_env["TESSERA_DATABASE_URL"] = env["TESSERA_DATABASE_URL"]
         subprocess.run(
             [*tessera_cmd(), "migrate"],
-            env=env,
+            env=serve_env,  # main's code migrates with main's own migrations
             cwd=data_dir,
             check=True,
             capture_output=True,
@@ -392,7 +392,7 @@ def run_backend(backend: str, args: argparse.Namespace, variant: str = "hot") ->
         if backend == "postgres":
             print(
                 f"{backend}/{variant} invariants: "
-                + check_invariants(env, env["TESSERA_DATABASE_URL"], data_dir),
+                + check_invariants(serve_env, env["TESSERA_DATABASE_URL"], data_dir),
                 flush=True,
             )
             with psycopg.connect(args.admin_url, autocommit=True) as conn:

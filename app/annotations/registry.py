@@ -27,6 +27,7 @@ from app.annotations.limits import MAX_LABELS
 if TYPE_CHECKING:
     from app.annotations.fields import Context
     from app.exports.base import ExportFormat
+    from app.exports.shapes import ShapeCodec
     from app.quality.engine import Engine
 
 __all__ = [
@@ -94,6 +95,9 @@ class AnnotationKind:
     """Export formats in the order offered, each with its writer (``app.exports``)."""
     tool: str
     """The web app's drawing tool for this type (``web/src/tools/<tool>.ts``)."""
+    shapes: ShapeCodec | None
+    """The type's answers as neutral shapes (CVAT, Datumaro and Label Studio exports) and, with
+    ``shapes.answer``, back (labels imported with an upload); ``None``: neither."""
     example_spec: Mapping[str, Any]
     """A valid ``annotation`` body of this type, for tests and docs."""
     example_answers: tuple[Mapping[str, Any], ...]

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()  # argon2id, t=3, m=64 MiB, p=4
-# Verified against when the email is unknown, so a wrong email costs as long as a wrong password
-# and response time does not tell which emails have accounts.
-_DUMMY_HASH = _hasher.hash("not a password anybody has")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the email is unknown, so a wrong email costs as long as a wrong
+    password and response time does not tell which emails have accounts. Made on first use, not
+    at import: a hash costs ~0.1-1 s of CPU, which every process start (CLI, worker) would pay."""
+    return _hasher.hash("not a password anybody has")
 
 
 def hash_password(password: str) -> str:
@@ -17,6 +24,6 @@ def hash_password(password: str) -> str:
 
 def password_matches(password: str, stored_hash: str | None) -> bool:
     try:
-        return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+        return _hasher.verify(stored_hash or _dummy_hash(), password) and stored_hash is not None
     except (VerificationError, InvalidHashError):
         return False

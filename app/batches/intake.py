@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from app.batches.errors import image_problem
+from app.batches.labels import is_label_file
 from app.core.config import Settings
 from app.images import (
     ImageError,
@@ -24,6 +25,7 @@ from app.images import (
     default_resolver,
     fetch_image,
     read_zip,
+    sniff_media_type,
 )
 from app.images.names import clean_name
 
@@ -39,6 +41,9 @@ class Upload:
     images: list[tuple[str, bytes]] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
     urls: list[tuple[str, str]] = field(default_factory=list)
+    labels: list[tuple[str, bytes]] = field(default_factory=list)
+    """Label files (COCO JSON, YOLO ``labels/``…) from a zip or beside the images: read into
+    pre-annotations by the batch service (``app.batches.labels``)."""
     """``(url, name)`` of images the fetch reconciler downloads after the batch is created."""
 
     def add_file(self, name: str, data: bytes, limits: ImageLimits) -> None:
@@ -49,9 +54,12 @@ class Upload:
             except ImageError as exc:
                 raise image_problem(exc, name) from None
             self.images.extend(result.images)
+            self.labels.extend(result.labels)
             self.skipped.extend(
                 {"name": f"{name}/{s['name']}", "reason": s["reason"]} for s in result.skipped
             )
+        elif is_label_file(name) and sniff_media_type(data[:16]) is None:
+            self.labels.append((name, data))
         else:
             self.images.append((name, data))
 

@@ -11,9 +11,10 @@ from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 import payments
-from app.annotations import AnnotationSpec, AnswerInvalid, validate_answer
+from app.annotations import AnnotationSpec, AnswerInvalid, annotation_kind, validate_answer
 from app.batches.errors import BatchNotFound, BatchStateConflict, EmptyUpload, image_problem
 from app.batches.intake import Upload
+from app.batches.labels import LabelFiles
 from app.core.db import insert_ignore, transaction
 from app.core.errors import PayloadTooLarge, Unprocessable
 from app.core.ids import new_id
@@ -65,6 +66,8 @@ def create(
     project = project_service.get_own(session, requester, project_id)
     session.commit()  # end the read; the checks below are slow and must not hold the writer
     unique, duplicates = _check_images(upload, limits, max_images, skip_invalid=skip_invalid)
+    if upload.labels:
+        unique = _without_dataset_folder(unique)
     unique, urls, aliases = _name_images(unique, upload.urls)
     finals = {item.name for item in unique} | {name for _, name in urls}
     given = {
@@ -78,9 +81,12 @@ def create(
         if name in url_names and name not in {item.name for item in unique}
     }
     pre = _check_pre_annotations(project, unique, given)
+    report: dict[str, Any] = {"skipped": upload.skipped, "duplicates": duplicates}
+    if upload.labels:
+        imported, report["labels"] = _imported_labels(project, unique, aliases, upload.labels)
+        pre = {**imported, **pre}  # an answer given in pre_annotations wins over a file's
     for item in unique:
         store.put(item.data)
-    report: dict[str, Any] = {"skipped": upload.skipped, "duplicates": duplicates}
     if upload.urls:
         report["fetching"] = len(upload.urls)
     with transaction(session):
@@ -124,6 +130,55 @@ def create(
             for url, name in urls
         )
     return batch
+
+
+DATASET_IMAGE_FOLDERS = ("images/default/", "images/", "JPEGImages/")
+"""The image folder of a dataset (Datumaro, COCO/YOLO, VOC): dropped from the names when every
+image of an upload that carries labels is inside one, so that an export uploaded again keeps
+the names it had (``train/cat.jpg``, not ``images/train/cat.jpg``)."""
+
+
+def _without_dataset_folder(images: list[CheckedImage]) -> list[CheckedImage]:
+    for folder in DATASET_IMAGE_FOLDERS:
+        if images and all(item.name.startswith(folder) for item in images):
+            return [replace(item, name=item.name[len(folder) :]) for item in images]
+    return images
+
+
+def _imported_labels(
+    project: Project,
+    images: list[CheckedImage],
+    aliases: dict[str, str],
+    files: list[tuple[str, bytes]],
+) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    """Pre-annotations from the label files of an upload (``app.batches.labels``), each
+    validated like any answer; the per-file report says what did not match and why."""
+    spec = AnnotationSpec.model_validate(project.annotation)
+    codec = annotation_kind(spec.type).shapes
+    if codec is None or codec.answer is None:
+        reason = f"labels are not imported for {spec.type} projects yet"
+        return {}, [{"file": name, "problems": [reason]} for name, _ in files]
+    info = {item.name: item.info for item in images}
+    sizes = {name: (i.width, i.height) for name, i in info.items()}
+    for uploaded, final in aliases.items():  # names as a label file may spell them
+        if final in info:
+            sizes.setdefault(uploaded, (info[final].width, info[final].height))
+    reader = LabelFiles(files, list(spec.labels), codec.kinds[0])
+    shapes = reader.shapes(sizes)
+    answers: dict[str, dict[str, Any]] = {}
+    invalid: list[str] = []
+    for name, found in shapes.items():
+        final = name if name in info else aliases.get(name, name)
+        size = info[final]
+        try:
+            answers[final] = validate_answer(
+                spec, codec.answer(found), width=size.width, height=size.height
+            )
+        except AnswerInvalid as exc:
+            invalid.append(f"{final}: {exc.detail}")
+    if invalid:
+        reader.report.append({"file": "(all label files)", "problems": invalid[:50]})
+    return answers, reader.report
 
 
 def _pre_key(name: str, finals: set[str], aliases: dict[str, str]) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -47,6 +47,9 @@ class ShapeCodec:
     """The shapes of one item with a consensus (in answer order)."""
     kinds: tuple[ShapeKind, ...]
     """The kinds this type gives (declared labels' types in CVAT's meta)."""
+    answer: Callable[[list[Shape]], dict[str, Any]] | None = None
+    """The other way, for imported labels: shapes of ``kinds[0]`` as an answer (validated
+    afterwards like any answer); ``None``: this type's labels are not imported."""
 
 
 def rle_string(binary: np.ndarray) -> str:

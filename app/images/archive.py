@@ -17,7 +17,7 @@ from app.images.inspect import describe_unsupported, sniff_media_type
 from app.images.limits import ImageLimits
 from app.images.names import clean_name
 
-__all__ = ["ZipResult", "read_zip", "safe_name"]
+__all__ = ["ZipResult", "is_label_name", "read_zip", "safe_name"]
 
 _DEFAULT_LIMITS = ImageLimits()
 _CHUNK = 64 * 1024
@@ -32,6 +32,9 @@ class ZipResult:
     They are not yet validated: run ``inspect_image`` on each."""
     skipped: list[dict[str, str]] = field(default_factory=list)
     """``{"name", "reason"}`` for every file entry not taken (except hidden/macOS metadata)."""
+    labels: list[tuple[str, bytes]] = field(default_factory=list)
+    """``(cleaned path, bytes)`` of entries that may hold labels (``.json``, ``.txt``,
+    ``.xml``, ``.yaml``): read by the batch service, which reports on each."""
 
 
 class _TotalCap:
@@ -114,6 +117,16 @@ def _take(
         data, reason = None, "this entry uses an unsupported compression method"
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError):
         data, reason = None, "this entry is damaged (bad header, data or checksum)"
+    why = reason or ""
+    not_image = why.startswith(_NOT_IMAGE) or "not accepted" in why
+    if data is None and not_image and is_label_name(name):
+        with archive.open(info) as member:
+            labels = member.read(limits.max_file_bytes + 1)
+        total.add(len(labels))
+        if len(labels) <= limits.max_file_bytes:
+            result.labels.append((name, labels))
+            return
+        reason = _too_big(limits)
     if data is None:
         result.skipped.append({"name": name, "reason": reason or "unreadable"})
     else:
@@ -149,6 +162,18 @@ def _refusal(head: bytes) -> str | None:
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return "nested zip archives are not expanded; upload it separately"
     return describe_unsupported(head[:16])
+
+
+_NOT_IMAGE = "not a JPEG, PNG or WebP"
+
+
+def is_label_name(name: str) -> bool:
+    """Whether a non-image file of an upload may hold labels, by its name: ``.json``, ``.xml``,
+    ``.yaml``; a ``.txt`` only as ``classes.txt`` or inside a ``labels/`` folder."""
+    lower = name.lower()
+    if lower.endswith(".txt"):
+        return "/labels/" in f"/{lower}" or lower.rsplit("/", 1)[-1] == "classes.txt"
+    return lower.endswith((".json", ".xml", ".yaml", ".yml"))
 
 
 def _too_big(limits: ImageLimits) -> str:

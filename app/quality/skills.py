@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from scipy.stats import beta
-
 from app.models import WorkerSkill
 
 # Prior Beta(3.5, 1.5): a newcomer is taken as right 70% of the time, worth five answers of
@@ -29,6 +27,8 @@ class Skill:
     def upper(self) -> float:
         """The accuracy's upper credible bound (``BAN_CREDIBILITY``). Computed on first use: the
         consensus at each submit reads only ``accuracy``, and a Beta quantile costs ~0.2 ms."""
+        from scipy.stats import beta  # here, not at the top: scipy.stats takes ~0.5 s to import
+
         return float(beta.ppf(BAN_CREDIBILITY, self.right, self.wrong))
 
 

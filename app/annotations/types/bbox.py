@@ -104,7 +104,17 @@ def _shapes(_spec: AnnotationSpec, item: ExportItem) -> list[Shape]:
     return shapes
 
 
-SHAPES = ShapeCodec(shapes=_shapes, kinds=("box",))
+def _answer(shapes: list[Shape]) -> dict[str, Any]:
+    boxes = [(s.label, s.points) for s in shapes if s.kind == "box"]
+    return {
+        "objects": [
+            {"label": label, "box": [x0, y0, x1 - x0, y1 - y0]}
+            for label, ((x0, y0), (x1, y1)) in boxes
+        ]
+    }
+
+
+SHAPES = ShapeCodec(shapes=_shapes, kinds=("box",), answer=_answer)
 
 KIND = AnnotationKind(
     name="bbox",
@@ -121,6 +131,7 @@ KIND = AnnotationKind(
         "datumaro": datumaro_format(SHAPES),
         "labelstudio": labelstudio_format(SHAPES),
     },
+    shapes=SHAPES,
     tool="bbox",
     example_spec={"type": "bbox", "labels": ["car", "person"]},
     example_answers=(

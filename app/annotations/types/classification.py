@@ -49,6 +49,7 @@ KIND = AnnotationKind(
         "datumaro": datumaro_format(SHAPES),
         "labelstudio": labelstudio_format(SHAPES),
     },
+    shapes=SHAPES,
     tool="classification",
     example_spec={"type": "classification", "labels": ["cat", "dog"]},
     example_answers=({"label": "cat"}, {"label": "cat"}, {"label": "dog"}),

@@ -233,7 +233,23 @@ def _shapes(spec: AnnotationSpec, item: ExportItem) -> list[Shape]:
     ]
 
 
-SHAPES = ShapeCodec(shapes=_shapes, kinds=("skeleton",))
+def _answer(shapes: list[Shape]) -> dict[str, Any]:
+    return {
+        "objects": [
+            {
+                "label": s.label,
+                "points": [
+                    [x, y, v] if v else [0, 0, 0]
+                    for (x, y), v in zip(s.points, s.visibility or [], strict=True)
+                ],
+            }
+            for s in shapes
+            if s.kind == "skeleton"
+        ]
+    }
+
+
+SHAPES = ShapeCodec(shapes=_shapes, kinds=("skeleton",), answer=_answer)
 
 KIND = AnnotationKind(
     name="keypoints",
@@ -256,6 +272,7 @@ KIND = AnnotationKind(
         "datumaro": datumaro_format(SHAPES),
         "labelstudio": labelstudio_format(SHAPES),
     },
+    shapes=SHAPES,
     tool="keypoints",
     example_spec={
         "type": "keypoints",

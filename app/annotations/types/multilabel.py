@@ -64,6 +64,7 @@ KIND = AnnotationKind(
         "datumaro": datumaro_format(SHAPES),
         "labelstudio": labelstudio_format(SHAPES),
     },
+    shapes=SHAPES,
     tool="multilabel",
     example_spec={"type": "multilabel", "labels": ["cat", "outdoor"]},
     example_answers=({"labels": ["cat"]}, {"labels": ["cat"]}, {"labels": ["outdoor"]}),

@@ -96,7 +96,15 @@ def _shapes(_spec: AnnotationSpec, item: ExportItem) -> list[Shape]:
     ]
 
 
-SHAPES = ShapeCodec(shapes=_shapes, kinds=("point",))
+def _answer(shapes: list[Shape]) -> dict[str, Any]:
+    return {
+        "objects": [
+            {"label": s.label, "point": list(s.points[0])} for s in shapes if s.kind == "point"
+        ]
+    }
+
+
+SHAPES = ShapeCodec(shapes=_shapes, kinds=("point",), answer=_answer)
 
 KIND = AnnotationKind(
     name="points",
@@ -116,6 +124,7 @@ KIND = AnnotationKind(
         "datumaro": datumaro_format(SHAPES),
         "labelstudio": labelstudio_format(SHAPES),
     },
+    shapes=SHAPES,
     tool="points",
     example_spec={"type": "points", "labels": ["cell", "debris"]},
     example_answers=(

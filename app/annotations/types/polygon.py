@@ -142,7 +142,17 @@ def _shapes(_spec: AnnotationSpec, item: ExportItem) -> list[Shape]:
     ]
 
 
-SHAPES = ShapeCodec(shapes=_shapes, kinds=("polygon",))
+def _answer(shapes: list[Shape]) -> dict[str, Any]:
+    return {
+        "objects": [
+            {"label": s.label, "points": [list(p) for p in s.points]}
+            for s in shapes
+            if s.kind == "polygon"
+        ]
+    }
+
+
+SHAPES = ShapeCodec(shapes=_shapes, kinds=("polygon",), answer=_answer)
 
 KIND = AnnotationKind(
     name="polygon",
@@ -161,6 +171,7 @@ KIND = AnnotationKind(
         "datumaro": datumaro_format(SHAPES),
         "labelstudio": labelstudio_format(SHAPES),
     },
+    shapes=SHAPES,
     tool="polygon",
     example_spec={"type": "polygon", "labels": ["tree", "house"]},
     example_answers=(

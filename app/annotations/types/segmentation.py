@@ -81,6 +81,7 @@ KIND = AnnotationKind(
         "cvat": cvat_format(SHAPES),
         "datumaro": datumaro_format(SHAPES),
     },
+    shapes=SHAPES,
     tool="segmentation",
     example_spec={"type": "segmentation", "labels": ["road", "car"]},
     example_answers=(_example(1, 10), _example(1, 11), _example(2, 60)),
