@@ -5,6 +5,7 @@ from fastapi import APIRouter, Request, status
 from app.accounts import service as account_service
 from app.accounts.schemas import AccountCreate, AccountCreated, Me
 from app.auth.deps import AnyAccount
+from app.auth.errors import EmailTaken
 from app.core import ratelimit
 from app.core.deps import Now, SessionDep, SettingsDep, client_address
 from app.core.openapi import problems
@@ -19,7 +20,7 @@ router = APIRouter(prefix="/v1", tags=["accounts"])
     "/accounts",
     status_code=status.HTTP_201_CREATED,
     response_model=AccountCreated,
-    responses=problems(ratelimit.RateLimited),
+    responses=problems(ratelimit.RateLimited, EmailTaken),
 )
 def create_account(
     body: AccountCreate, request: Request, session: SessionDep, now: Now, settings: SettingsDep

@@ -2,13 +2,25 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from app.auth.schemas import Email, Password
-from app.core.schemas import InputModel, OutputModel, Timestamp
+from app.core.schemas import InputModel, OutputModel, Timestamp, schema_rules
+
+_BOTH_OR_NEITHER = {
+    "anyOf": [
+        {
+            "required": ["email", "password"],
+            "properties": {"email": {"type": "string"}, "password": {"type": "string"}},
+        },
+        {"properties": {"email": {"type": "null"}, "password": {"type": "null"}}},
+    ]
+}
 
 
 class AccountCreate(InputModel):
+    model_config = ConfigDict(json_schema_extra=schema_rules(_BOTH_OR_NEITHER))
+
     role: Literal["requester", "worker"] = Field(
         description="Operators are made with `tessera create-operator`."
     )

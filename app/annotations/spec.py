@@ -30,6 +30,7 @@ from app.annotations.registry import (
     annotation_kinds,
     type_names,
 )
+from app.core.schemas import text_fields_refuse_control_characters
 
 __all__ = ["AnnotationSpec", "Edge", "Name", "require_unique"]
 
@@ -50,6 +51,27 @@ def _type_enum(schema: dict[str, Any]) -> None:
     schema["enum"] = list(type_names())
 
 
+def _rules_per_type(schema: dict[str, Any]) -> None:
+    # The type-dependent rules, as far as JSON Schema can say them: which optional fields a type
+    # takes, how many labels it allows, whether it may omit them. The finer checks of a type's
+    # fields (keypoint names, skeleton edges) are in its SpecRules and in the field descriptions.
+    text_fields_refuse_control_characters(schema)
+    optional = ("keypoints", "skeleton")
+    schema["required"] = [name for name in schema.get("required", []) if name != "labels"]
+    rules: list[dict[str, Any]] = []
+    for kind in annotation_kinds():
+        then: dict[str, Any] = {
+            "properties": {
+                "labels": {"maxItems": kind.spec.max_labels},
+                **{f: {"type": "null"} for f in optional if f not in kind.spec.fields},
+            }
+        }
+        if kind.spec.default_labels is None:
+            then["required"] = ["labels"]
+        rules.append({"if": {"properties": {"type": {"const": kind.name}}}, "then": then})
+    schema["allOf"] = rules
+
+
 class AnnotationSpec(BaseModel):
     """What a project asks workers to annotate; validated when the project is created or patched.
 
@@ -62,7 +84,7 @@ class AnnotationSpec(BaseModel):
       points and the edges between them), checked by that type's rules.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_rules_per_type)
 
     type: Annotated[StrictStr, Field(json_schema_extra=_type_enum)]
     labels: Annotated[list[Name], Field(min_length=1, max_length=MAX_LABELS)]

@@ -10,7 +10,10 @@ from app.answers import service as answer_service
 from app.auth.deps import Requester, Worker
 from app.core import idempotency
 from app.core.deps import Now, SessionDep
+from app.core.openapi import problems
 from app.core.schemas import InputModel, MoneyOut, OutputModel, PositiveMoney, Timestamp
+from app.money.errors import InsufficientFunds
+from app.work.errors import AssignmentClosed
 from app.work.schemas import AssignmentOut
 
 router = APIRouter(prefix="/v1/assignments", tags=["review"])
@@ -36,7 +39,9 @@ class BonusOut(OutputModel):
     created_at: Timestamp
 
 
-@router.post("/{assignment_id}/accept", response_model=AssignmentOut)
+@router.post(
+    "/{assignment_id}/accept", response_model=AssignmentOut, responses=problems(AssignmentClosed)
+)
 def accept(
     assignment_id: str, requester: Requester, session: SessionDep, now: Now
 ) -> AssignmentOut:
@@ -44,7 +49,9 @@ def accept(
     return AssignmentOut.of(answer_service.accept(session, requester, assignment_id, now=now))
 
 
-@router.post("/{assignment_id}/reject", response_model=AssignmentOut)
+@router.post(
+    "/{assignment_id}/reject", response_model=AssignmentOut, responses=problems(AssignmentClosed)
+)
 def reject(
     assignment_id: str, body: RejectIn, requester: Requester, session: SessionDep, now: Now
 ) -> AssignmentOut:
@@ -62,7 +69,9 @@ class AppealAnswerIn(InputModel):
     reason: str = Field(min_length=1, max_length=2000, description="Shown to the worker.")
 
 
-@router.post("/{assignment_id}/appeal", response_model=AssignmentOut)
+@router.post(
+    "/{assignment_id}/appeal", response_model=AssignmentOut, responses=problems(AssignmentClosed)
+)
 def appeal(
     assignment_id: str, body: AppealIn, worker: Worker, session: SessionDep, now: Now
 ) -> AssignmentOut:
@@ -72,7 +81,11 @@ def appeal(
     )
 
 
-@router.post("/{assignment_id}/appeal/grant", response_model=AssignmentOut)
+@router.post(
+    "/{assignment_id}/appeal/grant",
+    response_model=AssignmentOut,
+    responses=problems(AssignmentClosed),
+)
 def grant_appeal(
     assignment_id: str, body: AppealAnswerIn, requester: Requester, session: SessionDep, now: Now
 ) -> AssignmentOut:
@@ -84,7 +97,11 @@ def grant_appeal(
     )
 
 
-@router.post("/{assignment_id}/appeal/deny", response_model=AssignmentOut)
+@router.post(
+    "/{assignment_id}/appeal/deny",
+    response_model=AssignmentOut,
+    responses=problems(AssignmentClosed),
+)
 def deny_appeal(
     assignment_id: str, body: AppealAnswerIn, requester: Requester, session: SessionDep, now: Now
 ) -> AssignmentOut:
@@ -96,7 +113,12 @@ def deny_appeal(
     )
 
 
-@router.post("/{assignment_id}/bonus", status_code=status.HTTP_201_CREATED, response_model=BonusOut)
+@router.post(
+    "/{assignment_id}/bonus",
+    status_code=status.HTTP_201_CREATED,
+    response_model=BonusOut,
+    responses=problems(InsufficientFunds, AssignmentClosed),
+)
 def bonus(
     assignment_id: str,
     body: BonusIn,

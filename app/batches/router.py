@@ -16,6 +16,7 @@ from app.annotations import AnnotationSpec
 from app.auth.deps import Requester
 from app.batches import results as batch_results
 from app.batches import service as batch_service
+from app.batches.errors import BatchStateConflict, ImageRejected
 from app.batches.intake import Upload, limits_from
 from app.batches.schemas import (
     AddedImage,
@@ -38,7 +39,7 @@ from app.core import idempotency
 from app.core.deps import BaseURL, Now, SessionDep, SettingsDep
 from app.core.errors import PayloadTooLarge, Unprocessable, UnsupportedMediaType, body_errors
 from app.core.forms import Form, FormField
-from app.core.openapi import request_body
+from app.core.openapi import problems, request_body
 from app.core.pagination import PageParams, next_cursor, page_params
 from app.exports import (
     Export,
@@ -53,6 +54,7 @@ from app.images import ImageLimits, ImageStore, default_resolver, fetch_image, r
 from app.images.store import api_image_url
 from app.models import Batch, Project
 from app.money import service as money_service
+from app.money.errors import InsufficientFunds
 
 router = APIRouter(prefix="/v1", tags=["batches"])
 
@@ -138,6 +140,8 @@ async def _read_json(
     try:
         raw = json.loads(await request.body())
         body = BatchCreateJSON.model_validate(raw)
+    except UnicodeDecodeError:
+        raise Unprocessable("The body is not UTF-8 JSON.") from None
     except json.JSONDecodeError as exc:
         raise Unprocessable(
             f"The body is not valid JSON: {exc.msg} at position {exc.pos}."
@@ -171,6 +175,7 @@ async def _read_json(
     status_code=status.HTTP_201_CREATED,
     response_model=BatchOut,
     openapi_extra=request_body(json=BatchCreateJSON, multipart=BATCH_FORM.schema()),
+    responses=problems(UnsupportedMediaType, ImageRejected, BatchStateConflict),
 )
 async def create_batch(
     project_id: str,
@@ -234,6 +239,7 @@ async def _read_upload(
     "/batches/{batch_id}/images",
     response_model=BatchImagesOut,
     openapi_extra=request_body(json=BatchCreateJSON, multipart=BATCH_FORM.schema()),
+    responses=problems(UnsupportedMediaType, ImageRejected, BatchStateConflict),
 )
 async def add_batch_images(
     batch_id: str,
@@ -295,6 +301,8 @@ async def _read_gold(request: Request, limits: ImageLimits) -> tuple[str, bytes,
     elif content_type == "application/json":
         try:
             body = GoldJSON.model_validate(json.loads(await request.body()))
+        except UnicodeDecodeError:
+            raise Unprocessable("The body is not UTF-8 JSON.") from None
         except json.JSONDecodeError as exc:
             raise Unprocessable(
                 f"The body is not valid JSON: {exc.msg} at position {exc.pos}."
@@ -324,6 +332,7 @@ async def _read_gold(request: Request, limits: ImageLimits) -> tuple[str, bytes,
     status_code=status.HTTP_201_CREATED,
     response_model=GoldOut,
     openapi_extra=request_body(json=GoldJSON, multipart=GOLD_FORM.schema()),
+    responses=problems(UnsupportedMediaType, ImageRejected),
 )
 async def create_gold(
     project_id: str,
@@ -379,7 +388,11 @@ def list_batches(
     )
 
 
-@router.post("/batches/{batch_id}/launch", response_model=BatchOut)
+@router.post(
+    "/batches/{batch_id}/launch",
+    response_model=BatchOut,
+    responses=problems(BatchStateConflict, InsufficientFunds),
+)
 def launch_batch(
     batch_id: str,
     request: Request,
@@ -399,7 +412,9 @@ def launch_batch(
     return idempotency.run(session, requester, idempotency_key, request_hash, action, now=now)
 
 
-@router.post("/batches/{batch_id}/cancel", response_model=BatchOut)
+@router.post(
+    "/batches/{batch_id}/cancel", response_model=BatchOut, responses=problems(BatchStateConflict)
+)
 def cancel_batch(batch_id: str, requester: Requester, session: SessionDep, now: Now) -> BatchOut:
     """Stop handing out the batch's tasks; leases already out may still be submitted."""
     return batch_out(session, batch_service.cancel(session, requester, batch_id, now=now), now)
@@ -447,7 +462,13 @@ def get_results(
     now: Now,
     format: Annotated[ExportFormatName, Query()] = "json",
     include: Annotated[Literal["answers"] | None, Query()] = None,
-    include_images: Annotated[bool, Query(alias="images")] = False,
+    include_images: Annotated[
+        bool,
+        Query(
+            alias="images",
+            description="With a download format (not json): the images go into the archive too.",
+        ),
+    ] = False,
     min_confidence: Annotated[float | None, Query(ge=0, le=1)] = None,
     max_confidence: Annotated[float | None, Query(ge=0, le=1)] = None,
     task_status: Annotated[

@@ -2,13 +2,44 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, HttpUrl, model_validator
+from pydantic import ConfigDict, Field, HttpUrl, model_validator
 
-from app.core.schemas import InputModel, MoneyOut, OutputModel, Timestamp
+from app.core.schemas import InputModel, MoneyOut, OutputModel, Timestamp, schema_rules
+
+_ONE_SOURCE = {
+    "oneOf": [
+        {
+            "required": ["url"],
+            "properties": {"url": {"type": "string"}, "data_base64": {"type": "null"}},
+        },
+        {
+            "required": ["name", "data_base64"],
+            "properties": {
+                "url": {"type": "null"},
+                "name": {"type": "string", "minLength": 1},
+                "data_base64": {"type": "string"},
+            },
+        },
+    ]
+}
+_GOLD_SOURCE = {
+    "oneOf": [
+        {
+            "required": ["image_url"],
+            "properties": {"image_url": {"type": "string"}, "image_base64": {"type": "null"}},
+        },
+        {
+            "required": ["image_base64"],
+            "properties": {"image_url": {"type": "null"}, "image_base64": {"type": "string"}},
+        },
+    ]
+}
 
 
 class ImageRef(InputModel):
     """One image: either ``{"url"}`` or ``{"name", "data_base64"}``."""
+
+    model_config = ConfigDict(json_schema_extra=schema_rules(_ONE_SOURCE))
 
     url: HttpUrl | None = Field(default=None, description="http or https; fetched by the server.")
     name: str | None = Field(default=None, max_length=255)
@@ -147,6 +178,8 @@ class GoldOut(OutputModel):
 
 
 class GoldJSON(InputModel):
+    model_config = ConfigDict(json_schema_extra=schema_rules(_GOLD_SOURCE))
+
     name: str | None = Field(default=None, max_length=255)
     image_base64: str | None = None
     image_url: HttpUrl | None = None

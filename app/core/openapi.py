@@ -28,13 +28,22 @@ from pydantic import BaseModel, TypeAdapter
 
 from app.core.errors import (
     PROBLEM_JSON,
+    BadRequest,
     NotFound,
     PayloadTooLarge,
     ProblemError,
     Unprocessable,
 )
+from app.core.idempotency import IdempotencyKeyReused
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class MalformedBody(BadRequest):
+    """FastAPI's refusal of a body that is not JSON at all (declared, never raised here)."""
+
+    title = "The body cannot be parsed (not JSON, or a broken multipart form)"
+
 
 PROBLEM_REF = "#/components/schemas/Problem"
 VALIDATION_PROBLEM_REF = "#/components/schemas/ValidationProblem"
@@ -165,9 +174,23 @@ def _has_parameters(route: APIRoute) -> bool:
     return any_params
 
 
+def _header_names(dependant: Dependant) -> set[str]:
+    names: set[str] = set()
+    stack = [dependant]
+    while stack:
+        current = stack.pop()
+        names.update(p.alias.lower() for p in current.header_params)
+        stack.extend(current.dependencies)
+    return names
+
+
 def route_problems(route: APIRoute) -> list[type[ProblemError]]:
     """Every problem a route can send, from its dependencies, its request and its ``responses``."""
     found = _dependency_problems(route.dependant)
+    if _has_body(route):
+        found.append(MalformedBody)
+    if "idempotency-key" in _header_names(route.dependant):
+        found.append(IdempotencyKeyReused)
     if _has_parameters(route) or _has_body(route):
         found.append(Unprocessable)
     if route.param_convertors:

@@ -1,13 +1,12 @@
 """Cursor pagination: ``?limit=`` (default 50, max 500) and an opaque ``?cursor=``.
 
-The cursor is the last item's ID (IDs sort by creation), base64-encoded so clients treat it as
-opaque and we can change what it holds.
+The cursor is the last item's ID (IDs sort by creation): clients treat it as opaque, and the
+schema says its exact form, so a well-formed cursor is never refused (it is a position).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
+import re
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -22,25 +21,33 @@ class PageParams:
     after: str | None
 
 
+CURSOR_PATTERN = r"^[a-z]{3}_[0-9A-HJKMNP-TV-Z]{26}$"
+"""A cursor is the last item's ID (``prj_`` + 26 Crockford base32 characters)."""
+_CURSOR = re.compile(CURSOR_PATTERN)
+
+
 def encode_cursor(last_id: str) -> str:
-    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
+    return last_id
 
 
 def decode_cursor(cursor: str) -> str:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raw = ""
-    if not raw or "_" not in raw or len(raw) > 40:
+    if not _CURSOR.fullmatch(cursor):
         raise Unprocessable(
-            "cursor is not valid", errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}]
+            "cursor is not valid: pass the next_cursor of the previous page",
+            errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}],
         )
-    return raw
+    return cursor
 
 
 def page_params(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            pattern=CURSOR_PATTERN,
+            description="The `next_cursor` of the previous page; any item ID works as a position.",
+        ),
+    ] = None,
 ) -> PageParams:
     return PageParams(limit=limit, after=decode_cursor(cursor) if cursor else None)
 

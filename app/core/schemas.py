@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
     PlainSerializer,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
 )
@@ -38,15 +40,61 @@ def refuse_control_characters(value: Any) -> Any:
     return value
 
 
-class InputModel(BaseModel):
-    """Request bodies: unknown fields are an error, not silently dropped, and no text anywhere in
-    a body (nested answers and specs too) carries a control character."""
+NO_CONTROL_CHARACTERS_PATTERN = r"^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$"
+"""The same rule as CONTROL_CHARACTERS, as the schema of every text field of a request body."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+def _mark_text(node: dict[str, Any]) -> None:
+    if node.get("type") == "string" and not {"pattern", "format"} & set(node):
+        node["pattern"] = NO_CONTROL_CHARACTERS_PATTERN
+    for variant in node.get("anyOf", []):
+        _mark_text(variant)
+    if isinstance(node.get("items"), dict):
+        _mark_text(node["items"])
+
+
+def text_fields_refuse_control_characters(schema: dict[str, Any]) -> None:
+    """A model's ``json_schema_extra``: each text field (and list of texts) of the model gets
+    the pattern of the control-character rule its validation applies."""
+    for prop in schema.get("properties", {}).values():
+        _mark_text(prop)
+
+
+def schema_rules(rules: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
+    """``json_schema_extra`` for an InputModel with rules across its fields (``oneOf``,
+    ``anyOf``) that its validators check: the text rule of every InputModel, and these."""
+
+    def extra(schema: dict[str, Any]) -> None:
+        text_fields_refuse_control_characters(schema)
+        schema.update(rules)
+
+    return extra
+
+
+def _takes_bool(annotation: Any) -> bool:
+    if annotation is bool or annotation is Any:
+        return True
+    return any(_takes_bool(arg) for arg in get_args(annotation))
+
+
+class InputModel(BaseModel):
+    """Request bodies: unknown fields are an error, not silently dropped; no text anywhere in a
+    body (nested answers and specs too) carries a control character (the schema of each text
+    field says so); true and false are not numbers (JSON Schema's integer is not a boolean)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra=text_fields_refuse_control_characters,
+    )
 
     @field_validator("*", mode="before")
     @classmethod
-    def _no_control_characters(cls, value: Any) -> Any:
+    def _no_control_characters(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, bool) and info.field_name is not None:
+            field = cls.model_fields.get(info.field_name)
+            if field is not None and not _takes_bool(field.annotation):
+                raise ValueError("must be a number, not true or false")
         return refuse_control_characters(value)
 
 
@@ -108,3 +156,19 @@ MoneyOut = Annotated[int, PlainSerializer(format_usd, return_type=str), _MONEY_S
 """Micro-dollars rendered as a decimal string."""
 
 Timestamp = Annotated[datetime, PlainSerializer(rfc3339, return_type=str)]
+
+
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def _rfc3339_text(value: Any) -> Any:
+    if isinstance(value, str) and not _RFC3339.fullmatch(value):
+        raise ValueError("must be an RFC 3339 date-time with an offset, e.g. 2026-01-05T12:00:00Z")
+    if not isinstance(value, str | datetime):
+        raise ValueError("must be an RFC 3339 date-time string")
+    return value
+
+
+DateTimeIn = Annotated[datetime, BeforeValidator(_rfc3339_text)]
+"""A date-time given by a client: RFC 3339 with an offset, as the schema's ``date-time`` says
+(pydantic alone would also take a number of seconds, or no offset)."""

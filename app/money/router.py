@@ -8,8 +8,14 @@ from fastapi.responses import JSONResponse
 from app.auth.deps import AnyAccount, Requester, Worker
 from app.core import idempotency
 from app.core.deps import Now, SessionDep, SettingsDep
-from app.core.errors import Unprocessable
+from app.core.openapi import problems
 from app.money import service as money_service
+from app.money.errors import (
+    BelowMinimumPayout,
+    InsufficientFunds,
+    PaymentDeclined,
+    PaymentProviderUnavailable,
+)
 from app.money.providers import payment_provider, payout_provider_name
 from app.money.schemas import DepositIn, DepositOut, LedgerEntryOut, LedgerPage, PayoutIn, PayoutOut
 from payments.models import Payout
@@ -32,7 +38,12 @@ def payout_out(payout: Payout) -> PayoutOut:
     )
 
 
-@router.post("/deposits", status_code=status.HTTP_201_CREATED, response_model=DepositOut)
+@router.post(
+    "/deposits",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DepositOut,
+    responses=problems(PaymentDeclined, PaymentProviderUnavailable),
+)
 def create_deposit(
     body: DepositIn,
     request: Request,
@@ -62,13 +73,12 @@ def my_ledger(
     account: AnyAccount,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(max_length=20)] = None,
+    cursor: Annotated[
+        str | None,
+        Query(pattern=r"^[0-9]{1,18}$", description="The `next_cursor` of the previous page."),
+    ] = None,
 ) -> LedgerPage:
     """The caller's ledger entries, newest first (a requester's include its batches' escrow)."""
-    if cursor is not None and not cursor.isdigit():
-        raise Unprocessable(
-            "cursor is not valid", errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}]
-        )
     rows = money_service.ledger_page(
         session, account, before_id=int(cursor) if cursor else None, limit=limit + 1
     )
@@ -90,7 +100,12 @@ def my_ledger(
     )
 
 
-@router.post("/payouts", status_code=status.HTTP_201_CREATED, response_model=PayoutOut)
+@router.post(
+    "/payouts",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PayoutOut,
+    responses=problems(InsufficientFunds, BelowMinimumPayout),
+)
 def create_payout(
     request: Request,
     worker: Worker,

@@ -11,7 +11,7 @@ import payments
 from app.auth.deps import Operator
 from app.core.deps import Now, SessionDep
 from app.core.pagination import PageParams, next_cursor, page_params
-from app.core.schemas import InputModel, MoneyOut, OutputModel, Timestamp
+from app.core.schemas import DateTimeIn, InputModel, MoneyOut, OutputModel, Timestamp
 from app.operator import money as operator_money
 from app.operator import service as operator_service
 from app.operator import stats as operator_stats
@@ -190,7 +190,7 @@ def stats(
         ),
     ] = None,
     until: Annotated[
-        datetime | None, Query(description="End of the window; now if omitted.")
+        DateTimeIn | None, Query(description="End of the window; now if omitted.")
     ] = None,
 ) -> StatsOut:
     """Counts of everything now, and the market over a window ending `until`: answers and

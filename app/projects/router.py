@@ -6,7 +6,8 @@ from fastapi import APIRouter, Depends, status
 
 from app.auth.deps import AnyAccount, Requester
 from app.core.deps import Now, SessionDep
-from app.core.errors import Forbidden
+from app.core.errors import Conflict, Forbidden
+from app.core.openapi import problems
 from app.core.pagination import PageParams, next_cursor, page_params
 from app.core.schemas import OutputModel
 from app.models import Project, Role
@@ -100,7 +101,7 @@ def get_project(
     return project_out(project_service.get_own(session, account, project_id))
 
 
-@router.patch("/{project_id}", response_model=ProjectOut)
+@router.patch("/{project_id}", response_model=ProjectOut, responses=problems(Conflict))
 def update_project(
     project_id: str, body: ProjectUpdate, requester: Requester, session: SessionDep, now: Now
 ) -> ProjectOut:

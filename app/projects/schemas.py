@@ -21,23 +21,23 @@ DAY = 86_400
 
 
 class Overlap(InputModel):
-    """How many answers a task takes: it stops early once confident, after at least ``min``."""
+    """How many answers a task takes: it stops early once confident, after at least ``min``;
+    ``min`` must not exceed ``max``."""
 
-    min: int = Field(ge=1, le=50)
-    max: int = Field(ge=1, le=50)
+    min: int = Field(default=3, ge=1, le=50, description="Default: 3, or max when that is lower.")
+    max: int = Field(default=5, ge=1, le=50, description="Default: 5, or min when that is higher.")
 
     @model_validator(mode="before")
     @classmethod
     def _defaults(cls, data: Any) -> Any:
         # Only one bound given: the other follows it, so {"max": 1} means exactly one answer.
+        # An explicit null is not "not given": it stays, and is refused as not an integer.
         if isinstance(data, dict):
             lo, hi = data.get("min"), data.get("max")
-            if lo is None and isinstance(hi, int):
+            if "min" not in data and isinstance(hi, int):
                 data = {**data, "min": min(3, hi)}
-            elif hi is None and isinstance(lo, int):
+            elif "max" not in data and isinstance(lo, int):
                 data = {**data, "max": max(5, lo)}
-            elif lo is None and hi is None:
-                data = {**data, "min": 3, "max": 5}
         return data
 
     @model_validator(mode="after")

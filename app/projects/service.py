@@ -58,7 +58,10 @@ def update(
 ) -> Project:
     with transaction(session):
         project = get_own(session, requester, project_id, for_update=True)
-        changes = body.model_dump(exclude_unset=True)
+        # The fields the request set, each whole: a nested object given as {} takes its defaults
+        # (model_dump(exclude_unset=True) would drop them, and half a qualification is a 500).
+        full = body.model_dump()
+        changes = {name: full[name] for name in body.model_fields_set}
         if changes.get("annotation") is not None and session.scalar(
             select(exists().where(Batch.project_id == project.id))
         ):

@@ -30,7 +30,7 @@ from app.images.thumbnails import snap_width
 from app.models import Role
 from app.quality import standing
 from app.work import service as work_service
-from app.work.errors import ImageNotAvailable
+from app.work.errors import AssignmentClosed, ImageNotAvailable, LeaseExpired, TooManyLeases
 from app.work.hotpath import HotPath, bearer_key
 from app.work.schemas import (
     AssignmentOut,
@@ -54,7 +54,7 @@ router = APIRouter(prefix="/v1", tags=["work"])
     response_model=LeaseOut,
     responses={
         204: {"description": "Nothing is available to this worker now."},
-        **problems(ratelimit.RateLimited),
+        **problems(ratelimit.RateLimited, TooManyLeases),
     },
     dependencies=[Depends(authenticated_inside)],
 )
@@ -131,7 +131,7 @@ def _lease(
 @router.post(
     "/assignments/{assignment_id}/submit",
     response_model=AssignmentOut,
-    responses=problems(ratelimit.RateLimited),
+    responses=problems(ratelimit.RateLimited, LeaseExpired, AssignmentClosed),
     dependencies=[Depends(authenticated_inside)],
 )
 async def submit(
@@ -192,7 +192,11 @@ def _submit(
         return idempotency.run(session, worker, idempotency_key, request_hash, action, now=now)
 
 
-@router.post("/assignments/{assignment_id}/release", response_model=AssignmentOut)
+@router.post(
+    "/assignments/{assignment_id}/release",
+    response_model=AssignmentOut,
+    responses=problems(LeaseExpired, AssignmentClosed),
+)
 def release(
     assignment_id: str,
     worker: Worker,
@@ -234,7 +238,7 @@ def my_skills(worker: Worker, session: SessionDep) -> StandingPage:
     responses={
         200: {"content": {"image/*": {}}},
         307: {"description": "With an object store: its presigned URL of the image."},
-        404: {"description": ImageNotAvailable.title},
+        **problems(Unauthorized, ImageNotAvailable),
     },
 )
 def get_image(

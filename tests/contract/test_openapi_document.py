@@ -158,3 +158,25 @@ def test_unknown_multipart_fields_are_refused(
     assert r.json()["errors"] == [{"loc": ["body", unknown], "msg": "unknown field"}]
     listed = client.get(f"/v1/projects/{project['id']}", headers=requester)
     assert listed.status_code == 200
+
+
+def test_patch_with_an_empty_nested_object_takes_its_defaults(client: TestClient) -> None:
+    # Found by schemathesis: {"qualification": {}} was a 500 (half a qualification applied).
+    requester = signup(client, "requester")
+    project = make_project(client, requester)
+    r = client.patch(f"/v1/projects/{project['id']}", json={"qualification": {}}, headers=requester)
+    assert r.status_code == 200, r.text
+    assert r.json()["qualification"] == {"gold_tasks": 0, "min_accuracy": 0.8}
+
+
+@pytest.mark.parametrize("path", ["batches", "gold"])
+def test_a_body_that_is_not_utf8_is_refused_not_a_500(client: TestClient, path: str) -> None:
+    # Found by schemathesis: json.loads on non-UTF-8 bytes raised UnicodeDecodeError, a 500.
+    requester = signup(client, "requester")
+    project = make_project(client, requester)
+    r = client.post(
+        f"/v1/projects/{project['id']}/{path}",
+        content=b"\xff\xfe",
+        headers={**requester, "Content-Type": "application/json"},
+    )
+    assert r.status_code == 422, r.text
