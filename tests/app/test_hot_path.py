@@ -16,8 +16,6 @@ from app.quality.skills import estimate
 from app.work.hotpath import HotPath
 from tests.factories import make_project, open_batch, signup
 
-pytestmark = pytest.mark.postgres_only
-
 
 @pytest.fixture
 def calls(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
@@ -41,6 +39,7 @@ def calls(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[
     event.remove(engine, "before_cursor_execute", orm)
 
 
+@pytest.mark.postgres_only
 def test_lease_and_submit_are_one_call_each_with_the_engines_posterior(
     client: TestClient, calls: list[Any]
 ) -> None:
@@ -90,6 +89,7 @@ def test_lease_and_submit_are_one_call_each_with_the_engines_posterior(
     assert items[0]["status"] == "submitted"
 
 
+@pytest.mark.postgres_only
 def test_what_the_function_does_not_handle_goes_to_the_service(
     client: TestClient, calls: list[Any]
 ) -> None:
@@ -109,3 +109,19 @@ def test_what_the_function_does_not_handle_goes_to_the_service(
     assert r.status_code == 403, r.text
     r = client.post("/v1/projects/prj_nope/assignments", headers=worker)
     assert r.status_code == 404, r.text
+
+
+def test_the_functions_constants_are_the_pythons() -> None:
+    """The PL/pgSQL functions restate a few constants of the Python rules: a change to one side
+    must show up here (runs on SQLite too: it reads the migration's text)."""
+    import importlib
+
+    from app.models.quality_settings import DEFAULT_BENEFIT_OF_DOUBT_BELOW
+    from app.quality import service, skills
+
+    sql = importlib.import_module("migrations.versions.2026-12-01-1410_hot_path_functions").SUBMIT
+    assert (skills.PRIOR_RIGHT, skills.PRIOR_WRONG) == (3.5, 1.5)
+    assert "(3.5 + r.right_sum) / ((3.5 + r.right_sum) + ((1.5 + r.graded) - r.right_sum))" in sql
+    assert f"g.graded >= {skills.MIN_GRADED_FOR_BAN}" in sql
+    assert f"{DEFAULT_BENEFIT_OF_DOUBT_BELOW})" in sql
+    assert f"'{service.EXCLUDED}'" in sql
