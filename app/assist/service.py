@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy import select
@@ -18,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from app.annotations import MAX_POLYGON_POINTS, AnnotationSpec, AnswerInvalid, validate_answer
 from app.annotations.masks import encode_mask
-from app.assist import vision
 from app.assist.errors import NothingFound, ToolNotForProject
 from app.core.errors import Unprocessable
 from app.images import ImageNotFound
@@ -30,6 +30,18 @@ from app.work.errors import (
     ImageNotAvailable,
     LeaseExpired,
 )
+
+if TYPE_CHECKING:
+    from app.assist import vision
+
+
+def _vision() -> ModuleType:
+    """The image work, imported on first use: OpenCV and scikit-image take ~0.8 s to import,
+    which every ``serve`` and ``worker`` start would pay though most projects never assist."""
+    from app.assist import vision
+
+    return vision
+
 
 # Which project types each tool serves.
 TOOL_TYPES: dict[str, tuple[str, ...]] = {
@@ -67,8 +79,8 @@ def box_to_polygon(
     leased = _load(session, store, worker, assignment_id, "box_to_polygon", now=now)
     _check_label(leased.spec, label)
     _check_box(leased.image, box)
-    region = vision.largest_component(vision.grabcut(leased.rgb, box))
-    ring = vision.outline(region, max_points=MAX_POLYGON_POINTS) if region.area else None
+    region = _vision().largest_component(_vision().grabcut(leased.rgb, box))
+    ring = _vision().outline(region, max_points=MAX_POLYGON_POINTS) if region.area else None
     if ring is None:
         raise NothingFound("GrabCut found no object inside the box; draw the outline by hand.")
     answer = {"objects": [{"label": label, "points": [[x, y] for x, y in ring]}]}
@@ -89,7 +101,7 @@ def box_to_mask(
     leased = _load(session, store, worker, assignment_id, "box_to_mask", now=now)
     value = _check_label(leased.spec, label)
     _check_box(leased.image, box)
-    region = vision.largest_component(vision.grabcut(leased.rgb, box))
+    region = _vision().largest_component(_vision().grabcut(leased.rgb, box))
     if region.area == 0:
         raise NothingFound("GrabCut found no object inside the box; paint it by hand.")
     return Suggestion(_mask_answer(leased, region, value), region.area)
@@ -110,7 +122,7 @@ def superpixel(
     leased = _load(session, store, worker, assignment_id, "superpixel", now=now)
     value = _check_label(leased.spec, label)
     _check_point(leased.image, point)
-    region = vision.superpixel(leased.rgb, point, segments=segments)
+    region = _vision().superpixel(leased.rgb, point, segments=segments)
     return Suggestion(_mask_answer(leased, region, value), region.area)
 
 
@@ -127,7 +139,7 @@ def snap(
     """The nearest strong edge point within ``radius``, and True; or the point and False."""
     leased = _load(session, store, worker, assignment_id, "snap", now=now)
     _check_point(leased.image, point)
-    found = vision.snap(leased.rgb, point, radius)
+    found = _vision().snap(leased.rgb, point, radius)
     return (found, True) if found is not None else (point, False)
 
 
@@ -167,7 +179,7 @@ def _load(
         data = store.get(image.sha256)
     except ImageNotFound:
         raise ImageNotAvailable(f"Image {image.id} is missing from the store.") from None
-    return _Leased(spec, image, vision.decode_rgb(data))
+    return _Leased(spec, image, _vision().decode_rgb(data))
 
 
 def _check_label(spec: AnnotationSpec, label: str) -> int:

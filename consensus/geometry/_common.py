@@ -8,7 +8,6 @@ from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import linear_sum_assignment
 
 FloatArray = NDArray[np.float64]
 R = TypeVar("R")
@@ -134,6 +133,10 @@ def hungarian(sim: FloatArray, threshold: float) -> list[tuple[int, int]]:
     """Maximum-similarity one-to-one matching keeping only pairs at or above ``threshold``."""
     if sim.size == 0:
         return []
+    # Imported here: scipy.optimize costs ~0.5 s to import, paid by every process that loads
+    # the service, while only geometry consensus needs this one function.
+    from scipy.optimize import linear_sum_assignment
+
     cost = np.where(sim >= threshold, 1.0 - sim, _UNMATCHABLE)
     rows, cols = linear_sum_assignment(cost)
     keep = sim[rows, cols] >= threshold
