@@ -100,7 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessionmaker = make_sessionmaker(engine)
         # PostgreSQL: lease and submit in one database call each (app/work/hotpath.py).
         app.state.hot_path = (
-            HotPath(settings.database_url)
+            HotPath(settings.database_url, statement_timeout_ms=settings.db_statement_timeout_ms)
             if engine.dialect.name == "postgresql" and settings.hot_path
             else None
         )

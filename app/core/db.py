@@ -24,6 +24,21 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
 
+def pg_connect_args(*, connect_timeout_s: int = 3, statement_timeout_ms: int = 0) -> dict[str, Any]:
+    """libpq options for every PostgreSQL connection the service opens (the engine's and the hot
+    path's own): bounded connect, TCP keepalives, and the statement timeout when one is set."""
+    args: dict[str, Any] = {
+        "connect_timeout": max(2, connect_timeout_s),  # libpq's minimum
+        "keepalives": 1,
+        "keepalives_idle": 5,
+        "keepalives_interval": 2,
+        "keepalives_count": 2,
+    }
+    if statement_timeout_ms:
+        args["options"] = f"-c statement_timeout={int(statement_timeout_ms)}"
+    return args
+
+
 def make_engine(
     url: str,
     *,
@@ -39,15 +54,9 @@ def make_engine(
     statement (0: none), TCP keepalives to notice a server that vanished mid-statement."""
     if url.startswith("sqlite"):
         return _sqlite_engine(url, busy_timeout_ms)
-    connect_args: dict[str, Any] = {
-        "connect_timeout": max(2, connect_timeout_s),  # libpq's minimum
-        "keepalives": 1,
-        "keepalives_idle": 5,
-        "keepalives_interval": 2,
-        "keepalives_count": 2,
-    }
-    if statement_timeout_ms:
-        connect_args["options"] = f"-c statement_timeout={int(statement_timeout_ms)}"
+    connect_args = pg_connect_args(
+        connect_timeout_s=connect_timeout_s, statement_timeout_ms=statement_timeout_ms
+    )
     # A fixed pool (no overflow): connections opened and closed under load cost more than they
     # relieve (benchmarks/README.md). pre_ping catches connections the server dropped (a
     # restart, pg_terminate_backend); a connection that dies mid-statement is an

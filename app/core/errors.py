@@ -31,6 +31,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -236,7 +237,14 @@ def _database_unavailable(exc: Exception) -> ProblemError:
 # A lost or refused connection, a statement cancelled by ``statement_timeout``, a server shutting
 # down (psycopg's OperationalError family, wrapped by SQLAlchemy), an InterfaceError on a closed
 # connection, or no pooled connection within ``pool_timeout``: the database, not the request.
-for _error in (OperationalError, InterfaceError, PoolTimeout):
+# The hot path (app/work/hotpath.py) talks to psycopg directly: the same failures, unwrapped.
+for _error in (
+    OperationalError,
+    InterfaceError,
+    PoolTimeout,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+):
     register_translator(_error, _database_unavailable)
 
 

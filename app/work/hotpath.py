@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from app.core import ratelimit
 from app.core.clock import rfc3339
+from app.core.db import pg_connect_args
 from app.core.ids import new_id
 from app.core.security import hash_secret, split_api_key
 from app.quality import service as quality_service
@@ -69,9 +70,10 @@ def bearer_key(authorization: str | None) -> tuple[str, str] | None:
 class HotPath:
     """The process's connections for the two functions, and their calls."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, *, statement_timeout_ms: int = 0) -> None:
         url = make_url(database_url).set(drivername="postgresql")
         self._conninfo = url.render_as_string(hide_password=False)
+        self._connect_args = pg_connect_args(statement_timeout_ms=statement_timeout_ms)
         self._idle: queue.SimpleQueue[psycopg.Connection[Any]] = queue.SimpleQueue()
 
     @contextmanager
@@ -80,7 +82,9 @@ class HotPath:
             conn = self._idle.get_nowait()
         except queue.Empty:
             # prepare_threshold=0: a server-side prepared statement from the first call.
-            conn = psycopg.connect(self._conninfo, autocommit=True, prepare_threshold=0)
+            conn = psycopg.connect(
+                self._conninfo, autocommit=True, prepare_threshold=0, **self._connect_args
+            )
         try:
             yield conn
         except BaseException:
