@@ -146,10 +146,6 @@ class Case:
     """A list endpoint (for the headers) that must show no new item after each refusal."""
 
 
-def _project_path(w: World) -> str:
-    return w.project["id"]
-
-
 CASES: dict[str, Case] = {
     "create_account_v1_accounts_post": Case(
         lambda w: {},
@@ -392,7 +388,7 @@ def test_text_fields_refuse_control_characters_and_overlong_values(op_id, doc, w
         for part in path:
             value = value[0] if part == "[]" else value[part]
         for variant, bad in _variants(value, limit):
-            sent = _replaced(body, path, lambda _old, bad=bad: bad)
+            sent = _replaced(body, path, lambda _old, new=bad: new)  # type: ignore[misc]
             r = world.client.request(method, url, json=sent, headers=headers)
             where = f"{'.'.join(path)} {variant}: {r.status_code} {r.text[:300]}"
             if r.status_code != 422:
