@@ -4,14 +4,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, status
 from fastapi.responses import JSONResponse
-from pydantic import Field
 
 from app.answers import service as answer_service
+from app.answers.schemas import AppealAnswerIn, AppealIn, BonusIn, BonusOut, RejectIn
 from app.auth.deps import Requester, Worker
 from app.core import idempotency
 from app.core.deps import Now, SessionDep
 from app.core.openapi import problems
-from app.core.schemas import InputModel, MoneyOut, OutputModel, PositiveMoney, Timestamp
 from app.money.errors import InsufficientFunds
 from app.work.errors import AssignmentClosed
 from app.work.schemas import AssignmentOut
@@ -19,24 +18,6 @@ from app.work.schemas import AssignmentOut
 router = APIRouter(prefix="/v1/assignments", tags=["review"])
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
-
-
-class RejectIn(InputModel):
-    reason: str = Field(min_length=1, max_length=2000, description="Shown to the worker.")
-
-
-class BonusIn(InputModel):
-    amount: PositiveMoney
-    reason: str = Field(min_length=1, max_length=2000, description="Shown to the worker.")
-
-
-class BonusOut(OutputModel):
-    id: str
-    assignment_id: str
-    worker_id: str
-    amount: MoneyOut
-    reason: str
-    created_at: Timestamp
 
 
 @router.post(
@@ -59,14 +40,6 @@ def reject(
     return AssignmentOut.of(
         answer_service.reject(session, requester, assignment_id, body.reason, now=now)
     )
-
-
-class AppealIn(InputModel):
-    message: str = Field(min_length=1, max_length=2000, description="Why the rejection is wrong.")
-
-
-class AppealAnswerIn(InputModel):
-    reason: str = Field(min_length=1, max_length=2000, description="Shown to the worker.")
 
 
 @router.post(

@@ -12,7 +12,6 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from app.annotations import AnnotationSpec
 from app.auth.deps import Requester
 from app.batches import results as batch_results
 from app.batches import service as batch_service
@@ -52,7 +51,7 @@ from app.exports import (
 )
 from app.images import ImageLimits, ImageStore, default_resolver, fetch_image, requester_expiry
 from app.images.store import api_image_url
-from app.models import Batch, Project
+from app.models import Batch
 from app.money import service as money_service
 from app.money.errors import InsufficientFunds
 
@@ -494,9 +493,7 @@ def get_results(
             errors=[{"loc": ["query", "images"], "msg": "needs a download format"}],
         )
     if format != "json":
-        project = session.get_one(Project, batch.project_id)
-        session.commit()
-        spec = AnnotationSpec.model_validate(project.annotation)
+        spec = batch_service.export_spec(session, batch)
         with_images = include_images or needs_images(format, spec.type)
         try:
             result = export(
@@ -593,8 +590,7 @@ def thumbnail_url(image_url: str, width: int = 256) -> str:
 def get_images_zip(batch_id: str, request: Request, requester: Requester, session: SessionDep):  # type: ignore[no-untyped-def]
     """Every image of the batch under its name (the folders it was uploaded with), and
     `tessera/manifest.csv` (task id of each file); a streamed zip, images stored as they are."""
-    batch = batch_service.get_own(session, requester, batch_id)
-    session.commit()
+    batch = batch_service.for_download(session, requester, batch_id)
     result = image_archive(
         batch_results.export_items(request.app.state.sessionmaker, batch.id),
         _image_reader(request.app.state.image_store),

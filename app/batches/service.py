@@ -15,7 +15,7 @@ from app.annotations import AnnotationSpec, AnswerInvalid, annotation_kind, vali
 from app.batches.errors import BatchNotFound, BatchStateConflict, EmptyUpload, image_problem
 from app.batches.intake import Upload
 from app.batches.labels import LabelFiles
-from app.core.db import insert_ignore, transaction
+from app.core.db import insert_ignore, read_only, transaction
 from app.core.errors import PayloadTooLarge, Unprocessable
 from app.core.ids import new_id
 from app.core.pagination import PageParams
@@ -499,6 +499,21 @@ def get_own(
     if batch is None:
         raise BatchNotFound(f"No batch {batch_id} among yours.")
     return batch
+
+
+def for_download(session: Session, requester: Account, batch_id: str) -> Batch:
+    """The requester's batch, for a streamed download: the read ends here, since the stream reads
+    on sessions of its own (`results.export_items`) for as long as the client takes."""
+    with read_only(session):
+        return get_own(session, requester, batch_id)
+
+
+def export_spec(session: Session, batch: Batch) -> AnnotationSpec:
+    """The annotation spec a download of the batch is written for; ends the read, as
+    `for_download` does."""
+    with read_only(session):
+        project = session.get_one(Project, batch.project_id)
+    return AnnotationSpec.model_validate(project.annotation)
 
 
 def launch(session: Session, requester: Account, batch_id: str, *, now: datetime) -> Batch:

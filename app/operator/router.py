@@ -4,69 +4,33 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import Field
 from sqlalchemy.orm import Session
 
 import payments
 from app.auth.deps import Operator
 from app.core.deps import Now, SessionDep
 from app.core.pagination import PageParams, next_cursor, page_params
-from app.core.schemas import DateTimeIn, InputModel, MoneyOut, OutputModel, Timestamp
+from app.core.schemas import DateTimeIn
 from app.operator import money as operator_money
 from app.operator import service as operator_service
 from app.operator import stats as operator_stats
 from app.operator.schemas import (
+    BanIn,
+    ProjectSkill,
     SettingsChangeOut,
     SettingsHistoryPage,
     SettingsOut,
     SettingsPatch,
     StatsOut,
+    UnbanIn,
     VerifyOut,
+    WorkerPage,
+    WorkerRow,
 )
 from app.quality.settings import Thresholds
 from payments.money import format_rate
 
 router = APIRouter(prefix="/v1/admin", tags=["operator"])
-
-
-class ProjectSkill(OutputModel):
-    project_id: str
-    accuracy: float
-    accuracy_upper: float
-    graded_answers: int
-    gold_answers: int
-    qualified: bool
-    qualification_retry_at: Timestamp | None
-    banned: bool
-    ban_reason: str | None
-
-
-class WorkerRow(OutputModel):
-    id: str
-    name: str
-    created_at: Timestamp
-    answers: int
-    accepted: int
-    earnings: MoneyOut
-    banned: bool
-    ban_reason: str | None
-    projects: list[ProjectSkill]
-
-
-class BanIn(InputModel):
-    reason: str = Field(min_length=1, max_length=2000)
-    project_id: str | None = Field(
-        default=None, description="Only this project; omit to ban everywhere."
-    )
-
-
-class UnbanIn(InputModel):
-    project_id: str | None = None
-
-
-class WorkerPage(OutputModel):
-    items: list[WorkerRow]
-    next_cursor: str | None
 
 
 @router.get("/workers", response_model=WorkerPage)

@@ -86,3 +86,43 @@ class StatsOut(OutputModel):
     window: StatsWindow
     totals: StatsFigures
     series: list[StatsBucket]
+
+
+class ProjectSkill(OutputModel):
+    project_id: str
+    accuracy: float
+    accuracy_upper: float
+    graded_answers: int
+    gold_answers: int
+    qualified: bool
+    qualification_retry_at: Timestamp | None
+    banned: bool
+    ban_reason: str | None
+
+
+class WorkerRow(OutputModel):
+    id: str
+    name: str
+    created_at: Timestamp
+    answers: int
+    accepted: int
+    earnings: MoneyOut
+    banned: bool
+    ban_reason: str | None
+    projects: list[ProjectSkill]
+
+
+class BanIn(InputModel):
+    reason: str = Field(min_length=1, max_length=2000)
+    project_id: str | None = Field(
+        default=None, description="Only this project; omit to ban everywhere."
+    )
+
+
+class UnbanIn(InputModel):
+    project_id: str | None = None
+
+
+class WorkerPage(OutputModel):
+    items: list[WorkerRow]
+    next_cursor: str | None

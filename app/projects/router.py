@@ -9,19 +9,19 @@ from app.core.deps import Now, SessionDep
 from app.core.errors import Conflict, Forbidden
 from app.core.openapi import problems
 from app.core.pagination import PageParams, next_cursor, page_params
-from app.core.schemas import OutputModel
 from app.models import Project, Role
 from app.projects import service as project_service
-from app.projects.schemas import OpenProjectOut, ProjectCreate, ProjectOut, ProjectUpdate
+from app.projects.schemas import (
+    OpenProjectOut,
+    ProjectCreate,
+    ProjectOut,
+    ProjectPage,
+    ProjectUpdate,
+)
 
 router = APIRouter(prefix="/v1/projects", tags=["projects"])
 
 Page = Annotated[PageParams, Depends(page_params)]
-
-
-class ProjectPage(OutputModel):
-    items: list[ProjectOut] | list[OpenProjectOut]
-    next_cursor: str | None
 
 
 def project_out(project: Project) -> ProjectOut:

@@ -158,3 +158,8 @@ class OpenProjectOut(OutputModel):
     qualification_gold_tasks: int = Field(
         default=0, description="Gold tasks a new worker answers first to qualify (0: none)."
     )
+
+
+class ProjectPage(OutputModel):
+    items: list[ProjectOut] | list[OpenProjectOut]
+    next_cursor: str | None

@@ -277,7 +277,6 @@ def get_image(
             with contextlib.suppress(Unauthorized):
                 viewer = resolve_caller(request, session, now, credentials, cookie).account.id
     image = work_service.image_for(session, viewer, image_id, now=now)
-    session.commit()
     store = request.app.state.image_store
     if w is None and isinstance(store, S3ImageStore):
         # The bytes come from the object store, not through us: a presigned URL that ends when

@@ -10,7 +10,7 @@ from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session
 
 from app.annotations import AnnotationSpec, AnswerInvalid, validate_answer
-from app.core.db import transaction
+from app.core.db import read_only, transaction
 from app.core.errors import Unprocessable
 from app.core.ids import new_id
 from app.core.pagination import PageParams
@@ -276,10 +276,10 @@ def image_for(session: Session, viewer_id: str, image_id: str, *, now: datetime)
             Task.image_id == Image.id,
         )
     )
-    image = session.scalar(
-        select(Image).where(Image.id == image_id, (Image.owner_id == viewer_id) | live_lease)
-    )
-    session.commit()
+    with read_only(session):
+        image = session.scalar(
+            select(Image).where(Image.id == image_id, (Image.owner_id == viewer_id) | live_lease)
+        )
     if image is None:
         raise ImageNotAvailable(f"No image {image_id} that you can see.")
     return image

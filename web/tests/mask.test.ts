@@ -39,6 +39,26 @@ describe("LabelMap", () => {
   });
 });
 
+describe("LabelMap.merge", () => {
+  it("writes the value where the suggestion is set, as one undoable patch", () => {
+    const m = new LabelMap(300, 20);
+    m.fillRing([[0, 0], [5, 0], [5, 20], [0, 20]], 2);
+    const before = Uint8Array.from(m.data);
+    m.takeDirty();
+    const s = new LabelMap(300, 20);
+    s.fillRing([[2, 2], [280, 2], [280, 10], [2, 10]], 9); // any non-zero value counts
+    m.beginStroke();
+    m.merge(s, 1, true);
+    const patch = m.endStroke()!;
+    expect(m.data[3 * 300 + 3]).toBe(2); // protected: another label keeps its pixel
+    expect(m.data[3 * 300 + 270]).toBe(1);
+    expect(m.data[15 * 300 + 100]).toBe(0);
+    expect(m.takeDirty()).toEqual({ x: 2, y: 2, w: 278, h: 8 });
+    m.applyPatch(patch);
+    expect(m.data.every((v, i) => v === before[i])).toBe(true);
+  });
+});
+
 describe("mask PNG", () => {
   it("is one channel, 8 bits, the image's size, and decodes to the same labels", () => {
     const m = new LabelMap(64, 48);

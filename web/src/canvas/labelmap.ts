@@ -108,6 +108,29 @@ export class LabelMap {
     this.markDirty(x0, y0, x1, y1);
   }
 
+  /** Writes `value` wherever `other` is not 0 (a suggestion from the server, same size). */
+  merge(other: LabelMap, value: number, protect = false): void {
+    if (other.width !== this.width || other.height !== this.height) throw new Error("label map size mismatch");
+    let x0 = this.width, y0 = this.height, x1 = 0, y1 = 0;
+    for (let y = 0; y < this.height; y++) {
+      const row = y * this.width;
+      for (let x = 0; x < this.width; x++) {
+        if (other.data[row + x] === 0) continue;
+        if (x < x0) x0 = x;
+        if (x >= x1) x1 = x + 1;
+        if (y < y0) y0 = y;
+        y1 = y + 1;
+      }
+    }
+    if (x0 >= x1 || y0 >= y1) return;
+    this.save(x0, y0, x1, y1);
+    for (let y = y0; y < y1; y++) {
+      const row = y * this.width;
+      for (let x = x0; x < x1; x++) if (other.data[row + x] !== 0) this.write(row + x, value, protect);
+    }
+    this.markDirty(x0, y0, x1, y1);
+  }
+
   /** How many pixels hold each value (index = value). */
   histogram(): number[] {
     const counts = new Array<number>(256).fill(0);

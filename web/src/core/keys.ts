@@ -19,6 +19,7 @@ export const RESERVED = {
   brush: "B",
   fill: "P",
   extremePoints: "T",
+  outlineFromBox: "O",
 } as const;
 
 export function isTextField(target: EventTarget | null): boolean {

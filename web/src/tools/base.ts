@@ -14,6 +14,7 @@ export interface ToolContext {
   changed: () => void; // the answer changed: save the draft, update the view
   flash: (message: string) => void; // a short notice (a refused vertex…)
   readOnly?: boolean;
+  assignmentId?: string; // the worker's lease, for the assist endpoints (absent: no assist)
 }
 
 export interface Tool {

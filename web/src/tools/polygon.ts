@@ -2,11 +2,15 @@
 // the last one, double-click or N closes. Then drag a vertex, Alt-click deletes one, click an
 // edge to insert one. A self-intersecting outline is refused while drawing and while editing,
 // as the server would refuse it. Undo while drawing stays inside the shape being drawn.
+// O ("Outline from box"): drag a box around an object; the server's box_to_polygon assist
+// (docs/ASSIST.md) outlines it and the outline is added as an ordinary polygon (one undo step).
 
 import Konva from "konva";
-import { canClose, clamp, nearestEdge, pathWouldCross, ringSelfIntersects, round2, type Point } from "../canvas/geometry";
+import { boxFromCorners, canClose, clamp, nearestEdge, pathWouldCross, ringSelfIntersects, round2, type Box, type Point } from "../canvas/geometry";
 import { UndoStack } from "../canvas/undo";
+import { ApiError, post } from "../core/api";
 import { h } from "../core/dom";
+import { explain } from "../core/errors";
 import type { Answer } from "../core/types";
 import { colour, deepCopy, LabelBar, type Tool, type ToolContext } from "./base";
 
@@ -19,6 +23,12 @@ interface State {
   objects: PolygonObject[];
 }
 
+interface AssistAnswer {
+  answer: { objects?: PolygonObject[] };
+}
+
+const MIN_BOX = 4; // px in the image: a click is not a box to outline
+
 export class PolygonTool implements Tool {
   private objects: PolygonObject[] = [];
   private selected = -1;
@@ -30,22 +40,34 @@ export class PolygonTool implements Tool {
   private readonly labels: LabelBar;
   private readonly list: HTMLElement;
   private readonly preview: Konva.Line;
+  private outline = false; // "Outline from box" mode
+  private outlineBox: { from: Point; rect: Konva.Rect } | null = null;
+  private assisting = false; // a box_to_polygon call is on its way
+  private destroyed = false;
+  private readonly outlineButton: HTMLButtonElement;
 
   constructor(private readonly ctx: ToolContext) {
     const viewer = ctx.viewer!;
     this.labels = new LabelBar(ctx.spec.labels, (i) => this.relabelSelected(i));
     this.list = h("ol", { class: "objects" });
+    this.outlineButton = h("button", { type: "button", class: "mode", "aria-pressed": "false", "data-action": "outline-from-box", onclick: () => this.toggleOutline() },
+      "Outline from box (O)") as HTMLButtonElement;
+    if (!ctx.assignmentId || ctx.readOnly) this.outlineButton.hidden = true;
     ctx.panel.append(
       this.labels.el,
       h("div", { class: "panel-title" }, "Polygons"),
       this.list,
-      h("p", { class: "hint" }, "Click to add points (Shift+drag: freehand); double-click or N closes; right-click or Backspace removes the last point; Esc cancels. Selected: drag a point, Alt+click deletes it, click an edge to add one."),
+      this.outlineButton,
+      h("p", { class: "hint" }, "Click to add points (Shift+drag: freehand); double-click or N closes; right-click or Backspace removes the last point; Esc cancels. Selected: drag a point, Alt+click deletes it, click an edge to add one. O: drag a box around an object to outline it."),
     );
     this.preview = new Konva.Line({ points: [], stroke: "#fff", strokeWidth: 2, dash: [6, 4], strokeScaleEnabled: false });
     viewer.ui.add(this.preview);
     viewer.stage.on("mousedown.poly", (e) => this.onDown(e));
     viewer.stage.on("mousemove.poly", () => this.onMove());
-    viewer.stage.on("mouseup.poly", () => (this.freehand = false));
+    viewer.stage.on("mouseup.poly", () => {
+      this.freehand = false;
+      this.finishOutlineBox();
+    });
     viewer.stage.on("dblclick.poly", () => this.isDoubleClickOnLastPoint() && this.close());
     viewer.onViewChange = () => this.render(false);
     this.render(false);
@@ -82,8 +104,11 @@ export class PolygonTool implements Tool {
   key(_e: KeyboardEvent, combo: string): boolean {
     if (this.labels.key(combo)) return true;
     if (combo === "N") return this.close(), true;
+    if (combo === "O" && !this.ctx.readOnly && this.ctx.assignmentId) return this.toggleOutline(), true;
     if (combo === "Escape") {
-      if (this.path) this.cancel();
+      if (this.outlineBox) this.cancelOutlineBox();
+      else if (this.outline) this.toggleOutline();
+      else if (this.path) this.cancel();
       else this.select(-1);
       return true;
     }
@@ -100,6 +125,7 @@ export class PolygonTool implements Tool {
   }
 
   undo(): void {
+    if (this.outlineBox) return this.cancelOutlineBox();
     if (this.path) return this.removeLastPoint();
     const s = this.history.undo({ objects: deepCopy(this.objects) });
     if (s) this.apply(s);
@@ -119,6 +145,7 @@ export class PolygonTool implements Tool {
   }
 
   destroy(): void {
+    this.destroyed = true;
     const viewer = this.ctx.viewer;
     viewer?.stage.off(".poly");
     if (viewer) viewer.onViewChange = null;
@@ -159,6 +186,7 @@ export class PolygonTool implements Tool {
       return;
     }
     if (e.evt.button !== 0) return;
+    if (this.outline) return this.startOutlineBox();
     if (!this.path && e.target !== viewer.stage) return; // a shape handles its own click
     if (!this.path && this.selected >= 0) return this.select(-1);
     const raw = viewer.pointer();
@@ -189,6 +217,7 @@ export class PolygonTool implements Tool {
   }
 
   private onMove(): void {
+    if (this.outlineBox) return this.moveOutlineBox();
     if (!this.path) return;
     const raw = this.ctx.viewer!.pointer();
     if (!raw) return;
@@ -246,7 +275,7 @@ export class PolygonTool implements Tool {
         hitStrokeWidth: 12,
       });
       line.on("mousedown", (e) => {
-        if (viewer.isPanning() || this.path || e.evt.button !== 0) return;
+        if (viewer.isPanning() || this.path || this.outline || e.evt.button !== 0) return; // outline mode: the stage starts a box
         e.cancelBubble = true;
         if (!selected) return this.select(i);
         this.insertVertex(i);
@@ -311,6 +340,81 @@ export class PolygonTool implements Tool {
     if (ringSelfIntersects(next)) return this.ctx.flash("A point there would make the outline cross itself.");
     this.edit(() => (o.points = next));
     this.render();
+  }
+
+  private toggleOutline(): void {
+    this.cancelOutlineBox();
+    if (this.path) this.cancel();
+    this.outline = !this.outline;
+    this.outlineButton.setAttribute("aria-pressed", String(this.outline));
+    this.outlineButton.classList.toggle("active", this.outline);
+    this.ctx.flash(this.outline ? "Drag a box around an object to outline it." : "Click to add points.");
+  }
+
+  private startOutlineBox(): void {
+    const viewer = this.ctx.viewer!;
+    if (this.assisting) return this.ctx.flash("Still finding the outline…");
+    const raw = viewer.pointer();
+    if (!raw) return;
+    const p = this.clampPoint(raw);
+    const rect = new Konva.Rect({ x: p[0], y: p[1], width: 0, height: 0, stroke: colour(this.labels.current), strokeWidth: 2, dash: [6, 4], strokeScaleEnabled: false, listening: false });
+    viewer.ui.add(rect);
+    this.outlineBox = { from: p, rect };
+  }
+
+  private moveOutlineBox(): void {
+    const p = this.ctx.viewer!.pointer();
+    if (!p || !this.outlineBox) return;
+    const [x, y, w, hgt] = boxFromCorners(this.outlineBox.from, p, this.ctx.width, this.ctx.height);
+    this.outlineBox.rect.setAttrs({ x, y, width: w, height: hgt });
+    this.ctx.viewer!.ui.batchDraw();
+  }
+
+  private finishOutlineBox(): void {
+    if (!this.outlineBox) return;
+    const p = this.ctx.viewer!.pointer() ?? this.outlineBox.from;
+    const box = boxFromCorners(this.outlineBox.from, p, this.ctx.width, this.ctx.height);
+    this.cancelOutlineBox();
+    if (box[2] < MIN_BOX || box[3] < MIN_BOX) return this.ctx.flash("Drag a box around the object.");
+    void this.outlineFromBox(box);
+  }
+
+  private cancelOutlineBox(): void {
+    this.outlineBox?.rect.destroy();
+    this.outlineBox = null;
+    this.ctx.viewer?.ui.batchDraw();
+  }
+
+  /** Ask the server for the object's outline in the box; add it as one undoable edit. A
+   * refusal (nothing found, too many calls, lease over) is shown in its words and changes nothing. */
+  private async outlineFromBox(box: Box): Promise<void> {
+    const label = this.ctx.spec.labels[this.labels.current];
+    this.assisting = true;
+    this.ctx.flash("Finding the outline…");
+    try {
+      const res = await post<AssistAnswer>("/v1/assist/box_to_polygon", {
+        assignment_id: this.ctx.assignmentId,
+        box: box.map(round2),
+        label,
+      });
+      if (this.destroyed) return;
+      const found = (res.answer.objects || [])
+        .filter((o) => Array.isArray(o.points) && o.points.length >= 3)
+        .map((o) => ({ label, points: o.points.map(([x, y]) => this.clampPoint([x, y])) }));
+      if (!found.length) return this.ctx.flash("No outline was found in that box.");
+      this.edit(() => this.objects.push(...found));
+      this.selected = this.objects.length - 1;
+      this.render();
+      this.ctx.flash("Outline added: edit its points, or undo (Ctrl+Z).");
+    } catch (err) {
+      if (this.destroyed) return;
+      // The server's words: a 422 (nothing found, a box outside the image) says it all; the
+      // others (429, an expired lease) also say what to do next.
+      const x = explain(err);
+      this.ctx.flash(err instanceof ApiError && err.status === 422 ? x.message : `${x.title}: ${x.message} ${x.next}`);
+    } finally {
+      this.assisting = false;
+    }
   }
 
   private renderList(): void {

@@ -2,17 +2,22 @@
 // polygon fill that adds or subtracts, "don't paint over other labels". Strokes are painted into
 // a Uint8Array label map and only the changed rectangle of the overlay is redrawn; the answer is
 // the exact one-channel PNG of that map (canvas strokes are anti-aliased and cannot be used).
+// O ("Outline from box"): drag a box around an object; the server's box_to_mask assist
+// (docs/ASSIST.md) finds it and its pixels get the current label (one undo step).
 
 import Konva from "konva";
-import { clamp, type Point } from "../canvas/geometry";
+import { boxFromCorners, clamp, round2, type Box, type Point } from "../canvas/geometry";
 import { LabelMap, type Patch } from "../canvas/labelmap";
 import { base64ToBytes, decodeMask, encodeMaskBase64 } from "../canvas/png";
+import { ApiError, post } from "../core/api";
 import { h } from "../core/dom";
+import { explain } from "../core/errors";
 import type { Answer } from "../core/types";
 import { LabelBar, PALETTE, type Tool, type ToolContext } from "./base";
 
 type Mode = "brush" | "eraser" | "fill";
 const ALPHA = 130;
+const MIN_BOX = 4; // px in the image: a click is not a box to outline
 
 export class MaskTool implements Tool {
   map: LabelMap;
@@ -33,6 +38,11 @@ export class MaskTool implements Tool {
   private frame = 0;
   private repeatedClick = false;
   private readonly modeButtons: Record<Mode, HTMLButtonElement>;
+  private outline = false; // "Outline from box" mode
+  private outlineBox: { from: Point; rect: Konva.Rect } | null = null;
+  private assisting = false;
+  private destroyed = false;
+  private readonly outlineButton: HTMLButtonElement;
 
   constructor(private readonly ctx: ToolContext) {
     const viewer = ctx.viewer!;
@@ -51,15 +61,18 @@ export class MaskTool implements Tool {
     this.modeButtons = { brush: modeButton("brush", "Brush", "B"), eraser: modeButton("eraser", "Eraser", "E"), fill: modeButton("fill", "Polygon fill", "P") };
     this.status = h("div", { class: "brush-size" });
     const protect = h("input", { type: "checkbox", onchange: (e: Event) => (this.protect = (e.target as HTMLInputElement).checked) });
+    this.outlineButton = h("button", { type: "button", class: "mode", "aria-pressed": "false", "data-action": "outline-from-box", onclick: () => this.toggleOutline() },
+      h("kbd", {}, "O"), "Outline from box") as HTMLButtonElement;
+    if (!ctx.assignmentId || ctx.readOnly) this.outlineButton.hidden = true;
     const subtract = h("input", { type: "checkbox", onchange: (e: Event) => (this.subtract = (e.target as HTMLInputElement).checked) });
     ctx.panel.append(
       this.labels.el,
       h("div", { class: "panel-title" }, "Tool"),
-      h("div", { class: "modes" }, this.modeButtons.brush, this.modeButtons.eraser, this.modeButtons.fill),
+      h("div", { class: "modes" }, this.modeButtons.brush, this.modeButtons.eraser, this.modeButtons.fill, this.outlineButton),
       this.status,
       h("label", { class: "check" }, protect, "Don't paint over other labels"),
       h("label", { class: "check" }, subtract, "Polygon fill subtracts"),
-      h("p", { class: "hint" }, "Paint with the mouse; [ and ] change the brush size. Polygon fill: click the outline, double-click or N to fill."),
+      h("p", { class: "hint" }, "Paint with the mouse; [ and ] change the brush size. Polygon fill: click the outline, double-click or N to fill. O: drag a box around an object to fill it."),
     );
     viewer.stage.on("mousedown.mask", (e) => this.onDown(e));
     viewer.stage.on("mousemove.mask", () => this.onMove());
@@ -108,8 +121,9 @@ export class MaskTool implements Tool {
       "[": () => this.resize(1 / 1.25),
       "]": () => this.resize(1.25),
       N: () => this.closeFill(),
-      Escape: () => this.cancelFill(),
+      Escape: () => (this.outlineBox ? this.cancelOutlineBox() : this.outline ? this.toggleOutline() : this.cancelFill()),
     };
+    if (this.ctx.assignmentId && !this.ctx.readOnly) actions.O = () => this.toggleOutline();
     const act = actions[combo];
     if (!act) return false;
     act();
@@ -117,6 +131,7 @@ export class MaskTool implements Tool {
   }
 
   undo(): void {
+    if (this.outlineBox) return this.cancelOutlineBox();
     const patch = this.undoStack.pop();
     if (!patch) return;
     this.redoStack.push(this.map.applyPatch(patch));
@@ -131,6 +146,7 @@ export class MaskTool implements Tool {
   }
 
   destroy(): void {
+    this.destroyed = true;
     this.ctx.viewer?.stage.off(".mask");
     cancelAnimationFrame(this.frame);
   }
@@ -146,6 +162,7 @@ export class MaskTool implements Tool {
 
   private setMode(mode: Mode): void {
     this.cancelFill();
+    if (this.outline) this.toggleOutline();
     this.mode = mode;
     Object.entries(this.modeButtons).forEach(([m, b]) => b.classList.toggle("active", m === mode));
     this.updateCursor();
@@ -170,6 +187,7 @@ export class MaskTool implements Tool {
     if (this.ctx.readOnly || viewer.isPanning() || e.evt.button !== 0) return;
     const p = viewer.pointer();
     if (!p) return;
+    if (this.outline) return this.startOutlineBox(p);
     if (this.mode === "fill") {
       const last = this.fillPath?.[this.fillPath.length - 1];
       this.repeatedClick = !!last && Math.hypot(p[0] - last[0], p[1] - last[1]) * viewer.scale < 4;
@@ -189,7 +207,13 @@ export class MaskTool implements Tool {
     const viewer = this.ctx.viewer!;
     const p = viewer.pointer();
     if (!p) return;
-    if (this.mode !== "fill") {
+    if (this.outlineBox) {
+      const [x, y, w, hgt] = boxFromCorners(this.outlineBox.from, p, this.ctx.width, this.ctx.height);
+      this.outlineBox.rect.setAttrs({ x, y, width: w, height: hgt });
+      viewer.ui.batchDraw();
+      return;
+    }
+    if (this.mode !== "fill" && !this.outline) {
       this.cursor.position({ x: p[0], y: p[1] });
       this.cursor.visible(true);
       viewer.ui.batchDraw();
@@ -204,9 +228,75 @@ export class MaskTool implements Tool {
   }
 
   private onUp(): void {
+    if (this.outlineBox) return this.finishOutlineBox();
     if (!this.last) return;
     this.last = null;
     this.finishEdit(this.map.endStroke());
+  }
+
+  private toggleOutline(): void {
+    this.cancelOutlineBox();
+    this.cancelFill();
+    this.outline = !this.outline;
+    this.outlineButton.setAttribute("aria-pressed", String(this.outline));
+    this.outlineButton.classList.toggle("active", this.outline);
+    Object.entries(this.modeButtons).forEach(([m, b]) => b.classList.toggle("active", !this.outline && m === this.mode));
+    this.cursor.visible(false);
+    this.ctx.viewer!.ui.batchDraw();
+    this.ctx.flash(this.outline ? "Drag a box around an object to fill it with the current label." : "Paint with the mouse.");
+  }
+
+  private startOutlineBox(p: Point): void {
+    if (this.assisting) return this.ctx.flash("Still finding the object…");
+    const from: Point = [clamp(p[0], 0, this.ctx.width), clamp(p[1], 0, this.ctx.height)];
+    const [r, g, b] = PALETTE[this.labels.current % PALETTE.length];
+    const rect = new Konva.Rect({ x: from[0], y: from[1], width: 0, height: 0, stroke: `rgb(${r},${g},${b})`, strokeWidth: 2, dash: [6, 4], strokeScaleEnabled: false, listening: false });
+    this.ctx.viewer!.ui.add(rect);
+    this.outlineBox = { from, rect };
+  }
+
+  private finishOutlineBox(): void {
+    if (!this.outlineBox) return;
+    const p = this.ctx.viewer!.pointer() ?? this.outlineBox.from;
+    const box = boxFromCorners(this.outlineBox.from, p, this.ctx.width, this.ctx.height);
+    this.cancelOutlineBox();
+    if (box[2] < MIN_BOX || box[3] < MIN_BOX) return this.ctx.flash("Drag a box around the object.");
+    void this.maskFromBox(box);
+  }
+
+  private cancelOutlineBox(): void {
+    this.outlineBox?.rect.destroy();
+    this.outlineBox = null;
+    this.ctx.viewer?.ui.batchDraw();
+  }
+
+  /** Ask the server for the object's mask in the box and merge it into the label map as one
+   * undoable edit (with "don't paint over other labels" honoured); a refusal changes nothing. */
+  private async maskFromBox(box: Box): Promise<void> {
+    const index = this.labels.current;
+    this.assisting = true;
+    this.ctx.flash("Finding the object…");
+    try {
+      const res = await post<{ answer: { mask_png_base64?: string } }>("/v1/assist/box_to_mask", {
+        assignment_id: this.ctx.assignmentId,
+        box: box.map(round2),
+        label: this.ctx.spec.labels[index],
+      });
+      if (this.destroyed) return;
+      const b64 = res.answer.mask_png_base64;
+      const suggestion = typeof b64 === "string" ? decodeMask(base64ToBytes(b64), this.ctx.width, this.ctx.height) : null;
+      if (!suggestion) return this.ctx.flash("The server's mask does not fit this image.");
+      this.map.beginStroke();
+      this.map.merge(suggestion, index + 1, this.protect);
+      this.finishEdit(this.map.endStroke());
+      this.ctx.flash("Object filled: paint to correct it, or undo (Ctrl+Z).");
+    } catch (err) {
+      if (this.destroyed) return;
+      const x = explain(err);
+      this.ctx.flash(err instanceof ApiError && err.status === 422 ? x.message : `${x.title}: ${x.message} ${x.next}`);
+    } finally {
+      this.assisting = false;
+    }
   }
 
   private closeFill(): void {

@@ -177,6 +177,7 @@ export class TaskPage {
       panel: this.panel,
       changed: () => this.scheduleDraft(),
       flash: (m) => this.notice.show(m),
+      assignmentId: lease.id,
     });
     const draft = loadDraft(lease.id);
     if (draft) {
