@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from app.annotations import MAX_POLYGON_POINTS, AnnotationSpec, AnswerInvalid, validate_answer
 from app.annotations.masks import encode_mask
 from app.assist.errors import NothingFound, ToolNotForProject
+from app.core.db import read_only
 from app.core.errors import Unprocessable
 from app.images import ImageNotFound
 from app.images.store import ImageStore
@@ -152,14 +153,14 @@ def _load(
     *,
     now: datetime,
 ) -> _Leased:
-    row = session.execute(
-        select(Assignment, Image, Project)
-        .join(Task, Task.id == Assignment.task_id)
-        .join(Image, Image.id == Task.image_id)
-        .join(Project, Project.id == Assignment.project_id)
-        .where(Assignment.id == assignment_id, Assignment.worker_id == worker.id)
-    ).one_or_none()
-    session.commit()  # read only: end it before the image work
+    with read_only(session):  # end the read before the image work
+        row = session.execute(
+            select(Assignment, Image, Project)
+            .join(Task, Task.id == Assignment.task_id)
+            .join(Image, Image.id == Task.image_id)
+            .join(Project, Project.id == Assignment.project_id)
+            .where(Assignment.id == assignment_id, Assignment.worker_id == worker.id)
+        ).one_or_none()
     if row is None:
         raise AssignmentNotFound(f"No assignment {assignment_id} among yours.")
     assignment, image, project = row

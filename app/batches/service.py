@@ -334,6 +334,8 @@ def add_images(
     if batch.status != BatchStatus.draft:
         raise BatchStateConflict(f"Batch {batch.id} is {batch.status}; images go into a draft.")
     project = session.get_one(Project, batch.project_id)
+    # End the read, as in `create`: a bare commit, since `read_only` would join the idempotency
+    # transaction this write use case runs in and keep the writer through the slow checks.
     session.commit()
     unique, duplicates = _check_images(upload, limits, max_images, skip_invalid=skip_invalid)
     aliases = {item.name: with_extension(item.name, item.info.media_type) for item in unique}
@@ -447,6 +449,8 @@ def create_gold(
     """A gold task: the image checked like any upload, the known answer (and the pre-annotation
     workers start from, if any) checked against the spec."""
     project = project_service.get_own(session, requester, project_id)
+    # End the read, as in `create`: a bare commit, since `read_only` would join the idempotency
+    # transaction this write use case runs in and keep the writer through the slow checks.
     session.commit()
     [item], _ = _check_images(Upload(images=[(name, data)]), limits, 1)
     item = replace(item, name=with_extension(item.name, item.info.media_type))

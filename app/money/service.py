@@ -14,7 +14,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 import payments
-from app.core.db import transaction
+from app.core.db import read_only, transaction
 from app.core.errors import NotFound
 from app.core.ids import new_id
 from app.models import Account, Batch, Role
@@ -131,8 +131,8 @@ def request_payout(
 
 
 def get_payout(session: Session, worker: Account, payout_id: str) -> Payout:
-    payout = payments.get_payout(session, payout_id, worker_ref=worker.id)
-    session.commit()
+    with read_only(session):
+        payout = payments.get_payout(session, payout_id, worker_ref=worker.id)
     if payout is None:
         raise PayoutNotFound(f"No payout {payout_id} among yours.")
     return payout

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import payments
-from app.core.db import transaction
+from app.core.db import read_only, transaction
 from app.core.ids import new_id
 from app.core.pagination import PageParams
 from app.models import Account, Assignment, AssignmentStatus, IdempotencyKey, SettingsChange
@@ -22,9 +22,8 @@ Settings = tuple[payments.PaymentSettings, quality_settings.Thresholds]
 def marketplace_settings(
     session: Session,
 ) -> tuple[payments.PaymentSettings, quality_settings.Thresholds]:
-    settings = payments.read_payment_settings(session), quality_settings.current(session)
-    session.commit()
-    return settings
+    with read_only(session):
+        return payments.read_payment_settings(session), quality_settings.current(session)
 
 
 def shown(settings: Settings) -> dict[str, str]:
@@ -86,8 +85,8 @@ def settings_history(session: Session, page: PageParams) -> Sequence[tuple[Setti
     stmt = select(SettingsChange, Account.name).join(Account, Account.id == SettingsChange.actor_id)
     if page.after:
         stmt = stmt.where(SettingsChange.id < page.after)
-    rows = session.execute(stmt.order_by(SettingsChange.id.desc()).limit(page.limit + 1)).all()
-    session.commit()
+    with read_only(session):
+        rows = session.execute(stmt.order_by(SettingsChange.id.desc()).limit(page.limit + 1)).all()
     return [(change, name) for change, name in rows]
 
 
@@ -111,8 +110,7 @@ def _one_response_per_key(session: Session) -> list[str]:
 
 def verify_ledger(session: Session) -> payments.VerifyReport:
     """Every money invariant, with the app's facts (accepted answers, stored responses)."""
-    report = payments.verify(
-        session, accepted=lambda: _accepted_ids(session), extra_checks=[_one_response_per_key]
-    )
-    session.commit()
-    return report
+    with read_only(session):
+        return payments.verify(
+            session, accepted=lambda: _accepted_ids(session), extra_checks=[_one_response_per_key]
+        )

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import payments
+from app.core.db import read_only
 from app.models import Account, Assignment, AssignmentStatus, Batch, Project, Task, TaskQueueEntry
 
 MAX_WINDOW_S = 31 * 86_400
@@ -78,41 +79,41 @@ def market(
     def between(column: Any) -> Any:
         return (column >= since) & (column < until)
 
-    for (moment,) in session.execute(
-        select(Assignment.leased_at).where(between(Assignment.leased_at))
-    ):
-        at(moment).leases += 1
-        total.leases += 1
-    for (submitted,) in session.execute(
-        select(Assignment.submitted_at).where(
-            between(Assignment.submitted_at), Assignment.status.in_(ANSWERED)
-        )
-    ):
-        at(submitted).answers += 1
-        total.answers += 1
-    for decided, verdict in session.execute(
-        select(Assignment.decided_at, Assignment.status).where(
-            between(Assignment.decided_at),
-            Assignment.status.in_((AssignmentStatus.accepted, AssignmentStatus.rejected)),
-        )
-    ):
-        for b in (at(decided), total):
-            if verdict == AssignmentStatus.rejected:
-                b.rejected += 1
-            else:
-                b.accepted += 1
-    for completed, confidence in session.execute(
-        select(Task.completed_at, Task.confidence).where(
-            between(Task.completed_at), Task.is_gold.is_(False)
-        )
-    ):
-        for b in (at(completed), total):
-            b.completed_tasks += 1
-            b.confidence_sum += float(confidence or 0.0)
-    for flow in payments.flows(session, since, until):
-        at(flow.at).money[flow.flow] += flow.amount
-        total.money[flow.flow] += flow.amount
-    session.commit()
+    with read_only(session):
+        for (moment,) in session.execute(
+            select(Assignment.leased_at).where(between(Assignment.leased_at))
+        ):
+            at(moment).leases += 1
+            total.leases += 1
+        for (submitted,) in session.execute(
+            select(Assignment.submitted_at).where(
+                between(Assignment.submitted_at), Assignment.status.in_(ANSWERED)
+            )
+        ):
+            at(submitted).answers += 1
+            total.answers += 1
+        for decided, verdict in session.execute(
+            select(Assignment.decided_at, Assignment.status).where(
+                between(Assignment.decided_at),
+                Assignment.status.in_((AssignmentStatus.accepted, AssignmentStatus.rejected)),
+            )
+        ):
+            for b in (at(decided), total):
+                if verdict == AssignmentStatus.rejected:
+                    b.rejected += 1
+                else:
+                    b.accepted += 1
+        for completed, confidence in session.execute(
+            select(Task.completed_at, Task.confidence).where(
+                between(Task.completed_at), Task.is_gold.is_(False)
+            )
+        ):
+            for b in (at(completed), total):
+                b.completed_tasks += 1
+                b.confidence_sum += float(confidence or 0.0)
+        for flow in payments.flows(session, since, until):
+            at(flow.at).money[flow.flow] += flow.amount
+            total.money[flow.flow] += flow.amount
     return {
         "window": {"since": since, "until": until, "window_s": window_s, "bucket_s": bucket_s},
         "totals": total.figures(window_s),
