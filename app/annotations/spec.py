@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictInt,
@@ -30,15 +31,16 @@ from app.annotations.registry import (
     annotation_kinds,
     type_names,
 )
-from app.core.schemas import text_fields_refuse_control_characters
+from app.core.schemas import refuse_control_characters, text_fields_refuse_control_characters
 
 __all__ = ["AnnotationSpec", "Edge", "Name", "require_unique"]
 
 Name = Annotated[
     StrictStr,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_LENGTH),
+    BeforeValidator(refuse_control_characters),
 ]
-"""A label or keypoint name: stripped, then 1..100 characters."""
+"""A label or keypoint name: no control character, stripped, then 1..100 characters."""
 
 Edge = tuple[StrictInt, StrictInt]
 

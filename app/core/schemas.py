@@ -77,6 +77,14 @@ def _takes_bool(annotation: Any) -> bool:
     return any(_takes_bool(arg) for arg in get_args(annotation))
 
 
+def _validates_itself(annotation: Any) -> bool:
+    """Whether ``annotation`` holds a model, which checks its own texts (so an error names the
+    nested field, ``images.0.name``, not the whole ``images``)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return True
+    return any(_validates_itself(arg) for arg in get_args(annotation))
+
+
 class InputModel(BaseModel):
     """Request bodies: unknown fields are an error, not silently dropped; no text anywhere in a
     body (nested answers and specs too) carries a control character (the schema of each text
@@ -95,6 +103,9 @@ class InputModel(BaseModel):
             field = cls.model_fields.get(info.field_name)
             if field is not None and not _takes_bool(field.annotation):
                 raise ValueError("must be a number, not true or false")
+        field = cls.model_fields.get(info.field_name or "")
+        if field is not None and _validates_itself(field.annotation):
+            return value
         return refuse_control_characters(value)
 
 
