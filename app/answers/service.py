@@ -14,20 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import payments
+from app.answers.errors import AnswerNotFound, AppealNotAllowed, VerdictConflict
 from app.core.db import transaction
-from app.core.errors import Conflict, NotFound
 from app.core.ids import new_id
 from app.models import Account, Assignment, AssignmentStatus, Batch, Bonus, Project
 
 AUTO_ACCEPT_REASON = "accepted automatically: the review window ended"
-
-
-class AnswerNotFound(NotFound):
-    type, title = "assignment-not-found", "Assignment not found"
-
-
-class VerdictConflict(Conflict):
-    type, title = "verdict-final", "The answer already has a verdict or was never submitted"
 
 
 def _submitted_for_requester(
@@ -139,10 +131,6 @@ def record_reject(session: Session, assignment: Assignment, reason: str, *, now:
         now,
     )
     assignment.appeal_until = now + timedelta(seconds=window)
-
-
-class AppealNotAllowed(Conflict):
-    type, title = "appeal-not-allowed", "This answer cannot be appealed"
 
 
 def appeal(

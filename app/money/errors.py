@@ -13,6 +13,7 @@ import payments
 from app.core.errors import (
     Conflict,
     InternalError,
+    NotFound,
     PaymentRequired,
     ProblemError,
     ServiceUnavailable,
@@ -103,3 +104,7 @@ def problem_for(exc: Exception) -> ProblemError:
         return PaymentProviderUnavailable("The payment provider did not answer; retry later.")
     log.error("ledger error: %s", exc)
     return InternalError()
+
+
+class PayoutNotFound(NotFound):
+    type, title = "payout-not-found", "Payout not found"

@@ -15,18 +15,14 @@ from sqlalchemy.orm import Session
 
 import payments
 from app.core.db import read_only, transaction
-from app.core.errors import NotFound
 from app.core.ids import new_id
 from app.models import Account, Batch, Role
+from app.money.errors import PayoutNotFound
 from payments.accounts import AccountKind, TxKind
 from payments.models import Escrow, LedgerAccount, LedgerEntry, LedgerTransaction, Payout
 
 LEDGER_REFERENCE_LENGTH = 128
 """``payments`` ledger transactions' ``reference`` column is a varchar(128)."""
-
-
-class PayoutNotFound(NotFound):
-    type, title = "payout-not-found", "Payout not found"
 
 
 @dataclass(frozen=True)

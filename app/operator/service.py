@@ -21,6 +21,7 @@ from app.models import (
     WorkerSkill,
 )
 from app.money import service as money_service
+from app.operator.errors import WorkerNotFound
 from app.quality import service as quality_service
 from app.quality.skills import describe
 
@@ -47,10 +48,6 @@ def workers(session: Session, page: PageParams) -> Sequence[tuple[Account, int, 
         stmt = stmt.where(Account.id < page.after)
     rows = session.execute(stmt.order_by(Account.id.desc()).limit(page.limit + 1)).all()
     return [(a, int(n), int(k)) for a, n, k in rows]
-
-
-class WorkerNotFound(NotFound):
-    type, title = "worker-not-found", "Worker not found"
 
 
 def worker(session: Session, worker_id: str) -> tuple[Account, int, int]:

@@ -9,19 +9,11 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from app.core.db import transaction
-from app.core.errors import Conflict, NotFound
 from app.core.ids import new_id
 from app.core.pagination import PageParams
 from app.models import Account, Batch, Project, ProjectStatus, TaskQueueEntry
+from app.projects.errors import AnnotationLocked, ProjectNotFound
 from app.projects.schemas import ProjectCreate, ProjectUpdate
-
-
-class ProjectNotFound(NotFound):
-    type, title = "project-not-found", "Project not found"
-
-
-class AnnotationLocked(Conflict):
-    type, title = "annotation-locked", "The annotation spec can no longer change"
 
 
 def create(session: Session, requester: Account, body: ProjectCreate, *, now: datetime) -> Project:

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from app.annotations import AnnotationSpec
 from app.answers import service as answer_service
 from app.core.db import transaction
-from app.core.errors import Forbidden
 from app.models import (
     Account,
     Assignment,
@@ -35,15 +34,12 @@ from app.models import (
 from app.quality import gold
 from app.quality import settings as quality_settings
 from app.quality.engine import Consensus, Engine, TaskAnswer, engine_for
+from app.quality.errors import WorkerBanned
 from app.quality.settings import Thresholds
 from app.quality.skills import ban_reason, estimate
 from app.work import queue
 
 EXCLUDED = "excluded: the worker was banned from this project"
-
-
-class WorkerBanned(Forbidden):
-    type, title = "worker-banned", "Banned from this project"
 
 
 def check_not_banned(worker: Account, row: WorkerSkill | None) -> None:

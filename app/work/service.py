@@ -28,7 +28,7 @@ from app.models import (
     Task,
     WorkerSkill,
 )
-from app.projects.service import ProjectNotFound
+from app.projects.errors import ProjectNotFound
 from app.quality import gold
 from app.quality import service as quality_service
 from app.quality import settings as quality_settings
