@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -35,13 +34,9 @@ from app.work.errors import (
 if TYPE_CHECKING:
     from app.assist import vision
 
-
-def _vision() -> ModuleType:
-    """The image work, imported on first use: OpenCV and scikit-image take ~0.8 s to import,
-    which every ``serve`` and ``worker`` start would pay though most projects never assist."""
-    from app.assist import vision
-
-    return vision
+# ``app.assist.vision`` is imported inside the functions that use it: OpenCV and scikit-image
+# take ~0.8 s to import, which every ``serve`` and ``worker`` start would pay though most
+# projects never ask for assistance.
 
 
 # Which project types each tool serves.
@@ -80,8 +75,10 @@ def box_to_polygon(
     leased = _load(session, store, worker, assignment_id, "box_to_polygon", now=now)
     _check_label(leased.spec, label)
     _check_box(leased.image, box)
-    region = _vision().largest_component(_vision().grabcut(leased.rgb, box))
-    ring = _vision().outline(region, max_points=MAX_POLYGON_POINTS) if region.area else None
+    from app.assist import vision
+
+    region = vision.largest_component(vision.grabcut(leased.rgb, box))
+    ring = vision.outline(region, max_points=MAX_POLYGON_POINTS) if region.area else None
     if ring is None:
         raise NothingFound("GrabCut found no object inside the box; draw the outline by hand.")
     answer = {"objects": [{"label": label, "points": [[x, y] for x, y in ring]}]}
@@ -102,7 +99,9 @@ def box_to_mask(
     leased = _load(session, store, worker, assignment_id, "box_to_mask", now=now)
     value = _check_label(leased.spec, label)
     _check_box(leased.image, box)
-    region = _vision().largest_component(_vision().grabcut(leased.rgb, box))
+    from app.assist import vision
+
+    region = vision.largest_component(vision.grabcut(leased.rgb, box))
     if region.area == 0:
         raise NothingFound("GrabCut found no object inside the box; paint it by hand.")
     return Suggestion(_mask_answer(leased, region, value), region.area)
@@ -123,7 +122,9 @@ def superpixel(
     leased = _load(session, store, worker, assignment_id, "superpixel", now=now)
     value = _check_label(leased.spec, label)
     _check_point(leased.image, point)
-    region = _vision().superpixel(leased.rgb, point, segments=segments)
+    from app.assist import vision
+
+    region = vision.superpixel(leased.rgb, point, segments=segments)
     return Suggestion(_mask_answer(leased, region, value), region.area)
 
 
@@ -140,7 +141,9 @@ def snap(
     """The nearest strong edge point within ``radius``, and True; or the point and False."""
     leased = _load(session, store, worker, assignment_id, "snap", now=now)
     _check_point(leased.image, point)
-    found = _vision().snap(leased.rgb, point, radius)
+    from app.assist import vision
+
+    found = vision.snap(leased.rgb, point, radius)
     return (found, True) if found is not None else (point, False)
 
 
@@ -180,7 +183,9 @@ def _load(
         data = store.get(image.sha256)
     except ImageNotFound:
         raise ImageNotAvailable(f"Image {image.id} is missing from the store.") from None
-    return _Leased(spec, image, _vision().decode_rgb(data))
+    from app.assist import vision
+
+    return _Leased(spec, image, vision.decode_rgb(data))
 
 
 def _check_label(spec: AnnotationSpec, label: str) -> int:

@@ -26,6 +26,7 @@ export class Viewer {
   private readonly picture: Konva.Image | null = null;
   private preview: HTMLCanvasElement | null = null;
   private full: HTMLImageElement | null = null;
+  private destroyed = false;
 
   constructor(
     readonly container: HTMLElement,
@@ -103,13 +104,14 @@ export class Viewer {
   }
 
   destroy(): void {
+    this.destroyed = true;
     this.resize.disconnect();
     this.cleanups.forEach((c) => c());
     this.stage.destroy();
   }
 
   private makePreview(image: HTMLImageElement): void {
-    if (!this.picture) return;
+    if (!this.picture || this.destroyed) return; // the task may have moved on before this frame
     const k = PREVIEW_MAX_SIDE / Math.max(this.width, this.height);
     const canvas = document.createElement("canvas");
     canvas.width = Math.round(this.width * k);
