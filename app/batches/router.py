@@ -6,12 +6,13 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from app.annotations.registry import annotation_kinds
 from app.auth.deps import Requester
 from app.batches import results as batch_results
 from app.batches import service as batch_service
@@ -38,7 +39,7 @@ from app.core import idempotency
 from app.core.deps import BaseURL, Now, SessionDep, SettingsDep
 from app.core.errors import PayloadTooLarge, Unprocessable, UnsupportedMediaType, body_errors
 from app.core.forms import Form, FormField
-from app.core.openapi import problems, request_body
+from app.core.openapi import model_ref, problems, request_body
 from app.core.pagination import PageParams, next_cursor, page_params
 from app.exports import (
     Export,
@@ -58,7 +59,7 @@ from app.money.errors import InsufficientFunds
 router = APIRouter(prefix="/v1", tags=["batches"])
 
 Page = Annotated[PageParams, Depends(page_params)]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+IdempotencyKey = idempotency.KeyHeader
 SkipInvalid = Annotated[
     bool,
     Query(
@@ -446,10 +447,26 @@ def _image_reader(store: ImageStore) -> ImageReader:
     return read
 
 
+def _results_content() -> dict[str, Any]:
+    """format=json pages, or a download: the JSON ones (COCO, Label Studio) in their own shape."""
+    documents = {
+        json.dumps(fmt.json_schema, sort_keys=True): fmt.json_schema
+        for kind in annotation_kinds()
+        for fmt in kind.formats.values()
+        if fmt.media_type == "application/json" and fmt.json_schema is not None
+    }
+    json_schema = {"anyOf": [model_ref(ResultPage), *documents.values()]}
+    return {
+        "application/json": {"schema": json_schema},
+        "application/zip": {},
+        "text/csv": {},
+    }
+
+
 @router.get(
     "/batches/{batch_id}/results",
-    response_model=ResultPage,
-    responses={200: {"content": {"application/zip": {}, "text/csv": {}}}},
+    response_model=None,
+    responses={200: {"description": "Results", "content": _results_content()}},
 )
 def get_results(
     batch_id: str,
