@@ -23,6 +23,7 @@ from app.core.db import make_engine, make_sessionmaker
 from app.core.errors import (
     InsufficientStorage,
     ProblemError,
+    StorageUnavailable,
     install_handlers,
     register_translator,
 )
@@ -32,7 +33,7 @@ from app.core.migrate import upgrade
 from app.core.openapi import install_openapi
 from app.core.secrets import server_secret
 from app.health.router import router as health_router
-from app.images import ImageStoreFull, LocalImageStore, UrlSigner
+from app.images import ImageStoreFull, ImageStoreUnavailable, LocalImageStore, UrlSigner
 from app.images.s3 import S3ImageStore
 from app.images.store import sweep_temporary
 from app.images.thumbnails import ThumbnailCache
@@ -55,6 +56,11 @@ def _store_full(exc: Exception) -> ProblemError:
         "The image store has no space left; nothing of this upload was kept. "
         "Retry later (the operator has been told through the log)."
     )
+
+
+def _store_unavailable(exc: Exception) -> ProblemError:
+    log.error("image store unavailable: %s", exc)
+    return StorageUnavailable()
 
 
 def body_caps(settings: Settings) -> dict[tuple[str, str], int]:
@@ -141,6 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     register_translator(payments.PaymentsError, money_problem)
     register_translator(ImageStoreFull, _store_full)
+    register_translator(ImageStoreUnavailable, _store_unavailable)
     install_handlers(app)
     routers = (
         health_router,

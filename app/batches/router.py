@@ -37,7 +37,15 @@ from app.batches.schemas import (
 )
 from app.core import idempotency
 from app.core.deps import BaseURL, Now, SessionDep, SettingsDep
-from app.core.errors import PayloadTooLarge, Unprocessable, UnsupportedMediaType, body_errors
+from app.core.errors import (
+    DatabaseUnavailable,
+    InsufficientStorage,
+    PayloadTooLarge,
+    StorageUnavailable,
+    Unprocessable,
+    UnsupportedMediaType,
+    body_errors,
+)
 from app.core.forms import Form, FormField
 from app.core.openapi import model_ref, problems, request_body
 from app.core.pagination import PageParams, next_cursor, page_params
@@ -60,6 +68,10 @@ router = APIRouter(prefix="/v1", tags=["batches"])
 
 Page = Annotated[PageParams, Depends(page_params)]
 IdempotencyKey = idempotency.KeyHeader
+
+IMAGE_STORE_PROBLEMS = (InsufficientStorage, StorageUnavailable, DatabaseUnavailable)
+"""What storing images can meet besides the request's own faults: a full store (507) and an
+unavailable store or database (503, Retry-After); nothing of the upload is kept."""
 SkipInvalid = Annotated[
     bool,
     Query(
@@ -175,7 +187,9 @@ async def _read_json(
     status_code=status.HTTP_201_CREATED,
     response_model=BatchOut,
     openapi_extra=request_body(json=BatchCreateJSON, multipart=BATCH_FORM.schema()),
-    responses=problems(UnsupportedMediaType, ImageRejected, BatchStateConflict),
+    responses=problems(
+        UnsupportedMediaType, ImageRejected, BatchStateConflict, *IMAGE_STORE_PROBLEMS
+    ),
 )
 async def create_batch(
     project_id: str,
@@ -239,7 +253,9 @@ async def _read_upload(
     "/batches/{batch_id}/images",
     response_model=BatchImagesOut,
     openapi_extra=request_body(json=BatchCreateJSON, multipart=BATCH_FORM.schema()),
-    responses=problems(UnsupportedMediaType, ImageRejected, BatchStateConflict),
+    responses=problems(
+        UnsupportedMediaType, ImageRejected, BatchStateConflict, *IMAGE_STORE_PROBLEMS
+    ),
 )
 async def add_batch_images(
     batch_id: str,
@@ -332,7 +348,7 @@ async def _read_gold(request: Request, limits: ImageLimits) -> tuple[str, bytes,
     status_code=status.HTTP_201_CREATED,
     response_model=GoldOut,
     openapi_extra=request_body(json=GoldJSON, multipart=GOLD_FORM.schema()),
-    responses=problems(UnsupportedMediaType, ImageRejected),
+    responses=problems(UnsupportedMediaType, ImageRejected, *IMAGE_STORE_PROBLEMS),
 )
 async def create_gold(
     project_id: str,
