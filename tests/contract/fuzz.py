@@ -39,9 +39,11 @@ def _env(database_url: str, workdir: Path, *, reconcilers: bool = False) -> dict
         "TESSERA_ENV": "test",
     }
     if reconcilers:
-        # Every second: an accepted answer's earnings are released (payout hold 0) and a
-        # payout is sent while the run goes on, as in the service.
-        env["TESSERA_RECONCILE_INTERVAL_S"] = "1"
+        # The service's reconcilers at their own intervals, but these every second: an accepted
+        # answer's earnings are released (payout hold 0) and a payout sent while the run goes on.
+        env["TESSERA_RECONCILE_INTERVALS"] = json.dumps(
+            {"earnings.release": 1, "payouts.send": 1, "answers.auto_accept": 1}
+        )
     return env
 
 
