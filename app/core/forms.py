@@ -31,6 +31,8 @@ class FormField:
     description: str = ""
     max_length: int = 100_000
     """For text and JSON fields: characters."""
+    choices: tuple[str, ...] = ()
+    """For text fields: the values it takes (any, when empty)."""
 
 
 def _refused(name: str, msg: str, detail: str | None = None) -> Unprocessable:
@@ -53,6 +55,8 @@ class Form:
                 prop = {"type": "string", "maxLength": f.max_length}
                 if f.kind == "json":
                     prop["contentMediaType"] = "application/json"
+                if f.choices:
+                    prop["enum"] = list(f.choices)
             if f.description:
                 prop["description"] = f.description
             properties[f.name] = prop
@@ -114,5 +118,7 @@ class Form:
                     except ValueError as exc:
                         raise _refused(f.name, str(exc)) from None
                 else:
+                    if f.choices and text not in f.choices:
+                        raise _refused(f.name, f"one of {', '.join(f.choices)}")
                     values[f.name] = text
             yield values
