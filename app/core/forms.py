@@ -137,6 +137,6 @@ class Form:
                         raise FormFieldRefused(f.name, str(exc)) from None
                 else:
                     if f.choices and text not in f.choices:
-                        raise _refused(f.name, f"one of {', '.join(f.choices)}")
+                        raise FormFieldRefused(f.name, f"one of {', '.join(f.choices)}")
                     values[f.name] = text
             yield values
