@@ -116,7 +116,7 @@ def batch_out(session: Session, batch: Batch, now: datetime) -> BatchOut:
         project_id=batch.project_id,
         status=batch.status,
         task_count=batch.task_count,
-        counts=batch_service.counts(session, batch),
+        counts=batch_service.task_counts(session, batch),
         money=BatchMoney(**asdict(money_service.batch_money(session, batch.id))),
         progress=BatchProgress(**batch_service.progress(session, batch, now=now)),
         upload_report=batch.upload_report,
@@ -226,7 +226,7 @@ async def create_batch(
         {**fingerprint, "skip_invalid": True} if skip_invalid else fingerprint,
     )
     return await run_in_threadpool(
-        idempotency.run, session, requester, idempotency_key, request_hash, action, now=now
+        idempotency.run_once, session, requester, idempotency_key, request_hash, action, now=now
     )
 
 
@@ -299,7 +299,7 @@ async def add_batch_images(
         {**fingerprint, "skip_invalid": True} if skip_invalid else fingerprint,
     )
     return await run_in_threadpool(
-        idempotency.run, session, requester, idempotency_key, request_hash, action, now=now
+        idempotency.run_once, session, requester, idempotency_key, request_hash, action, now=now
     )
 
 
@@ -411,7 +411,7 @@ def launch_batch(
         )
 
     request_hash = idempotency.fingerprint("POST", request.url.path, None)
-    return idempotency.run(session, requester, idempotency_key, request_hash, action, now=now)
+    return idempotency.run_once(session, requester, idempotency_key, request_hash, action, now=now)
 
 
 @router.post(

@@ -709,7 +709,7 @@ def settle_due(session: Session, *, now: datetime, limit: int = 50) -> int:
     return len(due)
 
 
-def counts(session: Session, batch: Batch) -> dict[str, int]:
+def task_counts(session: Session, batch: Batch) -> dict[str, int]:
     completed = session.scalar(select(completed_in(batch.id))) or 0
     by_status = dict(
         session.execute(
