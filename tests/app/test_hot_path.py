@@ -119,7 +119,7 @@ def test_the_functions_constants_are_the_pythons() -> None:
     from app.models.quality_settings import DEFAULT_BENEFIT_OF_DOUBT_BELOW
     from app.quality import service, skills
 
-    module = importlib.import_module("migrations.versions.2026-12-01-1600_worker_confusion")
+    module = importlib.import_module("migrations.versions.2026-12-01-1700_worker_confusion")
     sql = module.SUBMIT
     assert (skills.PRIOR_RIGHT, skills.PRIOR_WRONG) == (3.5, 1.5)
     # The confusion prior: CONFUSION_PRIOR_MASS pseudo-answers over the rows, right 70%.
@@ -136,7 +136,7 @@ def test_the_functions_constants_are_the_pythons() -> None:
 def test_submit_with_confusion_rows_is_the_services_model(
     client: TestClient, calls: list[Any]
 ) -> None:
-    """Workers with submit-time confusion rows (migration 0021): the function's posterior is the
+    """Workers with submit-time confusion rows (migration 0022): the function's posterior is the
     engine's, and each worker's crowd counts grow by its leave-one-out posterior, as the
     service's ``_grade`` would add them."""
     import numpy as np

@@ -8,9 +8,9 @@ per-label accuracy (app/quality/skills.py). PostgreSQL: ``tessera_submit`` is re
 that computes the same posterior from those rows, grades them with each answer's leave-one-out
 posterior, and names the workers the ban rule must look at.
 
-Revision ID: 0021
-Revises: 0020
-Create Date: 2026-12-01 16:00:00
+Revision ID: 0022
+Revises: 0021
+Create Date: 2026-12-01 17:00:00
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0021"
-down_revision: str | None = "0020"
+revision: str = "0022"
+down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -196,7 +196,7 @@ BEGIN
                         0.6);
 
     -- The posterior of app.quality.engine.ClassificationEngine (no fitted model): a worker's
-    -- submit-time confusion matrix (app.quality.skills, migration 0021) when its row has one,
+    -- submit-time confusion matrix (app.quality.skills, migration 0022) when its row has one,
     -- else one coin; the same operations in the same order, so the same numbers. ``v_own``
     -- keeps each answer's log-likelihoods under its worker's gold-only matrix (``verified``),
     -- ``v_lv`` their sum: what the leave-one-out posteriors below are made of.
