@@ -164,7 +164,7 @@ def stats(
     confidence of completed tasks and the rejection rate, in totals and per bucket."""
     end = now if until is None else _aware(until)
     figures = operator_stats.market(session, until=end, window_s=window_s, bucket_s=bucket_s)
-    return StatsOut(**operator_stats.counts(session), **figures)
+    return StatsOut(**operator_stats.marketplace_counts(session), **figures)
 
 
 def _aware(moment: datetime) -> datetime:
