@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -97,7 +98,9 @@ def test_multipart_bodies_are_declared_as_parsed(doc):
     assert form["additionalProperties"] is False
     assert gold["application/json"]["schema"]["$ref"] == "#/components/schemas/GoldJSON"
     batch = paths["/v1/projects/{project_id}/batches"]["post"]["requestBody"]["content"]
-    assert set(batch["multipart/form-data"]["schema"]["properties"]) == {"files"}
+    batch_form = batch["multipart/form-data"]["schema"]["properties"]
+    assert set(batch_form) == {"files", "labels_format"}
+    assert "yolo" in batch_form["labels_format"]["enum"]
 
 
 def test_reward_constraint_is_in_the_schema(doc):
@@ -182,7 +185,7 @@ def test_a_body_that_is_not_utf8_is_refused_not_a_500(client: TestClient, path: 
     assert r.status_code == 422, r.text
 
 
-def test_links_chain_the_workflow(doc):
+def test_links_chain_the_workflow(doc: dict[str, Any]) -> None:
     """The links (app/core/links.py) are in the document, each naming an operation that exists,
     and they chain create project -> upload -> launch -> lease -> submit -> accept -> payout."""
     by_id = {op["operationId"]: (method, path) for method, path, op in _operations(doc)}
@@ -202,16 +205,16 @@ def test_links_chain_the_workflow(doc):
         ("POST", "/v1/payouts"),
         ("GET", "/v1/payouts/{payout_id}"),
     ]
-    for source, target in zip(chain, chain[1:], strict=False):
+    for source, target in itertools.pairwise(chain):
         assert (source, target) in edges, (source, target)
     assert (("POST", "/v1/deposits"), ("GET", "/v1/me")) in edges
 
 
-def test_a_link_to_nothing_is_refused():
+def test_a_link_to_nothing_is_refused() -> None:
     from app.core.links import Link
     from app.core.openapi import add_links
 
-    doc = {
+    doc: dict[str, Any] = {
         "paths": {
             "/a": {"post": {"operationId": "a", "responses": {"201": {}}}},
             "/b/{b_id}": {
@@ -229,13 +232,13 @@ def test_a_link_to_nothing_is_refused():
         Link("POST /a", "201", "ToC", "GET /c", {}),
         Link("POST /a", "201", "ToB", "GET /b/{b_id}", {"x": "$response.body#/id"}),
     ):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match=r"^link "):
             add_links(doc, [bad])
     add_links(doc, [Link("POST /a", "201", "ToB", "GET /b/{b_id}", {"b_id": "$response.body#/id"})])
     assert doc["paths"]["/a"]["post"]["responses"]["201"]["links"]["ToB"]["operationId"] == "b"
 
 
-def test_json_downloads_are_declared_in_their_shape(doc):
+def test_json_downloads_are_declared_in_their_shape(doc: dict[str, Any]) -> None:
     """format=coco and format=labelstudio answer application/json that is not a ResultPage: the
     200 says so (each JSON export format declares its document's schema)."""
     from app.annotations.registry import annotation_kinds
@@ -250,7 +253,9 @@ def test_json_downloads_are_declared_in_their_shape(doc):
     assert titles == {"#/components/schemas/ResultPage", "CocoDocument", "LabelStudioTasks"}
 
 
-def test_a_required_text_is_not_blank_in_the_schema_and_the_server(doc, client: TestClient):
+def test_a_required_text_is_not_blank_in_the_schema_and_the_server(
+    doc: dict[str, Any], client: TestClient
+) -> None:
     """The server strips whitespace before it counts: a required name of only spaces is refused,
     and the schema's pattern refuses it too (else schemathesis finds valid data refused)."""
     import re
@@ -265,7 +270,9 @@ def test_a_required_text_is_not_blank_in_the_schema_and_the_server(doc, client: 
     assert re.search(name["pattern"], " key ")
 
 
-def test_an_empty_idempotency_key_is_refused_as_the_schema_says(doc, client: TestClient):
+def test_an_empty_idempotency_key_is_refused_as_the_schema_says(
+    doc: dict[str, Any], client: TestClient
+) -> None:
     requester = signup(client, "requester")
     params = doc["paths"]["/v1/deposits"]["post"]["parameters"]
     key = next(p for p in params if p["name"] == "Idempotency-Key")
