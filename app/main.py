@@ -42,6 +42,7 @@ from app.money.errors import problem_for as money_problem
 from app.money.router import router as money_router
 from app.operator.router import router as operator_router
 from app.projects.router import router as projects_router
+from app.quality import skills
 from app.web.router import api_router as web_api_router
 from app.web.router import mount_web_app
 from app.work.hotpath import HotPath
@@ -123,6 +124,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             threading.Thread(
                 target=sweep_temporary, args=(settings.images_dir,), daemon=True
             ).start()
+        # The skill bound's scipy import, off the startup path and off the first request's.
+        threading.Thread(target=skills.warm_up, daemon=True).start()
         reconcilers = None
         if settings.reconcilers_in_process:
             reconcilers = start_in_thread(app.state.sessionmaker, settings)
