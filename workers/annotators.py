@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from app.annotators.delivery import CallSettings, call_due
+from app.annotators.learning import fit_due, predict_due
 from app.core.config import Settings
 from app.core.secrets import server_secret
 from app.images import ImageStore, UrlSigner
@@ -42,3 +43,18 @@ class CallModels:
                 url_signer=UrlSigner(secret),
             )
         return call_due(session, self.store, now=now, options=self.options)
+
+
+class BuiltinModels:
+    """Builtin classifiers are refitted as their project's consensus grows, and predict every
+    open task after each fit."""
+
+    name = "models.builtin"
+    interval_s = 30.0
+
+    def __init__(self, settings: Settings, store: ImageStore | None = None) -> None:
+        self.store = store or open_image_store(settings.image_store, images_dir=settings.images_dir)
+
+    def run_once(self, session: Session, now: datetime) -> int:
+        fitted = fit_due(session, self.store, now=now)
+        return fitted + predict_due(session, self.store, now=now)
