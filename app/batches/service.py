@@ -734,8 +734,19 @@ def task_counts(session: Session, batch: Batch) -> dict[str, int]:
         ).all()
     )
     answered = (AssignmentStatus.submitted, AssignmentStatus.accepted, AssignmentStatus.rejected)
+    # Images named by URL still being downloaded (a draft batch launches once this is 0).
+    fetching = (
+        session.scalar(
+            select(func.count()).where(
+                ImageFetch.batch_id == batch.id, ImageFetch.status == "pending"
+            )
+        )
+        if batch.status == BatchStatus.draft
+        else 0
+    )
     return {
         "tasks": batch.task_count,
+        "fetching": fetching or 0,
         "completed_tasks": completed,
         "answers": sum(by_status.get(s, 0) for s in answered),
         "accepted": by_status.get(AssignmentStatus.accepted, 0),
