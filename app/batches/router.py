@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy.orm import Session
 
+from app.annotators.starts import Start
 from app.auth.deps import Requester
 from app.batches import results as batch_results
 from app.batches import service as batch_service
@@ -32,6 +33,7 @@ from app.batches.schemas import (
     GoldJSON,
     GoldOut,
     LaunchQuote,
+    PredictionStart,
     ResultAnswer,
     ResultItem,
     ResultPage,
@@ -55,6 +57,7 @@ from app.exports import (
 )
 from app.images import ImageLimits, ImageStore, default_resolver, fetch_image, requester_expiry
 from app.images.store import api_image_url
+from app.imports import LABEL_FORMATS, LabelFileInvalid
 from app.models import Batch
 from app.money import service as money_service
 from app.money.errors import InsufficientFunds
@@ -75,8 +78,20 @@ BATCH_FORM = Form(
     FormField(
         "files",
         "files",
-        description="Images (JPEG, PNG, WebP) or .zip archives of them; each image is a task.",
-    )
+        description="Images (JPEG, PNG, WebP) or .zip archives of them; each image is a task. "
+        "Label files (COCO, YOLO, Pascal VOC, CVAT, Datumaro, Label Studio, masks, CSV) in a zip "
+        "or beside the images become pre-annotations, reported per file in "
+        "`upload_report.labels` (docs/EXPORTS.md, Imports).",
+    ),
+    FormField(
+        "labels_format",
+        "text",
+        required=False,
+        description="Read the label files in this format only (by default each file's format is "
+        "detected from its name and content); `folders`: class folders "
+        "(`train/<label>/<name>`) label a classification project's images.",
+        choices=LABEL_FORMATS,
+    ),
 )
 GOLD_FORM = Form(
     FormField("file", "file", description="The gold task's image."),
@@ -134,7 +149,15 @@ async def _read_multipart(
         for item in form["files"]:
             data = await item.read(limits.max_request_bytes + 1)
             upload.add_file(item.filename or "", data, limits)
-    return upload, {"files": [(n, hashlib.sha256(d).hexdigest()) for n, d in upload.images]}
+        upload.labels_format = form.get("labels_format")
+    fingerprint: dict[str, Any] = {
+        "files": [(n, hashlib.sha256(d).hexdigest()) for n, d in upload.images]
+    }
+    if upload.labels:
+        fingerprint["labels"] = [(n, hashlib.sha256(d).hexdigest()) for n, d in upload.labels]
+    if upload.labels_format:
+        fingerprint["labels_format"] = upload.labels_format
+    return upload, fingerprint
 
 
 async def _read_json(
@@ -166,7 +189,7 @@ async def _read_json(
     status_code=status.HTTP_201_CREATED,
     response_model=BatchOut,
     openapi_extra=request_body(json=BatchCreateJSON, multipart=BATCH_FORM.schema()),
-    responses=problems(UnsupportedMediaType, ImageRejected, BatchStateConflict),
+    responses=problems(UnsupportedMediaType, ImageRejected, BatchStateConflict, LabelFileInvalid),
 )
 async def create_batch(
     project_id: str,
@@ -230,7 +253,7 @@ async def _read_upload(
     "/batches/{batch_id}/images",
     response_model=BatchImagesOut,
     openapi_extra=request_body(json=BatchCreateJSON, multipart=BATCH_FORM.schema()),
-    responses=problems(UnsupportedMediaType, ImageRejected, BatchStateConflict),
+    responses=problems(UnsupportedMediaType, ImageRejected, BatchStateConflict, LabelFileInvalid),
 )
 async def add_batch_images(
     batch_id: str,
@@ -269,6 +292,7 @@ async def add_batch_images(
             present=[AddedImage(**p) for p in result.present],
             duplicates=result.duplicates,
             skipped=upload.skipped,
+            labels=result.labels,
         )
 
     request_hash = idempotency.fingerprint(
@@ -497,6 +521,7 @@ def get_results(
         if include == "answers"
         else {}
     )
+    starts = batch_results.prediction_starts(session, batch, shown, answers, images)
     urls = {
         image_id: store.url_for(
             image, viewer_id=requester.id, expires_at=expires_at, base_url=base_url
@@ -540,6 +565,7 @@ def get_results(
                     appeal_message=a.appeal_message,
                     appealed_at=a.appealed_at,
                     appeal_outcome=a.appeal_outcome,
+                    prediction=_start_out(starts.get(a.id)),
                 )
                 for a in answers.get(t.id, [])
             ]
@@ -549,6 +575,10 @@ def get_results(
         for t in shown
     ]
     return ResultPage(items=items, next_cursor=next_cursor([t.id for t in tasks], page.limit))
+
+
+def _start_out(start: Start | None) -> PredictionStart | None:
+    return PredictionStart(**asdict(start)) if start is not None else None
 
 
 def thumbnail_url(image_url: str, width: int = 256) -> str:

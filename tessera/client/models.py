@@ -224,6 +224,17 @@ class Gold(Model):
     pre_annotation: dict[str, Any] | None = None
 
 
+class PredictionStart(Model):
+    """The model's prediction an answer started from, and how much of it the answer kept."""
+
+    schema_name = "PredictionStart"
+    model_id: str
+    model_score: float
+    agreement: float
+    unchanged: bool
+    measure: str
+
+
 class ResultAnswer(Model):
     schema_name = "ResultAnswer"
     assignment_id: str
@@ -237,6 +248,8 @@ class ResultAnswer(Model):
     appeal_message: str | None = None
     appealed_at: datetime | None = None
     appeal_outcome: str | None = None
+    prediction: PredictionStart | None = None
+    """Set when the answer started from a model's prediction."""
 
 
 class Result(Model):
@@ -333,6 +346,21 @@ class PlatformSettings(Model):
     payout_hold_s: int
     benefit_of_doubt_below: float
     qualification_retry_s: int
+
+
+class AdminPayout(Model):
+    schema_name = "AdminPayoutOut"
+    id: str
+    worker_id: str
+    worker_name: str | None
+    amount: Decimal
+    status: str
+    provider: str
+    attempts: int
+    failure_reason: str | None
+    created_at: datetime
+    next_attempt_at: datetime | None
+    settled_at: datetime | None
 
 
 class SettingsChange(Model):
