@@ -21,6 +21,7 @@ from workers.lease_expiry import LeaseExpiry
 from workers.money import AutoAccept, GrantOverdueAppeals, ReleaseHolds, SendPayouts, SettleBatches
 from workers.quality import GradeGold, Reestimate
 from workers.ratelimits import PruneRateCounters
+from workers.webhooks import DeliverWebhooks
 
 log = logging.getLogger("tessera.workers")
 
@@ -41,6 +42,7 @@ def default_reconcilers(settings: Settings | None = None) -> list[Reconciler]:
             limits_from(settings),
         ),
         PruneRateCounters(),
+        DeliverWebhooks(),
     ]
 
 
