@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -9,13 +8,18 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from app.auth.deps import Requester
 from app.batches import results as batch_results
 from app.batches import service as batch_service
-from app.batches.errors import BatchStateConflict, ImageRejected
+from app.batches.errors import (
+    BatchStateConflict,
+    FormatNotAvailable,
+    GoldNeedsOneImage,
+    ImageRejected,
+    ImagesNeedFormat,
+)
 from app.batches.intake import Upload, limits_from
 from app.batches.schemas import (
     AddedImage,
@@ -36,8 +40,8 @@ from app.batches.schemas import (
 )
 from app.core import idempotency
 from app.core.deps import BaseURL, Now, SessionDep, SettingsDep
-from app.core.errors import PayloadTooLarge, Unprocessable, UnsupportedMediaType, body_errors
-from app.core.forms import Form, FormField
+from app.core.errors import PayloadTooLarge, UnsupportedMediaType
+from app.core.forms import Form, FormField, parse_json_body
 from app.core.openapi import problems, request_body
 from app.core.pagination import PageParams, next_cursor, page_params
 from app.exports import (
@@ -136,19 +140,7 @@ async def _read_multipart(
 async def _read_json(
     request: Request, limits: ImageLimits
 ) -> tuple[Upload, dict[str, Any], dict[str, Any] | None]:
-    try:
-        raw = json.loads(await request.body())
-        body = BatchCreateJSON.model_validate(raw)
-    except UnicodeDecodeError:
-        raise Unprocessable("The body is not UTF-8 JSON.") from None
-    except json.JSONDecodeError as exc:
-        raise Unprocessable(
-            f"The body is not valid JSON: {exc.msg} at position {exc.pos}."
-        ) from None
-    except ValidationError as exc:
-        raise Unprocessable(
-            "The batch description is not valid.", errors=body_errors(exc.errors())
-        ) from None
+    body = parse_json_body(await request.body(), BatchCreateJSON, "batch description")
     upload = Upload()
     urls = [str(ref.url) for ref in body.images if ref.url is not None]
     url_names = [ref.name for ref in body.images if ref.url is not None]
@@ -298,18 +290,7 @@ async def _read_gold(request: Request, limits: ImageLimits) -> tuple[str, bytes,
             upload.add_file(file.filename or "", await file.read(limits.max_file_bytes + 1), limits)
         answer, pre_annotation = form["answer"], form.get("pre_annotation")
     elif content_type == "application/json":
-        try:
-            body = GoldJSON.model_validate(json.loads(await request.body()))
-        except UnicodeDecodeError:
-            raise Unprocessable("The body is not UTF-8 JSON.") from None
-        except json.JSONDecodeError as exc:
-            raise Unprocessable(
-                f"The body is not valid JSON: {exc.msg} at position {exc.pos}."
-            ) from None
-        except ValidationError as exc:
-            raise Unprocessable(
-                "The gold task is not valid.", errors=body_errors(exc.errors())
-            ) from None
+        body = parse_json_body(await request.body(), GoldJSON, "gold task")
         if body.image_base64 is not None:
             upload.add_base64(body.name or "gold", body.image_base64, limits)
         else:
@@ -321,7 +302,7 @@ async def _read_gold(request: Request, limits: ImageLimits) -> tuple[str, bytes,
     else:
         raise UnsupportedMediaType("Send multipart/form-data (file, answer) or application/json.")
     if len(upload.images) != 1:
-        raise Unprocessable("A gold task is exactly one image.")
+        raise GoldNeedsOneImage(len(upload.images))
     name, data = upload.images[0]
     return name, data, answer, pre_annotation
 
@@ -486,12 +467,7 @@ def get_results(
     and `verdict` (tasks with an answer `submitted`, `accepted`, `rejected` or `appealed`)."""
     batch = batch_service.get_own(session, requester, batch_id)
     if format == "json" and include_images:
-        raise Unprocessable(
-            "images=true is for downloads: give a format (coco, yolo, voc, csv, masks, folders, "
-            "cvat, datumaro, labelstudio); "
-            f"GET /v1/batches/{batch_id}/images.zip has the images alone.",
-            errors=[{"loc": ["query", "images"], "msg": "needs a download format"}],
-        )
+        raise ImagesNeedFormat(batch)
     if format != "json":
         spec = batch_service.export_spec(session, batch)
         with_images = include_images or needs_images(format, spec.type)
@@ -503,9 +479,7 @@ def get_results(
                 images=_image_reader(request.app.state.image_store) if with_images else None,
             )
         except ExportNotAvailable as exc:
-            raise Unprocessable(
-                str(exc), errors=[{"loc": ["query", "format"], "msg": str(exc)}]
-            ) from None
+            raise FormatNotAvailable(exc) from None
         return _download(result, batch.id)
     where = batch_results.ResultFilter(
         min_confidence=min_confidence,

@@ -12,11 +12,18 @@ from sqlalchemy.orm import Session
 
 import payments
 from app.annotations import AnnotationSpec, AnswerInvalid, annotation_kind, validate_answer
-from app.batches.errors import BatchNotFound, BatchStateConflict, EmptyUpload, image_problem
+from app.annotations.errors import AnswerRefused
+from app.batches.errors import (
+    BatchNotFound,
+    BatchStateConflict,
+    EmptyUpload,
+    UnknownImageNames,
+    image_problem,
+)
 from app.batches.intake import Upload
 from app.batches.labels import LabelFiles
 from app.core.db import insert_ignore, read_only, transaction
-from app.core.errors import PayloadTooLarge, Unprocessable
+from app.core.errors import PayloadTooLarge
 from app.core.ids import new_id
 from app.core.pagination import PageParams
 from app.images import ImageError, ImageInfo, ImageLimits, ImageStore, inspect_image
@@ -251,13 +258,7 @@ def _check_pre_annotations(
     by_name = {item.name: item.info for item in images}
     unknown = sorted(set(given) - set(by_name))
     if unknown:
-        raise Unprocessable(
-            f"pre_annotations name images not in the upload: {', '.join(unknown[:5])}",
-            errors=[
-                {"loc": ["body", "pre_annotations", name], "msg": "no image with this name"}
-                for name in unknown
-            ],
-        )
+        raise UnknownImageNames("pre_annotations", unknown)
     spec = AnnotationSpec.model_validate(project.annotation)
     checked: dict[str, dict[str, Any]] = {}
     for name, answer in given.items():
@@ -266,8 +267,7 @@ def _check_pre_annotations(
             checked[name] = validate_answer(spec, answer, width=info.width, height=info.height)
         except AnswerInvalid as exc:
             where = list(loc) if loc is not None else ["body", "pre_annotations", name]
-            errors = [{"loc": [*where, *e["loc"][1:]], "msg": e["msg"]} for e in exc.errors]
-            raise Unprocessable(f"{name}: {exc.detail}", errors=errors) from None
+            raise AnswerRefused(exc, at=where, detail=f"{name}: {exc.detail}") from None
     return checked
 
 

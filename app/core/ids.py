@@ -21,6 +21,8 @@ PREFIXES = {
     "api_key": "key",
     "web_session": "ses",
     "settings_change": "set",
+    "annotator_model": "mdl",
+    "prediction": "prd",
     "webhook": "whk",
     "event": "evt",
 }

@@ -119,7 +119,7 @@ def test_the_functions_constants_are_the_pythons() -> None:
     from app.models.quality_settings import DEFAULT_BENEFIT_OF_DOUBT_BELOW
     from app.quality import service, skills
 
-    for revision in ("2026-12-01-1410_hot_path_functions", "2026-12-01-1600_webhooks"):
+    for revision in ("2026-12-01-1410_hot_path_functions", "2026-12-01-1620_webhooks"):
         sql = importlib.import_module(f"migrations.versions.{revision}").SUBMIT
         assert (skills.PRIOR_RIGHT, skills.PRIOR_WRONG) == (3.5, 1.5)
         assert (

@@ -7,9 +7,9 @@ sends it. The PostgreSQL submit function (0020) is replaced by one that writes t
 ``assignment.submitted`` and ``task.completed`` rows in the same call (two event ids passed in),
 so the hot path keeps its single round trip. No existing row changes.
 
-Revision ID: 0021
-Revises: 0020
-Create Date: 2026-12-01 16:00:00
+Revision ID: 0022
+Revises: 0021
+Create Date: 2026-12-01 16:20:00
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0021"
-down_revision: str | None = "0020"
+revision: str = "0022"
+down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
