@@ -18,6 +18,7 @@ after the event, then the delivery is ``failed``.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import random
 from collections.abc import Callable
@@ -50,6 +51,14 @@ Guard = Callable[[str], IPAddress]
 
 def public_guard(host: str) -> IPAddress:
     return resolve_public(host, default_resolver)
+
+
+def any_host_guard(host: str) -> IPAddress:
+    """``TESSERA_WEBHOOK_PRIVATE_HOSTS``: the host's first address, whatever it is."""
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return ipaddress.ip_address(default_resolver(host)[0].split("%", 1)[0])
 
 
 @dataclass(frozen=True)

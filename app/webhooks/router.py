@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response, status
 
 from app.auth.deps import AnyAccount
-from app.core.deps import Now, SessionDep
+from app.core.deps import Now, SessionDep, SettingsDep
 from app.core.openapi import problems
 from app.core.pagination import PageParams, next_cursor, page_params
 from app.images.netguard import default_resolver
@@ -59,7 +59,12 @@ def _delivery(d: WebhookDelivery) -> DeliveryOut:
     responses=problems(WebhookURLRefused, EventNotForRole, TooManyWebhooks),
 )
 def create_webhook(
-    body: WebhookIn, request: Request, account: AnyAccount, session: SessionDep, now: Now
+    body: WebhookIn,
+    request: Request,
+    account: AnyAccount,
+    session: SessionDep,
+    now: Now,
+    settings: SettingsDep,
 ) -> WebhookOut:
     """Register an endpoint for some events; the signing secret is in this response only."""
     webhook, events = webhook_service.create(
@@ -70,6 +75,7 @@ def create_webhook(
         secret=body.secret,
         now=now,
         resolver=getattr(request.app.state, "url_resolver", default_resolver),
+        private_hosts=settings.webhook_private_hosts,
     )
     return _out(webhook, events, secret=webhook.secret)
 

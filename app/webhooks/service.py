@@ -13,7 +13,7 @@ from app.core.db import read_only, transaction
 from app.core.ids import new_id
 from app.core.pagination import PageParams
 from app.images import FetchFailed, UnsafeURL
-from app.images.fetch import check_url
+from app.images.fetch import check_url, parse_url
 from app.images.netguard import Resolver, default_resolver
 from app.models import Account, Role, Webhook, WebhookDelivery, WebhookSubscription
 from app.webhooks import events
@@ -36,11 +36,18 @@ def new_secret() -> str:
     return "whsec_" + secrets.token_urlsafe(32)
 
 
-def check_webhook_url(url: str, *, resolver: Resolver = default_resolver) -> None:
+def check_webhook_url(
+    url: str, *, resolver: Resolver = default_resolver, private_hosts: bool = False
+) -> None:
     """The image fetcher's SSRF rule: http(s), no credentials, a public host (by every address
-    it resolves to). Called at registration; the deliverer checks again at every call."""
+    it resolves to). Called at registration; the deliverer checks again at every call.
+    ``private_hosts`` (``TESSERA_WEBHOOK_PRIVATE_HOSTS``) lets a private or loopback host
+    through; the form is still checked."""
     try:
-        check_url(url, resolver=resolver)
+        if private_hosts:
+            parse_url(url)
+        else:
+            check_url(url, resolver=resolver)
     except (UnsafeURL, FetchFailed) as exc:
         raise WebhookURLRefused(
             f"{exc.detail}", errors=[{"loc": ["body", "url"], "msg": exc.detail}]
@@ -56,6 +63,7 @@ def create(
     secret: str | None,
     now: datetime,
     resolver: Resolver = default_resolver,
+    private_hosts: bool = False,
 ) -> tuple[Webhook, list[str]]:
     """A new webhook of ``account`` for ``event_types``; its secret is ``secret`` or a new one."""
     allowed = _EVENTS_FOR.get(Role(account.role), ())
@@ -66,7 +74,9 @@ def create(
             f"its events are: {', '.join(allowed) or 'none'}.",
             errors=[{"loc": ["body", "events"], "msg": f"not for a {account.role}"}],
         )
-    check_webhook_url(url, resolver=resolver)  # DNS: before the transaction, not inside it
+    check_webhook_url(
+        url, resolver=resolver, private_hosts=private_hosts
+    )  # DNS: before the transaction, not inside it
     chosen = list(dict.fromkeys(event_types))
     with transaction(session):
         # Lock the account row: two concurrent registrations count one after the other.

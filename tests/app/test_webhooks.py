@@ -583,3 +583,33 @@ class TestOutbox:
         paid = verified(by_path["/w"], w_hook["secret"], clock)
         assert paid["type"] == "payout.paid"
         assert paid["data"]["amount"] == "0.02"
+
+
+def test_private_hosts_setting_lets_a_local_receiver_in(
+    settings: Any, clock: FakeClock, receiver: Receiver
+) -> None:
+    """``TESSERA_WEBHOOK_PRIVATE_HOSTS``: a receiver on 127.0.0.1 registers, and the deliverer
+    that ``serve`` builds from these settings reaches it (the URL's form is still checked)."""
+    from app.main import create_app
+    from workers.runner import default_reconcilers
+
+    local = settings.model_copy(update={"webhook_private_hosts": True})
+    app = create_app(local)
+    app.state.clock = clock
+    with TestClient(app) as client:
+        requester = signup(client, "requester")
+        url = f"http://127.0.0.1:{receiver.port}/local"
+        hook = register(client, requester, url, ["batch.launched"])
+        r = client.post(
+            "/v1/webhooks",
+            json={"url": "ftp://127.0.0.1/", "events": ["batch.launched"]},
+            headers=requester,
+        )
+        assert r.status_code == 422, r.text
+        open_batch(client, requester, make_project(client, requester)["id"], n_images=1)
+        (deliverer,) = [r for r in default_reconcilers(local) if r.name == "webhooks.deliver"]
+        assert isinstance(deliverer, DeliverWebhooks)
+        deliverer.background, deliverer.clock = False, clock
+        run_pass(app.state.sessionmaker, [deliverer], clock())
+        (call,) = receiver.calls
+        assert verified(call, hook["secret"], clock)["type"] == "batch.launched"
