@@ -16,6 +16,7 @@ from app.core.config import Settings, get_settings
 from app.images.store import open_image_store
 from app.money.providers import payout_provider
 from app.webhooks.delivery import any_host_guard, public_guard
+from workers.annotators import BuiltinModels, CallModels
 from workers.base import Reconciler
 from workers.images import FetchImages
 from workers.lease_expiry import LeaseExpiry
@@ -43,6 +44,8 @@ def default_reconcilers(settings: Settings | None = None) -> list[Reconciler]:
             limits_from(settings),
         ),
         PruneRateCounters(),
+        CallModels(settings),
+        BuiltinModels(settings),
         DeliverWebhooks(guard=any_host_guard if settings.webhook_private_hosts else public_guard),
     ]
 

@@ -3,7 +3,7 @@
 ``emit`` is one ``INSERT … SELECT`` from the subscriptions of the account the event is for:
 a delivery row per webhook that wants this event type, none (and no other write) when no
 webhook does. Called inside a use case's transaction, so the rows exist if and only if the
-change commits. The PostgreSQL submit function (migration 0022) writes the same rows itself.
+change commits. The PostgreSQL submit function (migration 0023) writes the same rows itself.
 """
 
 from __future__ import annotations
