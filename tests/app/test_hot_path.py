@@ -130,8 +130,7 @@ def test_the_functions_constants_are_the_pythons() -> None:
     webhooks = importlib.import_module("migrations.versions.2026-12-01-1710_webhooks").SUBMIT
     for text in (sql, webhooks):
         assert (
-            "(3.5 + r.right_sum) / ((3.5 + r.right_sum) + ((1.5 + r.graded) - r.right_sum))"
-            in text
+            "(3.5 + r.right_sum) / ((3.5 + r.right_sum) + ((1.5 + r.graded) - r.right_sum))" in text
         )
         assert f"g.graded >= {skills.MIN_GRADED_FOR_BAN}" in text
         assert f"{DEFAULT_BENEFIT_OF_DOUBT_BELOW})" in text
