@@ -44,6 +44,7 @@ from app.models import (
 from app.models.task import completed_in
 from app.projects import service as project_service
 from app.quality import gold
+from app.webhooks import events as webhook_events
 from payments.models import Escrow
 from payments.money import fee_for
 
@@ -617,6 +618,7 @@ def launch(session: Session, requester: Account, batch_id: str, *, now: datetime
             now=now,
         )
         batch.status, batch.launched_at = BatchStatus.open, now
+        webhook_events.batch_launched(session, batch, now=now)
         session.execute(
             update(Task).where(Task.batch_id == batch.id).values(status=TaskStatus.open)
         )
@@ -719,6 +721,7 @@ def settle_due(session: Session, *, now: datetime, limit: int = 50) -> int:
         for batch in due:
             if batch.status == BatchStatus.open:
                 batch.status, batch.completed_at = BatchStatus.completed, now
+                webhook_events.batch_completed(session, batch, now=now)
             payments.refund_escrow(session, batch_ref=batch.id, now=now)
             batch.settled_at = now
     return len(due)

@@ -417,6 +417,36 @@ class LedgerCheck(Model):
     violations: list[str]
 
 
+class Webhook(Model):
+    schema_name = "WebhookOut"
+    id: str
+    url: str
+    events: list[str]
+    created_at: datetime
+    secret: str | None = None
+    """Only when just created: keep it, it is not shown again."""
+
+
+class WebhookDelivery(Model):
+    schema_name = "DeliveryOut"
+    event_id: str
+    event_type: str
+    status: str
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime | None
+    last_attempt_at: datetime | None
+    response_status: int | None
+    error: str | None
+    delivered_at: datetime | None
+
+
+class Ping(Model):
+    schema_name = "PingOut"
+    event_id: str
+    status: str
+
+
 ALL_MODELS: tuple[type[Model], ...] = tuple(
     cls
     for cls in list(globals().values())

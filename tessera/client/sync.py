@@ -422,3 +422,28 @@ class Client:
 
     def admin_stats(self) -> Any:
         return self.run(ops.admin_stats())
+
+    # Webhooks
+    def create_webhook(
+        self, url: str, events: Sequence[str], *, secret: str | None = None
+    ) -> m.Webhook:
+        """Register ``url`` for ``events``; the returned ``secret`` is shown this once."""
+        return self.run(ops.create_webhook(url, events, secret))
+
+    def webhooks(self, *, limit: int | None = None) -> Iterator[m.Webhook]:
+        return self._iterate(lambda c: ops.list_webhooks(c, limit))
+
+    def get_webhook(self, webhook_id: str) -> m.Webhook:
+        return self.run(ops.get_webhook(webhook_id))
+
+    def delete_webhook(self, webhook_id: str) -> None:
+        self.run(ops.delete_webhook(webhook_id))
+
+    def ping_webhook(self, webhook_id: str) -> m.Ping:
+        """Queue a signed ``ping`` event to the webhook; see ``webhook_deliveries``."""
+        return self.run(ops.ping_webhook(webhook_id))
+
+    def webhook_deliveries(
+        self, webhook_id: str, *, limit: int | None = None
+    ) -> Iterator[m.WebhookDelivery]:
+        return self._iterate(lambda c: ops.webhook_deliveries(webhook_id, c, limit))

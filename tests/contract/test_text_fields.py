@@ -171,6 +171,13 @@ CASES: dict[str, Case] = {
         [{"name": "ci key"}],
         listing=lambda w: "/v1/me/api-keys",
     ),
+    "create_webhook_v1_webhooks_post": Case(
+        lambda w: w.requester,
+        lambda w: "/v1/webhooks",
+        # An IP literal on the public internet: valid without asking DNS.
+        [{"url": "https://93.184.216.34/hook", "events": ["batch.launched"], "secret": "s" * 20}],
+        listing=lambda w: "/v1/webhooks",
+    ),
     "create_deposit_v1_deposits_post": Case(
         lambda w: w.requester, lambda w: "/v1/deposits", [{"amount": "10.50"}]
     ),
