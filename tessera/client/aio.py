@@ -136,6 +136,16 @@ class AsyncClient:
     async def add_gold(self, project_id: str, image: ops.ImageSource, answer: Any) -> m.Gold:
         return await self.run(ops.add_gold(project_id, image, answer))
 
+    async def import_gold(
+        self,
+        project_id: str,
+        files: Sequence[ops.ImageSource],
+        *,
+        labels_format: str | None = None,
+    ) -> m.GoldImport:
+        """Gold tasks from images and label files (or a dataset zip), as ``Client.import_gold``."""
+        return await self.run(ops.import_gold(project_id, files, labels_format))
+
     async def create_model(
         self, project_id: str, spec: Mapping[str, Any]
     ) -> m.AnnotatorModelCreated:

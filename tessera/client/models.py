@@ -211,6 +211,7 @@ class BatchImages(Model):
     present: list[AddedImage]
     duplicates: list[dict[str, str]]
     skipped: list[dict[str, str]]
+    labels: list[dict[str, Any]] = []
 
 
 class Gold(Model):
@@ -222,6 +223,14 @@ class Gold(Model):
     answer: dict[str, Any]
     created_at: datetime
     pre_annotation: dict[str, Any] | None = None
+
+
+class GoldImport(Model):
+    schema_name = "GoldImportOut"
+    items: list[Gold]
+    labels: list[dict[str, Any]]
+    duplicates: list[dict[str, str]]
+    skipped: list[dict[str, str]]
 
 
 class PredictionStart(Model):

@@ -174,6 +174,19 @@ def add_gold(project_id: str, image: ImageSource, answer: Any) -> Op[m.Gold]:
     )
 
 
+def import_gold(
+    project_id: str, files: Sequence[ImageSource], labels_format: str | None = None
+) -> Op[m.GoldImport]:
+    """Images and label files (or zips of them): each image a file answers becomes gold."""
+    return Op(
+        "POST",
+        f"/v1/projects/{project_id}/gold/import",
+        model(m.GoldImport),
+        files=image_files(files),
+        data={"labels_format": labels_format} if labels_format else None,
+    )
+
+
 def create_model(project_id: str, spec: Mapping[str, Any]) -> Op[m.AnnotatorModelCreated]:
     return Op(
         "POST", f"/v1/projects/{project_id}/models", model(m.AnnotatorModelCreated), json=dict(spec)

@@ -157,6 +157,17 @@ class Client:
     def add_gold(self, project_id: str, image: ops.ImageSource, answer: Any) -> m.Gold:
         return self.run(ops.add_gold(project_id, image, answer))
 
+    def import_gold(
+        self,
+        project_id: str,
+        files: Sequence[ops.ImageSource],
+        *,
+        labels_format: str | None = None,
+    ) -> m.GoldImport:
+        """Gold tasks from images and label files (or a dataset zip): each image a label file
+        answers becomes gold; ``labels`` reports what did not match."""
+        return self.run(ops.import_gold(project_id, files, labels_format))
+
     def create_model(self, project_id: str, spec: Mapping[str, Any]) -> m.AnnotatorModelCreated:
         """Attach a model: ``{"kind": "http", "name", "url"}`` or ``{"kind": "builtin",
         "name"}``; an http model's ``signing_secret`` is in this answer only."""

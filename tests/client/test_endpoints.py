@@ -89,6 +89,16 @@ def test_every_endpoint_once(
     other = r.create_project({**PROJECT, "name": "Gold holder"})
     gold = r.add_gold(other.id, ("gold.png", png(40, 40, (1, 2, 3))), {"label": "cat"})
     assert gold.answer == {"label": "cat"}
+    imported = r.import_gold(
+        other.id,
+        [
+            ("train/dog/a.png", png(41, 40)),
+            ("labels.csv", b"image_name,label\nnot-there.png,cat\n"),
+        ],
+        labels_format="folders",
+    )
+    assert [(g.image_name, g.answer) for g in imported.items] == [("a.png", {"label": "dog"})]
+    assert imported.labels[0]["file"] == "labels.csv"
     attached = r.create_model(project.id, {"kind": "builtin", "name": "linear"})
     assert attached.kind == "builtin"
     assert [x.id for x in r.models(project.id)] == [attached.id]

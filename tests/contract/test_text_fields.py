@@ -134,6 +134,7 @@ class World:
 
 PNG_B64 = base64.b64encode(png()).decode()
 IMAGE_URL = "https://images.example/cat.png"
+LABELS_B64 = base64.b64encode(b"image_name,label\ncat.png,cat\n").decode()
 
 
 @dataclass
@@ -226,6 +227,10 @@ CASES: dict[str, Case] = {
         [
             {"images": [{"name": "cat.png", "data_base64": PNG_B64}]},
             {"images": [{"name": "cat.png", "url": IMAGE_URL}]},
+            {
+                "images": [{"name": "cat.png", "data_base64": PNG_B64}],
+                "labels": [{"name": "labels.csv", "data_base64": LABELS_B64}],
+            },
         ],
         listing=lambda w: f"/v1/projects/{w.project['id']}/batches",
     ),
@@ -235,6 +240,10 @@ CASES: dict[str, Case] = {
         [
             {"images": [{"name": "dog.png", "data_base64": PNG_B64}]},
             {"images": [{"name": "dog.png", "url": IMAGE_URL}]},
+            {
+                "images": [{"name": "dog.png", "data_base64": PNG_B64}],
+                "labels": [{"name": "labels.csv", "data_base64": LABELS_B64}],
+            },
         ],
     ),
     "create_gold_v1_projects__project_id__gold_post": Case(
