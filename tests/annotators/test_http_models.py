@@ -224,6 +224,7 @@ class TestFailures:
         assert all(v == [] for v in app.predictions().values())
         listed = app.client.get(f"/v1/projects/{app.project['id']}/models", headers=app.requester)
         assert listed.json()["items"][0]["failed_calls"] == 2
+        assert reason in listed.json()["items"][0]["last_error"]
 
     def test_reply_not_json_fails(self, app: App) -> None:
         class NotJson(BaseHTTPRequestHandler):
