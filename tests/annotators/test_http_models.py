@@ -20,7 +20,8 @@ from app.annotators.delivery import MAX_ATTEMPTS, CallSettings
 from app.annotators.service import predictions_for
 from app.core import signatures
 from app.models import ModelCall, Task
-from tessera.client import Client
+from app.webhooks import signing as webhook_signing
+from tessera.client import Client, verify_signature
 from tests.annotators.conftest import EXAMPLE, Server
 from tests.client.conftest import Live
 from tests.conftest import FakeClock
@@ -154,6 +155,14 @@ class TestSignature:
         assert not signatures.verify("s3cret", header, body, now=1_700_000_000 + 301)
         assert not EXAMPLE["verified"](header, body, b"s3cret", 1_700_000_000 + 301)
         assert not signatures.verify("s3cret", "v1=abc", body, now=1_700_000_000)
+
+    def test_same_scheme_as_webhooks(self) -> None:
+        """One scheme for every signed outgoing call: the webhooks' signer gives the same
+        header, and the client's webhook verifier accepts a model call's signature."""
+        body = b'{"task_id":"tsk_1"}'
+        header = signatures.sign("s3cret", 1_700_000_000, body)
+        assert header == webhook_signing.sign(body, "s3cret", 1_700_000_000)
+        verify_signature(body, header, "s3cret", now=1_700_000_010)
 
 
 class TestFailures:
