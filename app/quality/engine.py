@@ -23,6 +23,10 @@ from consensus.geometry import GeometrySkills, Kind, aggregate_records
 PRIOR_ACCURACY = 0.7
 # Below this accuracy a geometry worker's marks carry no weight: what chance agreement scores.
 GEOMETRY_CHANCE = 0.3
+MODEL_PRIOR_ACCURACY = 0.0
+"""A model no re-estimation has measured yet counts as chance (no weight): unlike a person, it
+has not passed a qualification, and its weight is what its fitted skills on gold and agreement
+say it has earned (``fitted``)."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,13 @@ class TaskAnswer:
     worker_id: str
     answer: dict[str, Any]
     accuracy: float = PRIOR_ACCURACY
+    model: bool = False
+    """A model's prediction (``worker_id`` is the model's id): weighted by its fitted skills like
+    anyone's, but never judged, never paid, and left out of the calibration's design effect."""
+
+
+def humans(answers: Sequence[TaskAnswer]) -> int:
+    return sum(1 for a in answers if not a.model)
 
 
 class Engine(Protocol):
@@ -149,7 +160,11 @@ class ClassificationEngine:
 
     def consensus(self, answers: Sequence[TaskAnswer]) -> Consensus:
         skills = one_coin_skills(self.labels, answers, self.fitted)
-        p = skills.posterior([a.answer["label"] for a in answers], [a.worker_id for a in answers])
+        p = skills.posterior(
+            [a.answer["label"] for a in answers],
+            [a.worker_id for a in answers],
+            correlated=humans(answers),
+        )
         best = int(np.argmax(p))
         return Consensus({"label": self.labels[best]}, float(p[best]))
 
@@ -174,10 +189,11 @@ class MultilabelEngine:
     def consensus(self, answers: Sequence[TaskAnswer]) -> Consensus:
         skills = one_coin_skills(["no", "yes"], answers)
         workers = [a.worker_id for a in answers]
+        correlated = humans(answers)
         chosen, confidences = [], []
         for label in self.labels:
             votes = ["yes" if label in a.answer["labels"] else "no" for a in answers]
-            p_yes = float(skills.posterior(votes, workers)[1])
+            p_yes = float(skills.posterior(votes, workers, correlated=correlated)[1])
             if p_yes > 0.5:
                 chosen.append(label)
             confidences.append(max(p_yes, 1 - p_yes))
@@ -211,12 +227,18 @@ class GeometryEngine:
         parsed = [self.kind.parse(a.answer) for a in answers]
         weights = np.array([self._weight(a, presence=False) for a in answers])
         presence = np.array([self._weight(a, presence=True) for a in answers])
+        unweighed = bool(answers) and all(a.model for a in answers) and weights.max() <= 0
+        if unweighed:
+            # Only models no fit has measured: their shapes, with no confidence at all.
+            weights, presence = np.full(len(answers), 1e-6), np.full(len(answers), 1e-6)
         result = self.kind.aggregate(parsed, weights, presence)
         per_object = getattr(result, "object_confidence", None)
         return Consensus(
             self.kind.dump(result),
-            float(result.confidence),
-            [round(float(c), 4) for c in per_object] if per_object is not None else None,
+            0.0 if unweighed else float(result.confidence),
+            [0.0 if unweighed else round(float(c), 4) for c in per_object]
+            if per_object is not None
+            else None,
         )
 
     def _weight(self, answer: TaskAnswer, *, presence: bool) -> float:
