@@ -168,7 +168,9 @@ def stop_at(
     return first
 
 
-def outcome(crowd: Crowd, px: Prefixes, bought: Ints, forced: Ints | None = None) -> tuple[float, float]:
+def outcome(
+    crowd: Crowd, px: Prefixes, bought: Ints, forced: Ints | None = None
+) -> tuple[float, float]:
     """Human answers per gold task and accuracy on the gold tasks; ``forced`` (−1: none) holds
     labels decided without the crowd (auto-labelled tasks, zero answers bought)."""
     a = crowd.answers

@@ -7,6 +7,7 @@ answers to one task are judged one after the other, never against a stale consen
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.annotations import AnnotationSpec
+from app.annotators.service import predictions_for
 from app.answers import service as answer_service
 from app.core.db import transaction
 from app.models import (
@@ -33,13 +35,15 @@ from app.models import (
 )
 from app.quality import gold
 from app.quality import settings as quality_settings
-from app.quality.engine import Consensus, Engine, TaskAnswer, engine_for
+from app.quality.engine import MODEL_PRIOR_ACCURACY, Consensus, Engine, TaskAnswer, engine_for
 from app.quality.errors import WorkerBanned
 from app.quality.settings import Thresholds
 from app.quality.skills import ban_reason, estimate
 from app.work import queue
 
 EXCLUDED = "excluded: the worker was banned from this project"
+LABELED_BY_MODEL = "model"
+_AUDIT = secrets.SystemRandom()
 
 
 def check_not_banned(worker: Account, row: WorkerSkill | None) -> None:
@@ -225,6 +229,29 @@ def _too_fast(session: Session, project: Project, assignment: Assignment, *, now
     return True
 
 
+def on_prediction(session: Session, task: Task, *, now: datetime) -> None:
+    """A model's prediction for ``task`` was recorded (``app.annotators.service.
+    record_prediction``, in its transaction, the task row locked): the open task's consensus
+    again, with the model as one more answerer, which may complete it (auto-labelling, or
+    enough human answers that the model now agrees with). Gold tasks keep the crowd's."""
+    if task.status != TaskStatus.open or task.is_gold:
+        return
+    project = session.get_one(Project, task.project_id)
+    engine = _engine(session, project, task)
+    _update_consensus(
+        session, project, engine, task, None, quality_settings.current(session), now=now
+    )
+
+
+def _predicted(session: Session, task_id: str) -> list[TaskAnswer]:
+    """The task's predictions by live models, as answers of the models: weighted by the
+    models' fitted skills (none before a fit has measured them), never judged, never paid."""
+    return [
+        TaskAnswer(p.model_id, p.answer, MODEL_PRIOR_ACCURACY, model=True)
+        for p in predictions_for(session, [task_id])[task_id]
+    ]
+
+
 def refresh_task(session: Session, task: Task, *, now: datetime) -> None:
     """Recompute an open task's consensus with the current skills (after a re-estimation)."""
     project = session.get_one(Project, task.project_id)
@@ -246,10 +273,14 @@ def _update_consensus(
 ) -> None:
     batch = session.get_one(Batch, task.batch_id)
     answers, skills = _answers(session, project.id, task.id, assignment)
+    predicted = _predicted(session, task.id)
     consensus = engine.consensus(
         [
-            TaskAnswer(a.worker_id, a.answer or {}, estimate(skills.get(a.worker_id)).accuracy)
-            for a in answers
+            *(
+                TaskAnswer(a.worker_id, a.answer or {}, estimate(skills.get(a.worker_id)).accuracy)
+                for a in answers
+            ),
+            *predicted,
         ]
     )
     task.consensus, task.confidence, task.object_confidences = (
@@ -262,11 +293,33 @@ def _update_consensus(
             # a late answer
             _judge(session, project, engine, consensus, [assignment], thresholds, now=now)
         return
+    # Only people count toward overlap.min and overlap.max; a model's vote only makes the
+    # consensus surer (or less sure) — unless auto-labelling lets it finish a task alone.
     n = len(answers)
+    if not n:
+        if predicted and _auto_label(project, batch, task, consensus):
+            complete_task(session, task, now=now)
+            task.labeled_by = LABELED_BY_MODEL
+        return
     confident = n >= (batch.overlap_min or 1) and consensus.confidence >= (batch.confidence or 1.0)
     if n and (confident or n >= (batch.overlap_max or 0)):
         complete_task(session, task, now=now)
         _judge(session, project, engine, consensus, answers, thresholds, now=now)
+
+
+def _auto_label(project: Project, batch: Batch, task: Task, consensus: Consensus) -> bool:
+    """Whether the models complete this task alone: auto-labelling is on, their consensus
+    reaches the batch's target, and the task is not drawn for audit. The draw is made once,
+    the first time the models are sure enough, and kept (``tasks.audit``): an audited task goes
+    to people like any other (nothing in a lease tells it apart), and later predictions cannot
+    redraw it."""
+    if not project.auto_label or task.is_gold:
+        return False
+    if consensus.confidence < (batch.confidence or 1.0):
+        return False
+    if task.audit is None:
+        task.audit = _AUDIT.random() < project.auto_label_audit
+    return not task.audit
 
 
 def _answer_gold(
@@ -285,10 +338,14 @@ def _answer_gold(
     at once; a qualified worker's mixed-in gold is judged a moment later by ``grade_gold_due``,
     away from its submit, so no figure or ban the worker sees moves with that submit."""
     answers, skills = _answers(session, project.id, task.id, assignment)
+    # The models' predictions too, as for a real task: the same reads, the same latency.
     crowd = engine.consensus(
         [
-            TaskAnswer(a.worker_id, a.answer or {}, estimate(skills.get(a.worker_id)).accuracy)
-            for a in answers
+            *(
+                TaskAnswer(a.worker_id, a.answer or {}, estimate(skills.get(a.worker_id)).accuracy)
+                for a in answers
+            ),
+            *_predicted(session, task.id),
         ]
     )
     task.consensus, task.confidence = crowd.answer, crowd.confidence
