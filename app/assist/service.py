@@ -82,7 +82,7 @@ def box_to_polygon(
     _check_box(leased.image, box)
     from app.assist import vision
 
-    region = vision.largest_component(vision.grabcut(leased.rgb, box))
+    region = vision.largest_object(vision.grabcut(leased.rgb, box))
     ring = vision.outline(region, max_points=MAX_POLYGON_POINTS) if region.area else None
     if ring is None:
         raise NothingFound("GrabCut found no object inside the box; draw the outline by hand.")
@@ -106,7 +106,7 @@ def box_to_mask(
     _check_box(leased.image, box)
     from app.assist import vision
 
-    region = vision.largest_component(vision.grabcut(leased.rgb, box))
+    region = vision.largest_object(vision.grabcut(leased.rgb, box))
     if region.area == 0:
         raise NothingFound("GrabCut found no object inside the box; paint it by hand.")
     return Suggestion(_mask_answer(leased, region, value), region.area)

@@ -130,7 +130,7 @@ def grabcut(rgb: np.ndarray, box: tuple[float, float, float, float]) -> Region:
     return Region(bx0, by0, full[by0 - y0 : by1 - y0, bx0 - x0 : bx1 - x0])
 
 
-def largest_component(region: Region) -> Region:
+def largest_object(region: Region) -> Region:
     """Only the largest 8-connected component of the region (an object, not its crumbs)."""
     mask = region.mask.astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)

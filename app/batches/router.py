@@ -55,6 +55,7 @@ from app.exports import (
 )
 from app.images import ImageLimits, ImageStore, default_resolver, fetch_image, requester_expiry
 from app.images.store import api_image_url
+from app.imports import LABEL_FORMATS, LabelFileInvalid
 from app.models import Batch, Task, TaskStatus
 from app.money import service as money_service
 from app.money.errors import InsufficientFunds
@@ -75,8 +76,20 @@ BATCH_FORM = Form(
     FormField(
         "files",
         "files",
-        description="Images (JPEG, PNG, WebP) or .zip archives of them; each image is a task.",
-    )
+        description="Images (JPEG, PNG, WebP) or .zip archives of them; each image is a task. "
+        "Label files (COCO, YOLO, Pascal VOC, CVAT, Datumaro, Label Studio, masks, CSV) in a zip "
+        "or beside the images become pre-annotations, reported per file in "
+        "`upload_report.labels` (docs/EXPORTS.md, Imports).",
+    ),
+    FormField(
+        "labels_format",
+        "text",
+        required=False,
+        description="Read the label files in this format only (by default each file's format is "
+        "detected from its name and content); `folders`: class folders "
+        "(`train/<label>/<name>`) label a classification project's images.",
+        choices=LABEL_FORMATS,
+    ),
 )
 GOLD_FORM = Form(
     FormField("file", "file", description="The gold task's image."),
@@ -103,7 +116,7 @@ def batch_out(session: Session, batch: Batch, now: datetime) -> BatchOut:
         project_id=batch.project_id,
         status=batch.status,
         task_count=batch.task_count,
-        counts=batch_service.counts(session, batch),
+        counts=batch_service.task_counts(session, batch),
         money=BatchMoney(**asdict(money_service.batch_money(session, batch.id))),
         progress=BatchProgress(**batch_service.progress(session, batch, now=now)),
         upload_report=batch.upload_report,
@@ -134,7 +147,15 @@ async def _read_multipart(
         for item in form["files"]:
             data = await item.read(limits.max_request_bytes + 1)
             upload.add_file(item.filename or "", data, limits)
-    return upload, {"files": [(n, hashlib.sha256(d).hexdigest()) for n, d in upload.images]}
+        upload.labels_format = form.get("labels_format")
+    fingerprint: dict[str, Any] = {
+        "files": [(n, hashlib.sha256(d).hexdigest()) for n, d in upload.images]
+    }
+    if upload.labels:
+        fingerprint["labels"] = [(n, hashlib.sha256(d).hexdigest()) for n, d in upload.labels]
+    if upload.labels_format:
+        fingerprint["labels_format"] = upload.labels_format
+    return upload, fingerprint
 
 
 async def _read_json(
@@ -166,7 +187,7 @@ async def _read_json(
     status_code=status.HTTP_201_CREATED,
     response_model=BatchOut,
     openapi_extra=request_body(json=BatchCreateJSON, multipart=BATCH_FORM.schema()),
-    responses=problems(UnsupportedMediaType, ImageRejected, BatchStateConflict),
+    responses=problems(UnsupportedMediaType, ImageRejected, BatchStateConflict, LabelFileInvalid),
 )
 async def create_batch(
     project_id: str,
@@ -205,7 +226,7 @@ async def create_batch(
         {**fingerprint, "skip_invalid": True} if skip_invalid else fingerprint,
     )
     return await run_in_threadpool(
-        idempotency.run, session, requester, idempotency_key, request_hash, action, now=now
+        idempotency.run_once, session, requester, idempotency_key, request_hash, action, now=now
     )
 
 
@@ -230,7 +251,7 @@ async def _read_upload(
     "/batches/{batch_id}/images",
     response_model=BatchImagesOut,
     openapi_extra=request_body(json=BatchCreateJSON, multipart=BATCH_FORM.schema()),
-    responses=problems(UnsupportedMediaType, ImageRejected, BatchStateConflict),
+    responses=problems(UnsupportedMediaType, ImageRejected, BatchStateConflict, LabelFileInvalid),
 )
 async def add_batch_images(
     batch_id: str,
@@ -269,6 +290,7 @@ async def add_batch_images(
             present=[AddedImage(**p) for p in result.present],
             duplicates=result.duplicates,
             skipped=upload.skipped,
+            labels=result.labels,
         )
 
     request_hash = idempotency.fingerprint(
@@ -277,7 +299,7 @@ async def add_batch_images(
         {**fingerprint, "skip_invalid": True} if skip_invalid else fingerprint,
     )
     return await run_in_threadpool(
-        idempotency.run, session, requester, idempotency_key, request_hash, action, now=now
+        idempotency.run_once, session, requester, idempotency_key, request_hash, action, now=now
     )
 
 
@@ -389,7 +411,7 @@ def launch_batch(
         )
 
     request_hash = idempotency.fingerprint("POST", request.url.path, None)
-    return idempotency.run(session, requester, idempotency_key, request_hash, action, now=now)
+    return idempotency.run_once(session, requester, idempotency_key, request_hash, action, now=now)
 
 
 @router.post(

@@ -32,6 +32,8 @@ class FormField:
     description: str = ""
     max_length: int = 100_000
     """For text and JSON fields: characters."""
+    choices: tuple[str, ...] = ()
+    """For text fields: the values it takes (any, when empty)."""
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -71,6 +73,8 @@ class Form:
                 prop = {"type": "string", "maxLength": f.max_length}
                 if f.kind == "json":
                     prop["contentMediaType"] = "application/json"
+                if f.choices:
+                    prop["enum"] = list(f.choices)
             if f.description:
                 prop["description"] = f.description
             properties[f.name] = prop
@@ -132,5 +136,7 @@ class Form:
                     except ValueError as exc:
                         raise FormFieldRefused(f.name, str(exc)) from None
                 else:
+                    if f.choices and text not in f.choices:
+                        raise FormFieldRefused(f.name, f"one of {', '.join(f.choices)}")
                     values[f.name] = text
             yield values

@@ -40,7 +40,7 @@ def fingerprint(method: str, path: str, payload: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def run(
+def run_once(
     session: Session,
     account: Account,
     key: str | None,

@@ -9,8 +9,8 @@ from the engines here; the services never import ``consensus`` directly.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Container, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -54,13 +54,25 @@ class TaskAnswer:
     worker_id: str
     answer: dict[str, Any]
     accuracy: float = PRIOR_ACCURACY
+    confusion: np.ndarray | None = None
+    """Classification: the worker's submit-time confusion matrix (rows: true label, columns:
+    answered, in the spec's label order; app.quality.skills.confusion_mean); None: one coin."""
+    verified: np.ndarray | None = None
+    """Classification: the same from the worker's gold answers alone (what ``leave_one_out``
+    weighs the others with); None: one coin."""
     model: bool = False
     """A model's prediction (``worker_id`` is the model's id): weighted by its fitted skills like
-    anyone's, but never judged, never paid, and left out of the calibration's design effect."""
+    anyone's, but never judged, never paid, and left out of the calibration's design effect. A
+    model no fit has measured is left out altogether (it has earned no weight yet)."""
 
 
 def humans(answers: Sequence[TaskAnswer]) -> int:
     return sum(1 for a in answers if not a.model)
+
+
+def measured(answers: Sequence[TaskAnswer], known: Container[str]) -> list[TaskAnswer]:
+    """The answers that carry weight: everyone's, and the models' the last fit measured."""
+    return [a for a in answers if not a.model or a.worker_id in known]
 
 
 class Engine(Protocol):
@@ -117,11 +129,16 @@ def one_coin_skills(
     labels: list[str], answers: Sequence[TaskAnswer], fitted: WorkerSkills | None = None
 ) -> WorkerSkills:
     """Confusion matrices for the answering workers: the re-estimated matrix of a worker the
-    last fit saw, else one coin from the worker's accuracy (right with probability
-    ``accuracy``, else any other label alike). Class prior and calibration come from the fit."""
+    last fit saw, else the worker's submit-time confusion matrix when it has one, else one coin
+    from the worker's accuracy (right with probability ``accuracy``, else any other label
+    alike). Class prior and calibration come from the fit."""
     k = len(labels)
     workers = sorted({a.worker_id for a in answers})
     accuracy = {a.worker_id: a.accuracy for a in answers}
+    own: dict[str, np.ndarray] = {}
+    for a in answers:
+        if a.confusion is not None and a.confusion.shape == (k, k):
+            own[a.worker_id] = a.confusion
     order = (
         [fitted.label_names.index(lab) for lab in labels]
         if fitted and set(fitted.label_names) == set(labels)
@@ -132,6 +149,8 @@ def one_coin_skills(
     def matrix(worker: str | None, p: float) -> np.ndarray:
         if fitted is not None and order is not None and worker in seen:
             return np.asarray(fitted.confusion[seen[worker]][np.ix_(order, order)])
+        if worker in own:
+            return own[worker]
         p = min(max(p, 1.0 / k + 1e-3), 1 - 1e-6)  # no worse than chance: a spammer adds nothing
         off = (1.0 - p) / max(k - 1, 1)
         return np.full((k, k), off) + np.eye(k) * (p - off)
@@ -159,6 +178,7 @@ class ClassificationEngine:
     fitted: WorkerSkills | None = None
 
     def consensus(self, answers: Sequence[TaskAnswer]) -> Consensus:
+        answers = measured(answers, self.fitted.worker_names if self.fitted else ())
         skills = one_coin_skills(self.labels, answers, self.fitted)
         p = skills.posterior(
             [a.answer["label"] for a in answers],
@@ -167,6 +187,34 @@ class ClassificationEngine:
         )
         best = int(np.argmax(p))
         return Consensus({"label": self.labels[best]}, float(p[best]))
+
+    def leave_one_out(self, answers: Sequence[TaskAnswer]) -> list[np.ndarray]:
+        """For each answer, the posterior over the true label from the *other* answers, each
+        weighted by what gold says of its worker (``verified``; the class prior alone when
+        there are no others): the evidence its worker's confusion row is graded with. A
+        worker's own vote never vouches for itself, and workers who agree with each other but
+        not with the gold (copying, colluding) cannot lift each other's record. A model's
+        answer weighs in as its fit says (and not at all before a fit has measured it)."""
+        answers = [
+            replace(a, answer={"label": None}) if a.model and not self._knows(a) else a
+            for a in answers
+        ]
+        skills = one_coin_skills(
+            self.labels, [replace(a, confusion=a.verified) for a in answers], self.fitted
+        )
+        labels = [a.answer["label"] for a in answers]
+        workers = [a.worker_id for a in answers]
+
+        def others(i: int) -> np.ndarray:
+            kept = [j for j in range(len(answers)) if j != i and labels[j] is not None]
+            return np.asarray(
+                skills.posterior([labels[j] for j in kept], [workers[j] for j in kept])
+            )
+
+        return [others(i) for i in range(len(answers))]
+
+    def _knows(self, answer: TaskAnswer) -> bool:
+        return self.fitted is not None and answer.worker_id in self.fitted.worker_names
 
     def judge(self, answer: dict[str, Any], consensus: Consensus) -> Judgement:
         agreed = answer["label"] == consensus.answer["label"]
@@ -187,6 +235,7 @@ class MultilabelEngine:
     threshold: float = 0.5
 
     def consensus(self, answers: Sequence[TaskAnswer]) -> Consensus:
+        answers = measured(answers, ())  # no fit measures a model here: no weight
         skills = one_coin_skills(["no", "yes"], answers)
         workers = [a.worker_id for a in answers]
         correlated = humans(answers)
@@ -224,10 +273,13 @@ class GeometryEngine:
     fitted: GeometrySkills | None = None
 
     def consensus(self, answers: Sequence[TaskAnswer]) -> Consensus:
+        weighed = measured(answers, self.fitted.workers if self.fitted is not None else ())
+        unweighed = bool(answers) and not weighed
+        if not unweighed:
+            answers = weighed
         parsed = [self.kind.parse(a.answer) for a in answers]
         weights = np.array([self._weight(a, presence=False) for a in answers])
         presence = np.array([self._weight(a, presence=True) for a in answers])
-        unweighed = bool(answers) and all(a.model for a in answers) and weights.max() <= 0
         if unweighed:
             # Only models no fit has measured: their shapes, with no confidence at all.
             weights, presence = np.full(len(answers), 1e-6), np.full(len(answers), 1e-6)

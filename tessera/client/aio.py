@@ -322,6 +322,12 @@ class AsyncClient:
     def admin_workers(self, *, limit: int | None = None) -> AsyncIterator[m.WorkerRow]:
         return self._iterate(lambda c: ops.admin_workers(c, limit))
 
+    def admin_payouts(
+        self, *, status: str | None = None, limit: int | None = None
+    ) -> AsyncIterator[m.AdminPayout]:
+        """The payout queue, newest first; ``status``: open, requested, pending, paid, failed."""
+        return self._iterate(lambda c: ops.admin_payouts(c, limit, status))
+
     async def ban(
         self, worker_id: str, reason: str, *, project_id: str | None = None
     ) -> m.WorkerRow:

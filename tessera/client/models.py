@@ -338,6 +338,21 @@ class PlatformSettings(Model):
     qualification_retry_s: int
 
 
+class AdminPayout(Model):
+    schema_name = "AdminPayoutOut"
+    id: str
+    worker_id: str
+    worker_name: str | None
+    amount: Decimal
+    status: str
+    provider: str
+    attempts: int
+    failure_reason: str | None
+    created_at: datetime
+    next_attempt_at: datetime | None
+    settled_at: datetime | None
+
+
 class SettingsChange(Model):
     schema_name = "SettingsChangeOut"
     id: str

@@ -387,6 +387,15 @@ def admin_workers(cursor: Cursor, limit: int | None) -> Op[PageOf]:
     )
 
 
+def admin_payouts(cursor: Cursor, limit: int | None, status: str | None) -> Op[PageOf]:
+    return Op(
+        "GET",
+        "/v1/admin/payouts",
+        page(m.AdminPayout),
+        params={"cursor": cursor, "limit": limit, "status": status},
+    )
+
+
 def ban(worker_id: str, reason: str, project_id: str | None) -> Op[m.WorkerRow]:
     body = {"reason": reason, **({"project_id": project_id} if project_id else {})}
     return Op("POST", f"/v1/admin/workers/{worker_id}/ban", model(m.WorkerRow), json=body)

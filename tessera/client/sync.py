@@ -394,6 +394,12 @@ class Client:
     def admin_workers(self, *, limit: int | None = None) -> Iterator[m.WorkerRow]:
         return self._iterate(lambda c: ops.admin_workers(c, limit))
 
+    def admin_payouts(
+        self, *, status: str | None = None, limit: int | None = None
+    ) -> Iterator[m.AdminPayout]:
+        """The payout queue, newest first; ``status``: open, requested, pending, paid, failed."""
+        return self._iterate(lambda c: ops.admin_payouts(c, limit, status))
+
     def ban(self, worker_id: str, reason: str, *, project_id: str | None = None) -> m.WorkerRow:
         return self.run(ops.ban(worker_id, reason, project_id))
 

@@ -158,6 +158,7 @@ def test_every_endpoint_once(
     run_pass(connect.app.state.sessionmaker, [ReleaseHolds()], clock())
     payout = w.payout()
     assert w.get_payout(payout.id).amount == payout.amount > 0
+    assert [p.id for p in ops_client.admin_payouts(status="open")] == [payout.id]
     with pytest.raises(NotFound):
         r.get_batch("bat_nope")
 

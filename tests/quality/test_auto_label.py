@@ -119,11 +119,11 @@ def test_auto_labelling_sends_the_audit_share_to_humans_and_never_pays_a_model(
     assert len(auto) + len(audited) == N_TASKS
     # The audit share, drawn at random: 18 expected of 60, 4-36 is ±4 standard deviations.
     assert 4 <= len(audited) <= 36, len(audited)
-    for r in auto:
-        assert r["status"] == "completed"
-        assert r["answer"] == {"label": "cat"}
-        assert r["answer_count"] == 0
-        assert r["confidence"] >= 0.9
+    for item in auto:
+        assert item["status"] == "completed"
+        assert item["answer"] == {"label": "cat"}
+        assert item["answer_count"] == 0
+        assert item["confidence"] >= 0.9
 
     # The audited tasks go to people like any other: the leases are exactly those tasks, and
     # nothing in one says it is an audit (the prediction shows as any pre-annotation would).

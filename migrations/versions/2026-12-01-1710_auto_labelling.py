@@ -9,9 +9,9 @@ drawn), so that later predictions cannot redraw an audited task into auto-labell
 Existing rows: every project starts with auto-labelling off (audit share 0.1); no task is
 auto-labelled or drawn.
 
-Revision ID: 0022
-Revises: 0021
-Create Date: 2026-12-01 16:20:00
+Revision ID: 0023
+Revises: 0022
+Create Date: 2026-12-01 17:10:00
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0022"
-down_revision: str | None = "0021"
+revision: str = "0023"
+down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
