@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy.orm import Session
 
+from app.annotators.starts import Start
 from app.auth.deps import Requester
 from app.batches import results as batch_results
 from app.batches import service as batch_service
@@ -32,6 +33,7 @@ from app.batches.schemas import (
     GoldJSON,
     GoldOut,
     LaunchQuote,
+    PredictionStart,
     ResultAnswer,
     ResultItem,
     ResultPage,
@@ -519,6 +521,7 @@ def get_results(
         if include == "answers"
         else {}
     )
+    starts = batch_results.prediction_starts(session, batch, shown, answers, images)
     urls = {
         image_id: store.url_for(
             image, viewer_id=requester.id, expires_at=expires_at, base_url=base_url
@@ -563,6 +566,7 @@ def get_results(
                     appeal_message=a.appeal_message,
                     appealed_at=a.appealed_at,
                     appeal_outcome=a.appeal_outcome,
+                    prediction=_start_out(starts.get(a.id)),
                 )
                 for a in answers.get(t.id, [])
             ]
@@ -578,6 +582,10 @@ def labeled_by(task: Task) -> Literal["crowd", "model"] | None:
     if task.status != TaskStatus.completed:
         return None
     return "model" if task.labeled_by == "model" else "crowd"
+
+
+def _start_out(start: Start | None) -> PredictionStart | None:
+    return PredictionStart(**asdict(start)) if start is not None else None
 
 
 def thumbnail_url(image_url: str, width: int = 256) -> str:

@@ -112,6 +112,22 @@ class BatchPage(OutputModel):
     next_cursor: str | None
 
 
+class PredictionStart(OutputModel):
+    """The answer started from a model's prediction (the task's pre-annotation when leased)."""
+
+    model_id: str
+    model_score: float = Field(description="The model's own score for its prediction, 0..1.")
+    agreement: float = Field(
+        description="How much of the prediction the answer kept, 0..1 (1: kept as it was), "
+        "by `measure`."
+    )
+    unchanged: bool = Field(description="The answer is exactly the prediction.")
+    measure: str = Field(
+        description="label kept (classification), label overlap (multilabel), IoU (bbox), "
+        "mask IoU (polygon, segmentation), OKS (keypoints)."
+    )
+
+
 class ResultAnswer(OutputModel):
     assignment_id: str
     worker_id: str
@@ -128,6 +144,9 @@ class ResultAnswer(OutputModel):
     appeal_message: str | None = None
     appealed_at: Timestamp | None = None
     appeal_outcome: str | None = None
+    prediction: PredictionStart | None = Field(
+        default=None, description="Set when the worker started from a model's prediction."
+    )
 
 
 class ResultItem(OutputModel):

@@ -226,6 +226,17 @@ class Gold(Model):
     pre_annotation: dict[str, Any] | None = None
 
 
+class PredictionStart(Model):
+    """The model's prediction an answer started from, and how much of it the answer kept."""
+
+    schema_name = "PredictionStart"
+    model_id: str
+    model_score: float
+    agreement: float
+    unchanged: bool
+    measure: str
+
+
 class ResultAnswer(Model):
     schema_name = "ResultAnswer"
     assignment_id: str
@@ -239,6 +250,8 @@ class ResultAnswer(Model):
     appeal_message: str | None = None
     appealed_at: datetime | None = None
     appeal_outcome: str | None = None
+    prediction: PredictionStart | None = None
+    """Set when the answer started from a model's prediction."""
 
 
 class Result(Model):
