@@ -213,6 +213,7 @@ class BatchImages(Model):
     present: list[AddedImage]
     duplicates: list[dict[str, str]]
     skipped: list[dict[str, str]]
+    labels: list[dict[str, Any]] = []
 
 
 class Gold(Model):
@@ -224,6 +225,14 @@ class Gold(Model):
     answer: dict[str, Any]
     created_at: datetime
     pre_annotation: dict[str, Any] | None = None
+
+
+class GoldImport(Model):
+    schema_name = "GoldImportOut"
+    items: list[Gold]
+    labels: list[dict[str, Any]]
+    duplicates: list[dict[str, str]]
+    skipped: list[dict[str, str]]
 
 
 class PredictionStart(Model):
@@ -409,6 +418,36 @@ class LedgerCheck(Model):
     accounts: int
     total: Decimal
     violations: list[str]
+
+
+class Webhook(Model):
+    schema_name = "WebhookOut"
+    id: str
+    url: str
+    events: list[str]
+    created_at: datetime
+    secret: str | None = None
+    """Only when just created: keep it, it is not shown again."""
+
+
+class WebhookDelivery(Model):
+    schema_name = "DeliveryOut"
+    event_id: str
+    event_type: str
+    status: str
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime | None
+    last_attempt_at: datetime | None
+    response_status: int | None
+    error: str | None
+    delivered_at: datetime | None
+
+
+class Ping(Model):
+    schema_name = "PingOut"
+    event_id: str
+    status: str
 
 
 ALL_MODELS: tuple[type[Model], ...] = tuple(
