@@ -9,9 +9,9 @@ drawn), so that later predictions cannot redraw an audited task into auto-labell
 Existing rows: every project starts with auto-labelling off (audit share 0.1); no task is
 auto-labelled or drawn.
 
-Revision ID: 0023
-Revises: 0022
-Create Date: 2026-12-01 17:10:00
+Revision ID: 0024
+Revises: 0023
+Create Date: 2026-12-01 17:20:00
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0023"
-down_revision: str | None = "0022"
+revision: str = "0024"
+down_revision: str | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
