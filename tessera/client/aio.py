@@ -189,6 +189,7 @@ class AsyncClient:
         chunk_files: int = 64,
         chunk_bytes: int = 32 * 1024 * 1024,
         progress: Progress | None = None,
+        labels: str | Path | None = None,
     ) -> UploadReport:
         """``Client.upload_batch``: hashing and the manifest run in threads, the requests on
         this event loop."""
@@ -206,6 +207,7 @@ class AsyncClient:
             chunk_files=chunk_files,
             chunk_bytes=chunk_bytes,
             progress=progress,
+            labels=labels,
         )
         return await asyncio.to_thread(uploader.run)
 

@@ -212,10 +212,13 @@ class Client:
         chunk_files: int = 64,
         chunk_bytes: int = 32 * 1024 * 1024,
         progress: Progress | None = None,
+        labels: str | Path | None = None,
     ) -> UploadReport:
         """Upload a folder, a zip, a URL list (``.txt``, one per line) or a list of paths into
         a new draft batch, in parallel chunks, streaming each file; resumable: run it again with
-        the same manifest after a crash and it sends only what the batch does not hold yet."""
+        the same manifest after a crash and it sends only what the batch does not hold yet.
+        ``labels``: a COCO JSON beside the images, imported as their pre-annotations (each chunk
+        carries its images' part; ``report.labels`` is the service's report per file)."""
         uploader = Uploader(
             self.run,
             project_id,
@@ -225,6 +228,7 @@ class Client:
             chunk_files=chunk_files,
             chunk_bytes=chunk_bytes,
             progress=progress,
+            labels=labels,
         )
         return uploader.run()
 
