@@ -226,6 +226,12 @@ def record_prediction(
     prediction.answer, prediction.score = answer, score
     prediction.model_version, prediction.updated_at = model.version, now
     _show(session, task, prediction)
+    # The model is one more answerer of the task's consensus (issue 15, item 3): recomputed
+    # now, which may complete the task (auto-labelling, or people the model now agrees with).
+    from app.quality import service as quality_service  # it imports this module's callers
+
+    session.flush()  # the prediction is read back with the task's others
+    quality_service.on_prediction(session, task, now=now)
     return prediction
 
 

@@ -107,6 +107,8 @@ class Project(Model):
     auto_accept_s: int
     min_answer_s: int
     fast_answers_to_ban: int
+    auto_label: bool = False
+    auto_label_audit: float = 0.1
     status: str
     created_at: datetime
     updated_at: datetime
@@ -274,6 +276,7 @@ class Result(Model):
     confidence: float | None
     answer_count: int
     completed_at: datetime | None = None
+    labeled_by: str | None = None
     answers: list[ResultAnswer] | None = None
 
 
