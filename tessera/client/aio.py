@@ -376,3 +376,32 @@ class AsyncClient:
         self, webhook_id: str, *, limit: int | None = None
     ) -> AsyncIterator[m.WebhookDelivery]:
         return self._iterate(lambda c: ops.webhook_deliveries(webhook_id, c, limit))
+
+    # Annotation assistants
+    async def box_to_polygon(
+        self, assignment_id: str, box: Sequence[float], label: str
+    ) -> m.AssistAnswer:
+        body = {"assignment_id": assignment_id, "box": list(box), "label": label}
+        return await self.run(ops.assist("box_to_polygon", body))
+
+    async def box_to_mask(
+        self, assignment_id: str, box: Sequence[float], label: str
+    ) -> m.AssistAnswer:
+        body = {"assignment_id": assignment_id, "box": list(box), "label": label}
+        return await self.run(ops.assist("box_to_mask", body))
+
+    async def superpixel(
+        self, assignment_id: str, point: Sequence[float], label: str, *, segments: int = 400
+    ) -> m.AssistAnswer:
+        body = {
+            "assignment_id": assignment_id,
+            "point": list(point),
+            "label": label,
+            "segments": segments,
+        }
+        return await self.run(ops.assist("superpixel", body))
+
+    async def snap(
+        self, assignment_id: str, point: Sequence[float], *, radius: float | None = None
+    ) -> m.Snap:
+        return await self.run(ops.snap(assignment_id, point, radius))

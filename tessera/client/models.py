@@ -450,6 +450,21 @@ class Ping(Model):
     status: str
 
 
+class AssistAnswer(Model):
+    schema_name = "AssistAnswer"
+    tool: str
+    answer: dict[str, Any]
+    """A valid answer in the project's shape holding the suggested shape only."""
+    area: int
+
+
+class Snap(Model):
+    schema_name = "SnapOut"
+    tool: str = "snap"
+    point: list[float]
+    snapped: bool
+
+
 ALL_MODELS: tuple[type[Model], ...] = tuple(
     cls
     for cls in list(globals().values())
