@@ -128,6 +128,7 @@ class AnnotatorModel(Model):
     fitted_at: datetime | None = None
     predictions: int = 0
     failed_calls: int = 0
+    last_error: str | None = None
     created_at: datetime
 
 
