@@ -119,13 +119,16 @@ def test_the_functions_constants_are_the_pythons() -> None:
     from app.models.quality_settings import DEFAULT_BENEFIT_OF_DOUBT_BELOW
     from app.quality import service, skills
 
-    module = importlib.import_module("migrations.versions.2026-12-01-1700_worker_confusion")
-    sql = module.SUBMIT
+    sql = importlib.import_module("migrations.versions.2026-12-01-1720_submit_skips_banned").SUBMIT
+    helpers = importlib.import_module(
+        "migrations.versions.2026-12-01-1700_worker_confusion"
+    ).HELPERS
     assert (skills.PRIOR_RIGHT, skills.PRIOR_WRONG) == (3.5, 1.5)
     # The confusion prior: CONFUSION_PRIOR_MASS pseudo-answers over the rows, right 70%.
     assert skills.CONFUSION_PRIOR_MASS == 5.0
-    assert "(5.0 / p_k) * 0.7" in module.HELPERS
-    assert "(5.0 / p_k) * 0.3" in module.HELPERS
+    assert "(5.0 / p_k) * 0.7" in helpers
+    assert "(5.0 / p_k) * 0.3" in helpers
+    assert "AND (s.banned_at IS NULL OR x.id = p_id)" in sql
     assert "(3.5 + r.right_sum) / ((3.5 + r.right_sum) + ((1.5 + r.graded) - r.right_sum))" in sql
     assert f"g.graded >= {skills.MIN_GRADED_FOR_BAN}" in sql
     assert f"{DEFAULT_BENEFIT_OF_DOUBT_BELOW})" in sql
