@@ -8,9 +8,9 @@ restates both: the answers it reads skip a banned worker's, and the workers it n
 
 SQLite: nothing (the service's path is the only one there).
 
-Revision ID: 0023
-Revises: 0022
-Create Date: 2026-12-01 17:20:00
+Revision ID: 0024
+Revises: 0023
+Create Date: 2026-12-01 17:30:00
 """
 
 from __future__ import annotations
@@ -21,15 +21,16 @@ from pathlib import Path
 
 from alembic import op
 
-revision: str = "0023"
-down_revision: str | None = "0022"
+revision: str = "0024"
+down_revision: str | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def _previous_submit() -> str:
-    path = Path(__file__).with_name("2026-12-01-1700_worker_confusion.py")
-    spec = importlib.util.spec_from_file_location("_worker_confusion_0022", path)
+    """Revision 0023's submit function (0022's confusion rows with the webhook outbox writes)."""
+    path = Path(__file__).with_name("2026-12-01-1710_webhooks.py")
+    spec = importlib.util.spec_from_file_location("_webhooks_0023", path)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
