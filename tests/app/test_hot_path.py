@@ -119,7 +119,7 @@ def test_the_functions_constants_are_the_pythons() -> None:
     from app.models.quality_settings import DEFAULT_BENEFIT_OF_DOUBT_BELOW
     from app.quality import service, skills
 
-    sql = importlib.import_module("migrations.versions.2026-12-01-1730_submit_skips_banned").SUBMIT
+    sql = importlib.import_module("migrations.versions.2026-12-01-1740_submit_skips_banned").SUBMIT
     helpers = importlib.import_module(
         "migrations.versions.2026-12-01-1700_worker_confusion"
     ).HELPERS
@@ -129,7 +129,7 @@ def test_the_functions_constants_are_the_pythons() -> None:
     assert "(5.0 / p_k) * 0.7" in helpers
     assert "(5.0 / p_k) * 0.3" in helpers
     assert "AND (s.banned_at IS NULL OR x.id = p_id)" in sql
-    # 0023 (webhooks) is 0022's function with the outbox writes added, 0024 is 0023's with
+    # 0023 (webhooks) is 0022's function with the outbox writes added, 0025 is 0023's with
     # banned workers skipped and both ban rules named: the same constants throughout.
     webhooks = importlib.import_module("migrations.versions.2026-12-01-1710_webhooks").SUBMIT
     for text in (sql, webhooks):

@@ -8,9 +8,9 @@ restates both: the answers it reads skip a banned worker's, and the workers it n
 
 SQLite: nothing (the service's path is the only one there).
 
-Revision ID: 0024
-Revises: 0023
-Create Date: 2026-12-01 17:30:00
+Revision ID: 0025
+Revises: 0024
+Create Date: 2026-12-01 17:40:00
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from pathlib import Path
 
 from alembic import op
 
-revision: str = "0024"
-down_revision: str | None = "0023"
+revision: str = "0025"
+down_revision: str | None = "0024"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
