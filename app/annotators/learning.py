@@ -57,6 +57,8 @@ def _examples_filter(project_id: str) -> Any:
                 Task.is_gold.is_(False),
                 Task.status == TaskStatus.completed,
                 Task.consensus.is_not(None),
+                # Not the tasks auto-labelling completed: the model would learn its own labels.
+                Task.labeled_by.is_(None),
             ),
             and_(Task.is_gold.is_(True), Task.gold_answer.is_not(None)),
         ),
