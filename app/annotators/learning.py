@@ -106,7 +106,7 @@ def fit_due(session: Session, store: ImageStore, *, now: datetime, limit: int = 
             if target is None:
                 continue
             try:
-                xs.append(classifier.features(store.get(sha256)))
+                xs.append(classifier.features_of(sha256, store.get))
             except Exception:  # an image the store lost or Pillow cannot read: one example less
                 log.warning("builtin model %s: no features for image %s", claimed.model_id, sha256)
                 continue
@@ -216,7 +216,7 @@ def predict_due(
         if state is None or not classifier.usable(state):
             continue
         try:
-            answer, score = classifier.predict(state, classifier.features(store.get(sha256)))
+            answer, score = classifier.predict(state, classifier.features_of(sha256, store.get))
         except Exception:
             log.warning("builtin model %s: no features for image %s", model_id, sha256)
             continue
