@@ -57,12 +57,13 @@ function yAxis(root: SVGElement, max: number, y: (v: number) => number, format: 
   }
 }
 
-export function lineChart(title: string, name: string, series: Series[], opts: { format?: (v: number) => string; time?: boolean } = {}): SVGSVGElement {
+/** `domain`: the x range to show (a time window), else the points' own range. */
+export function lineChart(title: string, name: string, series: Series[], opts: { format?: (v: number) => string; time?: boolean; domain?: [number, number] } = {}): SVGSVGElement {
   const root = frame(title, name);
   const fmt = opts.format ?? ((v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(2)));
   const xs = series.flatMap((s) => s.points.map((p) => p[0]));
   const ys = series.flatMap((s) => s.points.map((p) => p[1]));
-  const x0 = Math.min(...xs, Infinity), x1 = Math.max(...xs, -Infinity);
+  const x0 = opts.domain?.[0] ?? Math.min(...xs, Infinity), x1 = opts.domain?.[1] ?? Math.max(...xs, -Infinity);
   const max = axisMax(Math.max(0, ...ys), 4, ys.every(Number.isInteger));
   const x = scale(Number.isFinite(x0) ? [x0, x1 === x0 ? x0 + 1 : x1] : [0, 1], [PAD.l, W - PAD.r]);
   const y = scale([0, max], [H - PAD.b, PAD.t]);
