@@ -7,6 +7,7 @@ spell differently): time buckets are edges computed here and counted with one CA
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -38,18 +39,16 @@ def batch_stats(session: Session, batch: Batch, *, now: datetime) -> dict[str, A
     if done and first is not None and last is not None:
         start = _aware(batch.launched_at or first)
         end = _aware(batch.completed_at or batch.cancelled_at or max(_aware(last), now))
-        span = max((end - start).total_seconds(), 1.0)
-        bucket_s = max(1, -(-int(span) // TIME_POINTS))
-        edges = [start + timedelta(seconds=bucket_s * i) for i in range(1, TIME_POINTS + 1)]
-        edges = [e for e in edges if e < end + timedelta(seconds=bucket_s)]
+        span = max(math.ceil((end - start).total_seconds()), 1)
+        bucket_s = -(-span // TIME_POINTS)
+        n = -(-span // bucket_s)  # ≤ TIME_POINTS edges, the last one at or after `end`
+        edges = [start + timedelta(seconds=bucket_s * i) for i in range(n + 1)]
         counts = session.execute(
             select(*(func.sum(case((Task.completed_at <= e, 1), else_=0)) for e in edges)).where(
                 *completed
             )
         ).one()
-        points = [{"at": start, "completed": 0}] + [
-            {"at": e, "completed": int(n or 0)} for e, n in zip(edges, counts, strict=True)
-        ]
+        points = [{"at": e, "completed": int(k or 0)} for e, k in zip(edges, counts, strict=True)]
 
     # Confidence in tenths: bin k holds k/10 ≤ c < (k+1)/10, the last one includes 1.
     bin_of = case(

@@ -113,3 +113,15 @@ def test_only_the_owner_sees_them(client: TestClient) -> None:
             403,
             404,
         )
+
+
+def test_a_batch_done_in_the_instant_it_launched(client: TestClient) -> None:
+    """The fake clock never moves: launch and every completion share one moment."""
+    requester = signup(client, "requester")
+    project = make_project(client, requester, overlap={"min": 1, "max": 1}, gold_rate=0)
+    batch = open_batch(client, requester, project["id"], n_images=2)
+    _answer_all(client, project["id"], signup(client, "worker"), lambda task: "cat")
+    stats = client.get(f"/v1/batches/{batch['id']}/stats", headers=requester).json()
+    assert stats["completed_tasks"] == 2
+    assert [p["completed"] for p in stats["completions"]["points"]] == [2, 2]
+    assert stats["answers_per_task"] == {"histogram": [0, 2], "used": 2, "fixed": 2, "saved": 0.0}
