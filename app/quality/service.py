@@ -45,6 +45,7 @@ from app.quality.skills import (
     confusion_skill,
     estimate,
 )
+from app.webhooks import events as webhook_events
 from app.work import queue
 
 EXCLUDED = "excluded: the worker was banned from this project"
@@ -457,6 +458,8 @@ def ban_if_due(
 def complete_task(session: Session, task: Task, *, now: datetime) -> None:
     task.status, task.completed_at = TaskStatus.completed, now
     queue.remove(session, task.id)
+    requester_id = session.get_one(Batch, task.batch_id).requester_id
+    webhook_events.task_completed(session, task, requester_id, now=now)
     # No counter on the batch (a hot row every completion would queue on): its completed tasks
     # are counted where read (app.models.task.completed_in). The batch itself completes once every
     # answer also has its verdict (batches.settle_due).

@@ -136,6 +136,16 @@ class AsyncClient:
     async def add_gold(self, project_id: str, image: ops.ImageSource, answer: Any) -> m.Gold:
         return await self.run(ops.add_gold(project_id, image, answer))
 
+    async def import_gold(
+        self,
+        project_id: str,
+        files: Sequence[ops.ImageSource],
+        *,
+        labels_format: str | None = None,
+    ) -> m.GoldImport:
+        """Gold tasks from images and label files (or a dataset zip), as ``Client.import_gold``."""
+        return await self.run(ops.import_gold(project_id, files, labels_format))
+
     async def create_model(
         self, project_id: str, spec: Mapping[str, Any]
     ) -> m.AnnotatorModelCreated:
@@ -346,3 +356,26 @@ class AsyncClient:
 
     async def admin_stats(self) -> Any:
         return await self.run(ops.admin_stats())
+
+    # Webhooks
+    async def create_webhook(
+        self, url: str, events: Sequence[str], *, secret: str | None = None
+    ) -> m.Webhook:
+        return await self.run(ops.create_webhook(url, events, secret))
+
+    def webhooks(self, *, limit: int | None = None) -> AsyncIterator[m.Webhook]:
+        return self._iterate(lambda c: ops.list_webhooks(c, limit))
+
+    async def get_webhook(self, webhook_id: str) -> m.Webhook:
+        return await self.run(ops.get_webhook(webhook_id))
+
+    async def delete_webhook(self, webhook_id: str) -> None:
+        await self.run(ops.delete_webhook(webhook_id))
+
+    async def ping_webhook(self, webhook_id: str) -> m.Ping:
+        return await self.run(ops.ping_webhook(webhook_id))
+
+    def webhook_deliveries(
+        self, webhook_id: str, *, limit: int | None = None
+    ) -> AsyncIterator[m.WebhookDelivery]:
+        return self._iterate(lambda c: ops.webhook_deliveries(webhook_id, c, limit))

@@ -157,6 +157,17 @@ class Client:
     def add_gold(self, project_id: str, image: ops.ImageSource, answer: Any) -> m.Gold:
         return self.run(ops.add_gold(project_id, image, answer))
 
+    def import_gold(
+        self,
+        project_id: str,
+        files: Sequence[ops.ImageSource],
+        *,
+        labels_format: str | None = None,
+    ) -> m.GoldImport:
+        """Gold tasks from images and label files (or a dataset zip): each image a label file
+        answers becomes gold; ``labels`` reports what did not match."""
+        return self.run(ops.import_gold(project_id, files, labels_format))
+
     def create_model(self, project_id: str, spec: Mapping[str, Any]) -> m.AnnotatorModelCreated:
         """Attach a model: ``{"kind": "http", "name", "url"}`` or ``{"kind": "builtin",
         "name"}``; an http model's ``signing_secret`` is in this answer only."""
@@ -416,3 +427,28 @@ class Client:
 
     def admin_stats(self) -> Any:
         return self.run(ops.admin_stats())
+
+    # Webhooks
+    def create_webhook(
+        self, url: str, events: Sequence[str], *, secret: str | None = None
+    ) -> m.Webhook:
+        """Register ``url`` for ``events``; the returned ``secret`` is shown this once."""
+        return self.run(ops.create_webhook(url, events, secret))
+
+    def webhooks(self, *, limit: int | None = None) -> Iterator[m.Webhook]:
+        return self._iterate(lambda c: ops.list_webhooks(c, limit))
+
+    def get_webhook(self, webhook_id: str) -> m.Webhook:
+        return self.run(ops.get_webhook(webhook_id))
+
+    def delete_webhook(self, webhook_id: str) -> None:
+        self.run(ops.delete_webhook(webhook_id))
+
+    def ping_webhook(self, webhook_id: str) -> m.Ping:
+        """Queue a signed ``ping`` event to the webhook; see ``webhook_deliveries``."""
+        return self.run(ops.ping_webhook(webhook_id))
+
+    def webhook_deliveries(
+        self, webhook_id: str, *, limit: int | None = None
+    ) -> Iterator[m.WebhookDelivery]:
+        return self._iterate(lambda c: ops.webhook_deliveries(webhook_id, c, limit))

@@ -89,6 +89,16 @@ def test_every_endpoint_once(
     other = r.create_project({**PROJECT, "name": "Gold holder"})
     gold = r.add_gold(other.id, ("gold.png", png(40, 40, (1, 2, 3))), {"label": "cat"})
     assert gold.answer == {"label": "cat"}
+    imported = r.import_gold(
+        other.id,
+        [
+            ("train/dog/a.png", png(41, 40)),
+            ("labels.csv", b"image_name,label\nnot-there.png,cat\n"),
+        ],
+        labels_format="folders",
+    )
+    assert [(g.image_name, g.answer) for g in imported.items] == [("a.png", {"label": "dog"})]
+    assert imported.labels[0]["file"] == "labels.csv"
     attached = r.create_model(project.id, {"kind": "builtin", "name": "linear"})
     assert attached.kind == "builtin"
     assert [x.id for x in r.models(project.id)] == [attached.id]
@@ -148,6 +158,21 @@ def test_every_endpoint_once(
     assert out.read_text().count("\n") >= 4
     with zipfile.ZipFile(r.download_images(batch.id, tmp_path / "images.zip")) as zf:
         assert sum(n.endswith(".png") for n in zf.namelist()) == 4
+
+    # Webhooks
+    connect.app.state.url_resolver = lambda host: ["93.184.216.34"]
+    hook = r.create_webhook("https://hooks.example.com/t", ["batch.completed"])
+    assert hook.secret
+    assert hook.events == ["batch.completed"]
+    assert [h.id for h in r.webhooks()] == [hook.id]
+    assert r.get_webhook(hook.id).secret is None
+    assert r.ping_webhook(hook.id).status == "pending"
+    assert [d.event_type for d in r.webhook_deliveries(hook.id)] == ["ping"]
+    r.delete_webhook(hook.id)
+    with pytest.raises(NotFound):
+        r.get_webhook(hook.id)
+    with pytest.raises(Unprocessable):
+        r.create_webhook("http://10.0.0.1/", ["batch.completed"])
 
     # Operator and payouts
     assert any(row.id == w_acc.id for row in ops_client.admin_workers())
