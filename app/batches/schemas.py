@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, HttpUrl, model_validator
 
@@ -227,6 +227,12 @@ class ResultItem(OutputModel):
     answer: dict[str, Any] | None
     confidence: float | None
     answer_count: int
+    labeled_by: Literal["crowd", "model"] | None = Field(
+        default=None,
+        description='Who completed the task: "model" when auto-labelling completed it from the '
+        'project\'s model predictions alone (no human answer), "crowd" when people did; null '
+        "while it is open.",
+    )
     answers: list[ResultAnswer] | None = None
 
 

@@ -189,6 +189,7 @@ class AsyncClient:
         chunk_files: int = 64,
         chunk_bytes: int = 32 * 1024 * 1024,
         progress: Progress | None = None,
+        labels: str | Path | None = None,
     ) -> UploadReport:
         """``Client.upload_batch``: hashing and the manifest run in threads, the requests on
         this event loop."""
@@ -206,6 +207,7 @@ class AsyncClient:
             chunk_files=chunk_files,
             chunk_bytes=chunk_bytes,
             progress=progress,
+            labels=labels,
         )
         return await asyncio.to_thread(uploader.run)
 
@@ -379,3 +381,32 @@ class AsyncClient:
         self, webhook_id: str, *, limit: int | None = None
     ) -> AsyncIterator[m.WebhookDelivery]:
         return self._iterate(lambda c: ops.webhook_deliveries(webhook_id, c, limit))
+
+    # Annotation assistants
+    async def box_to_polygon(
+        self, assignment_id: str, box: Sequence[float], label: str
+    ) -> m.AssistAnswer:
+        body = {"assignment_id": assignment_id, "box": list(box), "label": label}
+        return await self.run(ops.assist("box_to_polygon", body))
+
+    async def box_to_mask(
+        self, assignment_id: str, box: Sequence[float], label: str
+    ) -> m.AssistAnswer:
+        body = {"assignment_id": assignment_id, "box": list(box), "label": label}
+        return await self.run(ops.assist("box_to_mask", body))
+
+    async def superpixel(
+        self, assignment_id: str, point: Sequence[float], label: str, *, segments: int = 400
+    ) -> m.AssistAnswer:
+        body = {
+            "assignment_id": assignment_id,
+            "point": list(point),
+            "label": label,
+            "segments": segments,
+        }
+        return await self.run(ops.assist("superpixel", body))
+
+    async def snap(
+        self, assignment_id: str, point: Sequence[float], *, radius: float | None = None
+    ) -> m.Snap:
+        return await self.run(ops.snap(assignment_id, point, radius))

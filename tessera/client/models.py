@@ -107,6 +107,8 @@ class Project(Model):
     auto_accept_s: int
     min_answer_s: int
     fast_answers_to_ban: int
+    auto_label: bool = False
+    auto_label_audit: float = 0.1
     status: str
     created_at: datetime
     updated_at: datetime
@@ -126,6 +128,7 @@ class AnnotatorModel(Model):
     fitted_at: datetime | None = None
     predictions: int = 0
     failed_calls: int = 0
+    last_error: str | None = None
     created_at: datetime
 
 
@@ -274,6 +277,7 @@ class Result(Model):
     confidence: float | None
     answer_count: int
     completed_at: datetime | None = None
+    labeled_by: str | None = None
     answers: list[ResultAnswer] | None = None
 
 
@@ -445,6 +449,21 @@ class Ping(Model):
     schema_name = "PingOut"
     event_id: str
     status: str
+
+
+class AssistAnswer(Model):
+    schema_name = "AssistAnswer"
+    tool: str
+    answer: dict[str, Any]
+    """A valid answer in the project's shape holding the suggested shape only."""
+    area: int
+
+
+class Snap(Model):
+    schema_name = "SnapOut"
+    tool: str = "snap"
+    point: list[float]
+    snapped: bool
 
 
 ALL_MODELS: tuple[type[Model], ...] = tuple(

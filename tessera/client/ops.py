@@ -462,3 +462,15 @@ def webhook_deliveries(webhook_id: str, cursor: Cursor, limit: int | None) -> Op
         page(m.WebhookDelivery),
         params={"cursor": cursor, "limit": limit},
     )
+
+
+# Annotation assistants (a worker, on a task it holds)
+def assist(tool: str, body: Mapping[str, Any]) -> Op[m.AssistAnswer]:
+    return Op("POST", f"/v1/assist/{tool}", model(m.AssistAnswer), json=dict(body))
+
+
+def snap(assignment_id: str, point: Sequence[float], radius: float | None) -> Op[m.Snap]:
+    body: dict[str, Any] = {"assignment_id": assignment_id, "point": list(point)}
+    if radius is not None:
+        body["radius"] = radius
+    return Op("POST", "/v1/assist/snap", model(m.Snap), json=body)

@@ -20,7 +20,8 @@ from app.annotators.delivery import MAX_ATTEMPTS, CallSettings
 from app.annotators.service import predictions_for
 from app.core import signatures
 from app.models import ModelCall, Task
-from tessera.client import Client
+from app.webhooks import signing as webhook_signing
+from tessera.client import Client, verify_signature
 from tests.annotators.conftest import EXAMPLE, Server
 from tests.client.conftest import Live
 from tests.conftest import FakeClock
@@ -155,6 +156,14 @@ class TestSignature:
         assert not EXAMPLE["verified"](header, body, b"s3cret", 1_700_000_000 + 301)
         assert not signatures.verify("s3cret", "v1=abc", body, now=1_700_000_000)
 
+    def test_same_scheme_as_webhooks(self) -> None:
+        """One scheme for every signed outgoing call: the webhooks' signer gives the same
+        header, and the client's webhook verifier accepts a model call's signature."""
+        body = b'{"task_id":"tsk_1"}'
+        header = signatures.sign("s3cret", 1_700_000_000, body)
+        assert header == webhook_signing.sign(body, "s3cret", 1_700_000_000)
+        verify_signature(body, header, "s3cret", now=1_700_000_010)
+
 
 class TestFailures:
     def test_slow_server_times_out_and_is_retried_with_backoff_then_given_up(
@@ -224,6 +233,7 @@ class TestFailures:
         assert all(v == [] for v in app.predictions().values())
         listed = app.client.get(f"/v1/projects/{app.project['id']}/models", headers=app.requester)
         assert listed.json()["items"][0]["failed_calls"] == 2
+        assert reason in listed.json()["items"][0]["last_error"]
 
     def test_reply_not_json_fails(self, app: App) -> None:
         class NotJson(BaseHTTPRequestHandler):

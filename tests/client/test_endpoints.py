@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from app.core.config import Settings
 from tessera.client import Conflict, NotFound, Unauthorized, Unprocessable, models
+from tests.assist.test_assist import BOX, scene
 from tests.conftest import FakeClock
 from tests.factories import make_operator, png
 from workers.money import ReleaseHolds
@@ -26,9 +27,6 @@ BROWSER_ONLY = {
     ("GET", "/v1/web/config"),
 }
 """Cookie sign-in and the web app's own configuration: not for scripts."""
-WEB_TOOL_PREFIXES = ("/v1/assist/",)
-"""The annotation tools' helpers (snap, box to polygon or mask, superpixels): called by the web
-app's drawing tools, not yet wrapped by the client (listed in notes/client.md)."""
 
 PROJECT: dict[str, Any] = {
     "name": "Pets",
@@ -174,6 +172,28 @@ def test_every_endpoint_once(
     with pytest.raises(Unprocessable):
         r.create_webhook("http://10.0.0.1/", ["batch.completed"])
 
+    # Annotation assistants, for a worker holding a polygon or a segmentation task
+    scene_png, _ = scene()
+    suggested = {}
+    for annotation in ({"type": "polygon", "labels": ["blob", "other"]},
+                       {"type": "segmentation", "labels": ["other", "blob"]}):  # fmt: skip
+        shaped = r.create_project({**PROJECT, "name": annotation["type"], "annotation": annotation})
+        r.launch_batch(r.create_batch(shaped.id, [("scene.png", scene_png)]).id)
+        held = w.lease(shaped.id)
+        assert held is not None
+        if annotation["type"] == "polygon":
+            suggested["polygon"] = w.box_to_polygon(held.id, BOX, "blob")
+            snapped = w.snap(held.id, [165 + 80, 118], radius=20)
+            assert isinstance(snapped.snapped, bool)
+            assert len(snapped.point) == 2
+        else:
+            suggested["mask"] = w.box_to_mask(held.id, BOX, "blob")
+            suggested["superpixel"] = w.superpixel(held.id, [165, 118], "blob", segments=200)
+        w.release(held.id)
+    assert suggested["polygon"].answer["objects"][0]["label"] == "blob"
+    assert "mask_png_base64" in suggested["mask"].answer
+    assert suggested["superpixel"].area > 0
+
     # Operator and payouts
     assert any(row.id == w_acc.id for row in ops_client.admin_workers())
     assert ops_client.ban(w_acc.id, "testing").banned
@@ -196,7 +216,7 @@ def test_every_endpoint_once(
             for method, pattern, path in templates:
                 if method == request.method and pattern.match(request.url.path):
                     called.add((method, path))
-    everything = {(m, p) for m, _, p in templates if not p.startswith(WEB_TOOL_PREFIXES)}
+    everything = {(m, p) for m, _, p in templates}
     assert everything - BROWSER_ONLY - called == set()
 
 
