@@ -38,10 +38,26 @@ def _read(reading: Reading, mine: list[LabelFile], _everything: list[LabelFile])
             if image is None:
                 problem(entry, f"image {written!r} is not in the upload")
                 continue
+            size = reading.size(entry, image, (node.get("width"), node.get("height")))
+            if size is None:
+                continue
             matched += 1
             shapes = []
+            # A box in the group of a polygon or mask (Datumaro writes one per object) is
+            # that object's extent, not another object.
+            grouped = {
+                c.get("group_id")
+                for c in node
+                if c.get("group_id") not in (None, "0") and _KINDS.get(c.tag) == reading.kind
+            }
             for child in node:
-                shapes.extend(_shapes(reading, file, entry, child, image))
+                if (
+                    child.tag == "box"
+                    and reading.kind != "box"
+                    and child.get("group_id") in grouped
+                ):
+                    continue
+                shapes.extend(_shapes(reading, file, entry, child, image, size))
             reading.add(entry, image, shapes)
         entry["images"] = matched
 
@@ -57,7 +73,12 @@ def _points(file: LabelFile, text: str | None, where: str) -> list[tuple[float, 
 
 
 def _shapes(
-    reading: Reading, file: LabelFile, entry: dict[str, object], node: Element, image: str
+    reading: Reading,
+    file: LabelFile,
+    entry: dict[str, object],
+    node: Element,
+    image: str,
+    size: tuple[int, int],
 ) -> list[Shape]:
     kind = _KINDS.get(node.tag)
     where = f"{image}: {node.tag}"
@@ -90,7 +111,7 @@ def _shapes(
             left, top, width, height = (
                 int(number(file, node.get(k), where)) for k in ("left", "top", "width", "height")
             )
-            mask = cvat_mask(runs, left, top, width, height, reading.images.sizes[image])
+            mask = cvat_mask(runs, left, top, width, height, size)
             return [Shape("mask", label, mask=mask)]
         except ValueError as exc:
             raise file.invalid(f"{where}: not a CVAT mask: {exc}") from None

@@ -30,7 +30,7 @@ export async function projectPage(root: HTMLElement, params: Record<string, stri
   const gold = goldSection(project, notice);
   const upload = uploadSection(project, async (batch) => {
     await renderBatches();
-    notice.show(`Batch uploaded: ${batch.task_count} tasks.`);
+    notice.show(`Batch uploaded: ${batch.task_count} task${batch.task_count === 1 ? "" : "s"}.`);
   });
   const renderBatches = async () => {
     try {
