@@ -455,7 +455,7 @@ def main() -> int:
         nargs="+",
         choices=["hot", "orm", "main"],
         default=["hot"],
-        help="PostgreSQL servers to run one after the other in this run (see run_backend)",
+        help="servers to run one after the other in this run (see run_backend; SQLite: hot, main)",
     )
     parser.add_argument(
         "--floor",
@@ -473,7 +473,9 @@ def main() -> int:
     backends = ["postgres", "sqlite"] if args.backend == "both" else [args.backend]
     rows = []
     for b in backends:
-        for variant in args.variants if b == "postgres" else ["hot"]:
+        # SQLite has no hot path: its variants are the working tree and main's code.
+        sqlite_variants = [v for v in args.variants if v != "orm"] or ["hot"]
+        for variant in args.variants if b == "postgres" else sqlite_variants:
             rows.append(run_backend(b, args, variant))
     print()
     print(

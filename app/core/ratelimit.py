@@ -7,16 +7,22 @@ every ``serve`` replica shares the counts and concurrent requests cannot both sl
 with no state in Python. Fixed windows: a caller can fit up to twice the limit across a window
 boundary, an accepted looseness for limits meant to stop floods, not to meter.
 
-Two ways to use it. ``take`` counts a request and refuses it when over (sign-up, leases,
-answers): it commits its own short transaction first, so the count holds whatever the request
-does next and no row lock is kept across the use case. ``retry_after`` + ``hit`` count only
-some outcomes (failed sign-ins) inside the caller's transaction. Old windows are deleted by the
+Three ways to use it. ``take`` counts a request and refuses it when over (sign-up, assist
+calls): it commits its own short transaction first, so the count holds whatever the request
+does next and no row lock is kept across the use case. A ``Charge`` does the same inside the use
+case's own transaction (lease, submit: one transaction per request, not two): ``charge`` counts
+and refuses there, and when the use case then fails, ``record`` counts the request again in a
+short transaction of its own (the failed one was rolled back with the use case), so every
+request is counted either way, as with ``take``. ``retry_after`` + ``hit`` count only some
+outcomes (failed sign-ins) inside the caller's transaction. Old windows are deleted by the
 ``ratelimits.prune`` reconciler (``prune``).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,7 +30,8 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from app.core.config import Settings
-from app.core.errors import TooManyRequests
+from app.core.db import transaction
+from app.core.errors import ProblemError, TooManyRequests
 from app.models import RateCounter
 
 
@@ -79,7 +86,8 @@ def retry_after(session: Session, limit: Limit, key: str, *, now: datetime) -> i
 
 def take(session: Session, limit: Limit, key: str, *, now: datetime, what: str) -> None:
     """Count this request and commit the count; raise TooManyRequests (429, ``Retry-After``)
-    when it is over the limit. Call it before the use case opens its transaction."""
+    when it is over the limit. Call it before the use case opens its transaction (or give the
+    use case a ``Charge``)."""
     try:
         if session.get_bind().dialect.name == "postgresql":
             # A count lost in a crash is harmless: do not wait for the WAL flush (the lease or
@@ -92,6 +100,54 @@ def take(session: Session, limit: Limit, key: str, *, now: datetime, what: str) 
         raise
     if hits > limit.limit:
         raise refusal(limit, now=now, what=what)
+
+
+@dataclass(frozen=True)
+class Charge:
+    """One request to count against ``limit`` for ``key``, inside the use case's transaction."""
+
+    limit: Limit
+    key: str
+    what: str
+    """For the 429's detail: "Too many <what>"."""
+
+
+def charge(session: Session, c: Charge, *, now: datetime) -> None:
+    """Count the request in the caller's (the use case's) transaction; raise the 429 when over
+    the limit (the transaction then rolls back: the counter already stands at the limit, so
+    the next request is refused as well)."""
+    if hit(session, c.limit, c.key, now=now) > c.limit.limit:
+        raise refusal(c.limit, now=now, what=c.what)
+
+
+@contextmanager
+def charged_transaction(session: Session, c: Charge | None, *, now: datetime) -> Iterator[Session]:
+    """``transaction(session)`` whose first statement counts ``c`` (see ``charge``); when the
+    use case fails with a refusal of its own (a 4xx problem), the request is counted again by
+    ``record``, since its count was rolled back with the use case. ``c`` None: a plain
+    transaction. Not for a use case nested in an outer transaction (``record`` commits)."""
+    try:
+        with transaction(session):
+            if c is not None:
+                charge(session, c, now=now)
+            yield session
+    except RateLimited:
+        raise
+    except ProblemError:
+        if c is not None:
+            record(session, c, now=now)
+        raise
+
+
+def record(session: Session, c: Charge, *, now: datetime) -> None:
+    """Count a request whose use case failed (its count was rolled back with it), in a short
+    transaction of its own; never refuses (the request has its answer already)."""
+    try:
+        hit(session, c.limit, c.key, now=now)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
 
 
 def refusal(limit: Limit, *, now: datetime, what: str) -> RateLimited:

@@ -100,14 +100,13 @@ def _lease(
         worker = require_role(
             resolve_caller(request, session, now, credentials, cookie).account, Role.worker
         )
-        if not counted:
-            ratelimit.take(session, limit, worker.id, now=now, what="leases")
         lease = work_service.lease_next(
             session,
             worker,
             project_id,
             now=now,
             max_live_leases=settings.max_live_leases_per_worker,
+            charge=None if counted else ratelimit.Charge(limit, worker.id, "leases"),
         )
     if lease is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -177,12 +176,16 @@ def _submit(
         worker = require_role(
             resolve_caller(request, session, now, credentials, cookie).account, Role.worker
         )
-        if not counted:
-            ratelimit.take(session, limit, worker.id, now=now, what="answers")
         if idempotency_key is None:
+            charge = None if counted else ratelimit.Charge(limit, worker.id, "answers")
             return AssignmentOut.of(
-                work_service.submit(session, worker, assignment_id, body.answer, now=now)
+                work_service.submit(
+                    session, worker, assignment_id, body.answer, now=now, charge=charge
+                )
             )
+        if not counted:
+            # The use case runs inside the idempotency record's transaction: counted before it.
+            ratelimit.take(session, limit, worker.id, now=now, what="answers")
 
         def action() -> tuple[int, AssignmentOut]:
             done = work_service.submit(session, worker, assignment_id, body.answer, now=now)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.annotations import AnnotationSpec, AnswerInvalid, validate_answer
 from app.annotations.errors import AnswerRefused
+from app.core import ratelimit
 from app.core.db import read_only, transaction
 from app.core.ids import new_id
 from app.core.pagination import PageParams
@@ -52,10 +53,17 @@ class Lease:
 
 
 def lease_next(
-    session: Session, worker: Account, project_id: str, *, now: datetime, max_live_leases: int = 10
+    session: Session,
+    worker: Account,
+    project_id: str,
+    *,
+    now: datetime,
+    max_live_leases: int = 10,
+    charge: ratelimit.Charge | None = None,
 ) -> Lease | None:
-    """An exclusive, expiring lease on the project's next task for this worker, or None."""
-    with transaction(session):
+    """An exclusive, expiring lease on the project's next task for this worker, or None;
+    ``charge``: the request counted against its rate limit in the same transaction."""
+    with ratelimit.charged_transaction(session, charge, now=now):
         ctx = _lease_context(session, worker, project_id)
         quality_service.check_not_banned(worker, ctx.skill)
         if ctx.held >= max_live_leases:
@@ -156,11 +164,18 @@ def _check_open(assignment: Assignment) -> None:
 
 
 def submit(
-    session: Session, worker: Account, assignment_id: str, answer: object, *, now: datetime
+    session: Session,
+    worker: Account,
+    assignment_id: str,
+    answer: object,
+    *,
+    now: datetime,
+    charge: ratelimit.Charge | None = None,
 ) -> Assignment:
-    """Validate and store the answer; complete the task when it has all its answers."""
+    """Validate and store the answer; complete the task when it has all its answers.
+    ``charge``: the request counted against its rate limit in the same transaction."""
     expired = False
-    with transaction(session):
+    with ratelimit.charged_transaction(session, charge, now=now):
         assignment = _own_assignment(session, worker, assignment_id)
         _check_open(assignment)
         if assignment.expires_at <= now:

@@ -107,6 +107,26 @@ def test_answers_per_worker(limited: TestClient, clock: FakeClock) -> None:
     assert submit(leases[2]).status_code == 200  # the refused answer changed nothing
 
 
+def test_refused_requests_count_too(limited: TestClient) -> None:
+    """The count is taken in the use case's transaction; a request the use case refuses (an
+    answer of the wrong shape, a lease in a project that is not there) is counted all the same,
+    so a flood of bad requests meets the limit as a flood of good ones does."""
+    requester = signup(limited, "requester")
+    project = make_project(limited, requester, overlap={"min": 1, "max": 1})
+    open_batch(limited, requester, project["id"], n_images=1, fund="10")
+    worker = signup(limited, "worker")
+    lease = limited.post(f"/v1/projects/{project['id']}/assignments", headers=worker).json()["id"]
+    bad = {"answer": {"label": "not a label"}}
+    url = f"/v1/assignments/{lease}/submit"
+    assert [limited.post(url, json=bad, headers=worker).status_code for _ in range(2)] == [422, 422]
+    assert_429(limited.post(url, json={"answer": {"label": "cat"}}, headers=worker), at_most_s=60)
+
+    other = signup(limited, "worker")
+    missing = "/v1/projects/prj_01M8S5V1J6C7FCMBJZ528P4T75/assignments"
+    assert [limited.post(missing, headers=other).status_code for _ in range(3)] == [404] * 3
+    assert_429(limited.post(missing, headers=other), at_most_s=60)
+
+
 def test_the_count_is_exact_under_concurrency(engine: Engine, clock: FakeClock) -> None:
     """32 threads, a limit of 10: exactly 10 are let through, whatever the interleaving (an
     atomic upsert per hit; on PostgreSQL the threads really run at once)."""
