@@ -122,32 +122,39 @@ def charge(session: Session, c: Charge, *, now: datetime) -> None:
 
 @contextmanager
 def charged_transaction(session: Session, c: Charge | None, *, now: datetime) -> Iterator[Session]:
-    """``transaction(session)`` whose first statement counts ``c`` (see ``charge``); when the
+    """``transaction(session)`` whose last statement counts ``c`` (see ``charge``; over the
+    limit, the use case's work is rolled back with it); when the
     use case fails with a refusal of its own (a 4xx problem), the request is counted again by
     ``record``, since its count was rolled back with the use case. ``c`` None: a plain
     transaction. Not for a use case nested in an outer transaction (``record`` commits)."""
     try:
         with transaction(session):
-            if c is not None:
-                charge(session, c, now=now)
             yield session
+            if c is not None:
+                # Last, just before the commit: on SQLite the counter's upsert takes the write
+                # lock, which then is held only as long as the use case's own writes hold it.
+                charge(session, c, now=now)
     except RateLimited:
         raise
-    except ProblemError:
+    except ProblemError as refused:
         if c is not None:
-            record(session, c, now=now)
+            # Counted as every request is; over the limit, the answer is the 429 (as when the
+            # count came first), else the use case's own refusal.
+            if record(session, c, now=now) > c.limit.limit:
+                raise refusal(c.limit, now=now, what=c.what) from refused
         raise
 
 
-def record(session: Session, c: Charge, *, now: datetime) -> None:
+def record(session: Session, c: Charge, *, now: datetime) -> int:
     """Count a request whose use case failed (its count was rolled back with it), in a short
-    transaction of its own; never refuses (the request has its answer already)."""
+    transaction of its own; returns the hits of the window so far."""
     try:
-        hit(session, c.limit, c.key, now=now)
+        hits = hit(session, c.limit, c.key, now=now)
         session.commit()
     except BaseException:
         session.rollback()
         raise
+    return hits
 
 
 def refusal(limit: Limit, *, now: datetime, what: str) -> RateLimited:
