@@ -3,7 +3,8 @@
 Whole processes, as a user runs them (start, read the CSV, fit DS, write task,label,confidence),
 interleaved so each sees the same background load; wall time, CPU time (user + sys) and peak
 RSS of each child from ``os.wait4``. With ``--before DIR`` (run from that folder: a copy of an older
-``consensus`` and ``app``, e.g. ``git archive e5dda3a consensus app | tar -x -C DIR``) the old CLI runs too.
+``consensus`` and ``app``, e.g. ``git archive e5dda3a consensus app | tar -x -C DIR``) the old CLI runs too;
+``--ours DIR`` runs "ours" from such a copy as well (a snapshot, so the tree can change meanwhile).
 
 .venv/bin/python benchmarks/consensus/e2e_cli.py --repeats 3 --before /tmp/cons_before
 """
@@ -39,13 +40,16 @@ def main() -> None:
     ap.add_argument("--csv", type=Path, default=Path("/tmp/tessera_1m.csv"))
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--before", type=Path, help="folder with an older consensus/ and app/")
+    ap.add_argument("--ours", type=Path, default=ROOT, help="folder to run ours from")
+    ap.add_argument("--before-label", default="before (e5dda3a)")
     args = ap.parse_args()
     if not args.csv.exists():
         truth = args.csv.with_name(args.csv.stem + "_truth.csv")
         subprocess.run(
             [sys.executable, str(HERE / "synth.py"), str(args.csv), str(truth)], check=True
         )
-    out = "/tmp/tessera_e2e_out.csv"
+    out = str(args.csv.with_name(args.csv.stem + "_e2e_out.csv"))
+    ck_out = str(args.csv.with_name(args.csv.stem + "_ck_out.csv"))
     contenders: dict[str, tuple[list[str], Path]] = {
         "ours: `tessera aggregate --method ds` (python -m app.cli)": (
             [
@@ -59,15 +63,15 @@ def main() -> None:
                 "-o",
                 out,
             ],
-            None,
+            args.ours,
         ),
         "crowd-kit 1.4.2 DawidSkene (pandas read_csv, fit_predict, to_csv)": (
-            [CK, str(HERE / "crowdkit_runner.py"), "e2e-ds", str(args.csv), "/tmp/ck_out.csv"],
+            [CK, str(HERE / "crowdkit_runner.py"), "e2e-ds", str(args.csv), ck_out],
             ROOT,
         ),
     }
     if args.before:
-        contenders["before (e5dda3a): same command"] = (
+        contenders[f"{args.before_label}: same command"] = (
             [
                 sys.executable,
                 "-m",
