@@ -35,12 +35,15 @@ def log_normalize(log_p: FloatArray) -> tuple[FloatArray, FloatArray]:
     m = log_p[:, 0].copy()
     for k in range(1, log_p.shape[1]):
         np.maximum(m, log_p[:, k], out=m)
-    e = np.exp(log_p - m[:, None])
+    e = np.subtract(log_p, m[:, None])
+    np.exp(e, out=e)  # in place: one (n, K) temporary, not two
     s = e[:, 0].copy()
     for k in range(1, e.shape[1]):
         s += e[:, k]
     e /= s[:, None]
-    return e, np.log(s) + m
+    np.log(s, out=s)
+    s += m
+    return e, s
 
 
 def softmax_rows(log_p: FloatArray) -> FloatArray:

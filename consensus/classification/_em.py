@@ -89,7 +89,8 @@ def e_step(
     Gold tasks are clamped to their known label (semi-supervised EM): their posterior is one-hot
     and their likelihood term is the joint of the answers with the known label.
     """
-    joint = task_logliks(design, log_cm) + log_prior
+    joint = task_logliks(design, log_cm)
+    joint += log_prior
     post, log_norm = log_normalize(joint)
     if gold.task.size:
         post[gold.task] = 0.0
