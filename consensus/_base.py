@@ -40,6 +40,9 @@ class ModelFit:
     rho: float = 0.0
     # Set when the model's posterior is not the confusion-matrix one (majority vote).
     probas: FloatArray | None = None
+    # The EM's last posterior, when it is the confusion-matrix one of ``confusion`` and
+    # ``class_prior`` (then, at rho = 0, it need not be recomputed: one E-step less per fit).
+    posterior: FloatArray | None = None
 
 
 class BaseClassifier(Estimator):
@@ -111,6 +114,8 @@ class BaseClassifier(Estimator):
     def _set_results(self, answers: Answers, design: Design, gold: Gold, fit: ModelFit) -> None:
         if fit.probas is not None:
             probas = fit.probas
+        elif fit.posterior is not None and fit.rho == 0:
+            probas = fit.posterior.copy()
         else:
             loglik = task_logliks(design, safe_log(fit.confusion))
             log_post = tempered_log_posterior(
