@@ -13,6 +13,7 @@ from fastapi_offline import FastAPIOffline
 
 import payments
 from app.accounts.router import router as accounts_router
+from app.annotators.router import router as models_router
 from app.answers.router import router as answers_router
 from app.assist.router import router as assist_router
 from app.auth.router import router as sessions_router
@@ -148,6 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sessions_router,
         money_router,
         projects_router,
+        models_router,
         batches_router,
         work_router,
         assist_router,

@@ -48,6 +48,7 @@ from PIL import Image
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import _floor  # noqa: E402
 import _loadgen as lg  # noqa: E402
 
 
@@ -203,13 +204,17 @@ class Measured:
 
 async def bench(
     port: int, server_pid: int, seeded: Seeded, args: argparse.Namespace, db_name: str | None
-) -> list[dict[str, Measured]]:
+) -> tuple[list[dict[str, Measured]], list[_floor.Floor]]:
     scenarios = {"ping": lg.get_scenario("ping", "/v1/ping"), "pairs": pair_scenario(seeded)}
     # Warm both paths (connection pools, caches, statement preparation), unrecorded.
     for name in ("ping", "pairs"):
         await lg.run_phase(name, port, args.clients, scenarios[name], seconds=0.0, warmup=2.0)
-    rounds = []
+    rounds, floors = [], []
     for r in range(args.rounds):
+        if args.floor and db_name:
+            # The floor first in even rounds and last in odd ones, as the phases alternate.
+            if r % 2 == 0:
+                floors.append(_run_floor(args, db_name, seeded, r))
         out: dict[str, Measured] = {}
         for name in ("ping", "pairs") if r % 2 == 0 else ("pairs", "ping"):
             db0 = backend_cpu(args.admin_url, db_name)
@@ -237,14 +242,34 @@ async def bench(
                 + ("  TASKS EXHAUSTED" if p.exhausted else ""),
                 flush=True,
             )
+        if args.floor and db_name and r % 2 == 1:
+            floors.append(_run_floor(args, db_name, seeded, r))
         rounds.append(out)
-    return rounds
+    return rounds, floors
 
 
-def summarize(backend: str, workers: int, rounds: list[dict[str, Measured]]) -> list[object]:
+def _run_floor(args: argparse.Namespace, db_name: str, seeded: Seeded, r: int) -> _floor.Floor:
+    f = _floor.run(args.admin_url, db_name, seeded.project_id, args.clients, args.seconds)
+    print(
+        f"  round {r + 1} floor {f.pairs_per_s:7,.0f} pairs/s (pgbench, the two functions alone, "
+        f"{f.clients} clients; {f.transactions_per_s:,.0f} tps)  db cpu/req {f.db_cpu_per_req_ms:.2f} ms",
+        flush=True,
+    )
+    return f
+
+
+def summarize(
+    backend: str, workers: int, rounds: list[dict[str, Measured]], floors: list[_floor.Floor]
+) -> list[object]:
     ping = [r["ping"].phase for r in rounds]
     pairs = [r["pairs"].phase for r in rounds]
     ratio = lg.median(b.rps / a.rps for a, b in zip(ping, pairs, strict=True))
+    floor = (
+        f"{lg.median(f.pairs_per_s for f in floors):,.0f} "
+        f"({100 * lg.median(p.ups / f.pairs_per_s for p, f in zip(pairs, floors, strict=True)):.0f}%)"
+        if floors
+        else "-"
+    )
     return [
         f"{backend} ({workers} proc)",
         lg.median(p.rps for p in ping),
@@ -263,6 +288,7 @@ def summarize(backend: str, workers: int, rounds: list[dict[str, Measured]]) -> 
         f"{lg.median(r['pairs'].db_cpu_per_req_ms for r in rounds):.2f}"
         if backend.startswith("postgres")
         else "-",
+        floor,
         sum(sum(p.errors.values()) for p in [*ping, *pairs]),
     ]
 
@@ -380,8 +406,12 @@ def run_backend(backend: str, args: argparse.Namespace, variant: str = "hot") ->
             f"{len(seeded.worker_keys)} workers in {time.perf_counter() - t:.0f} s; {lg.machine_note()}",
             flush=True,
         )
-        rounds = lg.run(
-            bench(port, server.pid, seeded, args, db_name if backend == "postgres" else None)
+        # The floor calls this code's functions: main's schema does not have them.
+        run_args = argparse.Namespace(**{**vars(args), "floor": args.floor and variant != "main"})
+        if backend == "postgres" and run_args.floor:
+            _floor.prepare(env["TESSERA_DATABASE_URL"], seeded.worker_keys)
+        rounds, floors = lg.run(
+            bench(port, server.pid, seeded, run_args, db_name if backend == "postgres" else None)
         )
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -399,7 +429,7 @@ def run_backend(backend: str, args: argparse.Namespace, variant: str = "hot") ->
                 conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
         _report_server_log(backend, log_path)
         shutil.rmtree(data_dir, ignore_errors=True)
-    return summarize(f"{backend}/{variant}", workers, rounds)
+    return summarize(f"{backend}/{variant}", workers, rounds, floors)
 
 
 def main() -> int:
@@ -426,6 +456,12 @@ def main() -> int:
         choices=["hot", "orm", "main"],
         default=["hot"],
         help="PostgreSQL servers to run one after the other in this run (see run_backend)",
+    )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="PostgreSQL: also run pgbench on the two hot-path functions alone each round "
+        "(benchmarks/_floor.py); the HTTP pairs/s is reported as a share of it",
     )
     parser.add_argument(
         "--main-dir",
@@ -457,6 +493,7 @@ def main() -> int:
                 "client CPU ping / pairs (cores)",
                 "server CPU ms/req ping / pairs",
                 "DB backend CPU ms/req pairs",
+                "floor pairs/s (HTTP ÷ floor)",
                 "errors",
             ],
             rows,

@@ -11,8 +11,8 @@ on an SQLite database in a temporary folder (the database part is one indexed re
 work is what costs). Calls to the tools alternate in rounds (order rotated) so the machine's
 noise falls on all of them alike. The box is the ellipse's bounding box plus 10%, about 40% of
 the image: the large-object case (GrabCut's cost grows with the box, up to ``WORK_PIXELS``).
-Also reported: the share of a box_to_polygon call spent decoding the PNG, and the IoU of the
-outline with the true ellipse.
+Also reported: the cost of reading and decoding the PNG alone, the IoU of the outline with the
+true ellipse and that of box_to_mask's mask.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from fastapi.testclient import TestClient  # noqa: E402
 
+from app.annotations.masks import decode_mask  # noqa: E402
 from app.assist import service, vision  # noqa: E402
 from app.core.clock import utc_now  # noqa: E402
 from app.core.config import Settings  # noqa: E402
@@ -155,6 +156,9 @@ def main() -> None:
             result = service.box_to_polygon(
                 session, store, poly_worker, poly_asg, tuple(box), "blob", now=now
             )
+            masked = service.box_to_mask(
+                session, store, seg_worker, seg_asg, tuple(box), "blob", now=now
+            )
             session.close()
     points = result.answer["objects"][0]["points"]
     canvas = np.zeros_like(truth, dtype=np.uint8)
@@ -173,6 +177,11 @@ def main() -> None:
             f"| {statistics.median(cpu[name]):.0f} |"
         )
     print(f"box_to_polygon: {len(points)} points, IoU with the true ellipse {iou:.3f}")
+    mask = decode_mask(masked.answer, width, height) > 0
+    mask_iou = float((mask & truth).sum() / (mask | truth).sum())
+    print(
+        f"box_to_mask: IoU with the true ellipse {mask_iou:.4f} (GrabCut on ≤{vision.WORK_PIXELS:,} px, {vision.GRABCUT_ITERATIONS} iterations)"
+    )
 
 
 if __name__ == "__main__":

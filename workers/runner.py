@@ -15,6 +15,7 @@ from app.core.clock import utc_now
 from app.core.config import Settings, get_settings
 from app.images.store import open_image_store
 from app.money.providers import payout_provider
+from workers.annotators import BuiltinModels, CallModels
 from workers.base import Reconciler
 from workers.images import FetchImages
 from workers.lease_expiry import LeaseExpiry
@@ -41,6 +42,8 @@ def default_reconcilers(settings: Settings | None = None) -> list[Reconciler]:
             limits_from(settings),
         ),
         PruneRateCounters(),
+        CallModels(settings),
+        BuiltinModels(settings),
     ]
 
 

@@ -1,18 +1,22 @@
 """Errors raised by answer validation.
 
     Exception
-     └── AnswerInvalid   an answer does not match the project's annotation spec (HTTP 422)
+     └── AnswerInvalid   an answer does not match the project's annotation spec
+    Unprocessable (422)
+     └── AnswerRefused   an AnswerInvalid as the request's problem, located in its body
 
 Spec errors are plain pydantic ``ValidationError``s raised by ``AnnotationSpec``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from app.annotations.limits import MAX_ERRORS
+from app.core.errors import Unprocessable
 
-__all__ = ["AnswerInvalid", "ErrorList", "Loc"]
+__all__ = ["AnswerInvalid", "AnswerRefused", "ErrorList", "Loc"]
 
 Loc = list[str | int]
 """A location inside the request body, pydantic style: ``["answer", "objects", 2, "box"]``."""
@@ -33,6 +37,18 @@ class AnswerInvalid(Exception):
         self.errors = errors
         self.detail = detail or _summarise(errors)
         super().__init__(self.detail)
+
+
+class AnswerRefused(Unprocessable):
+    """An invalid answer sent in a request: its errors are placed where the answer sits in the
+    body (``at``, e.g. ``["body"]`` for a submit, ``["body", "pre_annotations", name]``), which
+    replaces the ``"answer"`` that every ``AnswerInvalid`` location starts with."""
+
+    def __init__(
+        self, invalid: AnswerInvalid, at: Sequence[str | int], *, detail: str | None = None
+    ) -> None:
+        errors = [{"loc": [*at, *e["loc"][1:]], "msg": e["msg"]} for e in invalid.errors]
+        super().__init__(detail or invalid.detail, errors=errors)
 
 
 def _summarise(errors: list[dict[str, Any]], total: int | None = None) -> str:

@@ -117,4 +117,4 @@ def bonus(
         )
 
     request_hash = idempotency.fingerprint("POST", request.url.path, body.model_dump())
-    return idempotency.run(session, requester, idempotency_key, request_hash, action, now=now)
+    return idempotency.run_once(session, requester, idempotency_key, request_hash, action, now=now)

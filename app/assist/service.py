@@ -18,9 +18,14 @@ from sqlalchemy.orm import Session
 
 from app.annotations import MAX_POLYGON_POINTS, AnnotationSpec, AnswerInvalid, validate_answer
 from app.annotations.masks import encode_mask
-from app.assist.errors import NothingFound, ToolNotForProject
+from app.assist.errors import (
+    BadBox,
+    NothingFound,
+    PointOutsideImage,
+    ToolNotForProject,
+    UnknownLabel,
+)
 from app.core.db import read_only
-from app.core.errors import Unprocessable
 from app.images import ImageNotFound
 from app.images.store import ImageStore
 from app.models import Account, Assignment, AssignmentStatus, Image, Project, Task
@@ -77,7 +82,7 @@ def box_to_polygon(
     _check_box(leased.image, box)
     from app.assist import vision
 
-    region = vision.largest_component(vision.grabcut(leased.rgb, box))
+    region = vision.largest_object(vision.grabcut(leased.rgb, box))
     ring = vision.outline(region, max_points=MAX_POLYGON_POINTS) if region.area else None
     if ring is None:
         raise NothingFound("GrabCut found no object inside the box; draw the outline by hand.")
@@ -101,7 +106,7 @@ def box_to_mask(
     _check_box(leased.image, box)
     from app.assist import vision
 
-    region = vision.largest_component(vision.grabcut(leased.rgb, box))
+    region = vision.largest_object(vision.grabcut(leased.rgb, box))
     if region.area == 0:
         raise NothingFound("GrabCut found no object inside the box; paint it by hand.")
     return Suggestion(_mask_answer(leased, region, value), region.area)
@@ -193,12 +198,7 @@ def _check_label(spec: AnnotationSpec, label: str) -> int:
     try:
         return spec.labels.index(label) + 1
     except ValueError:
-        raise Unprocessable(
-            f"The project has no label {label!r}.",
-            errors=[
-                {"loc": ["body", "label"], "msg": f"not one of the project's labels: {label!r}"}
-            ],
-        ) from None
+        raise UnknownLabel(label) from None
 
 
 def _check_box(image: Image, box: tuple[float, float, float, float]) -> None:
@@ -209,18 +209,13 @@ def _check_box(image: Image, box: tuple[float, float, float, float]) -> None:
     elif x < 0 or y < 0 or x + w > image.width + 0.5 or y + h > image.height + 0.5:
         problem = f"the box must lie inside the {image.width}x{image.height} image"
     if problem:
-        raise Unprocessable(
-            f"Bad box: {problem}.", errors=[{"loc": ["body", "box"], "msg": problem}]
-        )
+        raise BadBox(problem)
 
 
 def _check_point(image: Image, point: tuple[float, float]) -> None:
     x, y = point
     if not (0 <= x <= image.width and 0 <= y <= image.height):
-        problem = f"the point must lie inside the {image.width}x{image.height} image"
-        raise Unprocessable(
-            f"Bad point: {problem}.", errors=[{"loc": ["body", "point"], "msg": problem}]
-        )
+        raise PointOutsideImage(image.width, image.height)
 
 
 def _mask_answer(leased: _Leased, region: vision.Region, value: int) -> dict[str, Any]:

@@ -37,13 +37,15 @@ __all__ = [
     "superpixel",
 ]
 
-WORK_PIXELS = 150_000
+WORK_PIXELS = 100_000
 """GrabCut runs on the box's neighbourhood scaled down to about this many pixels (on a 1-MP image
-with a box over 40% of it: ~110 ms of CPU with 3 iterations, against ~180 ms at 250,000 pixels,
-for an IoU 0.996 rather than 0.997 on the benchmark's ellipse: benchmarks/README.md)."""
+with a box over 40% of it, GrabCut alone: ~65 ms of CPU with 2 iterations, against ~115 ms at
+150,000 pixels × 3 and ~180 ms at 250,000 × 3, for a mask IoU 0.994 rather than 0.996 / 0.997
+with the benchmark's ellipse and the same outline IoU, 0.985: the polygon's simplification, not
+the working resolution, bounds it; benchmarks/README.md)."""
 SLIC_PIXELS = 160_000
 """SLIC runs on the whole image scaled down to about this many pixels."""
-GRABCUT_ITERATIONS = 3
+GRABCUT_ITERATIONS = 2
 _MIN_EDGE_MAGNITUDE = 80.0  # L2 Sobel 3x3 magnitude: a step of ~20 grey levels
 
 
@@ -128,7 +130,7 @@ def grabcut(rgb: np.ndarray, box: tuple[float, float, float, float]) -> Region:
     return Region(bx0, by0, full[by0 - y0 : by1 - y0, bx0 - x0 : bx1 - x0])
 
 
-def largest_component(region: Region) -> Region:
+def largest_object(region: Region) -> Region:
     """Only the largest 8-connected component of the region (an object, not its crumbs)."""
     mask = region.mask.astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)

@@ -19,7 +19,13 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy.orm import Session
 
 from app.auth import service as auth_service
-from app.auth.errors import CsrfTokenMissing
+from app.auth.errors import (
+    ApiKeyNotValid,
+    CsrfTokenMissing,
+    NotSignedIn,
+    SessionEnded,
+    WrongRole,
+)
 from app.core.deps import Now, SessionDep
 from app.core.errors import Forbidden, ServiceUnavailable, Unauthorized
 from app.core.openapi import raises
@@ -36,7 +42,6 @@ _cookie = APIKeyCookie(
     description="The browser's session (`POST /v1/sessions`); state-changing requests also "
     "send `X-CSRF-Token`.",
 )
-_CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
 @dataclass(frozen=True)
@@ -63,17 +68,14 @@ def resolve_caller(
         account = auth_service.authenticate(session, credentials.credentials)
         session.commit()  # end the read transaction now: services open their own unit of work
         if account is None:
-            raise Unauthorized("The API key is not valid.", headers=_CHALLENGE)
+            raise ApiKeyNotValid()
         return Caller(account, None)
     if cookie is None:
-        raise Unauthorized(
-            "Sign in, or send your API key as `Authorization: Bearer <api_key>`.",
-            headers=_CHALLENGE,
-        )
+        raise NotSignedIn()
     found = auth_service.authenticate_session(session, cookie, now=now)
     session.commit()
     if found is None:
-        raise Unauthorized("Your session has ended; sign in again.", headers=_CHALLENGE)
+        raise SessionEnded()
     account, web_session = found
     if request.method not in _SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
@@ -102,11 +104,7 @@ async def current_account(caller: Annotated[Caller, Depends(current_caller)]) ->
 def require_role(account: Account, *roles: Role) -> Account:
     """The account, if it has one of ``roles``; else 403."""
     if account.role not in roles:
-        wanted = " or ".join(roles)
-        article = "an" if account.role[:1] in "aeiou" else "a"
-        raise Forbidden(
-            f"This call is for {wanted} accounts; yours is {article} {account.role} account."
-        )
+        raise WrongRole(account, roles)
     return account
 
 

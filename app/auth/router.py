@@ -7,7 +7,13 @@ from fastapi import APIRouter, Request, Response, status
 from app.auth import keys as key_service
 from app.auth import sessions as session_service
 from app.auth.deps import SESSION_COOKIE, AnyAccount, CurrentCaller
-from app.auth.errors import ApiKeyNotFound, CsrfTokenMissing, SignInThrottled, WrongCredentials
+from app.auth.errors import (
+    ApiKeyNotFound,
+    CsrfTokenMissing,
+    NotABrowserSession,
+    SignInThrottled,
+    WrongCredentials,
+)
 from app.auth.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -86,7 +92,7 @@ def sign_in(
 def current_session(caller: CurrentCaller) -> SessionOut:
     """The signed-in browser's account and CSRF token (the page asks for it after a reload)."""
     if caller.web_session is None:
-        raise Unauthorized("This call is for a signed-in browser, not an API key.")
+        raise NotABrowserSession()
     return _session_out(caller.account, caller.web_session)
 
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 import httpx
 
 from app.batches.errors import image_problem
-from app.batches.labels import is_label_file
 from app.core.config import Settings
 from app.images import (
     ImageError,
@@ -28,6 +27,7 @@ from app.images import (
     sniff_media_type,
 )
 from app.images.names import clean_name
+from app.imports import is_label_file
 
 ZIP_MAGIC = b"PK\x03\x04"
 URL_FETCH_THREADS = 8
@@ -41,10 +41,12 @@ class Upload:
     images: list[tuple[str, bytes]] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
     urls: list[tuple[str, str]] = field(default_factory=list)
+    """``(url, name)`` of images the fetch reconciler downloads after the batch is created."""
     labels: list[tuple[str, bytes]] = field(default_factory=list)
     """Label files (COCO JSON, YOLO ``labels/``…) from a zip or beside the images: read into
-    pre-annotations by the batch service (``app.batches.labels``)."""
-    """``(url, name)`` of images the fetch reconciler downloads after the batch is created."""
+    pre-annotations by the batch service (``app.imports``)."""
+    labels_format: str | None = None
+    """The format the label files are read in (``None``: each file's is detected)."""
 
     def add_file(self, name: str, data: bytes, limits: ImageLimits) -> None:
         name = clean_name(name) or f"image-{len(self.images) + 1}"

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -9,13 +8,18 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from app.auth.deps import Requester
 from app.batches import results as batch_results
 from app.batches import service as batch_service
-from app.batches.errors import BatchStateConflict, ImageRejected
+from app.batches.errors import (
+    BatchStateConflict,
+    FormatNotAvailable,
+    GoldNeedsOneImage,
+    ImageRejected,
+    ImagesNeedFormat,
+)
 from app.batches.intake import Upload, limits_from
 from app.batches.schemas import (
     AddedImage,
@@ -36,8 +40,8 @@ from app.batches.schemas import (
 )
 from app.core import idempotency
 from app.core.deps import BaseURL, Now, SessionDep, SettingsDep
-from app.core.errors import PayloadTooLarge, Unprocessable, UnsupportedMediaType, body_errors
-from app.core.forms import Form, FormField
+from app.core.errors import PayloadTooLarge, UnsupportedMediaType
+from app.core.forms import Form, FormField, parse_json_body
 from app.core.openapi import problems, request_body
 from app.core.pagination import PageParams, next_cursor, page_params
 from app.exports import (
@@ -51,6 +55,7 @@ from app.exports import (
 )
 from app.images import ImageLimits, ImageStore, default_resolver, fetch_image, requester_expiry
 from app.images.store import api_image_url
+from app.imports import LABEL_FORMATS, LabelFileInvalid
 from app.models import Batch
 from app.money import service as money_service
 from app.money.errors import InsufficientFunds
@@ -71,8 +76,20 @@ BATCH_FORM = Form(
     FormField(
         "files",
         "files",
-        description="Images (JPEG, PNG, WebP) or .zip archives of them; each image is a task.",
-    )
+        description="Images (JPEG, PNG, WebP) or .zip archives of them; each image is a task. "
+        "Label files (COCO, YOLO, Pascal VOC, CVAT, Datumaro, Label Studio, masks, CSV) in a zip "
+        "or beside the images become pre-annotations, reported per file in "
+        "`upload_report.labels` (docs/EXPORTS.md, Imports).",
+    ),
+    FormField(
+        "labels_format",
+        "text",
+        required=False,
+        description="Read the label files in this format only (by default each file's format is "
+        "detected from its name and content); `folders`: class folders "
+        "(`train/<label>/<name>`) label a classification project's images.",
+        choices=LABEL_FORMATS,
+    ),
 )
 GOLD_FORM = Form(
     FormField("file", "file", description="The gold task's image."),
@@ -99,7 +116,7 @@ def batch_out(session: Session, batch: Batch, now: datetime) -> BatchOut:
         project_id=batch.project_id,
         status=batch.status,
         task_count=batch.task_count,
-        counts=batch_service.counts(session, batch),
+        counts=batch_service.task_counts(session, batch),
         money=BatchMoney(**asdict(money_service.batch_money(session, batch.id))),
         progress=BatchProgress(**batch_service.progress(session, batch, now=now)),
         upload_report=batch.upload_report,
@@ -130,25 +147,21 @@ async def _read_multipart(
         for item in form["files"]:
             data = await item.read(limits.max_request_bytes + 1)
             upload.add_file(item.filename or "", data, limits)
-    return upload, {"files": [(n, hashlib.sha256(d).hexdigest()) for n, d in upload.images]}
+        upload.labels_format = form.get("labels_format")
+    fingerprint: dict[str, Any] = {
+        "files": [(n, hashlib.sha256(d).hexdigest()) for n, d in upload.images]
+    }
+    if upload.labels:
+        fingerprint["labels"] = [(n, hashlib.sha256(d).hexdigest()) for n, d in upload.labels]
+    if upload.labels_format:
+        fingerprint["labels_format"] = upload.labels_format
+    return upload, fingerprint
 
 
 async def _read_json(
     request: Request, limits: ImageLimits
 ) -> tuple[Upload, dict[str, Any], dict[str, Any] | None]:
-    try:
-        raw = json.loads(await request.body())
-        body = BatchCreateJSON.model_validate(raw)
-    except UnicodeDecodeError:
-        raise Unprocessable("The body is not UTF-8 JSON.") from None
-    except json.JSONDecodeError as exc:
-        raise Unprocessable(
-            f"The body is not valid JSON: {exc.msg} at position {exc.pos}."
-        ) from None
-    except ValidationError as exc:
-        raise Unprocessable(
-            "The batch description is not valid.", errors=body_errors(exc.errors())
-        ) from None
+    body = parse_json_body(await request.body(), BatchCreateJSON, "batch description")
     upload = Upload()
     urls = [str(ref.url) for ref in body.images if ref.url is not None]
     url_names = [ref.name for ref in body.images if ref.url is not None]
@@ -174,7 +187,7 @@ async def _read_json(
     status_code=status.HTTP_201_CREATED,
     response_model=BatchOut,
     openapi_extra=request_body(json=BatchCreateJSON, multipart=BATCH_FORM.schema()),
-    responses=problems(UnsupportedMediaType, ImageRejected, BatchStateConflict),
+    responses=problems(UnsupportedMediaType, ImageRejected, BatchStateConflict, LabelFileInvalid),
 )
 async def create_batch(
     project_id: str,
@@ -213,7 +226,7 @@ async def create_batch(
         {**fingerprint, "skip_invalid": True} if skip_invalid else fingerprint,
     )
     return await run_in_threadpool(
-        idempotency.run, session, requester, idempotency_key, request_hash, action, now=now
+        idempotency.run_once, session, requester, idempotency_key, request_hash, action, now=now
     )
 
 
@@ -238,7 +251,7 @@ async def _read_upload(
     "/batches/{batch_id}/images",
     response_model=BatchImagesOut,
     openapi_extra=request_body(json=BatchCreateJSON, multipart=BATCH_FORM.schema()),
-    responses=problems(UnsupportedMediaType, ImageRejected, BatchStateConflict),
+    responses=problems(UnsupportedMediaType, ImageRejected, BatchStateConflict, LabelFileInvalid),
 )
 async def add_batch_images(
     batch_id: str,
@@ -277,6 +290,7 @@ async def add_batch_images(
             present=[AddedImage(**p) for p in result.present],
             duplicates=result.duplicates,
             skipped=upload.skipped,
+            labels=result.labels,
         )
 
     request_hash = idempotency.fingerprint(
@@ -285,7 +299,7 @@ async def add_batch_images(
         {**fingerprint, "skip_invalid": True} if skip_invalid else fingerprint,
     )
     return await run_in_threadpool(
-        idempotency.run, session, requester, idempotency_key, request_hash, action, now=now
+        idempotency.run_once, session, requester, idempotency_key, request_hash, action, now=now
     )
 
 
@@ -298,18 +312,7 @@ async def _read_gold(request: Request, limits: ImageLimits) -> tuple[str, bytes,
             upload.add_file(file.filename or "", await file.read(limits.max_file_bytes + 1), limits)
         answer, pre_annotation = form["answer"], form.get("pre_annotation")
     elif content_type == "application/json":
-        try:
-            body = GoldJSON.model_validate(json.loads(await request.body()))
-        except UnicodeDecodeError:
-            raise Unprocessable("The body is not UTF-8 JSON.") from None
-        except json.JSONDecodeError as exc:
-            raise Unprocessable(
-                f"The body is not valid JSON: {exc.msg} at position {exc.pos}."
-            ) from None
-        except ValidationError as exc:
-            raise Unprocessable(
-                "The gold task is not valid.", errors=body_errors(exc.errors())
-            ) from None
+        body = parse_json_body(await request.body(), GoldJSON, "gold task")
         if body.image_base64 is not None:
             upload.add_base64(body.name or "gold", body.image_base64, limits)
         else:
@@ -321,7 +324,7 @@ async def _read_gold(request: Request, limits: ImageLimits) -> tuple[str, bytes,
     else:
         raise UnsupportedMediaType("Send multipart/form-data (file, answer) or application/json.")
     if len(upload.images) != 1:
-        raise Unprocessable("A gold task is exactly one image.")
+        raise GoldNeedsOneImage(len(upload.images))
     name, data = upload.images[0]
     return name, data, answer, pre_annotation
 
@@ -408,7 +411,7 @@ def launch_batch(
         )
 
     request_hash = idempotency.fingerprint("POST", request.url.path, None)
-    return idempotency.run(session, requester, idempotency_key, request_hash, action, now=now)
+    return idempotency.run_once(session, requester, idempotency_key, request_hash, action, now=now)
 
 
 @router.post(
@@ -486,12 +489,7 @@ def get_results(
     and `verdict` (tasks with an answer `submitted`, `accepted`, `rejected` or `appealed`)."""
     batch = batch_service.get_own(session, requester, batch_id)
     if format == "json" and include_images:
-        raise Unprocessable(
-            "images=true is for downloads: give a format (coco, yolo, voc, csv, masks, folders, "
-            "cvat, datumaro, labelstudio); "
-            f"GET /v1/batches/{batch_id}/images.zip has the images alone.",
-            errors=[{"loc": ["query", "images"], "msg": "needs a download format"}],
-        )
+        raise ImagesNeedFormat(batch)
     if format != "json":
         spec = batch_service.export_spec(session, batch)
         with_images = include_images or needs_images(format, spec.type)
@@ -503,9 +501,7 @@ def get_results(
                 images=_image_reader(request.app.state.image_store) if with_images else None,
             )
         except ExportNotAvailable as exc:
-            raise Unprocessable(
-                str(exc), errors=[{"loc": ["query", "format"], "msg": str(exc)}]
-            ) from None
+            raise FormatNotAvailable(exc) from None
         return _download(result, batch.id)
     where = batch_results.ResultFilter(
         min_confidence=min_confidence,

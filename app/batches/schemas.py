@@ -216,3 +216,5 @@ class BatchImagesOut(OutputModel):
     """Images repeated within this request."""
     skipped: list[dict[str, str]]
     """Files inside a zip that are not images, with the reason."""
+    labels: list[dict[str, Any]] = Field(default_factory=list)
+    """The request's label files, one entry per file, as in ``upload_report.labels``."""

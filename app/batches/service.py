@@ -11,16 +11,24 @@ from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 import payments
-from app.annotations import AnnotationSpec, AnswerInvalid, annotation_kind, validate_answer
-from app.batches.errors import BatchNotFound, BatchStateConflict, EmptyUpload, image_problem
+from app.annotations import AnnotationSpec, AnswerInvalid, validate_answer
+from app.annotations.errors import AnswerRefused
+from app.batches.errors import (
+    BatchNotFound,
+    BatchStateConflict,
+    EmptyUpload,
+    UnknownImageNames,
+    image_problem,
+)
 from app.batches.intake import Upload
-from app.batches.labels import LabelFiles
 from app.core.db import insert_ignore, read_only, transaction
-from app.core.errors import PayloadTooLarge, Unprocessable
+from app.core.errors import PayloadTooLarge
 from app.core.ids import new_id
 from app.core.pagination import PageParams
 from app.images import ImageError, ImageInfo, ImageLimits, ImageStore, inspect_image
 from app.images.names import BatchNames, clean_name, with_extension
+from app.imports import is_mask_file, read_labels
+from app.imports.folders import class_of_folders
 from app.models import (
     Account,
     Assignment,
@@ -62,12 +70,16 @@ def create(
     skip_invalid: bool = False,
 ) -> Batch:
     """Validate every image, store each distinct one once, and make a draft batch of tasks.
-    An invalid image refuses the upload, or with ``skip_invalid`` is reported as skipped."""
+    An invalid image refuses the upload, or with ``skip_invalid`` is reported as skipped.
+    Label files of the upload (``app.imports``, in ``upload.labels_format`` or detected) become
+    pre-annotations; a file that cannot be read refuses the upload (``LabelFileInvalid``)."""
     project = project_service.get_own(session, requester, project_id)
     session.commit()  # end the read; the checks below are slow and must not hold the writer
+    _masks_as_labels(project, upload)
     unique, duplicates = _check_images(upload, limits, max_images, skip_invalid=skip_invalid)
     if upload.labels:
         unique = _without_dataset_folder(unique)
+    unique, by_folder, folder_entry = _class_folders(project, unique, upload)
     unique, urls, aliases = _name_images(unique, upload.urls)
     finals = {item.name for item in unique} | {name for _, name in urls}
     given = {
@@ -83,8 +95,18 @@ def create(
     pre = _check_pre_annotations(project, unique, given)
     report: dict[str, Any] = {"skipped": upload.skipped, "duplicates": duplicates}
     if upload.labels:
-        imported, report["labels"] = _imported_labels(project, unique, aliases, upload.labels)
+        imported, report["labels"] = _imported_labels(
+            project, unique, aliases, upload.labels, upload.labels_format
+        )
         pre = {**imported, **pre}  # an answer given in pre_annotations wins over a file's
+    if folder_entry is not None:
+        from_folders = {
+            item.name: {"label": label}
+            for item, label in zip(unique, by_folder, strict=True)
+            if label is not None
+        }
+        pre = {**from_folders, **pre}
+        report.setdefault("labels", []).append(folder_entry)
     for item in unique:
         store.put(item.data)
     if upload.urls:
@@ -145,40 +167,51 @@ def _without_dataset_folder(images: list[CheckedImage]) -> list[CheckedImage]:
     return images
 
 
+def _masks_as_labels(project: Project, upload: Upload) -> None:
+    """A segmentation project's upload that holds masks (``masks/``, ``SegmentationClass/``)
+    beside other images: the masks are labels, not tasks."""
+    if project.annotation.get("type") != "segmentation":
+        return
+    masks = [(name, data) for name, data in upload.images if is_mask_file(name)]
+    if masks and len(masks) < len(upload.images):
+        upload.images = [(n, d) for n, d in upload.images if not is_mask_file(n)]
+        upload.labels.extend(masks)
+
+
+def _class_folders(
+    project: Project, images: list[CheckedImage], upload: Upload
+) -> tuple[list[CheckedImage], list[str | None], dict[str, Any] | None]:
+    """Class folders (``app.imports.folders``): the images without their ``<split>/<class>/``
+    folders, the label of each (in order), and the report entry; or the images as they are."""
+    asked = upload.labels_format == "folders"
+    if upload.labels and not asked:
+        return images, [], None
+    spec = AnnotationSpec.model_validate(project.annotation)
+    found = class_of_folders(spec, [item.name for item in images], asked=asked)
+    if found is None:
+        return images, [], None
+    renamed, entry = found
+    named = [
+        replace(item, name=renamed[item.name][0]) if item.name in renamed else item
+        for item in images
+    ]
+    labels = [renamed[item.name][1] if item.name in renamed else None for item in images]
+    return named, labels, entry
+
+
 def _imported_labels(
     project: Project,
     images: list[CheckedImage],
     aliases: dict[str, str],
     files: list[tuple[str, bytes]],
+    labels_format: str | None,
 ) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
-    """Pre-annotations from the label files of an upload (``app.batches.labels``), each
-    validated like any answer; the per-file report says what did not match and why."""
+    """Pre-annotations from the label files of an upload (``app.imports``), each validated
+    like any answer; the per-file report says what did not match and why."""
     spec = AnnotationSpec.model_validate(project.annotation)
-    codec = annotation_kind(spec.type).shapes
-    if codec is None or codec.answer is None:
-        reason = f"labels are not imported for {spec.type} projects yet"
-        return {}, [{"file": name, "problems": [reason]} for name, _ in files]
-    info = {item.name: item.info for item in images}
-    sizes = {name: (i.width, i.height) for name, i in info.items()}
-    for uploaded, final in aliases.items():  # names as a label file may spell them
-        if final in info:
-            sizes.setdefault(uploaded, (info[final].width, info[final].height))
-    reader = LabelFiles(files, list(spec.labels), codec.kinds[0])
-    shapes = reader.shapes(sizes)
-    answers: dict[str, dict[str, Any]] = {}
-    invalid: list[str] = []
-    for name, found in shapes.items():
-        final = name if name in info else aliases.get(name, name)
-        size = info[final]
-        try:
-            answers[final] = validate_answer(
-                spec, codec.answer(found), width=size.width, height=size.height
-            )
-        except AnswerInvalid as exc:
-            invalid.append(f"{final}: {exc.detail}")
-    if invalid:
-        reader.report.append({"file": "(all label files)", "problems": invalid[:50]})
-    return answers, reader.report
+    sizes = {item.name: (item.info.width, item.info.height) for item in images}
+    imported = read_labels(spec, files, sizes, aliases, format=labels_format)
+    return imported.answers, imported.report
 
 
 def _pre_key(name: str, finals: set[str], aliases: dict[str, str]) -> str:
@@ -250,13 +283,7 @@ def _check_pre_annotations(
     by_name = {item.name: item.info for item in images}
     unknown = sorted(set(given) - set(by_name))
     if unknown:
-        raise Unprocessable(
-            f"pre_annotations name images not in the upload: {', '.join(unknown[:5])}",
-            errors=[
-                {"loc": ["body", "pre_annotations", name], "msg": "no image with this name"}
-                for name in unknown
-            ],
-        )
+        raise UnknownImageNames("pre_annotations", unknown)
     spec = AnnotationSpec.model_validate(project.annotation)
     checked: dict[str, dict[str, Any]] = {}
     for name, answer in given.items():
@@ -265,8 +292,7 @@ def _check_pre_annotations(
             checked[name] = validate_answer(spec, answer, width=info.width, height=info.height)
         except AnswerInvalid as exc:
             where = list(loc) if loc is not None else ["body", "pre_annotations", name]
-            errors = [{"loc": [*where, *e["loc"][1:]], "msg": e["msg"]} for e in exc.errors]
-            raise Unprocessable(f"{name}: {exc.detail}", errors=errors) from None
+            raise AnswerRefused(exc, at=where, detail=f"{name}: {exc.detail}") from None
     return checked
 
 
@@ -309,6 +335,8 @@ class Added:
     resumed or retried upload); no task was created for them."""
     duplicates: list[dict[str, str]]
     """Images repeated within the request itself."""
+    labels: list[dict[str, Any]]
+    """The report of the request's label files (``app.imports``), one entry per file."""
 
 
 def add_images(
@@ -337,7 +365,10 @@ def add_images(
     # End the read, as in `create`: a bare commit, since `read_only` would join the idempotency
     # transaction this write use case runs in and keep the writer through the slow checks.
     session.commit()
+    _masks_as_labels(project, upload)
     unique, duplicates = _check_images(upload, limits, max_images, skip_invalid=skip_invalid)
+    if upload.labels:
+        unique = _without_dataset_folder(unique)
     aliases = {item.name: with_extension(item.name, item.info.media_type) for item in unique}
     unique = [replace(item, name=aliases[item.name]) for item in unique]
     given = {
@@ -345,6 +376,12 @@ def add_images(
         for name, answer in (pre_annotations or {}).items()
     }
     pre = _check_pre_annotations(project, unique, given)
+    labels_report: list[dict[str, Any]] = []
+    if upload.labels:
+        imported, labels_report = _imported_labels(
+            project, unique, aliases, upload.labels, upload.labels_format
+        )
+        pre = {**imported, **pre}  # an answer given in pre_annotations wins over a file's
     for item in unique:
         store.put(item.data)
     with transaction(session):
@@ -414,12 +451,14 @@ def add_images(
             for url, name in upload.urls
         )
         batch.task_count += len(fresh)
-        if duplicates or upload.skipped or upload.urls:
+        if duplicates or upload.skipped or upload.urls or labels_report:
             report = dict(batch.upload_report)
             report["duplicates"] = [*report.get("duplicates", []), *duplicates]
             report["skipped"] = [*report.get("skipped", []), *upload.skipped]
             if upload.urls:
                 report["fetching"] = report.get("fetching", 0) + len(upload.urls)
+            if labels_report:
+                report["labels"] = [*report.get("labels", []), *labels_report]
             batch.upload_report = report
     present = [
         {
@@ -430,7 +469,9 @@ def add_images(
         for item in unique
         if image_ids[item.info.sha256] in held
     ]
-    return Added(batch=batch, added=added, present=present, duplicates=duplicates)
+    return Added(
+        batch=batch, added=added, present=present, duplicates=duplicates, labels=labels_report
+    )
 
 
 def create_gold(
@@ -668,7 +709,7 @@ def settle_due(session: Session, *, now: datetime, limit: int = 50) -> int:
     return len(due)
 
 
-def counts(session: Session, batch: Batch) -> dict[str, int]:
+def task_counts(session: Session, batch: Batch) -> dict[str, int]:
     completed = session.scalar(select(completed_in(batch.id))) or 0
     by_status = dict(
         session.execute(
@@ -678,8 +719,19 @@ def counts(session: Session, batch: Batch) -> dict[str, int]:
         ).all()
     )
     answered = (AssignmentStatus.submitted, AssignmentStatus.accepted, AssignmentStatus.rejected)
+    # Images named by URL still being downloaded (a draft batch launches once this is 0).
+    fetching = (
+        session.scalar(
+            select(func.count()).where(
+                ImageFetch.batch_id == batch.id, ImageFetch.status == "pending"
+            )
+        )
+        if batch.status == BatchStatus.draft
+        else 0
+    )
     return {
         "tasks": batch.task_count,
+        "fetching": fetching or 0,
         "completed_tasks": completed,
         "answers": sum(by_status.get(s, 0) for s in answered),
         "accepted": by_status.get(AssignmentStatus.accepted, 0),

@@ -77,6 +77,11 @@ class Settings(BaseSettings):
     with an Idempotency-Key."""
     payout_timeout_s: float = Field(default=10.0, gt=0)
 
+    model_private_hosts: bool = False
+    """Let an ``http`` model attached to a project live on a private or loopback address (a
+    model server next to a self-hosted Tessera). Off: the SSRF guard refuses such URLs at
+    registration and at every call, like image URLs."""
+
     # Abuse limits (app/core/ratelimit.py): per fixed window, counted in the database. Generous:
     # they stop floods and scripts, not people (a fast worker answers a few tasks a minute).
     signups_per_address_per_hour: int = Field(default=1000, ge=1)

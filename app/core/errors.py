@@ -10,6 +10,10 @@
      ├── PayloadTooLarge (413)
      ├── UnsupportedMediaType (415)
      ├── Unprocessable (422)      may carry ``errors: [{loc, msg}]``
+     │    ├── BodyNotJSON         a JSON body that does not parse
+     │    ├── BodyInvalid         a JSON body whose fields do not fit its schema
+     │    ├── InvalidCursor       a cursor the server did not issue
+     │    └── InvalidIdempotencyKey
      ├── TooManyRequests (429)    carries ``Retry-After``
      ├── InsufficientStorage (507)
      ├── InternalError (500)      never carries the cause; it is logged
@@ -27,6 +31,7 @@ sends it.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
@@ -36,6 +41,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
+from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -112,6 +118,39 @@ class UnsupportedMediaType(ProblemError):
 
 class Unprocessable(ProblemError):
     status, type, title = 422, "validation-error", "The request is not valid"
+
+
+class BodyNotJSON(Unprocessable):
+    """A JSON endpoint got bytes that are not UTF-8 JSON (before any field is looked at)."""
+
+    def __init__(self, cause: UnicodeDecodeError | json.JSONDecodeError) -> None:
+        if isinstance(cause, UnicodeDecodeError):
+            super().__init__("The body is not UTF-8 JSON.")
+        else:
+            super().__init__(f"The body is not valid JSON: {cause.msg} at position {cause.pos}.")
+
+
+class BodyInvalid(Unprocessable):
+    """A JSON body whose fields do not match its schema; ``what`` names the thing it describes."""
+
+    def __init__(self, what: str, cause: ValidationError) -> None:
+        super().__init__(f"The {what} is not valid.", errors=body_errors(cause.errors()))
+
+
+class InvalidCursor(Unprocessable):
+    def __init__(self) -> None:
+        super().__init__(
+            "cursor is not valid: pass the next_cursor of the previous page",
+            errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}],
+        )
+
+
+class InvalidIdempotencyKey(Unprocessable):
+    def __init__(self, max_length: int) -> None:
+        super().__init__(
+            f"Idempotency-Key must be 1 to {max_length} characters.",
+            errors=[{"loc": ["header", "Idempotency-Key"], "msg": f"1 to {max_length} characters"}],
+        )
 
 
 class TooManyRequests(ProblemError):

@@ -12,12 +12,13 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
+from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
-from app.core.errors import Unprocessable
+from app.core.errors import BodyInvalid, BodyNotJSON, Unprocessable
 from app.core.schemas import CONTROL_CHARACTERS, refuse_control_characters
 
 Kind = Literal["file", "files", "json", "text"]
@@ -31,10 +32,29 @@ class FormField:
     description: str = ""
     max_length: int = 100_000
     """For text and JSON fields: characters."""
+    choices: tuple[str, ...] = ()
+    """For text fields: the values it takes (any, when empty)."""
 
 
-def _refused(name: str, msg: str, detail: str | None = None) -> Unprocessable:
-    return Unprocessable(detail or f"{name}: {msg}", errors=[{"loc": ["body", name], "msg": msg}])
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_json_body(raw: bytes, model: type[M], what: str) -> M:
+    """``raw`` parsed as JSON and validated as ``model``, for routes that read their body by
+    hand (they also take multipart); ``what`` names the body in the 422 ("batch description")."""
+    try:
+        return model.model_validate(json.loads(raw))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BodyNotJSON(exc) from None
+    except ValidationError as exc:
+        raise BodyInvalid(what, exc) from None
+
+
+class FormFieldRefused(Unprocessable):
+    """A multipart field that is unknown, missing, of the wrong kind or holds a bad character."""
+
+    def __init__(self, name: str, msg: str, detail: str | None = None) -> None:
+        super().__init__(detail or f"{name}: {msg}", errors=[{"loc": ["body", name], "msg": msg}])
 
 
 class Form:
@@ -53,6 +73,8 @@ class Form:
                 prop = {"type": "string", "maxLength": f.max_length}
                 if f.kind == "json":
                     prop["contentMediaType"] = "application/json"
+                if f.choices:
+                    prop["enum"] = list(f.choices)
             if f.description:
                 prop["description"] = f.description
             properties[f.name] = prop
@@ -75,7 +97,7 @@ class Form:
             for name in form:
                 if name not in self.fields:
                     known = ", ".join(f'"{n}"' for n in self.fields)
-                    raise _refused(
+                    raise FormFieldRefused(
                         name,
                         "unknown field",
                         f'"{name}" is not a field of this form; it takes {known}.',
@@ -84,35 +106,37 @@ class Form:
                 items = form.getlist(f.name)
                 if not items:
                     if f.required:
-                        raise _refused(
+                        raise FormFieldRefused(
                             f.name, "Field required", f'Form field "{f.name}" is required.'
                         )
                     continue
                 if f.kind in ("file", "files"):
                     if not all(isinstance(i, UploadFile) for i in items):
-                        raise _refused(f.name, "must be a file")
+                        raise FormFieldRefused(f.name, "must be a file")
                     if f.kind == "file" and len(items) > 1:
-                        raise _refused(f.name, "only one file")
+                        raise FormFieldRefused(f.name, "only one file")
                     values[f.name] = items if f.kind == "files" else items[0]
                     continue
                 if len(items) > 1 or not isinstance(items[0], str):
-                    raise _refused(f.name, "must be one text value")
+                    raise FormFieldRefused(f.name, "must be one text value")
                 text = items[0]
                 if len(text) > f.max_length:
-                    raise _refused(f.name, f"at most {f.max_length} characters")
+                    raise FormFieldRefused(f.name, f"at most {f.max_length} characters")
                 if CONTROL_CHARACTERS.search(text):
-                    raise _refused(
+                    raise FormFieldRefused(
                         f.name, "must not contain control characters (only tab and newline)"
                     )
                 if f.kind == "json":
                     try:
                         values[f.name] = refuse_control_characters(json.loads(text))
                     except json.JSONDecodeError:
-                        raise _refused(
+                        raise FormFieldRefused(
                             f.name, "invalid JSON", f'"{f.name}" is not valid JSON.'
                         ) from None
                     except ValueError as exc:
-                        raise _refused(f.name, str(exc)) from None
+                        raise FormFieldRefused(f.name, str(exc)) from None
                 else:
+                    if f.choices and text not in f.choices:
+                        raise FormFieldRefused(f.name, f"one of {', '.join(f.choices)}")
                     values[f.name] = text
             yield values

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.core.db import transaction
-from app.core.errors import PROBLEM_JSON, Conflict, Unprocessable, as_problem
+from app.core.errors import PROBLEM_JSON, Conflict, InvalidIdempotencyKey, as_problem
 from app.models import Account, IdempotencyKey
 
 MAX_KEY_LENGTH = 255
@@ -40,7 +40,7 @@ def fingerprint(method: str, path: str, payload: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def run(
+def run_once(
     session: Session,
     account: Account,
     key: str | None,
@@ -54,7 +54,7 @@ def run(
         status, model = action()
         return JSONResponse(model.model_dump(mode="json"), status_code=status)
     if not key or len(key) > MAX_KEY_LENGTH:
-        raise Unprocessable("Idempotency-Key must be 1 to 255 characters.")
+        raise InvalidIdempotencyKey(MAX_KEY_LENGTH)
     stored = _load(session, account.id, key)
     if stored is not None:
         return _replay(stored, request_hash)

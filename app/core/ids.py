@@ -21,6 +21,8 @@ PREFIXES = {
     "api_key": "key",
     "web_session": "ses",
     "settings_change": "set",
+    "annotator_model": "mdl",
+    "prediction": "prd",
 }
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 ID_LENGTH = 26

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import Query
 
-from app.core.errors import Unprocessable
+from app.core.errors import InvalidCursor
 
 
 @dataclass(frozen=True)
@@ -32,10 +32,7 @@ def encode_cursor(last_id: str) -> str:
 
 def decode_cursor(cursor: str) -> str:
     if not _CURSOR.fullmatch(cursor):
-        raise Unprocessable(
-            "cursor is not valid: pass the next_cursor of the previous page",
-            errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}],
-        )
+        raise InvalidCursor()
     return cursor
 
 

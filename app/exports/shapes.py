@@ -47,9 +47,10 @@ class ShapeCodec:
     """The shapes of one item with a consensus (in answer order)."""
     kinds: tuple[ShapeKind, ...]
     """The kinds this type gives (declared labels' types in CVAT's meta)."""
-    answer: Callable[[list[Shape]], dict[str, Any]] | None = None
-    """The other way, for imported labels: shapes of ``kinds[0]`` as an answer (validated
-    afterwards like any answer); ``None``: this type's labels are not imported."""
+    answer: Callable[[AnnotationSpec, list[Shape], tuple[int, int]], dict[str, Any]] | None = None
+    """The other way, for imported labels (``app.imports``): the shapes of ``kinds[0]`` found
+    for one image of ``(width, height)`` as an answer, validated afterwards like any answer (a
+    ``ValueError`` is reported as the image's problem); ``None``: labels are not imported."""
 
 
 def rle_string(binary: np.ndarray) -> str:

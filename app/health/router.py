@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
+
+from app.health.service import database_readiness
 
 router = APIRouter(tags=["health"])
 
@@ -16,14 +17,12 @@ def healthz() -> dict[str, str]:
 @router.get("/readyz")
 def readyz(request: Request) -> JSONResponse:
     """The database answers."""
-    try:
-        with request.app.state.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception as exc:  # any failure means not ready; say which, without a trace
-        return JSONResponse(
-            {"status": "unavailable", "database": type(exc).__name__}, status_code=503
-        )
-    return JSONResponse({"status": "ok", "database": request.app.state.engine.dialect.name})
+    readiness = database_readiness(request.app.state.engine)
+    status = "ok" if readiness.ready else "unavailable"
+    return JSONResponse(
+        {"status": status, "database": readiness.database},
+        status_code=200 if readiness.ready else 503,
+    )
 
 
 @router.get("/v1/ping", include_in_schema=False)

@@ -118,7 +118,8 @@ def _take(
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError):
         data, reason = None, "this entry is damaged (bad header, data or checksum)"
     why = reason or ""
-    not_image = why.startswith(_NOT_IMAGE) or "not accepted" in why
+    # An empty file is no image, but an empty YOLO label file says "no objects".
+    not_image = why.startswith(_NOT_IMAGE) or "not accepted" in why or why == "empty file"
     if data is None and not_image and is_label_name(name):
         with archive.open(info) as member:
             labels = member.read(limits.max_file_bytes + 1)
@@ -169,11 +170,17 @@ _NOT_IMAGE = "not a JPEG, PNG or WebP"
 
 def is_label_name(name: str) -> bool:
     """Whether a non-image file of an upload may hold labels, by its name: ``.json``, ``.xml``,
-    ``.yaml``; a ``.txt`` only as ``classes.txt`` or inside a ``labels/`` folder."""
+    ``.yaml``, ``.csv``; a ``.txt`` only as ``classes.txt``, ``labelmap.txt``, in a ``labels/``
+    folder or a VOC ``ImageSets/`` list."""
     lower = name.lower()
     if lower.endswith(".txt"):
-        return "/labels/" in f"/{lower}" or lower.rsplit("/", 1)[-1] == "classes.txt"
-    return lower.endswith((".json", ".xml", ".yaml", ".yml"))
+        base = lower.rsplit("/", 1)[-1]
+        return (
+            "/labels/" in f"/{lower}"
+            or "imagesets/" in lower
+            or base in ("classes.txt", "labelmap.txt")
+        )
+    return lower.endswith((".json", ".xml", ".yaml", ".yml", ".csv"))
 
 
 def _too_big(limits: ImageLimits) -> str:

@@ -2,6 +2,7 @@
 
 from app.core.models import Base
 from app.models.account import Account, Role
+from app.models.annotator import AnnotatorKind, AnnotatorModel, ModelCall, Prediction
 from app.models.assignment import Assignment, AssignmentStatus
 from app.models.batch import Batch, BatchStatus
 from app.models.bonus import Bonus
@@ -19,6 +20,8 @@ from app.models.worker_skill import WorkerSkill
 
 __all__ = [
     "Account",
+    "AnnotatorKind",
+    "AnnotatorModel",
     "ApiKey",
     "Assignment",
     "AssignmentStatus",
@@ -29,6 +32,8 @@ __all__ = [
     "IdempotencyKey",
     "Image",
     "ImageFetch",
+    "ModelCall",
+    "Prediction",
     "Project",
     "ProjectModel",
     "ProjectStatus",

@@ -39,6 +39,9 @@ class Task(Base):
     image_name: Mapped[str] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(16), default=TaskStatus.draft)
     pre_annotation: Mapped[dict[str, Any] | None]
+    pre_annotation_model_id: Mapped[str | None] = mapped_column(String(32))
+    """Set when ``pre_annotation`` is a model's prediction (``annotator_models.id``); null when
+    it is the requester's own (or there is none)."""
     is_gold: Mapped[bool] = mapped_column(default=False)
     gold_answer: Mapped[dict[str, Any] | None]
     """The known answer of a gold task; never shown to workers."""

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.models import Base
+from app.core.models import Base, JSONType
 
 
 class WorkerSkill(Base):
@@ -26,6 +27,12 @@ class WorkerSkill(Base):
     """Answers submitted faster than the project's ``min_answer_s``."""
     gold_graded: Mapped[int] = mapped_column(Integer, default=0)
     gold_agreement_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    confusion: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    """Classification: ``{"gold": [...], "crowd": [...], "gold_upper": x}``, evidence counts
+    ``[true label][answered label]`` flattened row by row in the spec's label order (gold: 1 in
+    the gold label's row; a completed task: the other answers' posterior over its truth), and
+    the credible bound of the accuracy on gold alone. Their Dirichlet posterior is the worker's
+    confusion matrix at submit and drives its ban (app.quality.skills)."""
     qualified_at: Mapped[datetime | None]
     qualification_failed_at: Mapped[datetime | None]
     qualification_retry_at: Mapped[datetime | None]

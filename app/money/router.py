@@ -65,7 +65,7 @@ def create_deposit(
         )
 
     request_hash = idempotency.fingerprint("POST", request.url.path, {"amount": body.amount})
-    return idempotency.run(session, requester, idempotency_key, request_hash, action, now=now)
+    return idempotency.run_once(session, requester, idempotency_key, request_hash, action, now=now)
 
 
 @router.get("/me/ledger", response_model=LedgerPage)
@@ -130,7 +130,7 @@ def create_payout(
         return status.HTTP_201_CREATED, payout_out(payout)
 
     request_hash = idempotency.fingerprint("POST", request.url.path, {"amount": amount})
-    return idempotency.run(session, worker, idempotency_key, request_hash, action, now=now)
+    return idempotency.run_once(session, worker, idempotency_key, request_hash, action, now=now)
 
 
 @router.get("/payouts/{payout_id}", response_model=PayoutOut)

@@ -14,6 +14,7 @@ from app.core.ids import new_id
 from app.core.pagination import PageParams
 from app.models import Account, Assignment, AssignmentStatus, IdempotencyKey, SettingsChange
 from app.quality import settings as quality_settings
+from payments.models import Payout
 from payments.money import format_rate, format_usd, parse_rate
 
 Settings = tuple[payments.PaymentSettings, quality_settings.Thresholds]
@@ -88,6 +89,35 @@ def settings_history(session: Session, page: PageParams) -> Sequence[tuple[Setti
     with read_only(session):
         rows = session.execute(stmt.order_by(SettingsChange.id.desc()).limit(page.limit + 1)).all()
     return [(change, name) for change, name in rows]
+
+
+PAYOUT_FILTERS: dict[str, tuple[str, ...]] = {
+    "open": ("requested", "pending"),
+    "requested": ("requested",),
+    "pending": ("pending",),
+    "paid": ("paid",),
+    "failed": ("failed",),
+}
+"""The payout queue's filters: ``open`` is every payout not settled yet."""
+
+
+def payouts(
+    session: Session, page: PageParams, status: str | None
+) -> tuple[Sequence[tuple[Payout, str | None]], dict[str, int]]:
+    """Payouts newest first (``page.limit + 1`` rows) with each worker's name, and how many
+    payouts there are in each status."""
+    stmt = select(Payout, Account.name).outerjoin(Account, Account.id == Payout.worker_ref)
+    if status is not None:
+        stmt = stmt.where(Payout.status.in_(PAYOUT_FILTERS[status]))
+    if page.after:
+        stmt = stmt.where(Payout.id < page.after)
+    with read_only(session):
+        rows = session.execute(stmt.order_by(Payout.id.desc()).limit(page.limit + 1)).all()
+        counts = dict(
+            session.execute(select(Payout.status, func.count()).group_by(Payout.status)).all()
+        )
+    every = dict.fromkeys(("requested", "pending", "paid", "failed"), 0)
+    return [(p, name) for p, name in rows], {**every, **counts}
 
 
 def _accepted_ids(session: Session) -> Sequence[str]:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
@@ -15,6 +15,8 @@ from app.operator import money as operator_money
 from app.operator import service as operator_service
 from app.operator import stats as operator_stats
 from app.operator.schemas import (
+    AdminPayoutOut,
+    AdminPayoutPage,
     BanIn,
     ProjectSkill,
     SettingsChangeOut,
@@ -162,11 +164,48 @@ def stats(
     confidence of completed tasks and the rejection rate, in totals and per bucket."""
     end = now if until is None else _aware(until)
     figures = operator_stats.market(session, until=end, window_s=window_s, bucket_s=bucket_s)
-    return StatsOut(**operator_stats.counts(session), **figures)
+    return StatsOut(**operator_stats.marketplace_counts(session), **figures)
 
 
 def _aware(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+PayoutFilter = Literal["open", "requested", "pending", "paid", "failed"]
+
+
+@router.get("/payouts", response_model=AdminPayoutPage)
+def list_payouts(
+    _: Operator,
+    session: SessionDep,
+    page: Annotated[PageParams, Depends(page_params)],
+    status: Annotated[
+        PayoutFilter | None,
+        Query(description="Only payouts in this status; `open` is requested and pending."),
+    ] = None,
+) -> AdminPayoutPage:
+    """The payout queue: every worker's payouts, newest first, with how many there are in each
+    status; failed ones say why (their money went back to the worker's available balance)."""
+    rows, counts = operator_money.payouts(session, page, status)
+    items = [
+        AdminPayoutOut(
+            id=p.id,
+            worker_id=p.worker_ref,
+            worker_name=name,
+            amount=p.amount,
+            status=p.status,
+            provider=p.provider,
+            attempts=p.attempts,
+            failure_reason=p.failure_reason,
+            created_at=p.created_at,
+            next_attempt_at=p.next_attempt_at if p.status in ("requested", "pending") else None,
+            settled_at=p.settled_at,
+        )
+        for p, name in rows[: page.limit]
+    ]
+    return AdminPayoutPage(
+        items=items, next_cursor=next_cursor([p.id for p, _ in rows], page.limit), counts=counts
+    )
 
 
 @router.get("/settings/history", response_model=SettingsHistoryPage)

@@ -42,6 +42,30 @@ class SettingsChangeOut(OutputModel):
     actor_name: str
 
 
+class AdminPayoutOut(OutputModel):
+    id: str
+    worker_id: str
+    worker_name: str | None = Field(description="None if the worker's account is gone.")
+    amount: MoneyOut
+    status: str = Field(
+        description="requested (not sent yet), pending (sent, outcome unknown), paid or failed"
+    )
+    provider: str
+    attempts: int = Field(description="How many times the provider has been called.")
+    failure_reason: str | None
+    created_at: Timestamp
+    next_attempt_at: Timestamp | None = Field(
+        description="When the payout reconciler next tries it (requested and pending only)."
+    )
+    settled_at: Timestamp | None
+
+
+class AdminPayoutPage(OutputModel):
+    items: list[AdminPayoutOut]
+    next_cursor: str | None
+    counts: dict[str, int] = Field(description="Every payout by status, whatever the filter.")
+
+
 class SettingsHistoryPage(OutputModel):
     items: list[SettingsChangeOut]
     next_cursor: str | None

@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.core.db import transaction
-from app.core.errors import NotFound
 from app.core.pagination import PageParams
 from app.models import (
     Account,
@@ -22,6 +21,7 @@ from app.models import (
 )
 from app.money import service as money_service
 from app.operator.errors import WorkerNotFound
+from app.projects.errors import ProjectNotFound
 from app.quality import service as quality_service
 from app.quality.skills import describe
 
@@ -87,7 +87,7 @@ def ban(
     with transaction(session):
         account, _, _ = worker(session, worker_id)
         if project_id is not None and session.get(Project, project_id) is None:
-            raise NotFound(f"No project {project_id}.")
+            raise ProjectNotFound(f"No project {project_id}.")
         quality_service.operator_ban(session, account, reason, project_id, now=now)
 
 

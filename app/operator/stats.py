@@ -121,7 +121,7 @@ def market(
     }
 
 
-def counts(session: Session) -> dict[str, Any]:
+def marketplace_counts(session: Session) -> dict[str, Any]:
     """What exists now, across the marketplace."""
 
     def grouped(column: Any) -> dict[str, int]:

@@ -6,11 +6,12 @@ from fastapi import APIRouter, Depends, status
 
 from app.auth.deps import AnyAccount, Requester
 from app.core.deps import Now, SessionDep
-from app.core.errors import Conflict, Forbidden
+from app.core.errors import Conflict
 from app.core.openapi import problems
 from app.core.pagination import PageParams, next_cursor, page_params
 from app.models import Project, Role
 from app.projects import service as project_service
+from app.projects.errors import OperatorsUseAdmin
 from app.projects.schemas import (
     OpenProjectOut,
     ProjectCreate,
@@ -85,7 +86,7 @@ def list_projects(account: AnyAccount, session: SessionDep, page: Page) -> Proje
         return ProjectPage(
             items=open_items, next_cursor=next_cursor([p.id for p, _ in rows], page.limit)
         )
-    raise Forbidden("Operators see projects through /v1/admin.")
+    raise OperatorsUseAdmin()
 
 
 @router.get("/{project_id}", response_model=ProjectOut | OpenProjectOut)
@@ -97,7 +98,7 @@ def get_project(
         project = project_service.get_active(session, project_id)
         return open_project_out(project, project_service.available_tasks(session, project.id))
     if account.role != Role.requester:
-        raise Forbidden("Operators see projects through /v1/admin.")
+        raise OperatorsUseAdmin()
     return project_out(project_service.get_own(session, account, project_id))
 
 

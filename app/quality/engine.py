@@ -10,7 +10,7 @@ from the engines here; the services never import ``consensus`` directly.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -50,6 +50,12 @@ class TaskAnswer:
     worker_id: str
     answer: dict[str, Any]
     accuracy: float = PRIOR_ACCURACY
+    confusion: np.ndarray | None = None
+    """Classification: the worker's submit-time confusion matrix (rows: true label, columns:
+    answered, in the spec's label order; app.quality.skills.confusion_mean); None: one coin."""
+    verified: np.ndarray | None = None
+    """Classification: the same from the worker's gold answers alone (what ``leave_one_out``
+    weighs the others with); None: one coin."""
 
 
 class Engine(Protocol):
@@ -106,11 +112,16 @@ def one_coin_skills(
     labels: list[str], answers: Sequence[TaskAnswer], fitted: WorkerSkills | None = None
 ) -> WorkerSkills:
     """Confusion matrices for the answering workers: the re-estimated matrix of a worker the
-    last fit saw, else one coin from the worker's accuracy (right with probability
-    ``accuracy``, else any other label alike). Class prior and calibration come from the fit."""
+    last fit saw, else the worker's submit-time confusion matrix when it has one, else one coin
+    from the worker's accuracy (right with probability ``accuracy``, else any other label
+    alike). Class prior and calibration come from the fit."""
     k = len(labels)
     workers = sorted({a.worker_id for a in answers})
     accuracy = {a.worker_id: a.accuracy for a in answers}
+    own: dict[str, np.ndarray] = {}
+    for a in answers:
+        if a.confusion is not None and a.confusion.shape == (k, k):
+            own[a.worker_id] = a.confusion
     order = (
         [fitted.label_names.index(lab) for lab in labels]
         if fitted and set(fitted.label_names) == set(labels)
@@ -121,6 +132,8 @@ def one_coin_skills(
     def matrix(worker: str | None, p: float) -> np.ndarray:
         if fitted is not None and order is not None and worker in seen:
             return np.asarray(fitted.confusion[seen[worker]][np.ix_(order, order)])
+        if worker in own:
+            return own[worker]
         p = min(max(p, 1.0 / k + 1e-3), 1 - 1e-6)  # no worse than chance: a spammer adds nothing
         off = (1.0 - p) / max(k - 1, 1)
         return np.full((k, k), off) + np.eye(k) * (p - off)
@@ -152,6 +165,24 @@ class ClassificationEngine:
         p = skills.posterior([a.answer["label"] for a in answers], [a.worker_id for a in answers])
         best = int(np.argmax(p))
         return Consensus({"label": self.labels[best]}, float(p[best]))
+
+    def leave_one_out(self, answers: Sequence[TaskAnswer]) -> list[np.ndarray]:
+        """For each answer, the posterior over the true label from the *other* answers, each
+        weighted by what gold says of its worker (``verified``; the class prior alone when
+        there are no others): the evidence its worker's confusion row is graded with. A
+        worker's own vote never vouches for itself, and workers who agree with each other but
+        not with the gold (copying, colluding) cannot lift each other's record."""
+        skills = one_coin_skills(
+            self.labels, [replace(a, confusion=a.verified) for a in answers], self.fitted
+        )
+        labels = [a.answer["label"] for a in answers]
+        workers = [a.worker_id for a in answers]
+        return [
+            np.asarray(
+                skills.posterior(labels[:i] + labels[i + 1 :], workers[:i] + workers[i + 1 :])
+            )
+            for i in range(len(answers))
+        ]
 
     def judge(self, answer: dict[str, Any], consensus: Consensus) -> Judgement:
         agreed = answer["label"] == consensus.answer["label"]

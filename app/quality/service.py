@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import numpy as np
 from sqlalchemy import and_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -33,10 +34,17 @@ from app.models import (
 )
 from app.quality import gold
 from app.quality import settings as quality_settings
-from app.quality.engine import Consensus, Engine, TaskAnswer, engine_for
+from app.quality.engine import ClassificationEngine, Consensus, Engine, TaskAnswer, engine_for
 from app.quality.errors import WorkerBanned
 from app.quality.settings import Thresholds
-from app.quality.skills import ban_reason, estimate
+from app.quality.skills import (
+    add_confusion,
+    ban_reason,
+    confusion_ban_reason,
+    confusion_mean,
+    confusion_skill,
+    estimate,
+)
 from app.work import queue
 
 EXCLUDED = "excluded: the worker was banned from this project"
@@ -234,6 +242,39 @@ def refresh_task(session: Session, task: Task, *, now: datetime) -> None:
     )
 
 
+def _task_answers(
+    engine: Engine, answers: Sequence[Assignment], skills: dict[str, WorkerSkill]
+) -> list[TaskAnswer]:
+    """The answers as the engine reads them: each with its worker's one-coin accuracy and, for
+    classification, its worker's confusion matrix (app.quality.skills)."""
+    k = len(engine.labels) if isinstance(engine, ClassificationEngine) else 0
+    out = []
+    for a in answers:
+        row = skills.get(a.worker_id)
+        confusion = verified = None
+        if k and row is not None and row.confusion is not None:
+            skill = confusion_skill(row, k)
+            confusion, verified = skill.matrix, confusion_mean(skill.gold)
+        accuracy = estimate(row).accuracy
+        out.append(TaskAnswer(a.worker_id, a.answer or {}, accuracy, confusion, verified))
+    return out
+
+
+def _evidence(
+    engine: Engine, task_answers: Sequence[TaskAnswer], answers: Sequence[Assignment]
+) -> dict[str, tuple[np.ndarray, int]]:
+    """Classification: per answer id, the others' belief over the true label and the index of
+    the label it gave (what its worker's confusion row is graded with); nothing otherwise."""
+    if not isinstance(engine, ClassificationEngine) or len(answers) < 2:
+        return {}  # an answer alone has no one else to be checked against
+    index = {lab: i for i, lab in enumerate(engine.labels)}
+    return {
+        a.id: (loo, index[t.answer["label"]])
+        for a, t, loo in zip(answers, task_answers, engine.leave_one_out(task_answers), strict=True)
+        if t.answer.get("label") in index
+    }
+
+
 def _update_consensus(
     session: Session,
     project: Project,
@@ -246,12 +287,8 @@ def _update_consensus(
 ) -> None:
     batch = session.get_one(Batch, task.batch_id)
     answers, skills = _answers(session, project.id, task.id, assignment)
-    consensus = engine.consensus(
-        [
-            TaskAnswer(a.worker_id, a.answer or {}, estimate(skills.get(a.worker_id)).accuracy)
-            for a in answers
-        ]
-    )
+    task_answers = _task_answers(engine, answers, skills)
+    consensus = engine.consensus(task_answers)
     task.consensus, task.confidence, task.object_confidences = (
         consensus.answer,
         consensus.confidence,
@@ -260,13 +297,15 @@ def _update_consensus(
     if task.status == TaskStatus.completed:
         if assignment is not None:
             # a late answer
-            _judge(session, project, engine, consensus, [assignment], thresholds, now=now)
+            evidence = _evidence(engine, task_answers, answers)
+            _judge(session, project, engine, consensus, [assignment], thresholds, evidence, now=now)
         return
     n = len(answers)
     confident = n >= (batch.overlap_min or 1) and consensus.confidence >= (batch.confidence or 1.0)
     if n and (confident or n >= (batch.overlap_max or 0)):
         complete_task(session, task, now=now)
-        _judge(session, project, engine, consensus, answers, thresholds, now=now)
+        evidence = _evidence(engine, task_answers, answers)
+        _judge(session, project, engine, consensus, answers, thresholds, evidence, now=now)
 
 
 def _answer_gold(
@@ -285,12 +324,7 @@ def _answer_gold(
     at once; a qualified worker's mixed-in gold is judged a moment later by ``grade_gold_due``,
     away from its submit, so no figure or ban the worker sees moves with that submit."""
     answers, skills = _answers(session, project.id, task.id, assignment)
-    crowd = engine.consensus(
-        [
-            TaskAnswer(a.worker_id, a.answer or {}, estimate(skills.get(a.worker_id)).accuracy)
-            for a in answers
-        ]
-    )
+    crowd = engine.consensus(_task_answers(engine, answers, skills))
     task.consensus, task.confidence = crowd.answer, crowd.confidence
     if gold.qualifying(project, skills.get(assignment.worker_id)):
         _judge_gold(session, project, engine, task, assignment, thresholds, now=now)
@@ -317,7 +351,13 @@ def _judge_gold(
     row = _skill_row(session, project, assignment.worker_id, now=now)
     retry = timedelta(seconds=thresholds.qualification_retry_s)
     gold.record_gold(row, project, judgement.score, now=now, retry=retry)
-    _grade(session, project, row, judgement.score, now=now)
+    evidence = None
+    if isinstance(engine, ClassificationEngine):
+        index = {lab: i for i, lab in enumerate(engine.labels)}
+        truth, given = (task.gold_answer or {}).get("label"), (assignment.answer or {}).get("label")
+        if truth in index and given in index:
+            evidence = (np.eye(len(index))[index[truth]], index[given])
+    _grade(session, project, row, judgement.score, evidence, gold=True, now=now)
 
 
 def grade_gold_due(session: Session, *, now: datetime, limit: int = 200) -> int:
@@ -409,7 +449,7 @@ def ban_if_due(
         project = session.get_one(Project, project_id)
         for row in _skill_rows(session, project, worker_ids, now=now).values():
             if row.banned_at is None:
-                reason = ban_reason(estimate(row), project.ban_below_accuracy)
+                reason = _ban_reason(project, row)
                 if reason is not None:
                     ban(session, row, reason, by="rule", now=now)
 
@@ -429,6 +469,7 @@ def _judge(
     consensus: Consensus,
     answers: Sequence[Assignment],
     thresholds: Thresholds,
+    evidence: dict[str, tuple[np.ndarray, int]],
     *,
     now: datetime,
 ) -> None:
@@ -451,19 +492,49 @@ def _judge(
         if assignment.status == AssignmentStatus.submitted:
             assignment.proposed_verdict, assignment.reason = verdict, reason
         if graded:
-            _grade(session, project, skills[assignment.worker_id], judgement.score, now=now)
+            _grade(
+                session,
+                project,
+                skills[assignment.worker_id],
+                judgement.score,
+                evidence.get(assignment.id),
+                now=now,
+            )
 
 
 def _grade(
-    session: Session, project: Project, row: WorkerSkill, score: float, *, now: datetime
+    session: Session,
+    project: Project,
+    row: WorkerSkill,
+    score: float,
+    evidence: tuple[np.ndarray, int] | None,
+    *,
+    gold: bool = False,
+    now: datetime,
 ) -> None:
+    """Count one graded answer: its agreement (the one-coin figures) and, for classification,
+    the belief over its task's true label in the column of the label it gave."""
     row.graded += 1
     row.agreement_sum += max(0.0, min(1.0, score))
+    if evidence is not None:
+        truth, given = evidence
+        add_confusion(row, len(truth), truth, given, gold=gold)
     row.updated_at = now
     if row.banned_at is None:
-        reason = ban_reason(estimate(row), project.ban_below_accuracy)
+        reason = _ban_reason(project, row)
         if reason is not None:
             ban(session, row, reason, by="rule", now=now)
+
+
+def _ban_reason(project: Project, row: WorkerSkill) -> str | None:
+    """The ban rule: on a classification worker's confusion rows once it has any (a constant
+    or random answerer scores 1/k there), else on its one-coin accuracy."""
+    annotation = project.annotation or {}
+    if row.confusion is not None and annotation.get("type") == "classification":
+        k = len(annotation.get("labels") or [])
+        if k >= 2:
+            return confusion_ban_reason(confusion_skill(row, k), project.ban_below_accuracy)
+    return ban_reason(estimate(row), project.ban_below_accuracy)
 
 
 def ban(session: Session, row: WorkerSkill, reason: str, *, by: str, now: datetime) -> None:

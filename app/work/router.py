@@ -189,7 +189,7 @@ def _submit(
             return status.HTTP_200_OK, AssignmentOut.of(done)
 
         request_hash = idempotency.fingerprint("POST", request.url.path, body.model_dump())
-        return idempotency.run(session, worker, idempotency_key, request_hash, action, now=now)
+        return idempotency.run_once(session, worker, idempotency_key, request_hash, action, now=now)
 
 
 @router.post(

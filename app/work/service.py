@@ -10,8 +10,8 @@ from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session
 
 from app.annotations import AnnotationSpec, AnswerInvalid, validate_answer
+from app.annotations.errors import AnswerRefused
 from app.core.db import read_only, transaction
-from app.core.errors import Unprocessable
 from app.core.ids import new_id
 from app.core.pagination import PageParams
 from app.models import (
@@ -210,9 +210,7 @@ def _validated(project: Project, image: Image, answer: object) -> dict[str, obje
     try:
         return validate_answer(spec, answer, width=image.width, height=image.height)
     except AnswerInvalid as exc:
-        raise Unprocessable(
-            exc.detail, errors=[{"loc": ["body", *e["loc"]], "msg": e["msg"]} for e in exc.errors]
-        ) from None
+        raise AnswerRefused(exc, at=["body", "answer"]) from None
 
 
 BROKEN_IMAGE = "reported by the worker: the image does not load or shows nothing"

@@ -136,6 +136,19 @@ class AsyncClient:
     async def add_gold(self, project_id: str, image: ops.ImageSource, answer: Any) -> m.Gold:
         return await self.run(ops.add_gold(project_id, image, answer))
 
+    async def create_model(
+        self, project_id: str, spec: Mapping[str, Any]
+    ) -> m.AnnotatorModelCreated:
+        return await self.run(ops.create_model(project_id, spec))
+
+    def models(
+        self, project_id: str, *, limit: int | None = None
+    ) -> AsyncIterator[m.AnnotatorModel]:
+        return self._iterate(lambda c: ops.list_models(project_id, c, limit))
+
+    async def delete_model(self, project_id: str, model_id: str) -> None:
+        await self.run(ops.delete_model(project_id, model_id))
+
     async def create_batch(
         self,
         project_id: str,
@@ -308,6 +321,12 @@ class AsyncClient:
 
     def admin_workers(self, *, limit: int | None = None) -> AsyncIterator[m.WorkerRow]:
         return self._iterate(lambda c: ops.admin_workers(c, limit))
+
+    def admin_payouts(
+        self, *, status: str | None = None, limit: int | None = None
+    ) -> AsyncIterator[m.AdminPayout]:
+        """The payout queue, newest first; ``status``: open, requested, pending, paid, failed."""
+        return self._iterate(lambda c: ops.admin_payouts(c, limit, status))
 
     async def ban(
         self, worker_id: str, reason: str, *, project_id: str | None = None

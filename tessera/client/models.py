@@ -112,6 +112,28 @@ class Project(Model):
     updated_at: datetime
 
 
+class AnnotatorModel(Model):
+    """A model attached to a project (``http`` model server or ``builtin`` classifier)."""
+
+    schema_name = "ModelOut"
+    id: str
+    project_id: str
+    kind: str
+    name: str
+    url: str | None = None
+    timeout_s: float | None = None
+    trained_on: int = 0
+    fitted_at: datetime | None = None
+    predictions: int = 0
+    failed_calls: int = 0
+    created_at: datetime
+
+
+class AnnotatorModelCreated(AnnotatorModel):
+    schema_name = "ModelCreated"
+    signing_secret: str | None = None
+
+
 class OpenProject(Model):
     """A project as a worker sees it in ``GET /v1/projects``."""
 
@@ -311,6 +333,21 @@ class PlatformSettings(Model):
     payout_hold_s: int
     benefit_of_doubt_below: float
     qualification_retry_s: int
+
+
+class AdminPayout(Model):
+    schema_name = "AdminPayoutOut"
+    id: str
+    worker_id: str
+    worker_name: str | None
+    amount: Decimal
+    status: str
+    provider: str
+    attempts: int
+    failure_reason: str | None
+    created_at: datetime
+    next_attempt_at: datetime | None
+    settled_at: datetime | None
 
 
 class SettingsChange(Model):

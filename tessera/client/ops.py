@@ -174,6 +174,21 @@ def add_gold(project_id: str, image: ImageSource, answer: Any) -> Op[m.Gold]:
     )
 
 
+def create_model(project_id: str, spec: Mapping[str, Any]) -> Op[m.AnnotatorModelCreated]:
+    return Op(
+        "POST", f"/v1/projects/{project_id}/models", model(m.AnnotatorModelCreated), json=dict(spec)
+    )
+
+
+def list_models(project_id: str, cursor: Cursor, limit: int | None) -> Op[PageOf]:
+    params = {"cursor": cursor, "limit": limit}
+    return Op("GET", f"/v1/projects/{project_id}/models", page(m.AnnotatorModel), params=params)
+
+
+def delete_model(project_id: str, model_id: str) -> Op[None]:
+    return Op("DELETE", f"/v1/projects/{project_id}/models/{model_id}", nothing)
+
+
 # Batches
 def create_batch(
     project_id: str,
@@ -369,6 +384,15 @@ def settings_history(cursor: Cursor, limit: int | None) -> Op[PageOf]:
 def admin_workers(cursor: Cursor, limit: int | None) -> Op[PageOf]:
     return Op(
         "GET", "/v1/admin/workers", page(m.WorkerRow), params={"cursor": cursor, "limit": limit}
+    )
+
+
+def admin_payouts(cursor: Cursor, limit: int | None, status: str | None) -> Op[PageOf]:
+    return Op(
+        "GET",
+        "/v1/admin/payouts",
+        page(m.AdminPayout),
+        params={"cursor": cursor, "limit": limit, "status": status},
     )
 
 

@@ -157,6 +157,17 @@ class Client:
     def add_gold(self, project_id: str, image: ops.ImageSource, answer: Any) -> m.Gold:
         return self.run(ops.add_gold(project_id, image, answer))
 
+    def create_model(self, project_id: str, spec: Mapping[str, Any]) -> m.AnnotatorModelCreated:
+        """Attach a model: ``{"kind": "http", "name", "url"}`` or ``{"kind": "builtin",
+        "name"}``; an http model's ``signing_secret`` is in this answer only."""
+        return self.run(ops.create_model(project_id, spec))
+
+    def models(self, project_id: str, *, limit: int | None = None) -> Iterator[m.AnnotatorModel]:
+        return self._iterate(lambda c: ops.list_models(project_id, c, limit))
+
+    def delete_model(self, project_id: str, model_id: str) -> None:
+        self.run(ops.delete_model(project_id, model_id))
+
     # Batches
     def create_batch(
         self,
@@ -382,6 +393,12 @@ class Client:
 
     def admin_workers(self, *, limit: int | None = None) -> Iterator[m.WorkerRow]:
         return self._iterate(lambda c: ops.admin_workers(c, limit))
+
+    def admin_payouts(
+        self, *, status: str | None = None, limit: int | None = None
+    ) -> Iterator[m.AdminPayout]:
+        """The payout queue, newest first; ``status``: open, requested, pending, paid, failed."""
+        return self._iterate(lambda c: ops.admin_payouts(c, limit, status))
 
     def ban(self, worker_id: str, reason: str, *, project_id: str | None = None) -> m.WorkerRow:
         return self.run(ops.ban(worker_id, reason, project_id))

@@ -119,9 +119,121 @@ def test_the_functions_constants_are_the_pythons() -> None:
     from app.models.quality_settings import DEFAULT_BENEFIT_OF_DOUBT_BELOW
     from app.quality import service, skills
 
-    sql = importlib.import_module("migrations.versions.2026-12-01-1410_hot_path_functions").SUBMIT
+    module = importlib.import_module("migrations.versions.2026-12-01-1700_worker_confusion")
+    sql = module.SUBMIT
     assert (skills.PRIOR_RIGHT, skills.PRIOR_WRONG) == (3.5, 1.5)
+    # The confusion prior: CONFUSION_PRIOR_MASS pseudo-answers over the rows, right 70%.
+    assert skills.CONFUSION_PRIOR_MASS == 5.0
+    assert "(5.0 / p_k) * 0.7" in module.HELPERS
+    assert "(5.0 / p_k) * 0.3" in module.HELPERS
     assert "(3.5 + r.right_sum) / ((3.5 + r.right_sum) + ((1.5 + r.graded) - r.right_sum))" in sql
     assert f"g.graded >= {skills.MIN_GRADED_FOR_BAN}" in sql
     assert f"{DEFAULT_BENEFIT_OF_DOUBT_BELOW})" in sql
     assert f"'{service.EXCLUDED}'" in sql
+
+
+@pytest.mark.postgres_only
+def test_submit_with_confusion_rows_is_the_services_model(
+    client: TestClient, calls: list[Any]
+) -> None:
+    """Workers with submit-time confusion rows (migration 0022): the function's posterior is the
+    engine's, and each worker's crowd counts grow by its leave-one-out posterior, as the
+    service's ``_grade`` would add them."""
+    import numpy as np
+
+    from app.models import Assignment, WorkerSkill
+    from app.quality import service
+    from app.quality.skills import confusion_skill, upper_bound
+    from tests.factories import account_id
+
+    labels = ["cat", "dog", "fox"]
+    requester = signup(client, "requester")
+    project = make_project(
+        client,
+        requester,
+        overlap={"min": 3, "max": 3},
+        annotation={"type": "classification", "labels": labels},
+    )
+    open_batch(client, requester, project["id"], n_images=1)
+    workers = [signup(client, "worker") for _ in range(3)]
+    eye = np.eye(3)
+    stored = [
+        {
+            "gold": (eye * 3).ravel().tolist(),
+            "crowd": (eye * 5 + 0.5).ravel().tolist(),
+            "gold_upper": upper_bound(eye * 3),
+        },
+        {"gold": [0.0] * 9, "crowd": np.tile([4.0, 0.0, 0.0], 3).tolist(), "gold_upper": None},
+        # a crowd record better than its gold allows: set aside
+        {
+            "gold": np.ones(9).tolist(),
+            "crowd": (eye * 9).ravel().tolist(),
+            "gold_upper": upper_bound(np.ones((3, 3))),
+        },
+    ]
+    from app.core.clock import utc_now
+
+    with client.app.state.sessionmaker() as session:  # type: ignore[attr-defined]
+        for w, conf in zip(workers, stored, strict=True):
+            session.add(
+                WorkerSkill(
+                    project_id=project["id"],
+                    worker_id=account_id(w),
+                    graded=9,
+                    agreement_sum=6.0,
+                    fast_answers=0,
+                    gold_graded=3,
+                    gold_agreement_sum=3.0,
+                    confusion=conf,
+                    updated_at=utc_now(),
+                )
+            )
+        session.commit()
+    calls.clear()
+    answers = ["cat", "cat", "dog"]
+    for worker, label in zip(workers, answers, strict=True):
+        lease = client.post(f"/v1/projects/{project['id']}/assignments", headers=worker).json()
+        r = client.post(
+            f"/v1/assignments/{lease['id']}/submit",
+            json={"answer": {"label": label}},
+            headers=worker,
+        )
+        assert r.status_code == 200, r.text
+    assert all("fallback" not in c for c in calls), calls
+
+    engine = ClassificationEngine(labels)
+    rows = {}
+    with client.app.state.sessionmaker() as session:  # type: ignore[attr-defined]
+        before = [
+            WorkerSkill(
+                project_id=project["id"],
+                worker_id=account_id(w),
+                graded=9,
+                agreement_sum=6.0,
+                confusion=conf,
+            )
+            for w, conf in zip(workers, stored, strict=True)
+        ]
+        task_answers = service._task_answers(
+            engine,
+            [
+                Assignment(worker_id=account_id(w), answer={"label": lab})
+                for w, lab in zip(workers, answers, strict=True)
+            ],
+            {b.worker_id: b for b in before},
+        )
+        expected = engine.consensus(task_answers)
+        loo = engine.leave_one_out(task_answers)
+        task = session.scalars(select(Task).where(Task.project_id == project["id"])).one()
+        assert task.consensus == expected.answer
+        assert task.confidence is not None
+        assert abs(task.confidence - expected.confidence) <= 1e-12
+        for w in workers:
+            rows[account_id(w)] = session.get_one(WorkerSkill, (project["id"], account_id(w)))
+        for i, (w, lab) in enumerate(zip(workers, answers, strict=True)):
+            got = confusion_skill(rows[account_id(w)], 3)
+            want = confusion_skill(before[i], 3).crowd.copy()
+            want[:, labels.index(lab)] += loo[i]
+            assert np.allclose(got.crowd, want, atol=2e-6), (i, got.crowd, want)
+            assert np.allclose(got.gold, confusion_skill(before[i], 3).gold)
+            assert got.gold_upper == stored[i]["gold_upper"]

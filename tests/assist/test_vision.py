@@ -20,7 +20,7 @@ def blob(width: int = 200, height: int = 150) -> tuple[np.ndarray, np.ndarray]:
 
 def test_a_box_over_the_whole_image_still_finds_the_object() -> None:
     rgb, truth = blob()
-    region = vision.largest_component(vision.grabcut(rgb, (0, 0, 200, 150)))
+    region = vision.largest_object(vision.grabcut(rgb, (0, 0, 200, 150)))
     mask = region.full(200, 150)
     assert (mask & truth).sum() / (mask | truth).sum() >= 0.85
 
@@ -30,7 +30,7 @@ def test_a_flat_image_gives_nothing_rather_than_an_error() -> None:
     region = vision.grabcut(rgb, (10, 10, 50, 50))
     assert region.mask.shape == (50, 50)
     assert region.area == 0
-    assert vision.outline(vision.largest_component(region), max_points=100) is None
+    assert vision.outline(vision.largest_object(region), max_points=100) is None
 
 
 def test_outline_is_simple_and_within_the_point_budget() -> None:

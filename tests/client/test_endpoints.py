@@ -89,6 +89,11 @@ def test_every_endpoint_once(
     other = r.create_project({**PROJECT, "name": "Gold holder"})
     gold = r.add_gold(other.id, ("gold.png", png(40, 40, (1, 2, 3))), {"label": "cat"})
     assert gold.answer == {"label": "cat"}
+    attached = r.create_model(project.id, {"kind": "builtin", "name": "linear"})
+    assert attached.kind == "builtin"
+    assert [x.id for x in r.models(project.id)] == [attached.id]
+    r.delete_model(project.id, attached.id)
+    assert list(r.models(project.id)) == []
 
     # Batches
     images = [(f"img{i}.png", png(30 + i, 20 + i)) for i in range(4)]
@@ -153,6 +158,7 @@ def test_every_endpoint_once(
     run_pass(connect.app.state.sessionmaker, [ReleaseHolds()], clock())
     payout = w.payout()
     assert w.get_payout(payout.id).amount == payout.amount > 0
+    assert [p.id for p in ops_client.admin_payouts(status="open")] == [payout.id]
     with pytest.raises(NotFound):
         r.get_batch("bat_nope")
 

@@ -97,7 +97,9 @@ def test_multipart_bodies_are_declared_as_parsed(doc):
     assert form["additionalProperties"] is False
     assert gold["application/json"]["schema"]["$ref"] == "#/components/schemas/GoldJSON"
     batch = paths["/v1/projects/{project_id}/batches"]["post"]["requestBody"]["content"]
-    assert set(batch["multipart/form-data"]["schema"]["properties"]) == {"files"}
+    batch_form = batch["multipart/form-data"]["schema"]["properties"]
+    assert set(batch_form) == {"files", "labels_format"}
+    assert "yolo" in batch_form["labels_format"]["enum"]
 
 
 def test_reward_constraint_is_in_the_schema(doc):

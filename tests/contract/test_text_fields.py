@@ -204,6 +204,15 @@ CASES: dict[str, Case] = {
             {"annotation": {"type": "keypoints", "keypoints": ["nose", "tail"]}},
         ],
     ),
+    "create_model_v1_projects__project_id__models_post": Case(
+        lambda w: w.requester,
+        lambda w: f"/v1/projects/{w.project['id']}/models",
+        [
+            {"kind": "builtin", "name": "linear"},
+            {"kind": "http", "name": "mine", "url": "https://models.example/predict"},
+        ],
+        listing=lambda w: f"/v1/projects/{w.project['id']}/models",
+    ),
     "create_batch_v1_projects__project_id__batches_post": Case(
         lambda w: w.requester,
         lambda w: f"/v1/projects/{w.project['id']}/batches",

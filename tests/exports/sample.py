@@ -31,6 +31,7 @@ IMAGES: list[tuple[str, tuple[int, int]]] = [
 
 SPECS: dict[str, AnnotationSpec] = {
     "classification": spec("classification", ["cat", "dog"]),
+    "multilabel": spec("multilabel", ["cat", "outdoor", "label"]),
     "bbox": spec("bbox", ["car", "person"]),
     "polygon": spec("polygon", ["tree", "house"]),
     "keypoints": spec(
@@ -59,6 +60,8 @@ def truth(kind: str, index: int, width: int, height: int) -> dict[str, Any] | No
     w, h = float(width), float(height)
     if kind == "classification":
         return {"label": ["cat", "dog"][index % 2]}
+    if kind == "multilabel":  # [] is an answer: "none of them"; "label" is also a CSV column
+        return {"labels": [["cat"], ["cat", "outdoor"], [], ["outdoor", "label"]][index]}
     if kind == "bbox":
         return {
             "objects": [

@@ -26,7 +26,7 @@ function renderNav(): void {
   const areas: Record<string, HTMLElement[]> = {
     worker: [link("/", "Find work"), link("/history", "History"), link("/earnings", "Earnings")],
     requester: [link("/", "Projects"), link("/projects/new", "New project")],
-    operator: [link("/", "Market"), link("/operator/workers", "Workers"), link("/operator/settings", "Settings")],
+    operator: [link("/", "Market"), link("/operator/workers", "Workers"), link("/operator/payouts", "Payouts"), link("/operator/settings", "Settings")],
   };
   nav.replaceChildren(
     ...(me ? [...areas[me.role], link("/account", me.name)] : [link("/signin", "Sign in"), link("/signup", "Sign up")]),
@@ -87,6 +87,7 @@ router
   .add("/batches/:batch/results", areaPage("requester", async () => (await requesterArea()).galleryPage))
   .add("/operator/workers", areaPage("operator", async () => (await operatorArea()).workersPage))
   .add("/operator/settings", areaPage("operator", async () => (await operatorArea()).settingsPage))
+  .add("/operator/payouts", areaPage("operator", async () => (await operatorArea()).payoutsPage))
   .add("/work/:project", signedIn((root, params) => taskPage(root, params.project, router)))
   .add("/history", signedIn((root) => historyPage(root)))
   .add("/earnings", signedIn((root) => earningsPage(root)))

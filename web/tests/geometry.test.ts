@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { boxFromCorners, boxFromPoints, canClose, clipBox, moveBox, nearestEdge, pathWouldCross, pointInRing, ringSelfIntersects, type Point } from "../src/canvas/geometry";
+import { boxFromCorners, boxFromPoints, canClose, clipBox, moveBox, nearestEdge, pathSelfIntersects, pathWouldCross, pointInRing, ringSelfIntersects, snapRadius, withPointMoved, type Point } from "../src/canvas/geometry";
 
 describe("boxes", () => {
   it("span two corners in any order, clipped to the image", () => {
@@ -43,5 +43,29 @@ describe("polygons", () => {
   it("tests pixel centres with the even-odd rule", () => {
     expect(pointInRing(square, 5, 5)).toBe(true);
     expect(pointInRing(square, 15, 5)).toBe(false);
+  });
+});
+
+describe("snapping a vertex", () => {
+  const square: Point[] = [[0, 0], [10, 0], [10, 10], [0, 10]];
+  it("moves a ring's vertex when the ring stays simple", () => {
+    expect(withPointMoved(square, 1, [12, -1], true)).toEqual([[0, 0], [12, -1], [10, 10], [0, 10]]);
+    expect(square[1]).toEqual([10, 0]); // the input is left as it was
+  });
+  it("refuses a move that makes the ring cross itself", () => {
+    expect(withPointMoved(square, 1, [-5, 5], true)).toBeNull();
+    expect(withPointMoved(square, 7, [1, 1], true)).toBeNull();
+  });
+  it("checks an open path as open: its last point may sit anywhere not crossing", () => {
+    const path: Point[] = [[0, 0], [10, 0], [10, 10]];
+    expect(withPointMoved(path, 2, [-2, 0.5], false)).toEqual([[0, 0], [10, 0], [-2, 0.5]]);
+    expect(withPointMoved([[0, 0], [10, 0], [10, 10], [5, 5]], 3, [5, -5], false)).toBeNull();
+    expect(pathSelfIntersects([[0, 0], [10, 0], [10, 10], [0, 10]])).toBe(false);
+  });
+  it("looks ~12 screen pixels around, within the server's 1-50", () => {
+    expect(snapRadius(1)).toBe(12);
+    expect(snapRadius(4)).toBe(3);
+    expect(snapRadius(0.1)).toBe(50);
+    expect(snapRadius(100)).toBe(1);
   });
 });

@@ -4,7 +4,8 @@ import { checkProject, DEFAULT_FORM, fieldOfLoc, formOf, names, parseSkeleton } 
 import { maskColours } from "../src/requester/overlay";
 import { answersPerTask, completionsOverTime, confidenceHistogram, sortItems, workerAccuracy } from "../src/requester/stats";
 import type { ResultItem } from "../src/requester/types";
-import { fileProgress, reportRows } from "../src/requester/upload";
+import { fileProgress, parseUrlList, reportRows, urlReportRows } from "../src/requester/upload";
+import { gridHeight, gridLayout, tilePosition, visibleRange } from "../src/requester/virtual";
 
 const item = (over: Partial<ResultItem>): ResultItem => ({
   task_id: "tsk_1", image_name: "a.png", image_url: "/x", status: "completed", answer: null, confidence: 0.9, answer_count: 3, ...over,
@@ -113,5 +114,43 @@ describe("chunked upload", () => {
     expect(chunkIndices([1, 1, 1, 1, 1], 2, 100)).toEqual([[0, 1], [2, 3], [4]]);
     expect(chunkIndices([60, 60, 10, 200], 10, 100)).toEqual([[0], [1, 2], [3]]);
     expect(chunkIndices([], 3, 10)).toEqual([]);
+  });
+});
+
+describe("virtual gallery grid", () => {
+  const layout = gridLayout(1000, 220, 10, (c) => c * 0.75 + 36);
+  it("fits columns of the least width", () => {
+    expect(layout.cols).toBe(4);
+    expect(layout.colWidth).toBeCloseTo((1000 - 30) / 4);
+    expect(gridLayout(100, 220, 10, () => 100).cols).toBe(1);
+  });
+  it("renders only the rows in view plus the margin", () => {
+    const row = layout.rowHeight;
+    expect(visibleRange(100, 800, layout, 10_000, 0)).toEqual([0, 4 * Math.ceil(700 / row)]);
+    // Scrolled 50 rows down: the window starts a margin's worth of rows above the viewport.
+    const [a, b] = visibleRange(-50 * row, 800, layout, 10_000, 2 * row);
+    expect(a).toBe(48 * 4);
+    expect(b).toBe(4 * Math.ceil((800 + 52 * row) / row));
+    expect(b - a).toBeLessThan(60);
+    expect(visibleRange(-50 * row, 800, layout, 30, 0)).toEqual([30, 30]);
+    expect(visibleRange(0, 800, layout, 0, 100)).toEqual([0, 0]);
+  });
+  it("places tiles row by row", () => {
+    expect(tilePosition(5, layout)).toEqual({ x: layout.colWidth + 10, y: layout.rowHeight });
+    expect(gridHeight(9, layout)).toBeCloseTo(3 * layout.rowHeight - 10);
+  });
+});
+
+describe("pasted URL lists", () => {
+  it("keeps http(s) URLs once and refuses the rest before sending", () => {
+    const { urls, rows } = parseUrlList("https://a.example/1.png\n\n# a comment\nftp://a.example/2.png\nhello\n https://a.example/1.png \nhttp://a.example/3.jpg\r\n");
+    expect(urls).toEqual(["https://a.example/1.png", "http://a.example/3.jpg"]);
+    expect(rows.map((r) => [r.name, r.state])).toEqual([["ftp://a.example/2.png", "skipped"], ["hello", "skipped"], ["https://a.example/1.png", "duplicate"]]);
+  });
+  it("reports each URL from the batch's upload report", () => {
+    const urls = ["https://a.example/x/1.png", "https://a.example/2.png", "https://a.example/3.png"];
+    const report = { skipped: [{ name: urls[1], reason: "not an image" }], duplicates: [{ name: "3.png", same_as: "an image already in the batch" }] };
+    expect(urlReportRows(urls, report, 1).map((r) => r.state)).toEqual(["fetching", "skipped", "fetching"]);
+    expect(urlReportRows(urls, report, 0).map((r) => [r.state, r.why])).toEqual([["added", ""], ["skipped", "not an image"], ["duplicate", "same image as an image already in the batch"]]);
   });
 });

@@ -104,7 +104,7 @@ def _shapes(_spec: AnnotationSpec, item: ExportItem) -> list[Shape]:
     return shapes
 
 
-def _answer(shapes: list[Shape]) -> dict[str, Any]:
+def _answer(_spec: AnnotationSpec, shapes: list[Shape], _size: tuple[int, int]) -> dict[str, Any]:
     boxes = [(s.label, s.points) for s in shapes if s.kind == "box"]
     return {
         "objects": [

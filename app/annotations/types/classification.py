@@ -33,7 +33,14 @@ def _shapes(_spec: AnnotationSpec, item: ExportItem) -> list[Shape]:
     return [Shape("tag", item.answer["label"], confidence=item.confidence)]
 
 
-SHAPES = ShapeCodec(shapes=_shapes, kinds=("tag",))
+def _answer(_spec: AnnotationSpec, shapes: list[Shape], _size: tuple[int, int]) -> dict[str, Any]:
+    labels = list(dict.fromkeys(s.label for s in shapes if s.kind == "tag"))
+    if len(labels) != 1:
+        raise ValueError(f"{len(labels)} labels for one image; a classification answer has one")
+    return {"label": labels[0]}
+
+
+SHAPES = ShapeCodec(shapes=_shapes, kinds=("tag",), answer=_answer)
 
 KIND = AnnotationKind(
     name="classification",

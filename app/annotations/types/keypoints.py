@@ -233,20 +233,24 @@ def _shapes(spec: AnnotationSpec, item: ExportItem) -> list[Shape]:
     ]
 
 
-def _answer(shapes: list[Shape]) -> dict[str, Any]:
-    return {
-        "objects": [
-            {
-                "label": s.label,
-                "points": [
-                    [x, y, v] if v else [0, 0, 0]
-                    for (x, y), v in zip(s.points, s.visibility or [], strict=True)
-                ],
-            }
-            for s in shapes
-            if s.kind == "skeleton"
+def _answer(spec: AnnotationSpec, shapes: list[Shape], _size: tuple[int, int]) -> dict[str, Any]:
+    """Each skeleton's points in the spec's keypoint order: by name when the file names them
+    (a name the spec lacks is an error), else in the file's order."""
+    names = list(spec.keypoints or [])
+    objects = []
+    for s in shapes:
+        triples = [
+            [x, y, v] if v else [0, 0, 0]
+            for (x, y), v in zip(s.points, s.visibility or [2] * len(s.points), strict=True)
         ]
-    }
+        if s.names and s.names != names:
+            unknown = sorted(set(s.names) - set(names))
+            if unknown:
+                raise ValueError(f"keypoints {unknown} are not the project's")
+            by_name = dict(zip(s.names, triples, strict=True))
+            triples = [by_name.get(name, [0, 0, 0]) for name in names]
+        objects.append({"label": s.label, "points": triples})
+    return {"objects": objects}
 
 
 SHAPES = ShapeCodec(shapes=_shapes, kinds=("skeleton",), answer=_answer)

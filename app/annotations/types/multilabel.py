@@ -49,7 +49,11 @@ def _shapes(_spec: AnnotationSpec, item: ExportItem) -> list[Shape]:
     return [Shape("tag", label, confidence=item.confidence) for label in item.answer["labels"]]
 
 
-SHAPES = ShapeCodec(shapes=_shapes, kinds=("tag",))
+def _answer(_spec: AnnotationSpec, shapes: list[Shape], _size: tuple[int, int]) -> dict[str, Any]:
+    return {"labels": list(dict.fromkeys(s.label for s in shapes if s.kind == "tag"))}
+
+
+SHAPES = ShapeCodec(shapes=_shapes, kinds=("tag",), answer=_answer)
 
 KIND = AnnotationKind(
     name="multilabel",

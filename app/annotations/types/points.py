@@ -96,7 +96,7 @@ def _shapes(_spec: AnnotationSpec, item: ExportItem) -> list[Shape]:
     ]
 
 
-def _answer(shapes: list[Shape]) -> dict[str, Any]:
+def _answer(_spec: AnnotationSpec, shapes: list[Shape], _size: tuple[int, int]) -> dict[str, Any]:
     return {
         "objects": [
             {"label": s.label, "point": list(s.points[0])} for s in shapes if s.kind == "point"

@@ -142,7 +142,7 @@ def _shapes(_spec: AnnotationSpec, item: ExportItem) -> list[Shape]:
     ]
 
 
-def _answer(shapes: list[Shape]) -> dict[str, Any]:
+def _answer(_spec: AnnotationSpec, shapes: list[Shape], _size: tuple[int, int]) -> dict[str, Any]:
     return {
         "objects": [
             {"label": s.label, "points": [list(p) for p in s.points]}

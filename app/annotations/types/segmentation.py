@@ -65,7 +65,19 @@ def _shapes(spec: AnnotationSpec, item: ExportItem) -> list[Shape]:
     ]
 
 
-SHAPES = ShapeCodec(shapes=_shapes, kinds=("mask",))
+def _answer(spec: AnnotationSpec, shapes: list[Shape], size: tuple[int, int]) -> dict[str, Any]:
+    """One label map of the masks (pixel ``k`` is label ``k-1``; a later mask wins)."""
+    width, height = size
+    mask = np.zeros((height, width), dtype=np.uint8)
+    for shape in shapes:
+        if shape.kind == "mask" and shape.mask is not None:
+            if shape.mask.shape != (height, width):
+                raise ValueError(f"a mask of {shape.mask.shape[::-1]} for an image of {size}")
+            mask[shape.mask] = spec.labels.index(shape.label) + 1
+    return encode_mask(mask)
+
+
+SHAPES = ShapeCodec(shapes=_shapes, kinds=("mask",), answer=_answer)
 
 KIND = AnnotationKind(
     name="segmentation",

@@ -125,3 +125,25 @@ export function pointInRing(ring: Point[], x: number, y: number): boolean {
   }
   return inside;
 }
+
+/** Whether an open path (a polygon being drawn) crosses or touches itself. */
+export function pathSelfIntersects(path: Point[]): boolean {
+  for (let i = 0; i + 1 < path.length; i++) {
+    for (let j = i + 2; j + 1 < path.length; j++) {
+      if (segmentsIntersect(path[i], path[i + 1], path[j], path[j + 1])) return true;
+    }
+  }
+  return false;
+}
+
+/** The points with the k-th one moved to p; null when that would make the outline cross itself
+ * (`closed`: a finished polygon's ring; otherwise the open path being drawn). */
+export function withPointMoved(points: Point[], k: number, p: Point, closed: boolean): Point[] | null {
+  if (k < 0 || k >= points.length) return null;
+  const next = points.map((q, j) => (j === k ? p : q));
+  return (closed ? ringSelfIntersects(next) : pathSelfIntersects(next)) ? null : next;
+}
+
+/** How far (image pixels) a click looks for an edge to snap to: ~12 screen pixels at the
+ * current zoom, within what the server accepts (≤ 50). */
+export const snapRadius = (scale: number): number => clamp(12 / (scale > 0 ? scale : 1), 1, 50);

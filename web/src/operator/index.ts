@@ -73,14 +73,91 @@ export async function marketPage(root: HTMLElement, _p: Record<string, string>, 
   };
   select.addEventListener("change", () => void load());
   await load();
+  await ledgerCheck(verify);
+  return () => clearTimeout(timer);
+}
+
+/** GET /v1/admin/ledger/verify into `into`: all good, or each violation listed. */
+async function ledgerCheck(into: HTMLElement): Promise<void> {
+  into.replaceChildren(h("p", { class: "muted" }, "Checking every ledger invariant…"));
   try {
     const v = await get<{ ok: boolean; accounts: number; total: string; violations: string[] }>("/v1/admin/ledger/verify");
-    verify.replaceChildren(h("p", { class: v.ok ? "success" : "error", "data-ok": String(v.ok) }, v.ok ? `Every invariant holds over ${v.accounts} ledger accounts (sum ${money(v.total)}).` : `${v.violations.length} violations:`),
-      ...(v.ok ? [] : [h("ul", {}, ...v.violations.map((x) => h("li", {}, x)))]));
+    into.replaceChildren(
+      h("p", { class: v.ok ? "success" : "error", "data-ok": String(v.ok) },
+        v.ok ? `Every invariant holds over ${v.accounts} ledger accounts (sum ${money(v.total)}).` : `${v.violations.length} violation${v.violations.length === 1 ? "" : "s"} over ${v.accounts} ledger accounts (sum ${money(v.total)}):`),
+      ...(v.ok ? [] : [h("ul", { class: "violations" }, ...v.violations.map((x) => h("li", { "data-violation": "" }, x)))]),
+      h("button", { type: "button", "data-action": "verify", onclick: () => void ledgerCheck(into) }, "Check again"),
+    );
   } catch (err) {
-    verify.replaceChildren(errorBox(err, "load"));
+    into.replaceChildren(errorBox(err, "load"));
   }
-  return () => clearTimeout(timer);
+}
+
+interface PayoutRow {
+  id: string; worker_id: string; worker_name: string | null; amount: string; status: string; provider: string;
+  attempts: number; failure_reason: string | null; created_at: string; next_attempt_at: string | null; settled_at: string | null;
+}
+interface PayoutPage extends Page<PayoutRow> { counts: Record<string, number> }
+
+const PAYOUT_FILTERS: [string, string][] = [["open", "waiting (requested or sent)"], ["failed", "failed"], ["paid", "paid"], ["", "all"]];
+const STATE_TEXT: Record<string, string> = {
+  requested: "requested — not sent to the provider yet",
+  pending: "sent — the provider's answer is awaited",
+  paid: "paid",
+  failed: "failed — the money went back to the worker",
+};
+
+/** The payout queue (GET /v1/admin/payouts, paged by its cursor) and the ledger check. */
+export async function payoutsPage(root: HTMLElement, _p: Record<string, string>, query: URLSearchParams): Promise<void> {
+  const filter = h("select", { name: "status" }, ...PAYOUT_FILTERS.map(([v, l]) => h("option", { value: v }, l)));
+  filter.value = query.get("status") ?? "open";
+  const counts = h("dl", { class: "balances", "data-counts": "" });
+  const body = h("tbody");
+  const more = h("button", { type: "button", hidden: true, "data-action": "more" }, "More payouts");
+  const verify = h("div", { "data-verify": "" });
+  const message = h("div");
+  let cursor: string | null = null;
+  const row = (p: PayoutRow) => h("tr", { "data-payout": p.id, "data-status": p.status },
+    h("td", {}, when(p.created_at)),
+    h("td", {}, h("strong", {}, p.worker_name ?? "(account gone)"), h("div", { class: "muted" }, p.worker_id)),
+    h("td", { class: "num" }, money(p.amount)),
+    h("td", {}, h("span", { class: `badge ${p.status === "paid" ? "accepted" : p.status === "failed" ? "rejected" : "submitted"}` }, p.status), h("div", { class: "muted" }, STATE_TEXT[p.status] ?? "")),
+    h("td", { class: "reason" }, p.failure_reason ?? (p.next_attempt_at ? `next try ${when(p.next_attempt_at)}` : p.settled_at ? `settled ${when(p.settled_at)}` : "")),
+    h("td", {}, `${p.provider} · ${p.attempts} attempt${p.attempts === 1 ? "" : "s"}`),
+  );
+  const load = async (reset: boolean) => {
+    message.replaceChildren();
+    const q = new URLSearchParams({ limit: "100" });
+    if (filter.value) q.set("status", filter.value);
+    if (!reset && cursor) q.set("cursor", cursor);
+    try {
+      const page = await get<PayoutPage>(`/v1/admin/payouts?${q}`);
+      const c = page.counts;
+      const fact = (l: string, k: string) => h("div", {}, h("dt", {}, l), h("dd", { "data-count": k }, String(c[k] ?? 0)));
+      counts.replaceChildren(fact("Requested", "requested"), fact("Sent, awaiting answer", "pending"), fact("Failed", "failed"), fact("Paid", "paid"));
+      const rows = page.items.map(row);
+      if (reset) body.replaceChildren(...(rows.length ? rows : [h("tr", {}, h("td", { colspan: 6, class: "muted" }, "No payout here."))]));
+      else body.append(...rows);
+      cursor = page.next_cursor;
+      more.hidden = !cursor;
+    } catch (err) {
+      message.replaceChildren(errorBox(err, "load"));
+    }
+  };
+  filter.addEventListener("change", () => {
+    history.replaceState(null, "", `${location.pathname}?status=${encodeURIComponent(filter.value)}`);
+    void load(true);
+  });
+  more.addEventListener("click", () => void load(false));
+  root.replaceChildren(h("section", { class: "payouts" },
+    h("div", { class: "page-head" }, h("h1", {}, "Payouts"), h("label", { class: "field inline" }, h("span", {}, "Show"), filter)),
+    h("p", { class: "muted" }, "Workers' withdrawals. The payout reconciler sends requested ones to the provider and retries those whose answer is unknown; a failed payout returns its money to the worker's available balance."),
+    counts, message,
+    h("table", { "data-table": "payouts" }, h("thead", {}, h("tr", {}, h("th", {}, "Requested"), h("th", {}, "Worker"), h("th", {}, "Amount"), h("th", {}, "State"), h("th", {}, "Why / when"), h("th", {}, "Provider"))), body),
+    more,
+    h("h2", {}, "Ledger check"), verify,
+  ));
+  await Promise.all([load(true), ledgerCheck(verify)]);
 }
 
 interface WorkerRow {

@@ -11,6 +11,7 @@ import { errorBox, modal, Notice } from "../core/ui";
 import { svg } from "../charts/svg";
 import { answerShapes, answerText } from "./overlay";
 import { sortItems, type SortKey } from "./stats";
+import { gridHeight, gridLayout, tilePosition, visibleRange, type GridLayout } from "./virtual";
 import type { Batch, ProjectFull, ResultAnswer, ResultItem } from "./types";
 
 const FORMATS: [string, string][] = [["json", "JSON results"], ["coco", "COCO"], ["yolo", "YOLO"], ["voc", "Pascal VOC"], ["csv", "CSV"], ["masks", "Masks"]];
@@ -35,7 +36,9 @@ function figure(spec: AnnotationSpec, item: ResultItem, src: string, view: View,
     const g = answerShapes(spec, item.answer, w, hgt, { who: "consensus", width: large ? 3 : 2 });
     if (g) layer.append(g);
   }
-  return h("div", { class: "figure", style: `aspect-ratio: ${w} / ${hgt}` }, h("img", { src, alt: item.image_name, loading: "lazy", decoding: "async" }), layer);
+  // Tiles are all 4:3 (the virtual grid needs one row height; the image is fitted inside, as
+  // the overlay's viewBox is); the detail view keeps the image's own proportions.
+  return h("div", { class: "figure", style: large ? `aspect-ratio: ${w} / ${hgt}` : undefined }, h("img", { src, alt: item.image_name, loading: "lazy", decoding: "async" }), layer);
 }
 
 export async function galleryPage(root: HTMLElement, params: Record<string, string>, query: URLSearchParams, router: Router): Promise<() => void> {
@@ -51,7 +54,6 @@ export async function galleryPage(root: HTMLElement, params: Record<string, stri
   const spec = project.annotation;
   const notice = new Notice();
   const grid = h("div", { class: "gallery", "data-gallery": "", role: "list" });
-  const more = h("div", { class: "sentinel" });
   const status = h("p", { class: "muted", "data-count": "0" });
   const view: View = { consensus: true, workers: true };
   const filters = {
@@ -82,34 +84,83 @@ export async function galleryPage(root: HTMLElement, params: Record<string, stri
       h("label", { class: "field inline" }, h("span", {}, "Sort"), filters.sort),
       h("button", { type: "submit", class: "primary" }, "Apply"),
     ),
-    toggles, status, grid, more, notice.el,
+    toggles, status, grid, notice.el,
   ));
   let items: ResultItem[] = [];
+  let sorted: ResultItem[] = [];
   let cursor: string | null = null;
   let loading = false;
   let selected = 0;
   let generation = 0;
-  const q = () => {
-    const p = new URLSearchParams({ include: "answers", limit: "60" });
+  const q = (first: boolean) => {
+    // A small first page shows thumbnails fast; later pages are bigger (fewer round trips).
+    const p = new URLSearchParams({ include: "answers", limit: first ? "60" : "240" });
     for (const k of ["max_confidence", "min_confidence", "verdict", "status", "worker_id"] as const) if (filters[k].value.trim()) p.set(k, filters[k].value.trim());
     return p;
   };
-  const render = () => {
-    const sorted = sortItems(items, filters.sort.value as SortKey);
-    grid.replaceChildren(...sorted.map((item, i) => {
-      const card = h("article", { class: `tile${i === selected ? " selected" : ""}`, role: "listitem", tabindex: "-1", "data-task": item.task_id, "data-confidence": item.confidence ?? "" , onclick: () => ((selected = i), open(sorted[i])) },
-        figure(spec, item, item.thumbnail_url ?? item.image_url, view),
-        h("div", { class: "tile-meta" },
-          h("span", { class: "name" }, item.image_name),
-          h("span", { class: `badge ${item.confidence !== null && item.confidence < 0.6 ? "rejected" : "accepted"}` }, item.confidence === null ? "—" : `${Math.round(item.confidence * 100)}%`),
-          h("span", { class: "muted" }, `${item.answer_count} ans.`),
-        ),
-      );
-      return card;
-    }));
-    status.dataset.count = String(items.length);
-    status.textContent = `${items.length} task${items.length === 1 ? "" : "s"} shown${cursor ? " (scroll for more)" : ""} · arrows move, Enter opens`;
+  // The virtual grid: tiles are absolutely placed; only rows within MARGIN px of the viewport
+  // are in the DOM, kept by index while they stay in range.
+  const MIN_TILE = 220, GAP = 11, META = 36, MARGIN = 900;
+  let layout: GridLayout = gridLayout(1000, MIN_TILE, GAP, (c) => c * 0.75 + META);
+  const live = new Map<number, HTMLElement>();
+  const tile = (item: ResultItem, i: number) => {
+    const card = h("article", { class: `tile${i === selected ? " selected" : ""}`, role: "listitem", tabindex: "-1", "data-task": item.task_id, "data-index": i, "data-confidence": item.confidence ?? "", onclick: () => (select(i), open(sorted[i])) },
+      figure(spec, item, item.thumbnail_url ?? item.image_url, view),
+      h("div", { class: "tile-meta" },
+        h("span", { class: "name" }, item.image_name),
+        h("span", { class: `badge ${item.confidence !== null && item.confidence < 0.6 ? "rejected" : "accepted"}` }, item.confidence === null ? "—" : `${Math.round(item.confidence * 100)}%`),
+        h("span", { class: "muted" }, `${item.answer_count} ans.`),
+      ),
+    );
+    const { x, y } = tilePosition(i, layout);
+    card.style.width = `${layout.colWidth}px`;
+    card.style.height = `${layout.rowHeight - layout.gap}px`;
+    card.style.transform = `translate(${x}px, ${y}px)`;
+    return card;
   };
+  const measure = () => {
+    layout = gridLayout(grid.clientWidth || 1000, MIN_TILE, GAP, (c) => c * 0.75 + META);
+    grid.style.height = `${gridHeight(sorted.length, layout)}px`;
+  };
+  const paint = () => {
+    const [start, end] = visibleRange(grid.getBoundingClientRect().top, window.innerHeight, layout, sorted.length, MARGIN);
+    for (const [i, el] of live) if (i < start || i >= end) (el.remove(), live.delete(i));
+    const fresh: HTMLElement[] = [];
+    for (let i = start; i < end; i++) if (!live.has(i)) {
+      const el = tile(sorted[i], i);
+      live.set(i, el);
+      fresh.push(el);
+    }
+    if (fresh.length) grid.append(...fresh);
+    grid.dataset.rendered = String(live.size);
+    if (end >= sorted.length - layout.cols * 4 && cursor && !loading) void load(false);
+  };
+  /** Everything again: new items, another sort, toggled overlays, a resize. */
+  const render = () => {
+    sorted = sortItems(items, filters.sort.value as SortKey);
+    for (const el of live.values()) el.remove();
+    live.clear();
+    measure();
+    paint();
+    status.dataset.count = String(items.length);
+    status.textContent = `${items.length} task${items.length === 1 ? "" : "s"} loaded${cursor ? " (scroll for more)" : ""} · arrows move, Enter opens`;
+  };
+  const select = (i: number) => {
+    live.get(selected)?.classList.remove("selected");
+    selected = i;
+    live.get(selected)?.classList.add("selected");
+  };
+  let frame = 0;
+  const onScroll = () => {
+    if (!frame) frame = requestAnimationFrame(() => ((frame = 0), paint()));
+  };
+  window.addEventListener("scroll", onScroll, { passive: true });
+  const resized = new ResizeObserver(() => {
+    const before = layout.cols * 1e6 + layout.colWidth;
+    measure();
+    if (layout.cols * 1e6 + layout.colWidth !== before) render();
+  });
+  resized.observe(grid);
   const load = async (reset: boolean) => {
     if (loading && !reset) return;
     const gen = reset ? ++generation : generation;
@@ -120,24 +171,31 @@ export async function galleryPage(root: HTMLElement, params: Record<string, stri
     }
     loading = true;
     try {
-      const p = q();
+      const p = q(reset);
       if (cursor) p.set("cursor", cursor);
       const page = await get<Page<ResultItem>>(`/v1/batches/${encodeURIComponent(id)}/results?${p}`);
       if (gen !== generation) return;
       items = items.concat(page.items);
       cursor = page.next_cursor;
-      render();
+      loading = false;
+      if (reset || filters.sort.value !== "order") render();
+      else {
+        // Appended in upload order: the tiles already shown stay where they are.
+        sorted = items;
+        measure();
+        paint();
+        status.textContent = `${items.length} tasks loaded${cursor ? " (scroll for more)" : ""} · arrows move, Enter opens`;
+        status.dataset.count = String(items.length);
+      }
     } catch (err) {
       status.replaceChildren(errorBox(err, "load"));
     } finally {
-      loading = false;
+      if (gen === generation) loading = false;
     }
   };
-  const observer = new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && cursor && void load(false), { rootMargin: "600px" });
-  observer.observe(more);
   root.querySelector("form[data-form=filters]")!.addEventListener("submit", (e) => {
     e.preventDefault();
-    const p = q();
+    const p = q(true);
     p.delete("include");
     p.delete("limit");
     history.replaceState(null, "", `${location.pathname}?${p}`);
@@ -148,33 +206,37 @@ export async function galleryPage(root: HTMLElement, params: Record<string, stri
   let closeDetail: (() => void) | null = null;
   const open = (item: ResultItem | undefined) => {
     if (!item) return;
-    render();
     closeDetail?.();
     // After a review action the gallery reloads, so it shows the new verdicts.
     closeDetail = detail(spec, item, () => load(true), notice, () => (closeDetail = null));
   };
   const onKey = (e: KeyboardEvent) => {
     if (document.querySelector(".modal-backdrop") || (e.target as HTMLElement)?.closest?.("input, select, textarea")) return;
-    const cols = Math.max(1, Math.round(grid.clientWidth / 240));
+    const cols = layout.cols;
     const moves: Record<string, number> = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: cols, ArrowUp: -cols, j: 1, k: -1 };
     if (e.key in moves) {
       e.preventDefault();
-      selected = Math.min(Math.max(selected + moves[e.key], 0), items.length - 1);
-      render();
-      grid.children[selected]?.scrollIntoView({ block: "nearest" });
-      if (selected >= items.length - 4 && cursor) void load(false);
+      select(Math.min(Math.max(selected + moves[e.key], 0), sorted.length - 1));
+      // Keep the selected tile in view (it may not be rendered yet: scroll to its row).
+      const top = grid.getBoundingClientRect().top + tilePosition(selected, layout).y;
+      if (top < 0) window.scrollBy(0, top - GAP);
+      else if (top + layout.rowHeight > window.innerHeight) window.scrollBy(0, top + layout.rowHeight - window.innerHeight);
+      paint();
+      live.get(selected)?.classList.add("selected");
     } else if (e.key === "Enter") {
       e.preventDefault();
-      open(sortItems(items, filters.sort.value as SortKey)[selected]);
+      open(sorted[selected]);
     }
   };
   window.addEventListener("keydown", onKey);
-  (window as unknown as { __gallery?: unknown }).__gallery = { items: () => items, loading: () => loading };
+  (window as unknown as { __gallery?: unknown }).__gallery = { items: () => items, loading: () => loading, rendered: () => live.size };
   await load(true);
   void router;
   return () => {
     window.removeEventListener("keydown", onKey);
-    observer.disconnect();
+    window.removeEventListener("scroll", onScroll);
+    cancelAnimationFrame(frame);
+    resized.disconnect();
     closeDetail?.();
     delete (window as unknown as { __gallery?: unknown }).__gallery;
   };

@@ -10,7 +10,7 @@ import { errorBox, Notice } from "../core/ui";
 import { TOOLS } from "../tools";
 import { ToolEditor } from "./editor";
 import type { Batch, ProjectFull } from "./types";
-import { droppedFiles, newUploadState, pickedFiles, reportRows, reportTable, uploadChunked, type Picked } from "./upload";
+import { droppedFiles, newUploadState, parseUrlList, pickedFiles, reportRows, reportTable, uploadChunked, urlReportRows, type Picked } from "./upload";
 
 interface Me {
   balance: { available: string; escrowed: string };
@@ -30,7 +30,7 @@ export async function projectPage(root: HTMLElement, params: Record<string, stri
   const gold = goldSection(project, notice);
   const upload = uploadSection(project, async (batch) => {
     await renderBatches();
-    notice.show(`Batch uploaded: ${batch.task_count} tasks.`);
+    notice.show(`Batch uploaded: ${batch.task_count} task${batch.task_count === 1 ? "" : "s"}.`);
   });
   const renderBatches = async () => {
     try {
@@ -184,7 +184,61 @@ function uploadSection(project: ProjectFull, uploaded: (b: Batch) => Promise<voi
     const items = e.dataTransfer?.items;
     void start(items && items.length && typeof items[0].webkitGetAsEntry === "function" ? await droppedFiles(items) : pickedFiles(e.dataTransfer?.files ?? []));
   });
-  return { el: h("div", { class: "upload" }, zone, h("div", { class: "progress-line" }, h("span", {}, "Overall"), overall), list, result) };
+  return { el: h("div", { class: "upload" }, zone, h("div", { class: "progress-line" }, h("span", {}, "Overall"), overall), list, result, urlSection(project, uploaded)) };
+}
+
+/** A batch from a pasted list of image URLs: the server checks each URL at once (an unsafe one
+ * refuses the list) and downloads them in the background; the report follows the downloads. */
+function urlSection(project: ProjectFull, uploaded: (b: Batch) => Promise<void>): HTMLElement {
+  const text = h("textarea", { name: "urls", rows: 5, placeholder: "https://example.com/images/0001.jpg\nhttps://example.com/images/0002.jpg", spellcheck: "false" });
+  const button = h("button", { type: "submit", class: "primary", "data-action": "upload-urls" }, "Make a batch from these URLs");
+  const result = h("div", { "data-url-result": "" });
+  const form = h("form", { class: "url-list", "data-form": "urls" },
+    h("label", { class: "field" }, h("span", {}, "Or paste image URLs, one a line"), text,
+      h("small", { class: "hint" }, "http or https. The server downloads each image (JPEG, PNG or WebP) and reports the ones it cannot use; the batch can launch once every download is done.")),
+    h("div", { class: "actions" }, button), result);
+  let timer = 0;
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    clearTimeout(timer);
+    const { urls, rows: early } = parseUrlList(text.value);
+    if (!urls.length) {
+      result.replaceChildren(errorBox({ title: "No URL to send", message: early.length ? "None of the lines is an http or https URL." : "The list is empty.", next: "Paste one image URL a line." }), ...(early.length ? [reportTable(early)] : []));
+      return;
+    }
+    button.disabled = true;
+    result.replaceChildren(h("p", { class: "muted" }, `Sending ${urls.length} URL${urls.length === 1 ? "" : "s"}…`));
+    let batch: Batch;
+    try {
+      batch = await post<Batch>(`/v1/projects/${encodeURIComponent(project.id)}/batches?skip_invalid=true`, { images: urls.map((url) => ({ url })) });
+    } catch (err) {
+      result.replaceChildren(errorBox(err, "action"), ...(early.length ? [reportTable(early)] : []));
+      button.disabled = false;
+      return;
+    }
+    text.value = "";
+    button.disabled = false;
+    const show = (b: Batch) => {
+      const fetching = b.counts.fetching ?? 0;
+      const table = reportTable([...urlReportRows(urls, b.upload_report, fetching), ...early]);
+      table.dataset.fetching = String(fetching);
+      result.replaceChildren(table);
+    };
+    show(batch);
+    await uploaded(batch);
+    const poll = async () => {
+      try {
+        const b = await get<Batch>(`/v1/batches/${encodeURIComponent(batch.id)}`);
+        show(b);
+        if ((b.counts.fetching ?? 0) === 0) return void (await uploaded(b));
+      } catch (err) {
+        result.append(errorBox(err, "load"));
+      }
+      if (form.isConnected) timer = window.setTimeout(() => void poll(), 1000);
+    };
+    if ((batch.counts.fetching ?? 0) > 0) timer = window.setTimeout(() => void poll(), 1000);
+  });
+  return form;
 }
 
 function goldSection(project: ProjectFull, notice: Notice): { el: HTMLElement; destroy: () => void } {

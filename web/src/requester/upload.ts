@@ -46,7 +46,7 @@ export function fileProgress(sizes: number[], loaded: number): number[] {
 
 export interface ReportRow {
   name: string;
-  state: "added" | "skipped" | "duplicate" | "renamed";
+  state: "added" | "skipped" | "duplicate" | "renamed" | "fetching";
   why: string;
 }
 
@@ -193,14 +193,51 @@ export async function uploadChunked(
 }
 
 export function reportTable(rows: ReportRow[]): HTMLElement {
-  const counts = { added: 0, skipped: 0, duplicate: 0, renamed: 0 };
+  const counts = { added: 0, skipped: 0, duplicate: 0, renamed: 0, fetching: 0 };
   rows.forEach((r) => counts[r.state]++);
   return h("div", { class: "upload-report", "data-report": "" },
-    h("p", {}, `${counts.added} added · ${counts.duplicate} duplicate · ${counts.skipped} refused`),
+    h("p", {}, `${counts.added} added · ${counts.duplicate} duplicate · ${counts.skipped} refused${counts.fetching ? ` · ${counts.fetching} downloading` : ""}`),
     h("table", {},
       h("thead", {}, h("tr", {}, h("th", {}, "File"), h("th", {}, "Result"), h("th", {}, "Why"))),
       h("tbody", {}, ...rows.filter((r) => r.state !== "added").concat(rows.filter((r) => r.state === "added").slice(0, 50)).map((r) =>
         h("tr", { "data-file": r.name, "data-state": r.state }, h("td", {}, r.name), h("td", {}, h("span", { class: `badge ${r.state}` }, r.state)), h("td", { class: "reason" }, r.why)))),
     ),
   );
+}
+
+/** A pasted list of image URLs, one a line (blank lines and `#` comments ignored): the URLs to
+ * send, and the lines refused before sending (not http(s), or the same URL twice). */
+export function parseUrlList(text: string): { urls: string[]; rows: ReportRow[] } {
+  const urls: string[] = [];
+  const rows: ReportRow[] = [];
+  const seen = new Set<string>();
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (!line || line.startsWith("#")) continue;
+    let url: URL | null = null;
+    try {
+      url = new URL(line);
+    } catch {
+      url = null;
+    }
+    if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) rows.push({ name: line, state: "skipped", why: "not an http or https URL" });
+    else if (seen.has(url.href)) rows.push({ name: line, state: "duplicate", why: "the same URL is listed twice" });
+    else (seen.add(url.href), urls.push(line));
+  }
+  return { urls, rows };
+}
+
+/** One row per URL sent once the server has tried them: refused with the server's reason
+ * (`skipped` names the URL), a duplicate of an image already in the batch, downloading while
+ * the batch still has fetches pending, else added. */
+export function urlReportRows(urls: string[], report: UploadReport, fetching: number): ReportRow[] {
+  const skipped = new Map((report.skipped ?? []).map((s) => [s.name, s.reason]));
+  const dupes = new Map((report.duplicates ?? []).map((d) => [d.name, d.same_as]));
+  return urls.map((url) => {
+    const reason = skipped.get(url);
+    if (reason !== undefined) return { name: url, state: "skipped", why: reason };
+    const name = decodeURIComponent(new URL(url).pathname.split("/").pop() ?? "");
+    if (name && dupes.has(name) && !fetching) return { name: url, state: "duplicate", why: `same image as ${dupes.get(name)}` };
+    return fetching ? { name: url, state: "fetching", why: "downloading…" } : { name: url, state: "added", why: "" };
+  });
 }

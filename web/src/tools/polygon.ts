@@ -4,9 +4,13 @@
 // as the server would refuse it. Undo while drawing stays inside the shape being drawn.
 // O ("Outline from box"): drag a box around an object; the server's box_to_polygon assist
 // (docs/ASSIST.md) outlines it and the outline is added as an ordinary polygon (one undo step).
+// S ("Snap to edges"): each clicked vertex, and each dragged one when dropped, moves to the
+// nearest strong edge the server's snap assist finds within ~12 screen pixels; a green ring
+// shows where it went, the panel says what happened, and a snap that would make the outline
+// cross itself is not applied. A snapped drag is still one undo step.
 
 import Konva from "konva";
-import { boxFromCorners, canClose, clamp, nearestEdge, pathWouldCross, ringSelfIntersects, round2, type Box, type Point } from "../canvas/geometry";
+import { boxFromCorners, canClose, clamp, nearestEdge, pathWouldCross, ringSelfIntersects, round2, snapRadius, withPointMoved, type Box, type Point } from "../canvas/geometry";
 import { UndoStack } from "../canvas/undo";
 import { ApiError, post } from "../core/api";
 import { h } from "../core/dom";
@@ -27,6 +31,13 @@ interface AssistAnswer {
   answer: { objects?: PolygonObject[] };
 }
 
+interface SnapAnswer {
+  point: [number, number];
+  snapped: boolean;
+}
+
+type SnapState = "off" | "on" | "looking" | "snapped" | "none" | "refused";
+
 const MIN_BOX = 4; // px in the image: a click is not a box to outline
 
 export class PolygonTool implements Tool {
@@ -45,6 +56,10 @@ export class PolygonTool implements Tool {
   private assisting = false; // a box_to_polygon call is on its way
   private destroyed = false;
   private readonly outlineButton: HTMLButtonElement;
+  private snapping = false; // "Snap to edges" mode
+  private snapsPending = 0;
+  private readonly snapButton: HTMLButtonElement;
+  private readonly snapStatus: HTMLElement;
 
   constructor(private readonly ctx: ToolContext) {
     const viewer = ctx.viewer!;
@@ -52,13 +67,22 @@ export class PolygonTool implements Tool {
     this.list = h("ol", { class: "objects" });
     this.outlineButton = h("button", { type: "button", class: "mode", "aria-pressed": "false", "data-action": "outline-from-box", onclick: () => this.toggleOutline() },
       "Outline from box (O)") as HTMLButtonElement;
-    if (!ctx.assignmentId || ctx.readOnly) this.outlineButton.hidden = true;
+    this.snapButton = h("button", { type: "button", class: "mode", "aria-pressed": "false", "data-action": "snap-to-edges", onclick: () => this.toggleSnap() },
+      "Snap to edges (S)") as HTMLButtonElement;
+    this.snapStatus = h("div", { class: "snap-status", "data-state": "off", "aria-live": "polite" });
+    if (!ctx.assignmentId || ctx.readOnly) {
+      this.outlineButton.hidden = true;
+      this.snapButton.hidden = true;
+      this.snapStatus.hidden = true;
+    }
     ctx.panel.append(
       this.labels.el,
       h("div", { class: "panel-title" }, "Polygons"),
       this.list,
       this.outlineButton,
-      h("p", { class: "hint" }, "Click to add points (Shift+drag: freehand); double-click or N closes; right-click or Backspace removes the last point; Esc cancels. Selected: drag a point, Alt+click deletes it, click an edge to add one. O: drag a box around an object to outline it."),
+      this.snapButton,
+      this.snapStatus,
+      h("p", { class: "hint" }, "Click to add points (Shift+drag: freehand); double-click or N closes; right-click or Backspace removes the last point; Esc cancels. Selected: drag a point, Alt+click deletes it, click an edge to add one. O: drag a box around an object to outline it. S: snap new and dragged points to the nearest edge."),
     );
     this.preview = new Konva.Line({ points: [], stroke: "#fff", strokeWidth: 2, dash: [6, 4], strokeScaleEnabled: false });
     viewer.ui.add(this.preview);
@@ -105,6 +129,7 @@ export class PolygonTool implements Tool {
     if (this.labels.key(combo)) return true;
     if (combo === "N") return this.close(), true;
     if (combo === "O" && !this.ctx.readOnly && this.ctx.assignmentId) return this.toggleOutline(), true;
+    if (combo === "S" && !this.ctx.readOnly && this.ctx.assignmentId) return this.toggleSnap(), true;
     if (combo === "Escape") {
       if (this.outlineBox) this.cancelOutlineBox();
       else if (this.outline) this.toggleOutline();
@@ -192,13 +217,15 @@ export class PolygonTool implements Tool {
     const raw = viewer.pointer();
     if (!raw) return;
     const p = this.clampPoint(raw);
+    let added = true;
     if (!this.path) {
       this.path = [p];
       this.pathRedo = [];
       this.repeatedClick = false;
-    } else this.addPoint(p);
+    } else added = this.addPoint(p);
     this.freehand = e.evt.shiftKey;
     this.render(false);
+    if (added && this.snapping && !this.freehand) void this.snapPoint(p);
   }
 
   private addPoint(p: Point): boolean {
@@ -314,6 +341,7 @@ export class PolygonTool implements Tool {
           }
           this.edit(() => (o.points = next));
           this.render();
+          if (this.snapping) void this.snapPoint(moved);
         });
         layer.add(dot);
       });
@@ -415,6 +443,84 @@ export class PolygonTool implements Tool {
     } finally {
       this.assisting = false;
     }
+  }
+
+  private toggleSnap(): void {
+    this.snapping = !this.snapping;
+    this.snapButton.setAttribute("aria-pressed", String(this.snapping));
+    this.snapButton.classList.toggle("active", this.snapping);
+    this.showSnap(this.snapping ? "on" : "off", this.snapping ? "Snapping to edges: new and dragged points move to the nearest edge." : "");
+    this.ctx.flash(this.snapping ? "Snap to edges on: points you place move to the nearest edge." : "Snap to edges off.");
+  }
+
+  private showSnap(state: SnapState, text: string): void {
+    this.snapStatus.dataset.state = state;
+    this.snapStatus.textContent = text;
+  }
+
+  /** Ask the server for the nearest edge to the point `ref` (a vertex of the path being drawn
+   * or of a polygon, found by identity so later edits do not confuse it) and move the vertex
+   * there, unless it has gone or the move would make its outline cross itself. The move is no
+   * new undo step: it completes the click or drag that placed the point. */
+  private async snapPoint(ref: Point): Promise<void> {
+    const radius = snapRadius(this.ctx.viewer!.scale);
+    this.snapsPending++;
+    this.snapStatus.dataset.pending = String(this.snapsPending);
+    this.showSnap("looking", "Looking for an edge…");
+    try {
+      const res = await post<SnapAnswer>("/v1/assist/snap", {
+        assignment_id: this.ctx.assignmentId,
+        point: ref.map(round2),
+        radius: round2(radius),
+      });
+      if (this.destroyed) return;
+      if (!res.snapped) return this.showSnap("none", `No edge within ${Math.round(radius)} px: the point stays where you put it.`);
+      const to = this.clampPoint(res.point);
+      const moved = Math.hypot(to[0] - ref[0], to[1] - ref[1]);
+      if (!this.moveVertex(ref, to)) return this.showSnap("refused", "An edge is near, but snapping there would make the outline cross itself; the point stays.");
+      this.mark(to);
+      this.showSnap("snapped", `Snapped to an edge (moved ${moved.toFixed(1)} px).`);
+    } catch (err) {
+      if (this.destroyed) return;
+      const x = explain(err);
+      this.showSnap("none", "Snapping failed; the point stays where you put it.");
+      this.ctx.flash(err instanceof ApiError && err.status === 422 ? x.message : `${x.title}: ${x.message} ${x.next}`);
+    } finally {
+      this.snapsPending--;
+      this.snapStatus.dataset.pending = String(this.snapsPending);
+    }
+  }
+
+  private moveVertex(ref: Point, to: Point): boolean {
+    if (this.path) {
+      const k = this.path.indexOf(ref);
+      if (k >= 0) {
+        const next = withPointMoved(this.path, k, to, false);
+        if (!next) return false;
+        this.path = next;
+        this.render(false);
+        return true;
+      }
+    }
+    const o = this.objects.find((obj) => obj.points.includes(ref));
+    if (!o) return false;
+    const next = withPointMoved(o.points, o.points.indexOf(ref), to, true);
+    if (!next) return false;
+    o.points = next;
+    this.render();
+    return true;
+  }
+
+  /** A short-lived green ring where a point snapped to. */
+  private mark(p: Point): void {
+    const viewer = this.ctx.viewer!;
+    const ring = new Konva.Circle({ x: p[0], y: p[1], radius: 9 / viewer.scale, stroke: "#3ddc84", strokeWidth: 2, strokeScaleEnabled: false, listening: false, name: "snap-mark" });
+    viewer.ui.add(ring);
+    viewer.ui.batchDraw();
+    window.setTimeout(() => {
+      ring.destroy();
+      viewer.ui.batchDraw();
+    }, 900);
   }
 
   private renderList(): void {

@@ -4,6 +4,9 @@
 // the exact one-channel PNG of that map (canvas strokes are anti-aliased and cannot be used).
 // O ("Outline from box"): drag a box around an object; the server's box_to_mask assist
 // (docs/ASSIST.md) finds it and its pixels get the current label (one undo step).
+// S ("Superpixel fill"): each click fills the superpixel under it (the server's SLIC assist) with
+// the current label, Shift+click clears it; one undo step per click. A marker shows each click
+// until its answer arrives, the panel says what was filled; clicks may run ahead of answers.
 
 import Konva from "konva";
 import { boxFromCorners, clamp, round2, type Box, type Point } from "../canvas/geometry";
@@ -15,7 +18,7 @@ import { explain } from "../core/errors";
 import type { Answer } from "../core/types";
 import { LabelBar, PALETTE, type Tool, type ToolContext } from "./base";
 
-type Mode = "brush" | "eraser" | "fill";
+type Mode = "brush" | "eraser" | "fill" | "superpixel";
 const ALPHA = 130;
 const MIN_BOX = 4; // px in the image: a click is not a box to outline
 
@@ -43,6 +46,8 @@ export class MaskTool implements Tool {
   private assisting = false;
   private destroyed = false;
   private readonly outlineButton: HTMLButtonElement;
+  private readonly assistStatus: HTMLElement;
+  private superpixelsPending = 0;
 
   constructor(private readonly ctx: ToolContext) {
     const viewer = ctx.viewer!;
@@ -58,28 +63,39 @@ export class MaskTool implements Tool {
     this.labels = new LabelBar(ctx.spec.labels, () => this.updateCursor());
     const modeButton = (m: Mode, text: string, key: string) =>
       h("button", { type: "button", class: "mode", "data-mode": m, onclick: () => this.setMode(m) }, h("kbd", {}, key), text);
-    this.modeButtons = { brush: modeButton("brush", "Brush", "B"), eraser: modeButton("eraser", "Eraser", "E"), fill: modeButton("fill", "Polygon fill", "P") };
+    this.modeButtons = {
+      brush: modeButton("brush", "Brush", "B"),
+      eraser: modeButton("eraser", "Eraser", "E"),
+      fill: modeButton("fill", "Polygon fill", "P"),
+      superpixel: modeButton("superpixel", "Superpixel fill", "S"),
+    };
+    this.assistStatus = h("div", { class: "assist-status", "data-state": "idle", "data-pending": "0", "aria-live": "polite" });
     this.status = h("div", { class: "brush-size" });
     const protect = h("input", { type: "checkbox", onchange: (e: Event) => (this.protect = (e.target as HTMLInputElement).checked) });
     this.outlineButton = h("button", { type: "button", class: "mode", "aria-pressed": "false", "data-action": "outline-from-box", onclick: () => this.toggleOutline() },
       h("kbd", {}, "O"), "Outline from box") as HTMLButtonElement;
-    if (!ctx.assignmentId || ctx.readOnly) this.outlineButton.hidden = true;
+    if (!ctx.assignmentId || ctx.readOnly) {
+      this.outlineButton.hidden = true;
+      this.modeButtons.superpixel.hidden = true;
+      this.assistStatus.hidden = true;
+    }
     const subtract = h("input", { type: "checkbox", onchange: (e: Event) => (this.subtract = (e.target as HTMLInputElement).checked) });
     ctx.panel.append(
       this.labels.el,
       h("div", { class: "panel-title" }, "Tool"),
-      h("div", { class: "modes" }, this.modeButtons.brush, this.modeButtons.eraser, this.modeButtons.fill, this.outlineButton),
+      h("div", { class: "modes" }, this.modeButtons.brush, this.modeButtons.eraser, this.modeButtons.fill, this.modeButtons.superpixel, this.outlineButton),
       this.status,
+      this.assistStatus,
       h("label", { class: "check" }, protect, "Don't paint over other labels"),
       h("label", { class: "check" }, subtract, "Polygon fill subtracts"),
-      h("p", { class: "hint" }, "Paint with the mouse; [ and ] change the brush size. Polygon fill: click the outline, double-click or N to fill. O: drag a box around an object to fill it."),
+      h("p", { class: "hint" }, "Paint with the mouse; [ and ] change the brush size. Polygon fill: click the outline, double-click or N to fill. O: drag a box around an object to fill it. S: click a region to fill its superpixel (Shift+click clears it)."),
     );
     viewer.stage.on("mousedown.mask", (e) => this.onDown(e));
     viewer.stage.on("mousemove.mask", () => this.onMove());
     viewer.stage.on("mouseup.mask mouseleave.mask", () => this.onUp());
     // Two quick clicks at different places are two points; only a repeated click closes.
     viewer.stage.on("dblclick.mask", () => this.repeatedClick && this.closeFill());
-    viewer.stage.on("mouseenter.mask", () => this.cursor.visible(this.mode !== "fill"));
+    viewer.stage.on("mouseenter.mask", () => this.cursor.visible(this.brushLike()));
     this.setMode("brush");
   }
 
@@ -123,7 +139,10 @@ export class MaskTool implements Tool {
       N: () => this.closeFill(),
       Escape: () => (this.outlineBox ? this.cancelOutlineBox() : this.outline ? this.toggleOutline() : this.cancelFill()),
     };
-    if (this.ctx.assignmentId && !this.ctx.readOnly) actions.O = () => this.toggleOutline();
+    if (this.ctx.assignmentId && !this.ctx.readOnly) {
+      actions.O = () => this.toggleOutline();
+      actions.S = () => this.setMode("superpixel");
+    }
     const act = actions[combo];
     if (!act) return false;
     act();
@@ -177,8 +196,8 @@ export class MaskTool implements Tool {
     this.cursor.radius(this.size / 2);
     const [r, g, b] = PALETTE[this.labels.current % PALETTE.length];
     this.cursor.stroke(this.mode === "eraser" ? "#fff" : `rgb(${r},${g},${b})`);
-    this.cursor.visible(this.mode !== "fill" && this.cursor.visible());
-    this.status.textContent = this.mode === "fill" ? "Polygon fill" : `Brush size ${this.size} px`;
+    this.cursor.visible(this.brushLike() && this.cursor.visible());
+    this.status.textContent = this.mode === "fill" ? "Polygon fill" : this.mode === "superpixel" ? "Superpixel fill: click a region" : `Brush size ${this.size} px`;
     this.ctx.viewer!.ui.batchDraw();
   }
 
@@ -188,6 +207,7 @@ export class MaskTool implements Tool {
     const p = viewer.pointer();
     if (!p) return;
     if (this.outline) return this.startOutlineBox(p);
+    if (this.mode === "superpixel") return void this.fillSuperpixel(p, e.evt.shiftKey);
     if (this.mode === "fill") {
       const last = this.fillPath?.[this.fillPath.length - 1];
       this.repeatedClick = !!last && Math.hypot(p[0] - last[0], p[1] - last[1]) * viewer.scale < 4;
@@ -213,7 +233,7 @@ export class MaskTool implements Tool {
       viewer.ui.batchDraw();
       return;
     }
-    if (this.mode !== "fill" && !this.outline) {
+    if (this.brushLike() && !this.outline) {
       this.cursor.position({ x: p[0], y: p[1] });
       this.cursor.visible(true);
       viewer.ui.batchDraw();
@@ -296,6 +316,60 @@ export class MaskTool implements Tool {
       this.ctx.flash(err instanceof ApiError && err.status === 422 ? x.message : `${x.title}: ${x.message} ${x.next}`);
     } finally {
       this.assisting = false;
+    }
+  }
+
+  private brushLike(): boolean {
+    return this.mode === "brush" || this.mode === "eraser";
+  }
+
+  private showAssist(state: "idle" | "working" | "filled" | "failed", text: string): void {
+    this.assistStatus.dataset.state = state;
+    this.assistStatus.dataset.pending = String(this.superpixelsPending);
+    this.assistStatus.textContent = text;
+  }
+
+  /** Ask the server for the superpixel under `p` and give its pixels the current label (or
+   * clear them, `clear`) as one undoable edit, "don't paint over other labels" honoured. A
+   * marker stays at the click until the answer arrives; a refusal changes nothing. */
+  private async fillSuperpixel(p: Point, clear: boolean): Promise<void> {
+    const viewer = this.ctx.viewer!;
+    const index = this.labels.current;
+    const [r, g, b] = PALETTE[index % PALETTE.length];
+    const marker = new Konva.Circle({ x: p[0], y: p[1], radius: 5 / viewer.scale, fill: clear ? "#fff" : `rgb(${r},${g},${b})`, stroke: "#000", strokeWidth: 1, strokeScaleEnabled: false, listening: false, name: "superpixel-pending" });
+    viewer.ui.add(marker);
+    viewer.ui.batchDraw();
+    this.superpixelsPending++;
+    this.showAssist("working", "Finding the region…");
+    try {
+      const res = await post<{ answer: { mask_png_base64?: string }; area: number }>("/v1/assist/superpixel", {
+        assignment_id: this.ctx.assignmentId,
+        point: p.map(round2),
+        label: this.ctx.spec.labels[index],
+      });
+      if (this.destroyed) return;
+      const b64 = res.answer.mask_png_base64;
+      const region = typeof b64 === "string" ? decodeMask(base64ToBytes(b64), this.ctx.width, this.ctx.height) : null;
+      if (!region) {
+        this.superpixelsPending--;
+        return this.showAssist("failed", "The server's region does not fit this image.");
+      }
+      this.map.beginStroke();
+      this.map.merge(region, clear ? 0 : index + 1, this.protect);
+      this.finishEdit(this.map.endStroke());
+      this.superpixelsPending--;
+      const what = clear ? "cleared" : `filled with ${this.ctx.spec.labels[index]}`;
+      this.showAssist("filled", `Region of ${res.area} px ${what}. Click more, Shift+click clears, Ctrl+Z undoes.`);
+    } catch (err) {
+      if (this.destroyed) return;
+      this.superpixelsPending--;
+      const x = explain(err);
+      const message = err instanceof ApiError && err.status === 422 ? x.message : `${x.title}: ${x.message} ${x.next}`;
+      this.showAssist("failed", message);
+      this.ctx.flash(message);
+    } finally {
+      marker.destroy();
+      viewer.ui.batchDraw();
     }
   }
 

@@ -1,0 +1,1 @@
+from tests.client.conftest import live as live
