@@ -131,7 +131,7 @@ def test_parameters_follow_the_estimator_conventions() -> None:
     assert repr(est) == "KeypointAggregator(flip_pairs=((0, 1),), quorum=0.3)"
     assert clone(est.set_params(quorum=0.6)).quorum == 0.6
     assert BoxAggregator().get_params() == {"iou_threshold": 0.5, "quorum": 0.5}
-    assert MaskAggregator().get_params() == {}
+    assert MaskAggregator().get_params() == {"weight_power": 0.5}
 
 
 def test_agreement_against_the_fitted_consensus() -> None:
