@@ -43,6 +43,7 @@ from app.operator.router import router as operator_router
 from app.projects.router import router as projects_router
 from app.web.router import api_router as web_api_router
 from app.web.router import mount_web_app
+from app.webhooks.router import router as webhooks_router
 from app.work.hotpath import HotPath
 from app.work.router import router as work_router
 from workers.runner import start_in_thread
@@ -156,6 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         answers_router,
         operator_router,
         web_api_router,
+        webhooks_router,
     )
     for router in routers:
         app.include_router(router)

@@ -396,7 +396,7 @@ def run_backend(backend: str, args: argparse.Namespace, variant: str = "hot") ->
         stderr=subprocess.STDOUT,
     )
     try:
-        lg.wait_http(port, "/readyz")
+        lg.wait_http(port, "/readyz", timeout=240)  # a loaded machine starts slowly
         t = time.perf_counter()
         seeded = seed(port, args.images, args.clients)
         if backend == "postgres" and not args.no_analyze:

@@ -78,10 +78,20 @@ class WorkerSkills:
         out: FloatArray = np.sqrt(a * b / ((a + b) ** 2 * (a + b + 1.0)))
         return out
 
-    def posterior(self, labels: Sequence[str], workers: Sequence[str]) -> FloatArray:
+    def posterior(
+        self,
+        labels: Sequence[str],
+        workers: Sequence[str],
+        *,
+        correlated: int | None = None,
+    ) -> FloatArray:
         """Calibrated posterior of one task over ``label_names`` from its answers so far.
 
         Unknown workers get ``default_confusion``; an unknown label raises ``InputError``.
+        ``correlated``: how many of the answers the calibration's design effect counts
+        (default: all). A model's answer is weighted by its own confusion matrix but left out
+        of it: the tempering corrects for people agreeing on the same hard items, and counting
+        a model with no evidence (a flat confusion) would only temper everyone else's answers.
         """
         loglik = np.zeros(len(self.label_names))
         for lab, wk in zip(labels, workers, strict=True):
@@ -91,7 +101,8 @@ class WorkerSkills:
             wi = self._index.get(wk)
             loglik += self._log_default_t[li] if wi is None else self._log_cm_t[wi, li]
         # Same formula as calibration.tempered_log_posterior, inlined: this runs at every submit.
-        log_post = (self._log_prior + loglik) / (1.0 + max(len(labels) - 1, 0) * self.rho)
+        n = len(labels) if correlated is None else correlated
+        log_post = (self._log_prior + loglik) / (1.0 + max(n - 1, 0) * self.rho)
         p = np.exp(log_post - log_post.max())
         out: FloatArray = p / p.sum()
         return out

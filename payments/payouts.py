@@ -13,6 +13,7 @@ provider again with the same key and gets the first outcome, so it is never paid
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -135,8 +136,18 @@ class _Claim:
     attempts: int
 
 
+OnPaid = Callable[[Session, Payout], None]
+"""Called with a payout just recorded as paid, inside the transaction that records it (the
+app queues its ``payout.paid`` webhook event there: it exists if and only if that commits)."""
+
+
 def settle_due_payouts(
-    session: Session, provider: PayoutProvider, *, now: datetime, limit: int = 20
+    session: Session,
+    provider: PayoutProvider,
+    *,
+    now: datetime,
+    limit: int = 20,
+    on_paid: OnPaid | None = None,
 ) -> int:
     """The reconciler's step: try every due payout of this provider once; returns how many it
     attempted. Payouts recorded for another provider are left alone (``due_elsewhere``).
@@ -155,7 +166,8 @@ def settle_due_payouts(
     ).all()
     session.rollback()  # end the read; each payout gets its own short transactions
     return sum(
-        settle_payout(session, provider, payout_id, now=now) is not None for payout_id in ids
+        settle_payout(session, provider, payout_id, now=now, on_paid=on_paid) is not None
+        for payout_id in ids
     )
 
 
@@ -176,7 +188,12 @@ def due_elsewhere(session: Session, provider: PayoutProvider, *, now: datetime) 
 
 
 def settle_payout(
-    session: Session, provider: PayoutProvider, payout_id: str, *, now: datetime
+    session: Session,
+    provider: PayoutProvider,
+    payout_id: str,
+    *,
+    now: datetime,
+    on_paid: OnPaid | None = None,
 ) -> str | None:
     """One settlement attempt; returns the status after it, None if not due, claimed elsewhere
     or recorded for another provider (a payout is only ever sent through the provider it was
@@ -192,7 +209,7 @@ def settle_payout(
         result = provider.pay(order)  # no lock or transaction held across the call
     except ProviderUnavailable as exc:
         result = PayoutResult("pending", reason=str(exc))
-    return _record(session, claim, result, now)
+    return _record(session, claim, result, now, on_paid)
 
 
 def _claim(session: Session, payout_id: str, provider: str, now: datetime) -> _Claim | None:
@@ -223,7 +240,9 @@ def _claim(session: Session, payout_id: str, provider: str, now: datetime) -> _C
     return claim
 
 
-def _record(session: Session, claim: _Claim, result: PayoutResult, now: datetime) -> str:
+def _record(
+    session: Session, claim: _Claim, result: PayoutResult, now: datetime, on_paid: OnPaid | None
+) -> str:
     try:
         payout = session.scalar(
             select(Payout)
@@ -234,6 +253,8 @@ def _record(session: Session, claim: _Claim, result: PayoutResult, now: datetime
         assert payout is not None
         if payout.status in OPEN:  # else a racing settler recorded the (same) outcome first
             _apply_outcome(session, payout, result, now)
+            if payout.status == "paid" and on_paid is not None:
+                on_paid(session, payout)
         status = payout.status
         session.commit()
     except BaseException:

@@ -258,25 +258,40 @@ def cmd_batch_upload(args: argparse.Namespace, out: Out) -> int:
     source = Path(args.source)
     if not source.exists():
         raise UsageError(f"{source}: no such file or folder")
+    labels = Path(args.labels) if args.labels else None
+    if labels is not None and not labels.is_file():
+        raise UsageError(f"{labels}: no such labels file")
     with _connect(args) as c, out.progress("uploading", None) as update:
-        report = c.upload_batch(
-            args.project,
-            source,
-            manifest=args.manifest,
-            parallel=args.parallel,
-            chunk_files=args.chunk_files,
-            progress=lambda done, total: update(done, total),
-        )
+        try:
+            report = c.upload_batch(
+                args.project,
+                source,
+                manifest=args.manifest,
+                parallel=args.parallel,
+                chunk_files=args.chunk_files,
+                progress=lambda done, total: update(done, total),
+                labels=labels,
+            )
+        except ValueError as exc:  # an unreadable labels file or an empty source
+            raise UsageError(str(exc)) from None
     data = report.as_dict()
     lines = [
         f"batch {report.batch_id}: {report.added} added, {report.present} already there, "
         f"{report.already_done} done earlier, {report.duplicates} duplicate files, "
         f"{len(report.refused)} refused",
         *(f"refused {key}: {why}" for key, why in report.refused.items()),
+        *(_label_line(entry) for entry in report.labels),
         f"manifest: {report.manifest} (run the same command again to resume)",
     ]
     out.result(data, "\n".join(lines))
     return EXIT_OK if report.ok else EXIT_PARTIAL
+
+
+def _label_line(entry: dict[str, Any]) -> str:
+    problems = entry.get("problems") or []
+    head = f"labels {entry.get('file')}: {entry.get('images', 0)} images, "
+    head += f"{entry.get('objects', 0)} objects"
+    return head + "".join(f"\n  {p}" for p in problems[:10])
 
 
 def _max_cost(batch: models.Batch, project: Any) -> Decimal:
@@ -489,6 +504,11 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--manifest", help="where to record progress (default under ~/.cache/tessera)")
     p.add_argument("--parallel", type=int, default=4)
     p.add_argument("--chunk-files", type=int, default=64)
+    p.add_argument(
+        "--labels",
+        metavar="FILE",
+        help="a COCO JSON of labels for these images: imported as their pre-annotations",
+    )
     leaf(bsub, "list", cmd_batch_list, "a project's batches").add_argument("project")
     p = leaf(bsub, "launch", cmd_batch_launch, "open a batch to workers (shows the cost first)")
     p.add_argument("batch")

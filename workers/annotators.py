@@ -26,8 +26,10 @@ class CallModels:
         settings: Settings,
         options: CallSettings | None = None,
         store: ImageStore | None = None,
+        *,
+        batch: int = 16,
     ) -> None:
-        self.settings = settings
+        self.settings, self.batch = settings, batch
         self.options = options or CallSettings(
             base_url=settings.public_url, private_hosts=settings.model_private_hosts
         )
@@ -42,7 +44,7 @@ class CallModels:
                 images_dir=self.settings.images_dir,
                 url_signer=UrlSigner(secret),
             )
-        return call_due(session, self.store, now=now, options=self.options)
+        return call_due(session, self.store, now=now, options=self.options, limit=self.batch)
 
 
 class BuiltinModels:

@@ -11,6 +11,10 @@ import payments
 from app.answers import service as answer_service
 from app.batches import service as batch_service
 from app.core.db import transaction
+from app.webhooks import events as webhook_events
+from payments.models import Payout
+from payments.money import format_usd
+from payments.payouts import OnPaid
 
 log = logging.getLogger("tessera.workers.payouts")
 
@@ -83,4 +87,19 @@ class SendPayouts:
                 )
             self._reported = elsewhere
         # Commits between its steps itself: the provider is never called under a lock.
-        return payments.settle_due_payouts(session, self.provider, now=now)
+        return payments.settle_due_payouts(
+            session, self.provider, now=now, on_paid=_payout_paid(now)
+        )
+
+
+def _payout_paid(now: datetime) -> OnPaid:
+    def queue_event(session: Session, payout: Payout) -> None:
+        webhook_events.payout_paid(
+            session,
+            payout_id=payout.id,
+            worker_id=payout.worker_ref,
+            amount=format_usd(payout.amount),
+            now=now,
+        )
+
+    return queue_event

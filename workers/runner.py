@@ -15,6 +15,7 @@ from app.core.clock import utc_now
 from app.core.config import Settings, get_settings
 from app.images.store import open_image_store
 from app.money.providers import payout_provider
+from app.webhooks.delivery import any_host_guard, public_guard
 from workers.annotators import BuiltinModels, CallModels
 from workers.base import Reconciler
 from workers.images import FetchImages
@@ -22,6 +23,7 @@ from workers.lease_expiry import LeaseExpiry
 from workers.money import AutoAccept, GrantOverdueAppeals, ReleaseHolds, SendPayouts, SettleBatches
 from workers.quality import GradeGold, Reestimate
 from workers.ratelimits import PruneRateCounters
+from workers.webhooks import DeliverWebhooks
 
 log = logging.getLogger("tessera.workers")
 
@@ -44,6 +46,7 @@ def default_reconcilers(settings: Settings | None = None) -> list[Reconciler]:
         PruneRateCounters(),
         CallModels(settings),
         BuiltinModels(settings),
+        DeliverWebhooks(guard=any_host_guard if settings.webhook_private_hosts else public_guard),
     ]
 
 

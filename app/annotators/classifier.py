@@ -14,7 +14,8 @@ softmax here, and nothing is ever unpickled from the database.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,26 @@ MIN_EXAMPLES = 4
 """Fewer consensus answers than this: no fit (a line through four points is already a guess)."""
 
 Vector = NDArray[np.float64]
+
+
+_CACHE: OrderedDict[str, Vector] = OrderedDict()
+CACHE_SIZE = 5_000
+"""Feature vectors kept by the reconciler's process (~14 MB, as many as one fit reads): a refit
+computes only its new examples'. Processes cannot disagree: a vector is a pure function of the
+image bytes, keyed by their SHA-256 (the store's own address)."""
+
+
+def features_of(sha256: str, load: Callable[[str], bytes]) -> Vector:
+    """``features(load(sha256))``, remembered for the last ``CACHE_SIZE`` images."""
+    cached = _CACHE.get(sha256)
+    if cached is not None:
+        _CACHE.move_to_end(sha256)
+        return cached
+    vector = features(load(sha256))
+    _CACHE[sha256] = vector
+    while len(_CACHE) > CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return vector
 
 
 def features(image_bytes: bytes) -> Vector:

@@ -57,6 +57,8 @@ def _examples_filter(project_id: str) -> Any:
                 Task.is_gold.is_(False),
                 Task.status == TaskStatus.completed,
                 Task.consensus.is_not(None),
+                # Not the tasks auto-labelling completed: the model would learn its own labels.
+                Task.labeled_by.is_(None),
             ),
             and_(Task.is_gold.is_(True), Task.gold_answer.is_not(None)),
         ),
@@ -104,7 +106,7 @@ def fit_due(session: Session, store: ImageStore, *, now: datetime, limit: int = 
             if target is None:
                 continue
             try:
-                xs.append(classifier.features(store.get(sha256)))
+                xs.append(classifier.features_of(sha256, store.get))
             except Exception:  # an image the store lost or Pillow cannot read: one example less
                 log.warning("builtin model %s: no features for image %s", claimed.model_id, sha256)
                 continue
@@ -214,7 +216,7 @@ def predict_due(
         if state is None or not classifier.usable(state):
             continue
         try:
-            answer, score = classifier.predict(state, classifier.features(store.get(sha256)))
+            answer, score = classifier.predict(state, classifier.features_of(sha256, store.get))
         except Exception:
             log.warning("builtin model %s: no features for image %s", model_id, sha256)
             continue

@@ -22,7 +22,9 @@ router = APIRouter(prefix="/v1/projects", tags=["models"])
 Page = Annotated[PageParams, Depends(page_params)]
 
 
-def model_out(model: AnnotatorModel, predictions: int = 0, failed: int = 0) -> ModelOut:
+def model_out(
+    model: AnnotatorModel, predictions: int = 0, failed: int = 0, last_error: str | None = None
+) -> ModelOut:
     return ModelOut(
         id=model.id,
         project_id=model.project_id,
@@ -34,6 +36,7 @@ def model_out(model: AnnotatorModel, predictions: int = 0, failed: int = 0) -> M
         fitted_at=model.fitted_at,
         predictions=predictions,
         failed_calls=failed,
+        last_error=last_error,
         created_at=model.created_at,
     )
 
@@ -74,8 +77,11 @@ def list_models(
     """The project's attached models with how many tasks each has predicted."""
     rows = service.list_models(session, requester, project_id, page)
     return ModelPage(
-        items=[model_out(m, n, f) for m, n, f in rows[: page.limit]],
-        next_cursor=next_cursor([m.id for m, _, _ in rows], page.limit),
+        items=[
+            model_out(r.model, r.predictions, r.failed_calls, r.last_error)
+            for r in rows[: page.limit]
+        ],
+        next_cursor=next_cursor([r.model.id for r in rows], page.limit),
     )
 
 

@@ -41,6 +41,9 @@ class ModelOut(OutputModel):
     fitted_at: Timestamp | None = None
     predictions: int = Field(default=0, description="Tasks this model has predicted.")
     failed_calls: int = Field(default=0, description="http: tasks given up after retries.")
+    last_error: str | None = Field(
+        default=None, description="http: why the latest failed (or retried) call failed."
+    )
     created_at: Timestamp
 
 

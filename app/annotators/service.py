@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -99,11 +100,19 @@ def create(
         return kind
 
 
+@dataclass(frozen=True)
+class ModelRow:
+    model: AnnotatorModel
+    predictions: int
+    failed_calls: int
+    last_error: str | None
+
+
 def list_models(
     session: Session, requester: Account, project_id: str, page: PageParams
-) -> list[tuple[AnnotatorModel, int, int]]:
+) -> list[ModelRow]:
     """The project's live models, oldest first, with their prediction and failed-call counts
-    (``page.limit + 1`` rows, for the next cursor)."""
+    and the latest call error (``page.limit + 1`` rows, for the next cursor)."""
     with read_only(session):
         get_own(session, requester, project_id)
         stmt = (
@@ -128,7 +137,19 @@ def list_models(
             .where(ModelCall.model_id.in_(ids), ModelCall.status == "failed")
             .group_by(ModelCall.model_id),
         )
-        return [(m, predicted.get(m.id, 0), failed.get(m.id, 0)) for m in models]
+        return [
+            ModelRow(m, predicted.get(m.id, 0), failed.get(m.id, 0), _last_error(session, m.id))
+            for m in models
+        ]
+
+
+def _last_error(session: Session, model_id: str) -> str | None:
+    return session.scalar(
+        select(ModelCall.error)
+        .where(ModelCall.model_id == model_id, ModelCall.error.is_not(None))
+        .order_by(ModelCall.updated_at.desc())
+        .limit(1)
+    )
 
 
 def _counts(session: Session, stmt: Select[str, int]) -> dict[str, int]:
@@ -226,6 +247,12 @@ def record_prediction(
     prediction.answer, prediction.score = answer, score
     prediction.model_version, prediction.updated_at = model.version, now
     _show(session, task, prediction)
+    # The model is one more answerer of the task's consensus (issue 15, item 3): recomputed
+    # now, which may complete the task (auto-labelling, or people the model now agrees with).
+    from app.quality import service as quality_service  # it imports this module's callers
+
+    session.flush()  # the prediction is read back with the task's others
+    quality_service.on_prediction(session, task, now=now)
     return prediction
 
 

@@ -18,6 +18,7 @@ from app.answers.errors import AnswerNotFound, AppealNotAllowed, VerdictConflict
 from app.core.db import transaction
 from app.core.ids import new_id
 from app.models import Account, Assignment, AssignmentStatus, Batch, Bonus, Project
+from app.webhooks import events as webhook_events
 
 AUTO_ACCEPT_REASON = "accepted automatically: the review window ended"
 
@@ -149,12 +150,14 @@ def appeal(
             raise AppealNotAllowed("Only a rejected answer can be appealed, and only once.")
         if assignment.appeal_until is None or now >= assignment.appeal_until:
             raise AppealNotAllowed("The time to appeal this rejection has passed.")
-        window = (
-            session.scalar(select(Project.auto_accept_s).where(Project.id == assignment.project_id))
-            or 0
-        )
+        window, requester_id = session.execute(
+            select(Project.auto_accept_s, Project.requester_id).where(
+                Project.id == assignment.project_id
+            )
+        ).one()
         assignment.appeal_message, assignment.appealed_at = message, now
-        assignment.appeal_due_at = now + timedelta(seconds=window)
+        assignment.appeal_due_at = now + timedelta(seconds=window or 0)
+        webhook_events.appeal_opened(session, assignment, requester_id, now=now)
     return assignment
 
 

@@ -18,6 +18,7 @@ from app.core.config import Settings
 from app.images import (
     ImageError,
     ImageLimits,
+    ImageTooLarge,
     Resolver,
     check_url,
     decode_base64_image,
@@ -27,7 +28,7 @@ from app.images import (
     sniff_media_type,
 )
 from app.images.names import clean_name
-from app.imports import is_label_file
+from app.imports import LabelFileInvalid, is_label_file
 
 ZIP_MAGIC = b"PK\x03\x04"
 URL_FETCH_THREADS = 8
@@ -71,6 +72,17 @@ class Upload:
         except ImageError as exc:
             raise image_problem(exc, name) from None
         self.images.append((clean_name(name) or f"image-{len(self.images) + 1}", data))
+
+    def add_label_file(self, name: str, data_base64: str, limits: ImageLimits) -> None:
+        """A label file sent as base64 (beside a URL list): read with the upload's labels."""
+        cleaned = clean_name(name) or f"labels-{len(self.labels) + 1}"
+        try:
+            data = decode_base64_image(data_base64, limits)
+        except ImageTooLarge as exc:
+            raise image_problem(exc, cleaned) from None
+        except ImageError:
+            raise LabelFileInvalid(cleaned, "data_base64 is not valid base64") from None
+        self.labels.append((cleaned, data))
 
     def add_urls(
         self, urls: list[str], limits: ImageLimits, *, fetch: Fetcher = fetch_image

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.annotations import AnnotationSpec
+from app.annotators.starts import Start, starts_for
 from app.core.pagination import PageParams
 from app.exports import ExportItem
-from app.models import Assignment, AssignmentStatus, Batch, Image, Task
+from app.models import Assignment, AssignmentStatus, Batch, Image, Project, Task
 
 ANSWERED = (AssignmentStatus.submitted, AssignmentStatus.accepted, AssignmentStatus.rejected)
 
@@ -78,6 +80,21 @@ def answers_by_task(session: Session, task_ids: Sequence[str]) -> dict[str, list
     for row in rows:
         grouped[row.task_id].append(row)
     return grouped
+
+
+def prediction_starts(
+    session: Session,
+    batch: Batch,
+    tasks: Sequence[Task],
+    answers: dict[str, list[Assignment]],
+    images: dict[str, Image],
+) -> dict[str, Start]:
+    """For each answer that started from a model's prediction, how much it changed it."""
+    if not answers:
+        return {}
+    project = session.get_one(Project, batch.project_id)
+    spec = AnnotationSpec.model_validate(project.annotation)
+    return starts_for(session, spec, tasks, answers, images)
 
 
 def review_page(

@@ -10,11 +10,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy.orm import Session
 
+from app.annotators.starts import Start
 from app.auth.deps import Requester
 from app.batches import results as batch_results
 from app.batches import service as batch_service
 from app.batches.errors import (
     BatchStateConflict,
+    EmptyUpload,
     FormatNotAvailable,
     GoldNeedsOneImage,
     ImageRejected,
@@ -29,9 +31,11 @@ from app.batches.schemas import (
     BatchOut,
     BatchPage,
     BatchProgress,
+    GoldImportOut,
     GoldJSON,
     GoldOut,
     LaunchQuote,
+    PredictionStart,
     ResultAnswer,
     ResultItem,
     ResultPage,
@@ -56,7 +60,7 @@ from app.exports import (
 from app.images import ImageLimits, ImageStore, default_resolver, fetch_image, requester_expiry
 from app.images.store import api_image_url
 from app.imports import LABEL_FORMATS, LabelFileInvalid
-from app.models import Batch
+from app.models import Batch, Task, TaskStatus
 from app.money import service as money_service
 from app.money.errors import InsufficientFunds
 
@@ -88,6 +92,21 @@ BATCH_FORM = Form(
         description="Read the label files in this format only (by default each file's format is "
         "detected from its name and content); `folders`: class folders "
         "(`train/<label>/<name>`) label a classification project's images.",
+        choices=LABEL_FORMATS,
+    ),
+)
+GOLD_IMPORT_FORM = Form(
+    FormField(
+        "files",
+        "files",
+        description="Images and label files, or .zip archives of them (a dataset export): each "
+        "image a label file answers becomes a gold task with that answer.",
+    ),
+    FormField(
+        "labels_format",
+        "text",
+        required=False,
+        description="Read the label files in this format only (by default detected).",
         choices=LABEL_FORMATS,
     ),
 )
@@ -173,12 +192,19 @@ async def _read_json(
         await run_in_threadpool(
             lambda: upload.add_url_refs(urls, resolver=resolver, names=url_names)
         )
-    fingerprint = {
+    for label_file in body.labels or []:
+        upload.add_label_file(label_file.name, label_file.data_base64, limits)
+    upload.labels_format = body.labels_format
+    fingerprint: dict[str, Any] = {
         "images": [(n, hashlib.sha256(d).hexdigest()) for n, d in upload.images],
         "urls": urls,
         "url_names": url_names,
         "pre": body.pre_annotations,
     }
+    if upload.labels:
+        fingerprint["labels"] = [(n, hashlib.sha256(d).hexdigest()) for n, d in upload.labels]
+    if upload.labels_format:
+        fingerprint["labels_format"] = upload.labels_format
     return upload, fingerprint, body.pre_annotations
 
 
@@ -378,6 +404,76 @@ async def create_gold(
     )
 
 
+@router.post(
+    "/projects/{project_id}/gold/import",
+    status_code=status.HTTP_201_CREATED,
+    response_model=GoldImportOut,
+    openapi_extra=request_body(multipart=GOLD_IMPORT_FORM.schema()),
+    responses=problems(UnsupportedMediaType, ImageRejected, EmptyUpload, LabelFileInvalid),
+)
+async def import_gold(
+    project_id: str,
+    request: Request,
+    requester: Requester,
+    session: SessionDep,
+    now: Now,
+    settings: SettingsDep,
+    limits: Limits,
+    base_url: BaseURL,
+) -> GoldImportOut:
+    """Gold tasks from a dataset: images with label files in any format uploads read (COCO,
+    YOLO, VOC, CVAT, Datumaro, Label Studio, masks, CSV, class folders); each image a file
+    answers becomes a gold task with that answer, validated like any answer. `labels` reports
+    per file what did not match an image or a label, and which images got no answer."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "multipart/form-data":
+        raise UnsupportedMediaType("Send multipart/form-data with files (images, label files).")
+    upload = Upload()
+    async with GOLD_IMPORT_FORM.read(request, max_files=settings.max_batch_images) as form:
+        for item in form["files"]:
+            upload.add_file(
+                item.filename or "", await item.read(limits.max_request_bytes + 1), limits
+            )
+        upload.labels_format = form.get("labels_format")
+    result = await run_in_threadpool(
+        batch_service.import_gold,
+        session,
+        request.app.state.image_store,
+        requester,
+        project_id,
+        upload,
+        limits=limits,
+        max_images=settings.max_batch_images,
+        now=now,
+    )
+    images = await run_in_threadpool(
+        batch_results.images_by_id, session, [task.image_id for task in result.tasks]
+    )
+    store = request.app.state.image_store
+    return GoldImportOut(
+        items=[
+            GoldOut(
+                id=task.id,
+                project_id=task.project_id,
+                image_name=task.image_name,
+                image_url=store.url_for(
+                    images[task.image_id],
+                    viewer_id=requester.id,
+                    expires_at=requester_expiry(now),
+                    base_url=base_url,
+                ),
+                answer=task.gold_answer or {},
+                pre_annotation=task.pre_annotation,
+                created_at=task.created_at,
+            )
+            for task in result.tasks
+        ],
+        labels=result.labels,
+        duplicates=result.duplicates,
+        skipped=upload.skipped,
+    )
+
+
 @router.get("/projects/{project_id}/batches", response_model=BatchPage)
 def list_batches(
     project_id: str, requester: Requester, session: SessionDep, page: Page, now: Now
@@ -519,6 +615,7 @@ def get_results(
         if include == "answers"
         else {}
     )
+    starts = batch_results.prediction_starts(session, batch, shown, answers, images)
     urls = {
         image_id: store.url_for(
             image, viewer_id=requester.id, expires_at=expires_at, base_url=base_url
@@ -549,6 +646,7 @@ def get_results(
             answer=t.consensus,
             confidence=t.confidence,
             answer_count=t.answer_count,
+            labeled_by=labeled_by(t),
             answers=[
                 ResultAnswer(
                     assignment_id=a.id,
@@ -562,6 +660,7 @@ def get_results(
                     appeal_message=a.appeal_message,
                     appealed_at=a.appealed_at,
                     appeal_outcome=a.appeal_outcome,
+                    prediction=_start_out(starts.get(a.id)),
                 )
                 for a in answers.get(t.id, [])
             ]
@@ -571,6 +670,16 @@ def get_results(
         for t in shown
     ]
     return ResultPage(items=items, next_cursor=next_cursor([t.id for t in tasks], page.limit))
+
+
+def labeled_by(task: Task) -> Literal["crowd", "model"] | None:
+    if task.status != TaskStatus.completed:
+        return None
+    return "model" if task.labeled_by == "model" else "crowd"
+
+
+def _start_out(start: Start | None) -> PredictionStart | None:
+    return PredictionStart(**asdict(start)) if start is not None else None
 
 
 def thumbnail_url(image_url: str, width: int = 256) -> str:

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, HttpUrl, model_validator
 
 from app.core.schemas import InputModel, MoneyOut, OutputModel, Timestamp, schema_rules
+from app.imports import LabelsFormat
 
 _ONE_SOURCE = {
     "oneOf": [
@@ -54,11 +55,31 @@ class ImageRef(InputModel):
         return self
 
 
+class LabelFileRef(InputModel):
+    """One label file (COCO JSON, a YOLO ``labels/…txt``, VOC XML…), as in a zip: its path
+    names it (the format is detected from it and the content) and ``data_base64`` holds it."""
+
+    name: str = Field(min_length=1, max_length=255)
+    data_base64: str
+
+
 class BatchCreateJSON(InputModel):
     images: list[ImageRef] = Field(min_length=1, max_length=10_000)
     pre_annotations: dict[str, Any] | None = Field(
         default=None,
         description="Optional starting answers keyed by image name, in the project's answer shape.",
+    )
+    labels: list[LabelFileRef] | None = Field(
+        default=None,
+        max_length=10_000,
+        description="Label files that become pre-annotations of these images (by URL too: "
+        "read at the size the file states, checked again once downloaded), reported per file "
+        "in `upload_report.labels` (docs/EXPORTS.md, Imports).",
+    )
+    labels_format: LabelsFormat | None = Field(
+        default=None,
+        description="Read the label files in this format only (by default each file's format "
+        "is detected).",
     )
 
 
@@ -112,6 +133,22 @@ class BatchPage(OutputModel):
     next_cursor: str | None
 
 
+class PredictionStart(OutputModel):
+    """The answer started from a model's prediction (the task's pre-annotation when leased)."""
+
+    model_id: str
+    model_score: float = Field(description="The model's own score for its prediction, 0..1.")
+    agreement: float = Field(
+        description="How much of the prediction the answer kept, 0..1 (1: kept as it was), "
+        "by `measure`."
+    )
+    unchanged: bool = Field(description="The answer is exactly the prediction.")
+    measure: str = Field(
+        description="label kept (classification), label overlap (multilabel), IoU (bbox), "
+        "mask IoU (polygon, segmentation), OKS (keypoints)."
+    )
+
+
 class ResultAnswer(OutputModel):
     assignment_id: str
     worker_id: str
@@ -128,6 +165,9 @@ class ResultAnswer(OutputModel):
     appeal_message: str | None = None
     appealed_at: Timestamp | None = None
     appeal_outcome: str | None = None
+    prediction: PredictionStart | None = Field(
+        default=None, description="Set when the worker started from a model's prediction."
+    )
 
 
 class ResultItem(OutputModel):
@@ -144,6 +184,12 @@ class ResultItem(OutputModel):
     answer: dict[str, Any] | None
     confidence: float | None
     answer_count: int
+    labeled_by: Literal["crowd", "model"] | None = Field(
+        default=None,
+        description='Who completed the task: "model" when auto-labelling completed it from the '
+        'project\'s model predictions alone (no human answer), "crowd" when people did; null '
+        "while it is open.",
+    )
     answers: list[ResultAnswer] | None = None
 
 
@@ -175,6 +221,19 @@ class GoldOut(OutputModel):
     answer: dict[str, Any]
     pre_annotation: dict[str, Any] | None = None
     created_at: Timestamp
+
+
+class GoldImportOut(OutputModel):
+    """What ``POST /v1/projects/{id}/gold/import`` made."""
+
+    items: list[GoldOut]
+    """The gold tasks, one per image a label file answers, in upload order."""
+    labels: list[dict[str, Any]]
+    """One entry per label file (as ``upload_report.labels``), and ``(images)``: images no
+    file answers (not made gold)."""
+    duplicates: list[dict[str, str]]
+    skipped: list[dict[str, str]]
+    """Files inside a zip that are neither images nor label files, with the reason."""
 
 
 class GoldJSON(InputModel):

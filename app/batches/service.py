@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 import payments
 from app.annotations import AnnotationSpec, AnswerInvalid, validate_answer
 from app.annotations.errors import AnswerRefused
+from app.batches import labelling
 from app.batches.errors import (
     BatchNotFound,
     BatchStateConflict,
@@ -27,8 +28,6 @@ from app.core.ids import new_id
 from app.core.pagination import PageParams
 from app.images import ImageError, ImageInfo, ImageLimits, ImageStore, inspect_image
 from app.images.names import BatchNames, clean_name, with_extension
-from app.imports import is_mask_file, read_labels
-from app.imports.folders import class_of_folders
 from app.models import (
     Account,
     Assignment,
@@ -45,6 +44,7 @@ from app.models import (
 from app.models.task import completed_in
 from app.projects import service as project_service
 from app.quality import gold
+from app.webhooks import events as webhook_events
 from payments.models import Escrow
 from payments.money import fee_for
 
@@ -75,11 +75,11 @@ def create(
     pre-annotations; a file that cannot be read refuses the upload (``LabelFileInvalid``)."""
     project = project_service.get_own(session, requester, project_id)
     session.commit()  # end the read; the checks below are slow and must not hold the writer
-    _masks_as_labels(project, upload)
+    labelling.masks_as_labels(project, upload)
     unique, duplicates = _check_images(upload, limits, max_images, skip_invalid=skip_invalid)
     if upload.labels:
-        unique = _without_dataset_folder(unique)
-    unique, by_folder, folder_entry = _class_folders(project, unique, upload)
+        unique = labelling.without_dataset_folder(unique)
+    unique, by_folder, folder_entry = labelling.class_folders(project, unique, upload)
     unique, urls, aliases = _name_images(unique, upload.urls)
     finals = {item.name for item in unique} | {name for _, name in urls}
     given = {
@@ -95,9 +95,11 @@ def create(
     pre = _check_pre_annotations(project, unique, given)
     report: dict[str, Any] = {"skipped": upload.skipped, "duplicates": duplicates}
     if upload.labels:
-        imported, report["labels"] = _imported_labels(
-            project, unique, aliases, upload.labels, upload.labels_format
+        imported, report["labels"] = labelling.imported_labels(
+            project, unique, aliases, upload.labels, upload.labels_format, url_names
         )
+        for name in url_names & set(imported):  # checked again once downloaded
+            later.setdefault(name, imported.pop(name))
         pre = {**imported, **pre}  # an answer given in pre_annotations wins over a file's
     if folder_entry is not None:
         from_folders = {
@@ -152,66 +154,6 @@ def create(
             for url, name in urls
         )
     return batch
-
-
-DATASET_IMAGE_FOLDERS = ("images/default/", "images/", "JPEGImages/")
-"""The image folder of a dataset (Datumaro, COCO/YOLO, VOC): dropped from the names when every
-image of an upload that carries labels is inside one, so that an export uploaded again keeps
-the names it had (``train/cat.jpg``, not ``images/train/cat.jpg``)."""
-
-
-def _without_dataset_folder(images: list[CheckedImage]) -> list[CheckedImage]:
-    for folder in DATASET_IMAGE_FOLDERS:
-        if images and all(item.name.startswith(folder) for item in images):
-            return [replace(item, name=item.name[len(folder) :]) for item in images]
-    return images
-
-
-def _masks_as_labels(project: Project, upload: Upload) -> None:
-    """A segmentation project's upload that holds masks (``masks/``, ``SegmentationClass/``)
-    beside other images: the masks are labels, not tasks."""
-    if project.annotation.get("type") != "segmentation":
-        return
-    masks = [(name, data) for name, data in upload.images if is_mask_file(name)]
-    if masks and len(masks) < len(upload.images):
-        upload.images = [(n, d) for n, d in upload.images if not is_mask_file(n)]
-        upload.labels.extend(masks)
-
-
-def _class_folders(
-    project: Project, images: list[CheckedImage], upload: Upload
-) -> tuple[list[CheckedImage], list[str | None], dict[str, Any] | None]:
-    """Class folders (``app.imports.folders``): the images without their ``<split>/<class>/``
-    folders, the label of each (in order), and the report entry; or the images as they are."""
-    asked = upload.labels_format == "folders"
-    if upload.labels and not asked:
-        return images, [], None
-    spec = AnnotationSpec.model_validate(project.annotation)
-    found = class_of_folders(spec, [item.name for item in images], asked=asked)
-    if found is None:
-        return images, [], None
-    renamed, entry = found
-    named = [
-        replace(item, name=renamed[item.name][0]) if item.name in renamed else item
-        for item in images
-    ]
-    labels = [renamed[item.name][1] if item.name in renamed else None for item in images]
-    return named, labels, entry
-
-
-def _imported_labels(
-    project: Project,
-    images: list[CheckedImage],
-    aliases: dict[str, str],
-    files: list[tuple[str, bytes]],
-    labels_format: str | None,
-) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
-    """Pre-annotations from the label files of an upload (``app.imports``), each validated
-    like any answer; the per-file report says what did not match and why."""
-    spec = AnnotationSpec.model_validate(project.annotation)
-    sizes = {item.name: (item.info.width, item.info.height) for item in images}
-    imported = read_labels(spec, files, sizes, aliases, format=labels_format)
-    return imported.answers, imported.report
 
 
 def _pre_key(name: str, finals: set[str], aliases: dict[str, str]) -> str:
@@ -365,10 +307,10 @@ def add_images(
     # End the read, as in `create`: a bare commit, since `read_only` would join the idempotency
     # transaction this write use case runs in and keep the writer through the slow checks.
     session.commit()
-    _masks_as_labels(project, upload)
+    labelling.masks_as_labels(project, upload)
     unique, duplicates = _check_images(upload, limits, max_images, skip_invalid=skip_invalid)
     if upload.labels:
-        unique = _without_dataset_folder(unique)
+        unique = labelling.without_dataset_folder(unique)
     aliases = {item.name: with_extension(item.name, item.info.media_type) for item in unique}
     unique = [replace(item, name=aliases[item.name]) for item in unique]
     given = {
@@ -378,7 +320,7 @@ def add_images(
     pre = _check_pre_annotations(project, unique, given)
     labels_report: list[dict[str, Any]] = []
     if upload.labels:
-        imported, labels_report = _imported_labels(
+        imported, labels_report = labelling.imported_labels(
             project, unique, aliases, upload.labels, upload.labels_format
         )
         pre = {**imported, **pre}  # an answer given in pre_annotations wins over a file's
@@ -519,6 +461,80 @@ def create_gold(
         )
 
 
+@dataclass(frozen=True)
+class GoldImport:
+    """What one gold import made: the gold tasks, and the report of its files."""
+
+    tasks: list[Task]
+    labels: list[dict[str, Any]]
+    duplicates: list[dict[str, str]]
+
+
+def import_gold(
+    session: Session,
+    store: ImageStore,
+    requester: Account,
+    project_id: str,
+    upload: Upload,
+    *,
+    limits: ImageLimits,
+    max_images: int,
+    now: datetime,
+) -> GoldImport:
+    """Gold tasks from images and label files (``app.imports``), as an upload reads them: each
+    image a file gives an answer (validated like any answer, "no object" included) becomes a
+    gold task with it; the others are reported, not made gold. Nothing is stored unless at
+    least one image has an answer; a file that cannot be read refuses the whole import."""
+    project = project_service.get_own(session, requester, project_id)
+    session.commit()  # end the read, as in `create`
+    labelling.masks_as_labels(project, upload)
+    unique, duplicates = _check_images(upload, limits, max_images)
+    if upload.labels:
+        unique = labelling.without_dataset_folder(unique)
+    unique, by_folder, folder_entry = labelling.class_folders(project, unique, upload)
+    unique, _, aliases = _name_images(unique, [])
+    answers, report = labelling.imported_labels(
+        project, unique, aliases, upload.labels, upload.labels_format, gold=True
+    )
+    if folder_entry is not None:
+        for item, label in zip(unique, by_folder, strict=True):
+            if label is not None:
+                answers.setdefault(item.name, {"label": label})
+        report.append(folder_entry)
+    missing = [item.name for item in unique if item.name not in answers]
+    if missing:
+        report.append(
+            {
+                "file": "(images)",
+                "problems": [
+                    f"{name}: no label file answers it; not made gold" for name in missing[:50]
+                ],
+                "problem_count": len(missing),
+            }
+        )
+    chosen = [item for item in unique if item.name in answers]
+    if not chosen:
+        raise EmptyUpload(
+            "No image of the upload has an answer in its label files.", extra={"labels": report}
+        )
+    for item in chosen:
+        store.put(item.data)
+    with transaction(session):
+        image_ids = image_rows(session, requester, chosen, now)
+        tasks = [
+            gold.add(
+                session,
+                project,
+                name=item.name,
+                image_id=image_ids[item.info.sha256],
+                answer=answers[item.name],
+                now=now,
+            )
+            for item in chosen
+        ]
+    return GoldImport(tasks=tasks, labels=report, duplicates=duplicates)
+
+
 def of_project(
     session: Session, requester: Account, project_id: str, page: PageParams
 ) -> Sequence[Batch]:
@@ -602,6 +618,7 @@ def launch(session: Session, requester: Account, batch_id: str, *, now: datetime
             now=now,
         )
         batch.status, batch.launched_at = BatchStatus.open, now
+        webhook_events.batch_launched(session, batch, now=now)
         session.execute(
             update(Task).where(Task.batch_id == batch.id).values(status=TaskStatus.open)
         )
@@ -704,6 +721,7 @@ def settle_due(session: Session, *, now: datetime, limit: int = 50) -> int:
         for batch in due:
             if batch.status == BatchStatus.open:
                 batch.status, batch.completed_at = BatchStatus.completed, now
+                webhook_events.batch_completed(session, batch, now=now)
             payments.refund_escrow(session, batch_ref=batch.id, now=now)
             batch.settled_at = now
     return len(due)

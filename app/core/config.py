@@ -82,6 +82,11 @@ class Settings(BaseSettings):
     model server next to a self-hosted Tessera). Off: the SSRF guard refuses such URLs at
     registration and at every call, like image URLs."""
 
+    webhook_private_hosts: bool = False
+    """Let a webhook URL be on a private or loopback address (a receiver on the operator's own
+    network or machine, local development). Off: the SSRF guard refuses such URLs at
+    registration and at every delivery, like image URLs."""
+
     # Abuse limits (app/core/ratelimit.py): per fixed window, counted in the database. Generous:
     # they stop floods and scripts, not people (a fast worker answers a few tasks a minute).
     signups_per_address_per_hour: int = Field(default=1000, ge=1)

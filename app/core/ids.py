@@ -23,6 +23,8 @@ PREFIXES = {
     "settings_change": "set",
     "annotator_model": "mdl",
     "prediction": "prd",
+    "webhook": "whk",
+    "event": "evt",
 }
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 ID_LENGTH = 26

@@ -21,7 +21,7 @@ from app.images.errors import FetchFailed, ImageTooLarge, UnsafeURL
 from app.images.limits import ImageLimits
 from app.images.netguard import IPAddress, Resolver, default_resolver, resolve_public
 
-__all__ = ["check_url", "fetch_image"]
+__all__ = ["check_url", "fetch_image", "parse_url"]
 
 _DEFAULT_LIMITS = ImageLimits()
 _MAX_URL_LENGTH = 2048
@@ -74,6 +74,12 @@ def check_url(url: str, *, resolver: Resolver = default_resolver) -> None:
     not resolve is FetchFailed. The download itself may come later (the fetch reconciler)."""
     parsed = _parse(url)
     resolve_public(parsed.host, resolver)
+
+
+def parse_url(url: str | httpx.URL) -> httpx.URL:
+    """Parse and vet the form of a URL (scheme, host, no credentials, length), not its host's
+    addresses: UnsafeURL when it would be refused."""
+    return _parse(url)
 
 
 def _parse(url: str | httpx.URL) -> httpx.URL:

@@ -20,9 +20,11 @@ number that is not one) raises ``LabelFileInvalid``: the upload is refused, noth
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from app.annotations import AnswerInvalid, annotation_kind, validate_answer
 from app.exports.shapes import Shape
@@ -45,6 +47,7 @@ __all__ = [
     "LABEL_FORMATS",
     "Imported",
     "LabelFileInvalid",
+    "LabelsFormat",
     "is_label_file",
     "is_mask_file",
     "read_labels",
@@ -55,10 +58,14 @@ IMPORTERS: dict[str, Importer] = {
     for importer in (COCO, DATUMARO, LABELSTUDIO, CVAT, VOC, YOLO, MASKS, CSV)
 }
 
-LABEL_FORMATS = (*IMPORTERS, "folders")
+LabelsFormat = Literal[
+    "coco", "datumaro", "labelstudio", "cvat", "voc", "yolo", "masks", "csv", "folders"
+]
 """The ``labels_format`` values: every format labels are read from."""
+LABEL_FORMATS: tuple[str, ...] = get_args(LabelsFormat)
 
 _IGNORED = ("tessera/manifest.csv",)
+_UNKNOWN = 1 << 30
 
 
 def is_label_file(name: str) -> bool:
@@ -90,13 +97,15 @@ class Imported:
 def read_labels(
     spec: AnnotationSpec,
     files: list[tuple[str, bytes]],
-    sizes: dict[str, tuple[int, int]],
+    sizes: dict[str, tuple[int, int] | None],
     aliases: dict[str, str] | None = None,
     *,
     format: str | None = None,
 ) -> Imported:
-    """The answers that ``files`` give the images of ``sizes`` (name → width, height); see the
-    module docstring. ``aliases``: name as uploaded → name in the batch."""
+    """The answers that ``files`` give the images of ``sizes`` (name → width, height, or None
+    for an image not downloaded yet: a URL's labels are read at the size the file states, and
+    checked again once it is downloaded); see the module docstring. ``aliases``: name as
+    uploaded → name in the batch."""
     codec = annotation_kind(spec.type).shapes
     labels = [LabelFile(name, data) for name, data in files]
     result = Imported()
@@ -131,7 +140,25 @@ def read_labels(
     reading.report.extend(result.report)
     result.report = reading.report
     _answers(spec, reading, codec.answer, result)
+    for name in _without_consensus(labels, reading.images):
+        result.labelled.pop(name, None)
+        result.answers.pop(name, None)
     return result
+
+
+def _without_consensus(files: list[LabelFile], images: Images) -> set[str]:
+    """The images a Tessera export's ``tessera/manifest.csv`` marks as having no consensus
+    yet (their empty label files say nothing about them)."""
+    for file in files:
+        if file.name == "tessera/manifest.csv":
+            rows = csv.DictReader(io.StringIO(file.text))
+            return {
+                name
+                for row in rows
+                if row.get("has_consensus") == "0"
+                and (name := images.find(row.get("image_name") or "")) is not None
+            }
+    return set()
 
 
 def _answers(
@@ -142,7 +169,9 @@ def _answers(
 ) -> None:
     entries = {entry["file"]: entry for entry in reading.report}
     for image, shapes in reading.shapes.items():
-        width, height = reading.images.sizes[image]
+        size = reading.images.sizes.get(image) or reading.declared.get(image)
+        # Without a size (a URL's tags or CSV points) the download checks the coordinates.
+        width, height = size or (_UNKNOWN, _UNKNOWN)
         entry = entries[reading.source[image]]
         answered = bool(shapes) or image in reading.explicit
         try:

@@ -93,7 +93,7 @@ class LabelFile:
 class Images:
     """The upload's images as label files may name them (see the module docstring)."""
 
-    def __init__(self, sizes: dict[str, tuple[int, int]], aliases: dict[str, str]) -> None:
+    def __init__(self, sizes: dict[str, tuple[int, int] | None], aliases: dict[str, str]) -> None:
         self.sizes = sizes
         self._aliases = {k: v for k, v in aliases.items() if v in sizes}
         self._stems: dict[str, str] = {}
@@ -161,6 +161,8 @@ class Reading:
     source: dict[str, str] = field(default_factory=dict)
     """The file each image's labels came from (where its validation problems are reported)."""
     report: list[dict[str, Any]] = field(default_factory=list)
+    declared: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """The sizes label files state for images not downloaded yet (URLs)."""
     explicit: set[str] = field(default_factory=set)
     """Images whose file gives an answer even without shapes (a multilabel row of zeros)."""
 
@@ -180,6 +182,29 @@ class Reading:
             self.explicit.add(image)
         self.source.setdefault(image, entry["file"])
         entry["objects"] = entry.get("objects", 0) + len(shapes)
+
+    def size(
+        self, entry: dict[str, Any], image: str, declared: Any = None
+    ) -> tuple[int, int] | None:
+        """``image``'s ``(width, height)``: its own, or for an image not downloaded yet (a URL)
+        the size the file states (``declared``), else None and a problem."""
+        known = self.images.sizes.get(image)
+        if known is not None:
+            return known
+        try:
+            width, height = (int(v) for v in declared)
+        except (TypeError, ValueError):
+            problem(
+                entry,
+                f"{image}: its size is unknown until it is downloaded, and the file "
+                "does not state it (upload the image itself, or use a format that does)",
+            )
+            return None
+        if width <= 0 or height <= 0:
+            problem(entry, f"{image}: the file states a size of {width}x{height}")
+            return None
+        self.declared.setdefault(image, (width, height))
+        return width, height
 
     def label(self, entry: dict[str, Any], name: object, where: str) -> str | None:
         """``name`` if it is a project label, else None and a problem."""

@@ -44,13 +44,17 @@ def _file(reading: Reading, file: LabelFile) -> None:
     document = file.json
     categories = {c.get("id"): c for c in _list(file, document, "categories")}
     match: dict[Any, str] = {}
+    sizes: dict[str, tuple[int, int]] = {}
     for image in _list(file, document, "images"):
         written = str(image.get("file_name", ""))
         name = reading.images.find(written)
         if name is None:
             problem(entry, f"image {written!r} is not in the upload")
-        else:
+            continue
+        size = reading.size(entry, name, (image.get("width"), image.get("height")))
+        if size is not None:
             match[image.get("id")] = name
+            sizes[name] = size
     found: dict[str, list[Shape]] = {name: [] for name in match.values()}
     for ann in _list(file, document, "annotations"):
         where = f"annotation {ann.get('id')}"
@@ -63,7 +67,7 @@ def _file(reading: Reading, file: LabelFile) -> None:
         label = reading.label(entry, category and category.get("name"), where)
         if label is None:
             continue
-        shapes = _shapes(reading, file, ann, category or {}, label, reading.images.sizes[name])
+        shapes = _shapes(reading, file, ann, category or {}, label, sizes[name])
         if not shapes:
             problem(entry, f"{where}: no {reading.kind} in it")
         found[name].extend(shapes)

@@ -38,10 +38,13 @@ def _read(reading: Reading, mine: list[LabelFile], _everything: list[LabelFile])
             if image is None:
                 problem(entry, f"image {written!r} is not in the upload")
                 continue
+            size = reading.size(entry, image, (node.get("width"), node.get("height")))
+            if size is None:
+                continue
             matched += 1
             shapes = []
             for child in node:
-                shapes.extend(_shapes(reading, file, entry, child, image))
+                shapes.extend(_shapes(reading, file, entry, child, image, size))
             reading.add(entry, image, shapes)
         entry["images"] = matched
 
@@ -57,7 +60,12 @@ def _points(file: LabelFile, text: str | None, where: str) -> list[tuple[float, 
 
 
 def _shapes(
-    reading: Reading, file: LabelFile, entry: dict[str, object], node: Element, image: str
+    reading: Reading,
+    file: LabelFile,
+    entry: dict[str, object],
+    node: Element,
+    image: str,
+    size: tuple[int, int],
 ) -> list[Shape]:
     kind = _KINDS.get(node.tag)
     where = f"{image}: {node.tag}"
@@ -90,7 +98,7 @@ def _shapes(
             left, top, width, height = (
                 int(number(file, node.get(k), where)) for k in ("left", "top", "width", "height")
             )
-            mask = cvat_mask(runs, left, top, width, height, reading.images.sizes[image])
+            mask = cvat_mask(runs, left, top, width, height, size)
             return [Shape("mask", label, mask=mask)]
         except ValueError as exc:
             raise file.invalid(f"{where}: not a CVAT mask: {exc}") from None

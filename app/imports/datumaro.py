@@ -51,10 +51,14 @@ def _file(reading: Reading, file: LabelFile) -> None:
         if image is None:
             problem(entry, f"item {item.get('id')!r} is not an image of the upload")
             continue
+        declared = image_info.get("size")
+        size = reading.size(entry, image, declared[::-1] if isinstance(declared, list) else None)
+        if size is None:
+            continue
         matched += 1
         shapes = []
         for ann in item.get("annotations") or []:
-            shape = _shape(reading, file, entry, ann, labels, keypoints, image)
+            shape = _shape(reading, file, entry, ann, labels, keypoints, image, size)
             if shape is not None:
                 shapes.extend(shape)
         reading.add(entry, image, shapes)
@@ -69,6 +73,7 @@ def _shape(
     labels: list[str],
     keypoints: dict[Any, list[str]],
     image: str,
+    size: tuple[int, int],
 ) -> list[Shape] | None:
     where = f"{image}: annotation {ann.get('id')}"
     kind = ann.get("type")
@@ -104,7 +109,7 @@ def _shape(
         return [Shape("skeleton", label, pairs, visibility=visibility, names=names)]
     if kind == "mask":
         rle = ann.get("rle") or {}
-        width, height = reading.images.sizes[image]
+        width, height = size
         if rle.get("size") != [height, width]:
             raise file.invalid(f"{where}: mask size {rle.get('size')} is not {[height, width]}")
         counts = rle.get("counts")

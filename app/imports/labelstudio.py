@@ -62,15 +62,20 @@ def _read(reading: Reading, mine: list[LabelFile], _everything: list[LabelFile])
             if image is None:
                 problem(entry, f"task {task.get('id', number_)}: its image is not in the upload")
                 continue
-            matched += 1
             results = task.get("annotations") or task.get("predictions") or []
             if not isinstance(results, list):
                 raise file.invalid(f"task {task.get('id', number_)}: annotations is not a list")
             regions = (results[0] or {}).get("result", []) if results else []
             if not isinstance(regions, list) or not all(isinstance(r, dict) for r in regions):
                 raise file.invalid(f"task {task.get('id', number_)}: result is not a list")
+            first = regions[0] if regions else {}
+            declared = (first.get("original_width"), first.get("original_height"))
+            size = reading.size(entry, image, declared)
+            if size is None:
+                continue
+            matched += 1
             # A task with an annotation is answered, even with no region ("none of them").
-            shapes = _shapes(reading, file, entry, regions, image)
+            shapes = _shapes(reading, file, entry, regions, image, size)
             reading.add(entry, image, shapes, explicit=bool(results))
         entry["images"] = matched
 
@@ -81,8 +86,9 @@ def _shapes(
     entry: dict[str, Any],
     regions: list[dict[str, Any]],
     image: str,
+    size: tuple[int, int],
 ) -> list[Shape]:
-    width, height = reading.images.sizes[image]
+    width, height = size
     shapes: list[Shape] = []
     skeletons: dict[tuple[Any, str], dict[str, tuple[float, float, int]]] = defaultdict(dict)
     for region in regions:

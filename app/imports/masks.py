@@ -69,7 +69,10 @@ def read_masks(
             continue
         entry["image"] = image
         values = mask_values(file, colours)
-        width, height = reading.images.sizes[image]
+        size = reading.size(entry, image, values.shape[::-1])
+        if size is None:
+            continue
+        width, height = size
         if values.shape != (height, width):
             problem(
                 entry,

@@ -103,6 +103,9 @@ def _xml(reading: Reading, file: LabelFile) -> None:
         problem(entry, f"image {filename or file.name!r} is not in the upload")
         return
     entry["image"] = image
+    declared = (root.findtext("size/width"), root.findtext("size/height"))
+    if reading.size(entry, image, declared) is None:
+        return
     if reading.kind not in ("box", "polygon"):
         problem(entry, f"VOC boxes are not {reading.kind} labels")
         return

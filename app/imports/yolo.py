@@ -67,7 +67,10 @@ def _read(reading: Reading, mine: list[LabelFile], everything: list[LabelFile]) 
             problem(entry, "no data.yaml or classes.txt names the classes")
             continue
         entry["image"] = image
-        width, height = reading.images.sizes[image]
+        size = reading.size(entry, image)  # YOLO is normalised: it needs the image's size
+        if size is None:
+            continue
+        width, height = size
         shapes = []
         for line_number, line in enumerate(file.text.splitlines(), start=1):
             values = line.split()

@@ -16,6 +16,7 @@ from app.models.quality_settings import QualitySettings
 from app.models.rate_counter import RateCounter
 from app.models.settings_change import SettingsChange
 from app.models.task import Task, TaskQueueEntry, TaskStatus
+from app.models.webhook import Webhook, WebhookDelivery, WebhookSubscription
 from app.models.worker_skill import WorkerSkill
 
 __all__ = [
@@ -46,5 +47,8 @@ __all__ = [
     "TaskQueueEntry",
     "TaskStatus",
     "WebSession",
+    "Webhook",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "WorkerSkill",
 ]

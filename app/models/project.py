@@ -41,6 +41,12 @@ class Project(Base):
     fast_answers_to_ban: Mapped[int] = mapped_column(Integer, default=5)
     """That many too-fast answers ban the worker from the project."""
     auto_accept_s: Mapped[int] = mapped_column(Integer)
+    auto_label: Mapped[bool] = mapped_column(default=False)
+    """Auto-labelling: a task its models are sure enough of (the consensus of their predictions
+    alone reaches the batch's confidence target) completes with no human answer, but for the
+    audit share."""
+    auto_label_audit: Mapped[float] = mapped_column(Float, default=0.1)
+    """The share of would-be auto-labelled tasks drawn at random to go to people anyway."""
     status: Mapped[str] = mapped_column(String(16), default=ProjectStatus.active)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

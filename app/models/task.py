@@ -51,6 +51,12 @@ class Task(Base):
     object_confidences: Mapped[list[float] | None] = mapped_column(JSONType)
     created_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
+    labeled_by: Mapped[str | None] = mapped_column(String(16))
+    """``"model"``: completed by auto-labelling, from model predictions alone (no human answer);
+    null otherwise (completed by people, or not completed)."""
+    audit: Mapped[bool | None]
+    """Auto-labelling's draw for this task, made once when its models were first sure enough:
+    True sends it to people anyway (the audit share); null: never drawn. Never shown to workers."""
 
 
 def completed_in(batch_id: ColumnExpressionArgument[str] | str) -> ScalarSelect[int]:

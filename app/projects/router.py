@@ -44,6 +44,8 @@ def project_out(project: Project) -> ProjectOut:
         auto_accept_s=project.auto_accept_s,
         min_answer_s=project.min_answer_s,
         fast_answers_to_ban=project.fast_answers_to_ban,
+        auto_label=project.auto_label,
+        auto_label_audit=project.auto_label_audit,
         status=project.status,
         created_at=project.created_at,
         updated_at=project.updated_at,

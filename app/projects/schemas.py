@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, StrictBool, model_validator
 
 from app.annotations import AnnotationSpec
 from app.core.schemas import (
@@ -98,6 +98,20 @@ class _Tunables(InputModel):
     fast_answers_to_ban: int = Field(
         default=5, ge=1, le=1000, description="Too-fast answers that ban a worker."
     )
+    auto_label: StrictBool = Field(
+        default=False,
+        description="Auto-labelling: a task whose attached models' predictions alone reach the "
+        "confidence target (weighted by the models' measured reliability) completes with no "
+        "human answer, except the audit share. Off: a model's answer is one more vote, never "
+        "counted toward overlap.min.",
+    )
+    auto_label_audit: float = Field(
+        default=0.1,
+        ge=0,
+        le=1,
+        description="The share of would-be auto-labelled tasks drawn at random to go to people "
+        "anyway, which keeps the models' measured accuracy honest.",
+    )
 
 
 class ProjectCreate(_Tunables):
@@ -122,6 +136,8 @@ class ProjectUpdate(InputModel):
     auto_accept_s: int | None = Field(default=None, ge=0, le=30 * DAY)
     min_answer_s: int | None = Field(default=None, ge=0, le=3600)
     fast_answers_to_ban: int | None = Field(default=None, ge=1, le=1000)
+    auto_label: StrictBool | None = None
+    auto_label_audit: float | None = Field(default=None, ge=0, le=1)
     status: str | None = Field(default=None, pattern="^(active|paused|archived)$")
 
 
@@ -140,6 +156,8 @@ class ProjectOut(OutputModel):
     auto_accept_s: int
     min_answer_s: int
     fast_answers_to_ban: int
+    auto_label: bool
+    auto_label_audit: float
     status: str
     created_at: Timestamp
     updated_at: Timestamp

@@ -99,6 +99,8 @@ def _apply(project: Project, values: dict[str, object]) -> None:
         "auto_accept_s",
         "min_answer_s",
         "fast_answers_to_ban",
+        "auto_label",
+        "auto_label_audit",
         "status",
     )
     for field in simple:

@@ -9,7 +9,7 @@ from the engines here; the services never import ``consensus`` directly.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -23,6 +23,10 @@ from consensus.geometry import GeometrySkills, Kind, aggregate_records
 PRIOR_ACCURACY = 0.7
 # Below this accuracy a geometry worker's marks carry no weight: what chance agreement scores.
 GEOMETRY_CHANCE = 0.3
+MODEL_PRIOR_ACCURACY = 0.0
+"""A model no re-estimation has measured yet counts as chance (no weight): unlike a person, it
+has not passed a qualification, and its weight is what its fitted skills on gold and agreement
+say it has earned (``fitted``)."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,19 @@ class TaskAnswer:
     verified: np.ndarray | None = None
     """Classification: the same from the worker's gold answers alone (what ``leave_one_out``
     weighs the others with); None: one coin."""
+    model: bool = False
+    """A model's prediction (``worker_id`` is the model's id): weighted by its fitted skills like
+    anyone's, but never judged, never paid, and left out of the calibration's design effect. A
+    model no fit has measured is left out altogether (it has earned no weight yet)."""
+
+
+def humans(answers: Sequence[TaskAnswer]) -> int:
+    return sum(1 for a in answers if not a.model)
+
+
+def measured(answers: Sequence[TaskAnswer], known: Container[str]) -> list[TaskAnswer]:
+    """The answers that carry weight: everyone's, and the models' the last fit measured."""
+    return [a for a in answers if not a.model or a.worker_id in known]
 
 
 class Engine(Protocol):
@@ -161,8 +178,13 @@ class ClassificationEngine:
     fitted: WorkerSkills | None = None
 
     def consensus(self, answers: Sequence[TaskAnswer]) -> Consensus:
+        answers = measured(answers, self.fitted.worker_names if self.fitted else ())
         skills = one_coin_skills(self.labels, answers, self.fitted)
-        p = skills.posterior([a.answer["label"] for a in answers], [a.worker_id for a in answers])
+        p = skills.posterior(
+            [a.answer["label"] for a in answers],
+            [a.worker_id for a in answers],
+            correlated=humans(answers),
+        )
         best = int(np.argmax(p))
         return Consensus({"label": self.labels[best]}, float(p[best]))
 
@@ -171,18 +193,28 @@ class ClassificationEngine:
         weighted by what gold says of its worker (``verified``; the class prior alone when
         there are no others): the evidence its worker's confusion row is graded with. A
         worker's own vote never vouches for itself, and workers who agree with each other but
-        not with the gold (copying, colluding) cannot lift each other's record."""
+        not with the gold (copying, colluding) cannot lift each other's record. A model's
+        answer weighs in as its fit says (and not at all before a fit has measured it)."""
+        answers = [
+            replace(a, answer={"label": None}) if a.model and not self._knows(a) else a
+            for a in answers
+        ]
         skills = one_coin_skills(
             self.labels, [replace(a, confusion=a.verified) for a in answers], self.fitted
         )
         labels = [a.answer["label"] for a in answers]
         workers = [a.worker_id for a in answers]
-        return [
-            np.asarray(
-                skills.posterior(labels[:i] + labels[i + 1 :], workers[:i] + workers[i + 1 :])
+
+        def others(i: int) -> np.ndarray:
+            kept = [j for j in range(len(answers)) if j != i and labels[j] is not None]
+            return np.asarray(
+                skills.posterior([labels[j] for j in kept], [workers[j] for j in kept])
             )
-            for i in range(len(answers))
-        ]
+
+        return [others(i) for i in range(len(answers))]
+
+    def _knows(self, answer: TaskAnswer) -> bool:
+        return self.fitted is not None and answer.worker_id in self.fitted.worker_names
 
     def judge(self, answer: dict[str, Any], consensus: Consensus) -> Judgement:
         agreed = answer["label"] == consensus.answer["label"]
@@ -203,12 +235,14 @@ class MultilabelEngine:
     threshold: float = 0.5
 
     def consensus(self, answers: Sequence[TaskAnswer]) -> Consensus:
+        answers = measured(answers, ())  # no fit measures a model here: no weight
         skills = one_coin_skills(["no", "yes"], answers)
         workers = [a.worker_id for a in answers]
+        correlated = humans(answers)
         chosen, confidences = [], []
         for label in self.labels:
             votes = ["yes" if label in a.answer["labels"] else "no" for a in answers]
-            p_yes = float(skills.posterior(votes, workers)[1])
+            p_yes = float(skills.posterior(votes, workers, correlated=correlated)[1])
             if p_yes > 0.5:
                 chosen.append(label)
             confidences.append(max(p_yes, 1 - p_yes))
@@ -239,15 +273,24 @@ class GeometryEngine:
     fitted: GeometrySkills | None = None
 
     def consensus(self, answers: Sequence[TaskAnswer]) -> Consensus:
+        weighed = measured(answers, self.fitted.workers if self.fitted is not None else ())
+        unweighed = bool(answers) and not weighed
+        if not unweighed:
+            answers = weighed
         parsed = [self.kind.parse(a.answer) for a in answers]
         weights = np.array([self._weight(a, presence=False) for a in answers])
         presence = np.array([self._weight(a, presence=True) for a in answers])
+        if unweighed:
+            # Only models no fit has measured: their shapes, with no confidence at all.
+            weights, presence = np.full(len(answers), 1e-6), np.full(len(answers), 1e-6)
         result = self.kind.aggregate(parsed, weights, presence)
         per_object = getattr(result, "object_confidence", None)
         return Consensus(
             self.kind.dump(result),
-            float(result.confidence),
-            [round(float(c), 4) for c in per_object] if per_object is not None else None,
+            0.0 if unweighed else float(result.confidence),
+            [0.0 if unweighed else round(float(c), 4) for c in per_object]
+            if per_object is not None
+            else None,
         )
 
     def _weight(self, answer: TaskAnswer, *, presence: bool) -> float:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from itertools import chain
 from typing import Any, NamedTuple
 
 from sqlalchemy import case, func, or_, select
@@ -23,8 +24,10 @@ from sqlalchemy.orm import Session
 from app.annotations import AnnotationSpec, annotation_kind, annotation_kinds
 from app.core.db import insert_ignore, read_only, transaction
 from app.models import (
+    AnnotatorModel,
     Assignment,
     AssignmentStatus,
+    Prediction,
     Project,
     ProjectModel,
     ProjectStatus,
@@ -171,13 +174,24 @@ def _write(
         model.state, model.answers_at_fit, model.fitted_at = state, graded, now
         model.version = (model.version or 0) + 1
         session.flush()
+        project = session.get_one(Project, project_id)
+        # With auto-labelling, a task only models have answered may now be sure enough: the
+        # fit may have found them more reliable than it knew.
+        answered = (
+            or_(
+                Task.answer_count > 0,
+                Task.id.in_(select(Prediction.task_id).where(Prediction.project_id == project_id)),
+            )
+            if project.auto_label
+            else Task.answer_count > 0
+        )
         open_tasks = session.scalars(
             select(Task)
             .where(
                 Task.project_id == project_id,
                 Task.status == TaskStatus.open,
                 Task.is_gold.is_(False),
-                Task.answer_count > 0,
+                answered,
             )
             .with_for_update(skip_locked=True)
         ).all()
@@ -204,7 +218,37 @@ def _inputs(session: Session, project_id: str, now: datetime) -> tuple[int, ...]
     n_gold = session.scalar(
         select(func.count()).where(Task.project_id == project_id, Task.is_gold.is_(True))
     )
-    return int(n_answers), int(n_excluded), int(n_gold or 0)
+    n_predictions, last_prediction = session.execute(
+        select(func.count(), func.max(Prediction.updated_at))
+        .select_from(Prediction)
+        .join(AnnotatorModel, AnnotatorModel.id == Prediction.model_id)
+        .where(
+            Prediction.project_id == project_id,
+            AnnotatorModel.deleted_at.is_(None),
+            Prediction.updated_at <= now,
+        )
+    ).one()
+    stamp = int(last_prediction.timestamp() * 1e6) if last_prediction is not None else 0
+    return int(n_answers), int(n_excluded), int(n_gold or 0), int(n_predictions), stamp
+
+
+def _predictions(
+    session: Session, project_id: str, now: datetime, *, label: bool
+) -> list[tuple[str, str, Any]]:
+    """The live models' predictions as answers ``(task, model id, answer or its label)``: the
+    model is one more worker of the fit, its skills learnt from gold and agreement like anyone's
+    (a useless model's confusion comes out flat, and its votes weigh nothing)."""
+    answer = Prediction.answer["label"].as_string() if label else Prediction.answer
+    rows = session.execute(
+        select(Prediction.task_id, Prediction.model_id, answer)
+        .join(AnnotatorModel, AnnotatorModel.id == Prediction.model_id)
+        .where(
+            Prediction.project_id == project_id,
+            AnnotatorModel.deleted_at.is_(None),
+            Prediction.updated_at <= now,
+        )
+    ).all()
+    return [(t, m, a) for t, m, a in rows]
 
 
 def _read_shapes(
@@ -220,12 +264,13 @@ def _read_shapes(
     ).all()
     if not rows:
         return None
+    predicted = _predictions(session, project.id, now, label=False)
     gold_rows = session.execute(
         select(Task.id, Task.gold_answer).where(
             Task.project_id == project.id, Task.is_gold.is_(True)
         )
     ).all()
-    records = [{"task": t, "worker": w, "answer": a} for t, w, a in rows]
+    records = [{"task": t, "worker": w, "answer": a} for t, w, a in chain(rows, predicted)]
     gold = {row[0]: row[1] for row in gold_rows if row[1]}
     return lambda: fit_geometry(spec, records, gold)
 
@@ -246,6 +291,7 @@ def _read_labels(
     ).all()
     if not rows:
         return None
+    predicted = _predictions(session, project.id, now, label=True)
     gold_rows = session.execute(
         select(Task.id, Task.gold_answer["label"].as_string()).where(
             Task.project_id == project.id, Task.is_gold.is_(True)
@@ -254,7 +300,7 @@ def _read_labels(
     gold = {row[0]: row[1] for row in gold_rows}
 
     def fit() -> dict[str, Any]:
-        tasks, workers, given = zip(*rows, strict=True)
+        tasks, workers, given = zip(*chain(rows, predicted), strict=True)
         answers = Answers.from_records(tasks, workers, given, label_names=list(spec.labels))
         return Auto().fit(answers, gold=gold or None).skills_.to_dict()
 

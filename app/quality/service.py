@@ -7,6 +7,7 @@ answers to one task are judged one after the other, never against a stale consen
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.annotations import AnnotationSpec
+from app.annotators.service import predictions_for
 from app.answers import service as answer_service
 from app.core.db import transaction
 from app.models import (
@@ -34,7 +36,14 @@ from app.models import (
 )
 from app.quality import gold
 from app.quality import settings as quality_settings
-from app.quality.engine import ClassificationEngine, Consensus, Engine, TaskAnswer, engine_for
+from app.quality.engine import (
+    MODEL_PRIOR_ACCURACY,
+    ClassificationEngine,
+    Consensus,
+    Engine,
+    TaskAnswer,
+    engine_for,
+)
 from app.quality.errors import WorkerBanned
 from app.quality.settings import Thresholds
 from app.quality.skills import (
@@ -45,9 +54,12 @@ from app.quality.skills import (
     confusion_skill,
     estimate,
 )
+from app.webhooks import events as webhook_events
 from app.work import queue
 
 EXCLUDED = "excluded: the worker was banned from this project"
+LABELED_BY_MODEL = "model"
+_AUDIT = secrets.SystemRandom()
 
 
 def check_not_banned(worker: Account, row: WorkerSkill | None) -> None:
@@ -233,6 +245,29 @@ def _too_fast(session: Session, project: Project, assignment: Assignment, *, now
     return True
 
 
+def on_prediction(session: Session, task: Task, *, now: datetime) -> None:
+    """A model's prediction for ``task`` was recorded (``app.annotators.service.
+    record_prediction``, in its transaction, the task row locked): the open task's consensus
+    again, with the model as one more answerer, which may complete it (auto-labelling, or
+    enough human answers that the model now agrees with). Gold tasks keep the crowd's."""
+    if task.status != TaskStatus.open or task.is_gold:
+        return
+    project = session.get_one(Project, task.project_id)
+    engine = _engine(session, project, task)
+    _update_consensus(
+        session, project, engine, task, None, quality_settings.current(session), now=now
+    )
+
+
+def _predicted(session: Session, task_id: str) -> list[TaskAnswer]:
+    """The task's predictions by live models, as answers of the models: weighted by the
+    models' fitted skills (none before a fit has measured them), never judged, never paid."""
+    return [
+        TaskAnswer(p.model_id, p.answer, MODEL_PRIOR_ACCURACY, model=True)
+        for p in predictions_for(session, [task_id])[task_id]
+    ]
+
+
 def refresh_task(session: Session, task: Task, *, now: datetime) -> None:
     """Recompute an open task's consensus with the current skills (after a re-estimation)."""
     project = session.get_one(Project, task.project_id)
@@ -268,9 +303,13 @@ def _evidence(
     if not isinstance(engine, ClassificationEngine) or len(answers) < 2:
         return {}  # an answer alone has no one else to be checked against
     index = {lab: i for i, lab in enumerate(engine.labels)}
+    # People's answers come first, then the models' (who vouch as their fit says, and are
+    # never graded themselves).
+    people = list(task_answers[: len(answers)])
+    beliefs = engine.leave_one_out(task_answers)[: len(answers)]
     return {
         a.id: (loo, index[t.answer["label"]])
-        for a, t, loo in zip(answers, task_answers, engine.leave_one_out(task_answers), strict=True)
+        for a, t, loo in zip(answers, people, beliefs, strict=True)
         if t.answer.get("label") in index
     }
 
@@ -287,7 +326,8 @@ def _update_consensus(
 ) -> None:
     batch = session.get_one(Batch, task.batch_id)
     answers, skills = _answers(session, project.id, task.id, assignment)
-    task_answers = _task_answers(engine, answers, skills)
+    predicted = _predicted(session, task.id)
+    task_answers = [*_task_answers(engine, answers, skills), *predicted]
     consensus = engine.consensus(task_answers)
     task.consensus, task.confidence, task.object_confidences = (
         consensus.answer,
@@ -300,12 +340,34 @@ def _update_consensus(
             evidence = _evidence(engine, task_answers, answers)
             _judge(session, project, engine, consensus, [assignment], thresholds, evidence, now=now)
         return
+    # Only people count toward overlap.min and overlap.max; a model's vote only makes the
+    # consensus surer (or less sure) — unless auto-labelling lets it finish a task alone.
     n = len(answers)
+    if not n:
+        if predicted and _auto_label(project, batch, task, consensus):
+            complete_task(session, task, now=now)
+            task.labeled_by = LABELED_BY_MODEL
+        return
     confident = n >= (batch.overlap_min or 1) and consensus.confidence >= (batch.confidence or 1.0)
     if n and (confident or n >= (batch.overlap_max or 0)):
         complete_task(session, task, now=now)
         evidence = _evidence(engine, task_answers, answers)
         _judge(session, project, engine, consensus, answers, thresholds, evidence, now=now)
+
+
+def _auto_label(project: Project, batch: Batch, task: Task, consensus: Consensus) -> bool:
+    """Whether the models complete this task alone: auto-labelling is on, their consensus
+    reaches the batch's target, and the task is not drawn for audit. The draw is made once,
+    the first time the models are sure enough, and kept (``tasks.audit``): an audited task goes
+    to people like any other (nothing in a lease tells it apart), and later predictions cannot
+    redraw it."""
+    if not project.auto_label or task.is_gold:
+        return False
+    if consensus.confidence < (batch.confidence or 1.0):
+        return False
+    if task.audit is None:
+        task.audit = _AUDIT.random() < project.auto_label_audit
+    return not task.audit
 
 
 def _answer_gold(
@@ -324,7 +386,10 @@ def _answer_gold(
     at once; a qualified worker's mixed-in gold is judged a moment later by ``grade_gold_due``,
     away from its submit, so no figure or ban the worker sees moves with that submit."""
     answers, skills = _answers(session, project.id, task.id, assignment)
-    crowd = engine.consensus(_task_answers(engine, answers, skills))
+    # The models' predictions too, as for a real task: the same reads, the same latency.
+    crowd = engine.consensus(
+        [*_task_answers(engine, answers, skills), *_predicted(session, task.id)]
+    )
     task.consensus, task.confidence = crowd.answer, crowd.confidence
     if gold.qualifying(project, skills.get(assignment.worker_id)):
         _judge_gold(session, project, engine, task, assignment, thresholds, now=now)
@@ -457,6 +522,8 @@ def ban_if_due(
 def complete_task(session: Session, task: Task, *, now: datetime) -> None:
     task.status, task.completed_at = TaskStatus.completed, now
     queue.remove(session, task.id)
+    requester_id = session.get_one(Batch, task.batch_id).requester_id
+    webhook_events.task_completed(session, task, requester_id, now=now)
     # No counter on the batch (a hot row every completion would queue on): its completed tasks
     # are counted where read (app.models.task.completed_in). The batch itself completes once every
     # answer also has its verdict (batches.settle_due).

@@ -35,7 +35,7 @@ from app.quality import service as quality_service
 from payments.money import format_usd
 
 _LEASE = "SELECT tessera_lease(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-_SUBMIT = "SELECT tessera_submit(%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+_SUBMIT = "SELECT tessera_submit(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 
 
 @dataclass(frozen=True)
@@ -173,8 +173,20 @@ class HotPath:
     ) -> Done:
         """``(status, JSON body)`` of the submit, or None: the caller runs the service. A grade
         that may ban (rare) is decided by the service in a second round trip."""
+        # The ids of the webhook events this submit may cause, in the order they happen
+        # (written only if a webhook subscribes, app.webhooks.events).
+        events = (new_id("evt"), new_id("evt"))
         r = self._call(
-            _SUBMIT, (key[0], key[1], assignment_id, Jsonb(answer), now, *_limit_params(limit, now))
+            _SUBMIT,
+            (
+                key[0],
+                key[1],
+                assignment_id,
+                Jsonb(answer),
+                now,
+                *_limit_params(limit, now),
+                *events,
+            ),
         )
         if r.get("rate_limited"):
             raise ratelimit.refusal(limit, now=now, what="answers")

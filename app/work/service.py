@@ -32,6 +32,7 @@ from app.projects.errors import ProjectNotFound
 from app.quality import gold
 from app.quality import service as quality_service
 from app.quality import settings as quality_settings
+from app.webhooks import events as webhook_events
 from app.work import queue
 from app.work.errors import (
     AssignmentClosed,
@@ -175,6 +176,10 @@ def submit(
             assignment.status, assignment.submitted_at = AssignmentStatus.submitted, now
             assignment.auto_accept_at = now + timedelta(seconds=loaded.project.auto_accept_s)
             task.answer_count += 1
+            # Before on_answer: the task's completion, if this answer completes it, comes after.
+            webhook_events.assignment_submitted(
+                session, assignment, loaded.project.requester_id, now=now
+            )
             # No flush: the assignment and the task are written once each, at commit.
             quality_service.on_answer(session, assignment, task, now=now, loaded=loaded)
     if expired:

@@ -30,6 +30,7 @@ from tessera.client.errors import (
 )
 from tessera.client.sync import Client
 from tessera.client.upload import UploadReport
+from tessera.client.webhooks import SignatureError, verify_signature
 
 __all__ = [
     "NO_RETRY",
@@ -46,10 +47,12 @@ __all__ = [
     "RateLimited",
     "RetryPolicy",
     "ServerError",
+    "SignatureError",
     "TesseraError",
     "Unauthorized",
     "Unprocessable",
     "UnsupportedMediaType",
     "UploadReport",
     "models",
+    "verify_signature",
 ]

@@ -136,6 +136,16 @@ class AsyncClient:
     async def add_gold(self, project_id: str, image: ops.ImageSource, answer: Any) -> m.Gold:
         return await self.run(ops.add_gold(project_id, image, answer))
 
+    async def import_gold(
+        self,
+        project_id: str,
+        files: Sequence[ops.ImageSource],
+        *,
+        labels_format: str | None = None,
+    ) -> m.GoldImport:
+        """Gold tasks from images and label files (or a dataset zip), as ``Client.import_gold``."""
+        return await self.run(ops.import_gold(project_id, files, labels_format))
+
     async def create_model(
         self, project_id: str, spec: Mapping[str, Any]
     ) -> m.AnnotatorModelCreated:
@@ -179,6 +189,7 @@ class AsyncClient:
         chunk_files: int = 64,
         chunk_bytes: int = 32 * 1024 * 1024,
         progress: Progress | None = None,
+        labels: str | Path | None = None,
     ) -> UploadReport:
         """``Client.upload_batch``: hashing and the manifest run in threads, the requests on
         this event loop."""
@@ -196,6 +207,7 @@ class AsyncClient:
             chunk_files=chunk_files,
             chunk_bytes=chunk_bytes,
             progress=progress,
+            labels=labels,
         )
         return await asyncio.to_thread(uploader.run)
 
@@ -341,3 +353,55 @@ class AsyncClient:
 
     async def admin_stats(self) -> Any:
         return await self.run(ops.admin_stats())
+
+    # Webhooks
+    async def create_webhook(
+        self, url: str, events: Sequence[str], *, secret: str | None = None
+    ) -> m.Webhook:
+        return await self.run(ops.create_webhook(url, events, secret))
+
+    def webhooks(self, *, limit: int | None = None) -> AsyncIterator[m.Webhook]:
+        return self._iterate(lambda c: ops.list_webhooks(c, limit))
+
+    async def get_webhook(self, webhook_id: str) -> m.Webhook:
+        return await self.run(ops.get_webhook(webhook_id))
+
+    async def delete_webhook(self, webhook_id: str) -> None:
+        await self.run(ops.delete_webhook(webhook_id))
+
+    async def ping_webhook(self, webhook_id: str) -> m.Ping:
+        return await self.run(ops.ping_webhook(webhook_id))
+
+    def webhook_deliveries(
+        self, webhook_id: str, *, limit: int | None = None
+    ) -> AsyncIterator[m.WebhookDelivery]:
+        return self._iterate(lambda c: ops.webhook_deliveries(webhook_id, c, limit))
+
+    # Annotation assistants
+    async def box_to_polygon(
+        self, assignment_id: str, box: Sequence[float], label: str
+    ) -> m.AssistAnswer:
+        body = {"assignment_id": assignment_id, "box": list(box), "label": label}
+        return await self.run(ops.assist("box_to_polygon", body))
+
+    async def box_to_mask(
+        self, assignment_id: str, box: Sequence[float], label: str
+    ) -> m.AssistAnswer:
+        body = {"assignment_id": assignment_id, "box": list(box), "label": label}
+        return await self.run(ops.assist("box_to_mask", body))
+
+    async def superpixel(
+        self, assignment_id: str, point: Sequence[float], label: str, *, segments: int = 400
+    ) -> m.AssistAnswer:
+        body = {
+            "assignment_id": assignment_id,
+            "point": list(point),
+            "label": label,
+            "segments": segments,
+        }
+        return await self.run(ops.assist("superpixel", body))
+
+    async def snap(
+        self, assignment_id: str, point: Sequence[float], *, radius: float | None = None
+    ) -> m.Snap:
+        return await self.run(ops.snap(assignment_id, point, radius))

@@ -107,6 +107,8 @@ class Project(Model):
     auto_accept_s: int
     min_answer_s: int
     fast_answers_to_ban: int
+    auto_label: bool = False
+    auto_label_audit: float = 0.1
     status: str
     created_at: datetime
     updated_at: datetime
@@ -126,6 +128,7 @@ class AnnotatorModel(Model):
     fitted_at: datetime | None = None
     predictions: int = 0
     failed_calls: int = 0
+    last_error: str | None = None
     created_at: datetime
 
 
@@ -211,6 +214,7 @@ class BatchImages(Model):
     present: list[AddedImage]
     duplicates: list[dict[str, str]]
     skipped: list[dict[str, str]]
+    labels: list[dict[str, Any]] = []
 
 
 class Gold(Model):
@@ -222,6 +226,25 @@ class Gold(Model):
     answer: dict[str, Any]
     created_at: datetime
     pre_annotation: dict[str, Any] | None = None
+
+
+class GoldImport(Model):
+    schema_name = "GoldImportOut"
+    items: list[Gold]
+    labels: list[dict[str, Any]]
+    duplicates: list[dict[str, str]]
+    skipped: list[dict[str, str]]
+
+
+class PredictionStart(Model):
+    """The model's prediction an answer started from, and how much of it the answer kept."""
+
+    schema_name = "PredictionStart"
+    model_id: str
+    model_score: float
+    agreement: float
+    unchanged: bool
+    measure: str
 
 
 class ResultAnswer(Model):
@@ -237,6 +260,8 @@ class ResultAnswer(Model):
     appeal_message: str | None = None
     appealed_at: datetime | None = None
     appeal_outcome: str | None = None
+    prediction: PredictionStart | None = None
+    """Set when the answer started from a model's prediction."""
 
 
 class Result(Model):
@@ -252,6 +277,7 @@ class Result(Model):
     confidence: float | None
     answer_count: int
     completed_at: datetime | None = None
+    labeled_by: str | None = None
     answers: list[ResultAnswer] | None = None
 
 
@@ -393,6 +419,51 @@ class LedgerCheck(Model):
     accounts: int
     total: Decimal
     violations: list[str]
+
+
+class Webhook(Model):
+    schema_name = "WebhookOut"
+    id: str
+    url: str
+    events: list[str]
+    created_at: datetime
+    secret: str | None = None
+    """Only when just created: keep it, it is not shown again."""
+
+
+class WebhookDelivery(Model):
+    schema_name = "DeliveryOut"
+    event_id: str
+    event_type: str
+    status: str
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime | None
+    last_attempt_at: datetime | None
+    response_status: int | None
+    error: str | None
+    delivered_at: datetime | None
+
+
+class Ping(Model):
+    schema_name = "PingOut"
+    event_id: str
+    status: str
+
+
+class AssistAnswer(Model):
+    schema_name = "AssistAnswer"
+    tool: str
+    answer: dict[str, Any]
+    """A valid answer in the project's shape holding the suggested shape only."""
+    area: int
+
+
+class Snap(Model):
+    schema_name = "SnapOut"
+    tool: str = "snap"
+    point: list[float]
+    snapped: bool
 
 
 ALL_MODELS: tuple[type[Model], ...] = tuple(

@@ -174,6 +174,19 @@ def add_gold(project_id: str, image: ImageSource, answer: Any) -> Op[m.Gold]:
     )
 
 
+def import_gold(
+    project_id: str, files: Sequence[ImageSource], labels_format: str | None = None
+) -> Op[m.GoldImport]:
+    """Images and label files (or zips of them): each image a file answers becomes gold."""
+    return Op(
+        "POST",
+        f"/v1/projects/{project_id}/gold/import",
+        model(m.GoldImport),
+        files=image_files(files),
+        data={"labels_format": labels_format} if labels_format else None,
+    )
+
+
 def create_model(project_id: str, spec: Mapping[str, Any]) -> Op[m.AnnotatorModelCreated]:
     return Op(
         "POST", f"/v1/projects/{project_id}/models", model(m.AnnotatorModelCreated), json=dict(spec)
@@ -412,3 +425,48 @@ def verify_ledger() -> Op[m.LedgerCheck]:
 
 def admin_stats() -> Op[Any]:
     return Op("GET", "/v1/admin/stats", raw_json)
+
+
+# Webhooks
+def create_webhook(url: str, events: Sequence[str], secret: str | None) -> Op[m.Webhook]:
+    body: dict[str, Any] = {"url": url, "events": list(events)}
+    if secret is not None:
+        body["secret"] = secret
+    return Op("POST", "/v1/webhooks", model(m.Webhook), json=body)
+
+
+def list_webhooks(cursor: Cursor, limit: int | None) -> Op[PageOf]:
+    return Op("GET", "/v1/webhooks", page(m.Webhook), params={"cursor": cursor, "limit": limit})
+
+
+def get_webhook(webhook_id: str) -> Op[m.Webhook]:
+    return Op("GET", f"/v1/webhooks/{webhook_id}", model(m.Webhook))
+
+
+def delete_webhook(webhook_id: str) -> Op[None]:
+    return Op("DELETE", f"/v1/webhooks/{webhook_id}", nothing)
+
+
+def ping_webhook(webhook_id: str) -> Op[m.Ping]:
+    return Op("POST", f"/v1/webhooks/{webhook_id}/ping", model(m.Ping))
+
+
+def webhook_deliveries(webhook_id: str, cursor: Cursor, limit: int | None) -> Op[PageOf]:
+    return Op(
+        "GET",
+        f"/v1/webhooks/{webhook_id}/deliveries",
+        page(m.WebhookDelivery),
+        params={"cursor": cursor, "limit": limit},
+    )
+
+
+# Annotation assistants (a worker, on a task it holds)
+def assist(tool: str, body: Mapping[str, Any]) -> Op[m.AssistAnswer]:
+    return Op("POST", f"/v1/assist/{tool}", model(m.AssistAnswer), json=dict(body))
+
+
+def snap(assignment_id: str, point: Sequence[float], radius: float | None) -> Op[m.Snap]:
+    body: dict[str, Any] = {"assignment_id": assignment_id, "point": list(point)}
+    if radius is not None:
+        body["radius"] = radius
+    return Op("POST", "/v1/assist/snap", model(m.Snap), json=body)

@@ -157,6 +157,17 @@ class Client:
     def add_gold(self, project_id: str, image: ops.ImageSource, answer: Any) -> m.Gold:
         return self.run(ops.add_gold(project_id, image, answer))
 
+    def import_gold(
+        self,
+        project_id: str,
+        files: Sequence[ops.ImageSource],
+        *,
+        labels_format: str | None = None,
+    ) -> m.GoldImport:
+        """Gold tasks from images and label files (or a dataset zip): each image a label file
+        answers becomes gold; ``labels`` reports what did not match."""
+        return self.run(ops.import_gold(project_id, files, labels_format))
+
     def create_model(self, project_id: str, spec: Mapping[str, Any]) -> m.AnnotatorModelCreated:
         """Attach a model: ``{"kind": "http", "name", "url"}`` or ``{"kind": "builtin",
         "name"}``; an http model's ``signing_secret`` is in this answer only."""
@@ -201,10 +212,13 @@ class Client:
         chunk_files: int = 64,
         chunk_bytes: int = 32 * 1024 * 1024,
         progress: Progress | None = None,
+        labels: str | Path | None = None,
     ) -> UploadReport:
         """Upload a folder, a zip, a URL list (``.txt``, one per line) or a list of paths into
         a new draft batch, in parallel chunks, streaming each file; resumable: run it again with
-        the same manifest after a crash and it sends only what the batch does not hold yet."""
+        the same manifest after a crash and it sends only what the batch does not hold yet.
+        ``labels``: a COCO JSON beside the images, imported as their pre-annotations (each chunk
+        carries its images' part; ``report.labels`` is the service's report per file)."""
         uploader = Uploader(
             self.run,
             project_id,
@@ -214,6 +228,7 @@ class Client:
             chunk_files=chunk_files,
             chunk_bytes=chunk_bytes,
             progress=progress,
+            labels=labels,
         )
         return uploader.run()
 
@@ -411,3 +426,65 @@ class Client:
 
     def admin_stats(self) -> Any:
         return self.run(ops.admin_stats())
+
+    # Webhooks
+    def create_webhook(
+        self, url: str, events: Sequence[str], *, secret: str | None = None
+    ) -> m.Webhook:
+        """Register ``url`` for ``events``; the returned ``secret`` is shown this once."""
+        return self.run(ops.create_webhook(url, events, secret))
+
+    def webhooks(self, *, limit: int | None = None) -> Iterator[m.Webhook]:
+        return self._iterate(lambda c: ops.list_webhooks(c, limit))
+
+    def get_webhook(self, webhook_id: str) -> m.Webhook:
+        return self.run(ops.get_webhook(webhook_id))
+
+    def delete_webhook(self, webhook_id: str) -> None:
+        self.run(ops.delete_webhook(webhook_id))
+
+    def ping_webhook(self, webhook_id: str) -> m.Ping:
+        """Queue a signed ``ping`` event to the webhook; see ``webhook_deliveries``."""
+        return self.run(ops.ping_webhook(webhook_id))
+
+    def webhook_deliveries(
+        self, webhook_id: str, *, limit: int | None = None
+    ) -> Iterator[m.WebhookDelivery]:
+        return self._iterate(lambda c: ops.webhook_deliveries(webhook_id, c, limit))
+
+    # Annotation assistants: suggestions for the task a lease holds (docs/ASSIST.md)
+    def box_to_polygon(
+        self, assignment_id: str, box: Sequence[float], label: str
+    ) -> m.AssistAnswer:
+        """An outline of the object in ``box`` ([x, y, w, h]) as a polygon answer."""
+        return self.run(
+            ops.assist(
+                "box_to_polygon", {"assignment_id": assignment_id, "box": list(box), "label": label}
+            )
+        )
+
+    def box_to_mask(self, assignment_id: str, box: Sequence[float], label: str) -> m.AssistAnswer:
+        """The object in ``box`` as a segmentation answer (a mask with the label's value)."""
+        return self.run(
+            ops.assist(
+                "box_to_mask", {"assignment_id": assignment_id, "box": list(box), "label": label}
+            )
+        )
+
+    def superpixel(
+        self, assignment_id: str, point: Sequence[float], label: str, *, segments: int = 400
+    ) -> m.AssistAnswer:
+        """The superpixel under ``point`` as a segmentation answer."""
+        body = {
+            "assignment_id": assignment_id,
+            "point": list(point),
+            "label": label,
+            "segments": segments,
+        }
+        return self.run(ops.assist("superpixel", body))
+
+    def snap(
+        self, assignment_id: str, point: Sequence[float], *, radius: float | None = None
+    ) -> m.Snap:
+        """The nearest strong edge to ``point`` within ``radius`` pixels."""
+        return self.run(ops.snap(assignment_id, point, radius))

@@ -61,6 +61,9 @@ class UploadReport:
     """Source key → why the service refused that image."""
     duplicates: int = 0
     """Images whose bytes repeat another image of the upload (one task for them all)."""
+    labels: list[dict[str, Any]] = field(default_factory=list)
+    """With ``labels=``: the service's report per label file sent (``upload_report.labels``):
+    images matched, objects read, and what did not fit."""
 
     @property
     def ok(self) -> bool:
@@ -76,6 +79,7 @@ class UploadReport:
             "already_done": self.already_done,
             "duplicates": self.duplicates,
             "refused": self.refused,
+            "labels": self.labels,
         }
 
 
@@ -200,8 +204,10 @@ class Uploader:
         chunk_files: int,
         chunk_bytes: int,
         progress: Progress | None,
+        labels: str | Path | None = None,
     ) -> None:
         self._run = run
+        self.labels = CocoLabels(Path(labels)) if labels is not None else None
         self.project_id = project_id
         self.source = source
         self.manifest_path = (
@@ -258,6 +264,9 @@ class Uploader:
         with ThreadPoolExecutor(self.parallel) as pool:
             for _ in pool.map(lambda c: self._add(c, manifest, report), chunks):
                 pass
+        if self.labels is not None and report.batch_id:
+            batch: m.Batch = self._run(ops.get_batch(report.batch_id))
+            report.labels = list(batch.upload_report.get("labels", []))
         return report
 
     def _sha(self, item: Item, manifest: Manifest) -> str:
@@ -307,6 +316,10 @@ class Uploader:
             for i in chunk
             if i.path is not None
         ]
+        if self.labels is not None:
+            part = self.labels.subset([i.name for i in chunk])
+            if part is not None:
+                sources.append((self.labels.part_name, part))
         if create:
             return ops.create_batch(self.project_id, sources, json=None, key=key)
         return ops.add_images(batch_id, sources, json=None, key=key)
@@ -366,6 +379,48 @@ class Uploader:
             manifest.write(*entries)
             self._tick(len(chunk))
             return
+
+
+class CocoLabels:
+    """A COCO JSON of labels for the images of an upload. Each chunk carries the part of it
+    about its own images (every category, those images, their annotations), so the service
+    reads each image's labels in the request that brings the image, whatever the chunking,
+    and a resumed upload sends the labels of exactly the images it sends."""
+
+    def __init__(self, path: Path) -> None:
+        try:
+            self.coco: dict[str, Any] = json.loads(path.read_bytes())
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{path}: not a readable COCO JSON ({exc})") from None
+        if not isinstance(self.coco, dict) or not isinstance(self.coco.get("images"), list):
+            raise ValueError(f"{path}: a COCO JSON has an images list")
+        self.part_name = path.name if path.suffix.lower() == ".json" else f"{path.name}.json"
+        self._by_name: dict[str, list[dict[str, Any]]] = {}
+        for image in self.coco["images"]:
+            name = str(image.get("file_name", "")) if isinstance(image, dict) else ""
+            for key in {name, name.rsplit("/", 1)[-1]}:
+                self._by_name.setdefault(key, []).append(image)
+        self._annotations: dict[Any, list[Any]] = {}
+        for ann in self.coco.get("annotations") or []:
+            if isinstance(ann, dict):
+                self._annotations.setdefault(ann.get("image_id"), []).append(ann)
+
+    def subset(self, names: Sequence[str]) -> bytes | None:
+        """The COCO JSON of these images (by file name, or base name), or None if it has none."""
+        images: dict[int, dict[str, Any]] = {}
+        for name in names:
+            for key in (name, name.rsplit("/", 1)[-1]):
+                for image in self._by_name.get(key, []):
+                    images[id(image)] = image
+        if not images:
+            return None
+        chosen = list(images.values())
+        part = {k: v for k, v in self.coco.items() if k not in ("images", "annotations")}
+        part["images"] = chosen
+        part["annotations"] = [
+            a for image in chosen for a in self._annotations.get(image.get("id"), [])
+        ]
+        return json.dumps(part, separators=(",", ":")).encode()
 
 
 class _LazyFile:

@@ -141,6 +141,22 @@ def test_accuracy_rises_as_the_consensus_grows(client: TestClient, clock: FakeCl
 
 
 class TestClassifier:
+    def test_features_are_computed_once_per_image(self) -> None:
+        rng = np.random.default_rng(9)
+        data = {"a" * 64: picture("warm", rng), "b" * 64: picture("striped", rng)}
+        loads: list[str] = []
+
+        def load(sha256: str) -> bytes:
+            loads.append(sha256)
+            return data[sha256]
+
+        first = [classifier.features_of(k, load) for k in data]
+        again = [classifier.features_of(k, load) for k in data]
+        assert loads == list(data)
+        for x, y, raw in zip(first, again, data.values(), strict=True):
+            assert np.array_equal(x, y)
+            assert np.array_equal(x, classifier.features(raw))
+
     def test_multilabel(self) -> None:
         rng = np.random.default_rng(3)
         kinds = ["warm", "leafy", "striped"] * 8

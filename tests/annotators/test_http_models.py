@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,72 +20,16 @@ from app.annotators.delivery import MAX_ATTEMPTS, CallSettings
 from app.annotators.service import predictions_for
 from app.core import signatures
 from app.models import ModelCall, Task
-from tessera.client import Client
+from app.webhooks import signing as webhook_signing
+from tessera.client import Client, verify_signature
+from tests.annotators.conftest import EXAMPLE, Server
 from tests.client.conftest import Live
 from tests.conftest import FakeClock
 from tests.factories import make_project, open_batch, png, signup
 from workers.annotators import CallModels
 from workers.runner import run_pass
 
-DOCS = Path(__file__).parents[2] / "docs" / "MODELS.md"
 CLASSES = {"type": "classification", "labels": ["red", "green", "blue"]}
-
-
-def example_server() -> dict[str, Any]:
-    """The example model server's code, exactly as docs/MODELS.md shows it."""
-    text = DOCS.read_text().split("## Example server", 1)[1]
-    code = text.split("```python\n", 1)[1].split("```", 1)[0]
-    namespace: dict[str, Any] = {"__name__": "model_server"}
-    exec(compile(code, str(DOCS), "exec"), namespace)
-    return namespace
-
-
-EXAMPLE = example_server()
-
-
-@dataclass
-class Server:
-    url: str
-    handler: Any
-    requests: list[dict[str, Any]] = field(default_factory=list)
-
-    def knows(self, secret: str | None) -> None:
-        """Give the server the model's signing secret (shown once, at attach time)."""
-        assert secret is not None
-        self.handler.secret = secret.encode()
-
-
-@pytest.fixture
-def model_server(clock: FakeClock) -> Iterator[Callable[..., Server]]:
-    """``model_server(predict=None)``: the example server on a free port; ``predict`` replaces
-    its stand-in model (to be slow, fail, or reply badly)."""
-    running: list[ThreadingHTTPServer] = []
-
-    def start(predict: Callable[[dict[str, Any]], Any] | None = None) -> Server:
-        requests: list[dict[str, Any]] = []
-
-        def recorded(task: dict[str, Any]) -> Any:
-            requests.append(task)
-            return (predict or EXAMPLE["predict"])(task)
-
-        handler = type(
-            "Handler",
-            (EXAMPLE["Handler"],),
-            {
-                "clock": staticmethod(lambda: clock().timestamp()),
-                "predict": staticmethod(recorded),
-                "log_message": lambda self, *a: None,
-            },
-        )
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=httpd.serve_forever, daemon=True).start()
-        running.append(httpd)
-        return Server(f"http://127.0.0.1:{httpd.server_address[1]}/predict", handler, requests)
-
-    yield start
-    for httpd in running:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 @dataclass
@@ -213,6 +156,14 @@ class TestSignature:
         assert not EXAMPLE["verified"](header, body, b"s3cret", 1_700_000_000 + 301)
         assert not signatures.verify("s3cret", "v1=abc", body, now=1_700_000_000)
 
+    def test_same_scheme_as_webhooks(self) -> None:
+        """One scheme for every signed outgoing call: the webhooks' signer gives the same
+        header, and the client's webhook verifier accepts a model call's signature."""
+        body = b'{"task_id":"tsk_1"}'
+        header = signatures.sign("s3cret", 1_700_000_000, body)
+        assert header == webhook_signing.sign(body, "s3cret", 1_700_000_000)
+        verify_signature(body, header, "s3cret", now=1_700_000_010)
+
 
 class TestFailures:
     def test_slow_server_times_out_and_is_retried_with_backoff_then_given_up(
@@ -282,6 +233,7 @@ class TestFailures:
         assert all(v == [] for v in app.predictions().values())
         listed = app.client.get(f"/v1/projects/{app.project['id']}/models", headers=app.requester)
         assert listed.json()["items"][0]["failed_calls"] == 2
+        assert reason in listed.json()["items"][0]["last_error"]
 
     def test_reply_not_json_fails(self, app: App) -> None:
         class NotJson(BaseHTTPRequestHandler):

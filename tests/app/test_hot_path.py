@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event, select
 
-from app.models import Task
+from app.models import Task, WebhookDelivery
 from app.quality.engine import ClassificationEngine, TaskAnswer
 from app.quality.skills import estimate
 from app.work.hotpath import HotPath
@@ -126,10 +126,17 @@ def test_the_functions_constants_are_the_pythons() -> None:
     assert skills.CONFUSION_PRIOR_MASS == 5.0
     assert "(5.0 / p_k) * 0.7" in module.HELPERS
     assert "(5.0 / p_k) * 0.3" in module.HELPERS
-    assert "(3.5 + r.right_sum) / ((3.5 + r.right_sum) + ((1.5 + r.graded) - r.right_sum))" in sql
-    assert f"g.graded >= {skills.MIN_GRADED_FOR_BAN}" in sql
-    assert f"{DEFAULT_BENEFIT_OF_DOUBT_BELOW})" in sql
-    assert f"'{service.EXCLUDED}'" in sql
+    # 0023 (webhooks) is 0022's function with the outbox writes added: the same constants.
+    webhooks = importlib.import_module("migrations.versions.2026-12-01-1710_webhooks").SUBMIT
+    for text in (sql, webhooks):
+        assert (
+            "(3.5 + r.right_sum) / ((3.5 + r.right_sum) + ((1.5 + r.graded) - r.right_sum))" in text
+        )
+        assert f"g.graded >= {skills.MIN_GRADED_FOR_BAN}" in text
+        assert f"{DEFAULT_BENEFIT_OF_DOUBT_BELOW})" in text
+        assert f"'{service.EXCLUDED}'" in text
+    assert webhooks.count("tessera_confusion") == sql.count("tessera_confusion")
+    assert "INSERT INTO webhook_deliveries" in webhooks
 
 
 @pytest.mark.postgres_only
@@ -237,3 +244,42 @@ def test_submit_with_confusion_rows_is_the_services_model(
             assert np.allclose(got.crowd, want, atol=2e-6), (i, got.crowd, want)
             assert np.allclose(got.gold, confusion_skill(before[i], 3).gold)
             assert got.gold_upper == stored[i]["gold_upper"]
+
+
+@pytest.mark.postgres_only
+def test_the_submit_function_writes_the_webhook_outbox_itself(
+    client: TestClient, calls: list[Any]
+) -> None:
+    """With webhooks registered, a submit is still one call: the function writes the
+    ``assignment.submitted`` and ``task.completed`` rows (in that order) in the same call."""
+    client.app.state.url_resolver = lambda host: ["93.184.216.34"]  # type: ignore[attr-defined]
+    requester, worker = signup(client, "requester"), signup(client, "worker")
+    r = client.post(
+        "/v1/webhooks",
+        json={
+            "url": "https://hooks.example.com/",
+            "events": ["assignment.submitted", "task.completed"],
+        },
+        headers=requester,
+    )
+    assert r.status_code == 201, r.text
+    project = make_project(client, requester, overlap={"min": 1, "max": 1})
+    open_batch(client, requester, project["id"], n_images=1)
+    lease = client.post(f"/v1/projects/{project['id']}/assignments", headers=worker).json()
+    calls.clear()
+    r = client.post(
+        f"/v1/assignments/{lease['id']}/submit", json={"answer": {"label": "dog"}}, headers=worker
+    )
+    assert r.status_code == 200, r.text
+    assert "orm" not in calls, calls
+    assert len(calls) == 1, calls
+    assert "fallback" not in calls[0], calls
+    with client.app.state.sessionmaker() as session:  # type: ignore[attr-defined]
+        rows = session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.event_id)).all()
+    assert [d.event_type for d in rows] == ["assignment.submitted", "task.completed"]
+    submitted, completed = rows[0].payload, rows[1].payload
+    assert submitted["assignment_id"] == lease["id"]
+    assert submitted["submitted_at"] == r.json()["submitted_at"]
+    assert completed["answer"] == {"label": "dog"}
+    assert completed["answer_count"] == 1
+    assert {d.order_key for d in rows} == {submitted["batch_id"]}

@@ -9,6 +9,7 @@ consensus (exported with no labels: imported as no pre-annotation).
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
@@ -17,6 +18,7 @@ from dataclasses import replace
 from typing import Any
 from xml.etree import ElementTree
 
+import httpx
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
@@ -26,9 +28,13 @@ from sqlalchemy import select
 from app.annotations import annotation_kind
 from app.exports import ExportItem, export, formats_for
 from app.exports.shapes import Shape
+from app.images import ImageLimits, fetch_image
 from app.models import Task
+from tests.conftest import FakeClock
 from tests.exports.sample import IMAGES, SPECS, Sample, sample
 from tests.factories import make_project, signup, zip_of
+from workers.images import FetchImages
+from workers.runner import run_pass
 
 CASES = [(kind, fmt) for kind in SPECS for fmt in formats_for(kind)]
 LOSSY = {("polygon", "voc")}
@@ -328,3 +334,116 @@ def test_images_added_to_a_draft_bring_their_labels(client: TestClient) -> None:
     report = r.json()["batch"]["upload_report"]
     assert len(report["labels"]) == 5
     assert report["skipped"] == []  # an empty label file is read: "no objects"
+
+
+def test_labels_beside_a_url_list(client: TestClient, clock: FakeClock) -> None:
+    data = sample("bbox")
+    served = {f"/{i.task_id}.img": data.images[i.task_id] for i in data.items}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = served.get(request.url.path)
+        return httpx.Response(200, content=body) if body else httpx.Response(404)
+
+    def fetcher(url: str, limits: ImageLimits) -> bytes:
+        with httpx.Client(transport=httpx.MockTransport(handler)) as mock:
+            return fetch_image(url, limits, client=mock, resolver=lambda host: ["93.184.216.34"])
+
+    client.app.state.url_resolver = lambda host: ["93.184.216.34"]  # type: ignore[attr-defined]
+    coco = data.export("coco", images=False)
+    yolo = zipfile.ZipFile(io.BytesIO(data.export("yolo", images=False)))
+    requester = signup(client, "requester")
+    project = make_project(client, requester, annotation=data.spec.model_dump(exclude_none=True))
+    body = {
+        "images": [
+            {"url": f"https://images.example.com/{i.task_id}.img", "name": i.image_name}
+            for i in data.items
+        ],
+        "labels": [
+            {"name": "annotations/instances_default.json", "data_base64": _b64(coco)},
+            {"name": "labels/val/cat.txt", "data_base64": _b64(yolo.read("labels/val/cat.txt"))},
+            {"name": "classes.txt", "data_base64": _b64(yolo.read("classes.txt"))},
+        ],
+    }
+    r = client.post(f"/v1/projects/{project['id']}/batches", headers=requester, json=body)
+    assert r.status_code == 201, r.text
+    batch = r.json()["id"]
+    report = {e["file"]: e for e in r.json()["upload_report"]["labels"]}
+    assert "problems" not in report["annotations/instances_default.json"]
+    assert "size is unknown until it is downloaded" in report["labels/val/cat.txt"]["problems"][0]
+    store = client.app.state.image_store  # type: ignore[attr-defined]
+    run_pass(
+        client.app.state.sessionmaker,  # type: ignore[attr-defined]
+        [FetchImages(store, ImageLimits(), fetcher)],
+        clock(),
+    )
+    pre = _pre_annotations(client, batch)
+    assert set(pre) == {i.image_name for i in data.items}
+    for entry in data.items:
+        got, truth = pre[entry.image_name], entry.answer
+        if truth is None:
+            assert got is None
+            continue
+        _same_shapes(
+            _shapes(data, entry.image_name, truth),
+            _shapes(data, entry.image_name, got),
+            0.5,
+            entry.image_name,
+        )
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+@pytest.mark.parametrize(
+    ("kind", "fmt"),
+    [
+        ("keypoints", "coco"),
+        ("segmentation", "masks"),
+        ("bbox", "yolo"),
+        ("classification", "folders"),
+    ],
+)
+def test_gold_from_a_dataset(client: TestClient, kind: str, fmt: str) -> None:
+    data = sample(kind)
+    requester = signup(client, "requester")
+    project = make_project(client, requester, annotation=data.spec.model_dump(exclude_none=True))
+    files = [("files", (f"gold {fmt}.zip", data.export(fmt), "application/zip"))]
+    r = client.post(f"/v1/projects/{project['id']}/gold/import", files=files, headers=requester)
+    assert r.status_code == 201, r.text
+    body = r.json()
+    answered = [i for i in data.items if i.answer is not None]
+    assert [g["image_name"] for g in body["items"]] == [i.image_name for i in answered]
+    for gold, entry in zip(body["items"], answered, strict=True):
+        _same_shapes(
+            _shapes(data, entry.image_name, entry.answer),
+            _shapes(data, entry.image_name, gold["answer"]),
+            0.5,
+            entry.image_name,
+        )
+    problems = [p for e in body["labels"] for p in e.get("problems", [])]
+    if fmt == "folders":
+        assert problems == []  # the image without consensus is not in the export at all
+    else:  # the manifest says it had no consensus: its empty labels are not a known answer
+        assert problems == ["chat été/猫 1.png: no label file answers it; not made gold"]
+
+
+def test_gold_needs_an_answer_and_a_readable_file(client: TestClient) -> None:
+    data = sample("bbox")
+    requester = signup(client, "requester")
+    project = make_project(client, requester, annotation=data.spec.model_dump(exclude_none=True))
+    url = f"/v1/projects/{project['id']}/gold/import"
+    image = ("files", ("cat.jpg", data.images["tsk_0"], "image/jpeg"))
+    r = client.post(url, files=[image], headers=requester)
+    assert r.status_code == 422
+    assert r.json()["type"].endswith("/empty-upload")
+    assert r.json()["labels"][0]["problems"] == ["cat.jpg: no label file answers it; not made gold"]
+    broken = ("files", ("coco.json", b"{", "application/json"))
+    r = client.post(url, files=[image, broken], headers=requester)
+    assert r.status_code == 422
+    assert r.json()["type"].endswith("/label-file-invalid")
+    empty = {"images": [{"id": 1, "file_name": "cat.jpg"}], "annotations": [], "categories": []}
+    nothing = ("files", ("coco.json", json.dumps(empty).encode(), "application/json"))
+    r = client.post(url, files=[image, nothing], headers=requester)
+    assert r.status_code == 201, r.text
+    assert r.json()["items"][0]["answer"] == {"objects": []}  # "no object here" is an answer

@@ -173,3 +173,75 @@ def test_exit_codes_a_script_can_rely_on(cli: CLI, tmp_path: Path) -> None:
     help_text = cli.run("--help").stdout
     for command in ("serve", "worker", "aggregate", "batch", "project", "login"):
         assert command in help_text
+
+
+BOX_SPEC = {
+    "name": "Cars",
+    "annotation": {"type": "bbox", "labels": ["car", "person"]},
+    "reward": "0.05",
+    "overlap": {"min": 1, "max": 1},
+    "gold_rate": 0,
+}
+
+
+def test_batch_upload_with_coco_labels_beside_the_images(
+    cli: CLI, live: Live, tmp_path: Path
+) -> None:
+    """``--labels coco.json``: each chunk carries its own images' part of the file, so every
+    image gets its boxes as a pre-annotation whatever the chunking; what does not fit is
+    reported per file (a category that is not a project label, an image not uploaded)."""
+    account = cli.json("signup", "Rita")
+    spec = tmp_path / "cars.json"
+    spec.write_text(json.dumps(BOX_SPEC))
+    project = cli.json("project", "create", str(spec), "--api-key", account["api_key"])
+    paths = write_images(tmp_path / "photos", 10)
+    names = [p.relative_to(tmp_path / "photos").as_posix() for p in paths]
+    coco = {
+        "images": [
+            {"id": i + 1, "file_name": name, "width": 8 + i % 5, "height": 8}
+            for i, name in enumerate([*names, "missing.png"])
+        ],
+        "categories": [{"id": 1, "name": "car"}, {"id": 2, "name": "tree"}],
+        "annotations": [
+            {"id": 1, "image_id": i + 1, "category_id": 1, "bbox": [1, 1, 4, 3]}
+            for i in range(len(names))
+        ]
+        + [{"id": 99, "image_id": 1, "category_id": 2, "bbox": [0, 0, 2, 2]}],
+    }
+    labels = tmp_path / "coco.json"
+    labels.write_text(json.dumps(coco))
+    done = cli.run(
+        "batch", "upload", project["id"], str(tmp_path / "photos"), "--labels", str(labels),
+        "--chunk-files", "3", "--json", "--api-key", account["api_key"],
+    )  # fmt: skip
+    report = json.loads(done.stdout)
+    assert report["added"] == 10
+    assert len(report["labels"]) == 4  # one entry per chunk's part of the file
+    assert sum(entry["images"] for entry in report["labels"]) == 10
+    problems = " ".join(p for entry in report["labels"] for p in entry.get("problems", []))
+    assert "tree" in problems
+    with Client(live.url, account["api_key"]) as requester:
+        items = list(requester.results(report["batch_id"]))
+        batch = requester.get_batch(report["batch_id"])
+    assert batch.task_count == 10
+    pre = requester_pre_annotations(live, report["batch_id"])
+    assert len(pre) == 10
+    assert all(p == {"objects": [{"label": "car", "box": [1.0, 1.0, 4.0, 3.0]}]} for p in pre)
+    assert len(items) == 10
+
+    human = cli.run(
+        "batch", "upload", project["id"], str(tmp_path / "photos"), "--labels",
+        str(tmp_path / "nope.json"), "--api-key", account["api_key"], code=2,
+    )  # fmt: skip
+    assert "nope.json" in human.stderr
+
+
+def requester_pre_annotations(live: Live, batch_id: str) -> list[Any]:
+    from sqlalchemy import select
+
+    from app.models import Task
+
+    with live.app.state.sessionmaker() as session:
+        return list(
+            session.scalars(select(Task.pre_annotation).where(Task.batch_id == batch_id)).all()
+        )

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from app.core.config import Settings
 from tessera.client import Conflict, NotFound, Unauthorized, Unprocessable, models
+from tests.assist.test_assist import BOX, scene
 from tests.conftest import FakeClock
 from tests.factories import make_operator, png
 from workers.money import ReleaseHolds
@@ -26,9 +27,6 @@ BROWSER_ONLY = {
     ("GET", "/v1/web/config"),
 }
 """Cookie sign-in and the web app's own configuration: not for scripts."""
-WEB_TOOL_PREFIXES = ("/v1/assist/",)
-"""The annotation tools' helpers (snap, box to polygon or mask, superpixels): called by the web
-app's drawing tools, not yet wrapped by the client (listed in notes/client.md)."""
 
 PROJECT: dict[str, Any] = {
     "name": "Pets",
@@ -89,6 +87,16 @@ def test_every_endpoint_once(
     other = r.create_project({**PROJECT, "name": "Gold holder"})
     gold = r.add_gold(other.id, ("gold.png", png(40, 40, (1, 2, 3))), {"label": "cat"})
     assert gold.answer == {"label": "cat"}
+    imported = r.import_gold(
+        other.id,
+        [
+            ("train/dog/a.png", png(41, 40)),
+            ("labels.csv", b"image_name,label\nnot-there.png,cat\n"),
+        ],
+        labels_format="folders",
+    )
+    assert [(g.image_name, g.answer) for g in imported.items] == [("a.png", {"label": "dog"})]
+    assert imported.labels[0]["file"] == "labels.csv"
     attached = r.create_model(project.id, {"kind": "builtin", "name": "linear"})
     assert attached.kind == "builtin"
     assert [x.id for x in r.models(project.id)] == [attached.id]
@@ -148,6 +156,43 @@ def test_every_endpoint_once(
     with zipfile.ZipFile(r.download_images(batch.id, tmp_path / "images.zip")) as zf:
         assert sum(n.endswith(".png") for n in zf.namelist()) == 4
 
+    # Webhooks
+    connect.app.state.url_resolver = lambda host: ["93.184.216.34"]
+    hook = r.create_webhook("https://hooks.example.com/t", ["batch.completed"])
+    assert hook.secret
+    assert hook.events == ["batch.completed"]
+    assert [h.id for h in r.webhooks()] == [hook.id]
+    assert r.get_webhook(hook.id).secret is None
+    assert r.ping_webhook(hook.id).status == "pending"
+    assert [d.event_type for d in r.webhook_deliveries(hook.id)] == ["ping"]
+    r.delete_webhook(hook.id)
+    with pytest.raises(NotFound):
+        r.get_webhook(hook.id)
+    with pytest.raises(Unprocessable):
+        r.create_webhook("http://10.0.0.1/", ["batch.completed"])
+
+    # Annotation assistants, for a worker holding a polygon or a segmentation task
+    scene_png, _ = scene()
+    suggested = {}
+    for annotation in ({"type": "polygon", "labels": ["blob", "other"]},
+                       {"type": "segmentation", "labels": ["other", "blob"]}):  # fmt: skip
+        shaped = r.create_project({**PROJECT, "name": annotation["type"], "annotation": annotation})
+        r.launch_batch(r.create_batch(shaped.id, [("scene.png", scene_png)]).id)
+        held = w.lease(shaped.id)
+        assert held is not None
+        if annotation["type"] == "polygon":
+            suggested["polygon"] = w.box_to_polygon(held.id, BOX, "blob")
+            snapped = w.snap(held.id, [165 + 80, 118], radius=20)
+            assert isinstance(snapped.snapped, bool)
+            assert len(snapped.point) == 2
+        else:
+            suggested["mask"] = w.box_to_mask(held.id, BOX, "blob")
+            suggested["superpixel"] = w.superpixel(held.id, [165, 118], "blob", segments=200)
+        w.release(held.id)
+    assert suggested["polygon"].answer["objects"][0]["label"] == "blob"
+    assert "mask_png_base64" in suggested["mask"].answer
+    assert suggested["superpixel"].area > 0
+
     # Operator and payouts
     assert any(row.id == w_acc.id for row in ops_client.admin_workers())
     assert ops_client.ban(w_acc.id, "testing").banned
@@ -170,7 +215,7 @@ def test_every_endpoint_once(
             for method, pattern, path in templates:
                 if method == request.method and pattern.match(request.url.path):
                     called.add((method, path))
-    everything = {(m, p) for m, _, p in templates if not p.startswith(WEB_TOOL_PREFIXES)}
+    everything = {(m, p) for m, _, p in templates}
     assert everything - BROWSER_ONLY - called == set()
 
 

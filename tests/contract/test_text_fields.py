@@ -134,6 +134,7 @@ class World:
 
 PNG_B64 = base64.b64encode(png()).decode()
 IMAGE_URL = "https://images.example/cat.png"
+LABELS_B64 = base64.b64encode(b"image_name,label\ncat.png,cat\n").decode()
 
 
 @dataclass
@@ -169,6 +170,13 @@ CASES: dict[str, Case] = {
         lambda w: "/v1/me/api-keys",
         [{"name": "ci key"}],
         listing=lambda w: "/v1/me/api-keys",
+    ),
+    "create_webhook_v1_webhooks_post": Case(
+        lambda w: w.requester,
+        lambda w: "/v1/webhooks",
+        # An IP literal on the public internet: valid without asking DNS.
+        [{"url": "https://93.184.216.34/hook", "events": ["batch.launched"], "secret": "s" * 20}],
+        listing=lambda w: "/v1/webhooks",
     ),
     "create_deposit_v1_deposits_post": Case(
         lambda w: w.requester, lambda w: "/v1/deposits", [{"amount": "10.50"}]
@@ -219,6 +227,10 @@ CASES: dict[str, Case] = {
         [
             {"images": [{"name": "cat.png", "data_base64": PNG_B64}]},
             {"images": [{"name": "cat.png", "url": IMAGE_URL}]},
+            {
+                "images": [{"name": "cat.png", "data_base64": PNG_B64}],
+                "labels": [{"name": "labels.csv", "data_base64": LABELS_B64}],
+            },
         ],
         listing=lambda w: f"/v1/projects/{w.project['id']}/batches",
     ),
@@ -228,6 +240,10 @@ CASES: dict[str, Case] = {
         [
             {"images": [{"name": "dog.png", "data_base64": PNG_B64}]},
             {"images": [{"name": "dog.png", "url": IMAGE_URL}]},
+            {
+                "images": [{"name": "dog.png", "data_base64": PNG_B64}],
+                "labels": [{"name": "labels.csv", "data_base64": LABELS_B64}],
+            },
         ],
     ),
     "create_gold_v1_projects__project_id__gold_post": Case(
