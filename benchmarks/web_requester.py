@@ -13,8 +13,13 @@ have no overlays), signs the requester in in the browser, then reports:
   the loaded tiles (new pages load on the way), p50/p95 (goal ≤ 33 ms p95), with the distance
   scrolled and how many tiles the virtual grid holds in the DOM at the end.
 
-Not measured yet: the upload of 1,000 images through the browser against the Python client.
-Chromium runs with --disable-gpu (software rendering).
+* ``upload``: ``--upload`` (1,000) new PNGs of the same size, written to a folder, uploaded into
+  a new project twice in the same run: with the Python client (``Client.upload_batch``: parallel
+  chunks, its defaults) and through the browser (the project page's file input, chunks sent one
+  after the other as the page does, until its per-file report shows); images per second each,
+  and the ratio. Each upload gets its own project and images (no image is already stored).
+
+Chromium runs with --disable-gpu (software rendering). ``--skip-gallery`` measures the upload only.
 """
 
 from __future__ import annotations
@@ -75,19 +80,31 @@ def serve(data_dir: Path, web_dir: Path) -> tuple[str, uvicorn.Server]:
     return f"http://127.0.0.1:{port}", server
 
 
-def seed(base: str, tasks: int) -> str:
-    with httpx.Client(base_url=base, timeout=300) as api:
+def account(base: str) -> str:
+    with httpx.Client(base_url=base, timeout=60) as api:
         body = {"role": "requester", "name": "R", "email": "r@example.com", "password": PASSWORD}
-        key = api.post("/v1/accounts", json=body).json()["api_key"]
-        api.headers["Authorization"] = f"Bearer {key}"
-        project = api.post("/v1/projects", json={"name": "Gallery", "annotation": {
-            "type": "bbox", "labels": ["car"]}}).json()  # fmt: skip
+        return str(api.post("/v1/accounts", json=body).json()["api_key"])
+
+
+def new_project(base: str, key: str, name: str) -> str:
+    with httpx.Client(base_url=base, timeout=60, headers={"Authorization": f"Bearer {key}"}) as api:
+        r = api.post("/v1/projects", json={"name": name, "annotation": {
+            "type": "bbox", "labels": ["car"]}})  # fmt: skip
+        assert r.status_code == 201, r.text
+        return str(r.json()["id"])
+
+
+def seed(base: str, key: str, tasks: int) -> str:
+    project_id = new_project(base, key, "Gallery")
+    with httpx.Client(
+        base_url=base, timeout=300, headers={"Authorization": f"Bearer {key}"}
+    ) as api:
         batch_id = ""
         for start in range(0, tasks, 500):
             files = [("files", (f"img{i:05d}.png", png(i), "image/png"))
                      for i in range(start, min(tasks, start + 500))]  # fmt: skip
             if not batch_id:
-                r = api.post(f"/v1/projects/{project['id']}/batches", files=files)
+                r = api.post(f"/v1/projects/{project_id}/batches", files=files)
                 batch_id = r.json()["id"]
             else:
                 r = api.post(f"/v1/batches/{batch_id}/images", files=files)
@@ -105,18 +122,52 @@ SCROLL = """(frames) => new Promise((resolve) => { const times = []; let last = 
   requestAnimationFrame(step); })"""
 
 
+def write_images(folder: Path, start: int, n: int) -> list[Path]:
+    folder.mkdir(parents=True)
+    paths = []
+    for i in range(start, start + n):
+        path = folder / f"up{i:05d}.png"
+        path.write_bytes(png(i))
+        paths.append(path)
+    return paths
+
+
+def upload_client(base: str, key: str, project_id: str, folder: Path) -> tuple[float, int]:
+    from tessera.client import Client
+
+    t0 = time.perf_counter()
+    with Client(base, key) as client:
+        report = client.upload_batch(project_id, folder, manifest=folder.parent / "manifest.jsonl")
+    return time.perf_counter() - t0, report.added
+
+
+def upload_browser(page: object, project_id: str, paths: list[Path]) -> tuple[float, int]:
+    page.goto(f"/projects/{project_id}")  # type: ignore[attr-defined]
+    page.wait_for_selector("input[data-input=files]", state="attached")  # type: ignore[attr-defined]
+    t0 = time.perf_counter()
+    page.set_input_files("input[data-input=files]", [str(p) for p in paths])  # type: ignore[attr-defined]
+    page.wait_for_selector("[data-upload-result] [data-report]", timeout=900_000)  # type: ignore[attr-defined]
+    elapsed = time.perf_counter() - t0
+    added = page.locator("[data-upload-result] [data-report] p").first.inner_text()  # type: ignore[attr-defined]
+    return elapsed, int(added.split()[0])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tasks", type=int, default=10_000)
     parser.add_argument("--web-dir", type=Path, default=ROOT / "web" / "dist")
+    parser.add_argument("--upload", type=int, default=1000, help="images per upload (0: none)")
+    parser.add_argument("--skip-gallery", action="store_true")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as tmp:
         base, server = serve(Path(tmp), args.web_dir)
-        t0 = time.perf_counter()
-        batch = seed(base, args.tasks)
-        print(f"seeded {args.tasks} tasks in {time.perf_counter() - t0:.1f} s")
+        key = account(base)
+        if not args.skip_gallery:
+            t0 = time.perf_counter()
+            batch = seed(base, key, args.tasks)
+            print(f"seeded {args.tasks} tasks in {time.perf_counter() - t0:.1f} s")
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
             page = browser.new_context(viewport={"width": 1280, "height": 860},
@@ -126,25 +177,44 @@ def main() -> None:
             page.fill("input[name=password]", PASSWORD)
             page.click("button[type=submit]")
             page.wait_for_selector("h1:has-text('Your projects')")
-            firsts = []
-            for _ in range(3):
-                page.goto(f"/batches/{batch}/results")
-                firsts.append(
-                    page.wait_for_function(FIRST, polling=10, timeout=60_000).json_value()
+            if not args.skip_gallery:
+                firsts = []
+                for _ in range(3):
+                    page.goto(f"/batches/{batch}/results")
+                    firsts.append(
+                        page.wait_for_function(FIRST, polling=10, timeout=60_000).json_value()
+                    )
+                top = page.evaluate("window.scrollY")
+                frames = page.evaluate(SCROLL, 240)
+                scrolled = page.evaluate("window.scrollY") - top
+                loaded = page.evaluate("window.__gallery.items().length")
+                in_dom = page.evaluate("document.querySelectorAll('article.tile').length")
+                print("load average: " + " ".join(f"{x:.1f}" for x in os.getloadavg()))
+                print(f"first thumbnails: cold {firsts[0]:.0f} ms, warm median "
+                      f"{statistics.median(firsts[1:]):.0f} ms (goal ≤ 1000)")  # fmt: skip
+                print(f"scroll: p50 {pct(frames, 0.5):.1f} ms, p95 {pct(frames, 0.95):.1f} ms "
+                      f"per frame over {len(frames)} frames, {scrolled:.0f} px scrolled, {loaded} "
+                      f"tasks loaded by then, {in_dom} tiles in the DOM at the end "
+                      f"(goal ≤ 33 ms p95)")  # fmt: skip
+            if args.upload:
+                n = args.upload
+                paths = write_images(Path(tmp) / "up-client" / "images", 20_000, n)
+                size = sum(p.stat().st_size for p in paths)
+                secs, added = upload_client(
+                    base, key, new_project(base, key, "Client"), paths[0].parent
                 )
-            top = page.evaluate("window.scrollY")
-            frames = page.evaluate(SCROLL, 240)
-            scrolled = page.evaluate("window.scrollY") - top
-            loaded = page.evaluate("window.__gallery.items().length")
-            in_dom = page.evaluate("document.querySelectorAll('article.tile').length")
+                print(f"upload with the Python client: {n} images ({size / 1e6:.1f} MB) in "
+                      f"{secs:.1f} s, {added} added: {n / secs:.0f} images/s")  # fmt: skip
+                browser_paths = write_images(Path(tmp) / "up-browser" / "images", 30_000, n)
+                bsecs, badded = upload_browser(
+                    page, new_project(base, key, "Browser"), browser_paths
+                )
+                print(f"upload through the browser: {n} images in {bsecs:.1f} s, {badded} added: "
+                      f"{n / bsecs:.0f} images/s; browser / client throughput "
+                      f"{secs / bsecs:.2f}")  # fmt: skip
+                print("load average: " + " ".join(f"{x:.1f}" for x in os.getloadavg()))
             browser.close()
         server.should_exit = True
-    print("load average at the end: " + " ".join(f"{x:.1f}" for x in os.getloadavg()))
-    print(f"first thumbnails: cold {firsts[0]:.0f} ms, warm median "
-          f"{statistics.median(firsts[1:]):.0f} ms (goal ≤ 1000)")  # fmt: skip
-    print(f"scroll: p50 {pct(frames, 0.5):.1f} ms, p95 {pct(frames, 0.95):.1f} ms per frame over "
-          f"{len(frames)} frames, {scrolled:.0f} px scrolled, {loaded} tasks loaded by then, "
-          f"{in_dom} tiles in the DOM at the end (goal ≤ 33 ms p95)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from app.batches.schemas import (
     BatchOut,
     BatchPage,
     BatchProgress,
+    BatchStatsOut,
     GoldImportOut,
     GoldJSON,
     GoldOut,
@@ -522,6 +523,16 @@ def cancel_batch(batch_id: str, requester: Requester, session: SessionDep, now: 
 def get_batch(batch_id: str, requester: Requester, session: SessionDep, now: Now) -> BatchOut:
     """Status, counts, money and progress (answers used, projected cost, ETA) of a batch."""
     return batch_out(session, batch_service.get_own(session, requester, batch_id), now)
+
+
+@router.get("/batches/{batch_id}/stats", response_model=BatchStatsOut)
+def get_batch_stats(
+    batch_id: str, requester: Requester, session: SessionDep, now: Now
+) -> BatchStatsOut:
+    """The dashboard's figures, aggregated by the database: completions over time, the
+    confidence distribution, answers per completed task against fixed overlap, and the workers
+    with the most answers (verdicts, agreement with the consensus)."""
+    return BatchStatsOut(**batch_service.stats(session, requester, batch_id, now=now))
 
 
 ExportFormatName = Literal[

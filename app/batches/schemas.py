@@ -133,6 +133,49 @@ class BatchPage(OutputModel):
     next_cursor: str | None
 
 
+class CompletionPoint(OutputModel):
+    at: Timestamp
+    completed: int = Field(description="Tasks completed by this moment (cumulative).")
+
+
+class Completions(OutputModel):
+    bucket_s: int = Field(description="Seconds between points (0 before any completion).")
+    points: list[CompletionPoint] = Field(
+        description="From the launch to the batch's end (or now), at most 49 points."
+    )
+
+
+class AnswersPerTask(OutputModel):
+    histogram: list[int] = Field(
+        description="Index k: completed tasks that took k answers (0 … the batch's max overlap)."
+    )
+    used: int = Field(description="Answers the completed tasks took.")
+    fixed: int = Field(description="What a fixed overlap of max answers each would have taken.")
+    saved: float | None = Field(description="1 − used / fixed: what dynamic overlap saved.")
+
+
+class WorkerFigure(OutputModel):
+    worker_id: str
+    answers: int
+    accepted: int
+    rejected: int
+    agreement: float | None = Field(
+        description="Mean agreement of its answers with the consensus (None until graded)."
+    )
+
+
+class BatchStatsOut(OutputModel):
+    tasks: int
+    completed_tasks: int
+    completions: Completions
+    confidence: list[int] = Field(
+        description="Completed tasks per tenth of confidence: [0, 0.1), … [0.9, 1]."
+    )
+    answers_per_task: AnswersPerTask
+    workers: list[WorkerFigure] = Field(description="The 20 workers with the most answers.")
+    worker_count: int = Field(description="Workers who answered this batch.")
+
+
 class PredictionStart(OutputModel):
     """The answer started from a model's prediction (the task's pre-annotation when leased)."""
 

@@ -22,6 +22,7 @@ from app.batches.errors import (
     image_problem,
 )
 from app.batches.intake import Upload
+from app.batches.stats import batch_stats
 from app.core.db import insert_ignore, read_only, transaction
 from app.core.errors import PayloadTooLarge
 from app.core.ids import new_id
@@ -560,6 +561,12 @@ def get_own(
     if batch is None:
         raise BatchNotFound(f"No batch {batch_id} among yours.")
     return batch
+
+
+def stats(session: Session, requester: Account, batch_id: str, *, now: datetime) -> dict[str, Any]:
+    """The dashboard's figures of the requester's batch (app/batches/stats.py), in one read."""
+    with read_only(session):
+        return batch_stats(session, get_own(session, requester, batch_id), now=now)
 
 
 def for_download(session: Session, requester: Account, batch_id: str) -> Batch:

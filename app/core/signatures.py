@@ -5,8 +5,9 @@ recomputes the HMAC over the timestamp, a dot and the exact body bytes with the 
 compares in constant time, and refuses a timestamp outside its tolerance (a replay). Several
 ``v1=`` entries may appear while a secret is being rolled; any one matching is enough.
 
-Used for calls to a project's ``http`` model (``app/annotators/calls.py``). Kept free of any
-domain so that other outgoing requests (webhooks) can share it.
+Used for calls to a project's ``http`` model (``app/annotators/calls.py``) and for webhook
+deliveries (``app/webhooks/delivery.py``); ``tessera.client.verify_signature`` is the receiver's
+side of both.
 """
 
 from __future__ import annotations

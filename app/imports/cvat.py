@@ -43,7 +43,20 @@ def _read(reading: Reading, mine: list[LabelFile], _everything: list[LabelFile])
                 continue
             matched += 1
             shapes = []
+            # A box in the group of a polygon or mask (Datumaro writes one per object) is
+            # that object's extent, not another object.
+            grouped = {
+                c.get("group_id")
+                for c in node
+                if c.get("group_id") not in (None, "0") and _KINDS.get(c.tag) == reading.kind
+            }
             for child in node:
+                if (
+                    child.tag == "box"
+                    and reading.kind != "box"
+                    and child.get("group_id") in grouped
+                ):
+                    continue
                 shapes.extend(_shapes(reading, file, entry, child, image, size))
             reading.add(entry, image, shapes)
         entry["images"] = matched

@@ -57,7 +57,16 @@ def _file(reading: Reading, file: LabelFile) -> None:
             continue
         matched += 1
         shapes = []
-        for ann in item.get("annotations") or []:
+        annotations = item.get("annotations") or []
+        # Datumaro gives a COCO polygon its box too, in the same group: not another object.
+        grouped = {
+            a.get("group")
+            for a in annotations
+            if a.get("group") and _KINDS.get(str(a.get("type"))) == reading.kind
+        }
+        for ann in annotations:
+            if ann.get("type") == "bbox" and reading.kind != "box" and ann.get("group") in grouped:
+                continue
             shape = _shape(reading, file, entry, ann, labels, keypoints, image, size)
             if shape is not None:
                 shapes.extend(shape)

@@ -116,7 +116,8 @@ def operator_unban(session: Session, worker: Account, project_id: str | None) ->
 def _answers(
     session: Session, project_id: str, task_id: str, new: Assignment | None = None
 ) -> tuple[Sequence[Assignment], dict[str, WorkerSkill]]:
-    """The task's answers that count, in order, with their workers' skill rows (one round trip).
+    """The task's answers that count (none of a worker banned from the project), in order, with
+    their workers' skill rows (one round trip).
     ``new`` is the answer being submitted, not flushed yet (its row is written once, at commit,
     with its verdict): the statement reads it by id, and the session hands back the object as
     it is in memory."""
@@ -140,7 +141,13 @@ def _answers(
         )
         .order_by(Assignment.submitted_at, Assignment.id)
     ).all()
-    answers = [a for a, _ in rows]
+    # A worker banned from the project has no say in any of its tasks' consensus (its answers
+    # to open tasks are also rejected by the ban; those to completed tasks keep their verdicts).
+    answers = [
+        a
+        for a, skill in rows
+        if skill is None or skill.banned_at is None or (new is not None and a.id == new.id)
+    ]
     if new is not None:
         answers.sort(key=lambda a: (a.submitted_at is None, a.submitted_at, a.id))
     return answers, {s.worker_id: s for _, s in rows if s is not None}
@@ -594,13 +601,16 @@ def _grade(
 
 
 def _ban_reason(project: Project, row: WorkerSkill) -> str | None:
-    """The ban rule: on a classification worker's confusion rows once it has any (a constant
-    or random answerer scores 1/k there), else on its one-coin accuracy."""
+    """The ban rule: the one-coin accuracy (agreement with the consensus) or, for a
+    classification worker with confusion rows, their balanced accuracy (a constant or random
+    answerer scores 1/k there), whichever is credibly below the project's threshold."""
     annotation = project.annotation or {}
     if row.confusion is not None and annotation.get("type") == "classification":
         k = len(annotation.get("labels") or [])
         if k >= 2:
-            return confusion_ban_reason(confusion_skill(row, k), project.ban_below_accuracy)
+            reason = confusion_ban_reason(confusion_skill(row, k), project.ban_below_accuracy)
+            if reason is not None:
+                return reason
     return ban_reason(estimate(row), project.ban_below_accuracy)
 
 
@@ -634,3 +644,37 @@ def ban(session: Session, row: WorkerSkill, reason: str, *, by: str, now: dateti
         session, [a.task_id for a in open_work if a.status == AssignmentStatus.rejected]
     )
     queue.return_leases(session, [a for a in open_work if a.status == AssignmentStatus.released])
+    _drop_from_completed(session, row)
+
+
+def _drop_from_completed(session: Session, row: WorkerSkill) -> None:
+    """Recompute the consensus of the completed tasks the banned worker answered, without it
+    (``_answers``): a requester's result does not carry the vote of a worker found to be a
+    spammer, even one it gave before the evidence was in. Verdicts already given stand. A task
+    another transaction holds is skipped (it is being recomputed there)."""
+    project = session.get_one(Project, row.project_id)
+    answered = select(Assignment.task_id).where(
+        Assignment.project_id == row.project_id, Assignment.worker_id == row.worker_id
+    )
+    tasks = session.scalars(
+        select(Task)
+        .where(
+            Task.project_id == row.project_id,
+            Task.status == TaskStatus.completed,
+            Task.is_gold.is_(False),
+            Task.id.in_(answered),
+        )
+        .order_by(Task.id)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for task in tasks:
+        answers, skills = _answers(session, project.id, task.id)
+        if not answers:
+            continue
+        engine = _engine(session, project, task)
+        consensus = engine.consensus(_task_answers(engine, answers, skills))
+        task.consensus, task.confidence, task.object_confidences = (
+            consensus.answer,
+            consensus.confidence,
+            consensus.object_confidences,
+        )

@@ -29,12 +29,12 @@ import httpx
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, aliased
 
+from app.core import signatures
 from app.core.clock import rfc3339
 from app.core.db import transaction
 from app.images import FetchFailed, UnsafeURL
 from app.images.netguard import IPAddress, default_resolver, resolve_public
 from app.models import Webhook, WebhookDelivery
-from app.webhooks import signing
 
 CLAIM_SECONDS = 120
 """A claimed delivery is left alone this long (longer than a call can take)."""
@@ -161,7 +161,7 @@ def send(client: httpx.Client, attempt: Attempt, *, guard: Guard, now: datetime)
         "Tessera-Event-Id": attempt.event_id,
         "Tessera-Event-Type": attempt.event_type,
         "Tessera-Delivery-Attempt": str(attempt.number),
-        signing.HEADER: signing.sign(attempt.body, attempt.secret, int(now.timestamp())),
+        signatures.HEADER: signatures.sign(attempt.secret, int(now.timestamp()), attempt.body),
     }
     extensions = {"sni_hostname": host} if url.scheme == "https" and host != str(address) else {}
     request = client.build_request(

@@ -71,16 +71,19 @@ def main() -> None:
                 print(f"\nCrowd {name}: {', '.join(sorted(set(kinds)))}\n")
                 bad = sorted(set(kinds) - set(cc.GOOD))
                 print(
-                    "| seed | accuracy | answers / task | open tasks | good banned | "
+                    "| seed | accuracy | answers / task | open tasks | good banned | good failed qualification | "
                     + " | ".join(f"{k} (answers, stopped by)" for k in bad)
                     + " | s |"
                 )
-                print("|---:|---:|---:|---:|---:|" + "---|" * len(bad) + "---:|")
+                print("|---:|---:|---:|---:|---:|---:|" + "---|" * len(bad) + "---:|")
                 for seed in range(args.seeds):
                     t0 = time.perf_counter()
                     o = cc.run(client, kinds, seed)
                     rows.append(o)
                     good_banned = sum(w.stopped == "banned" for w in o.workers if w.kind in cc.GOOD)
+                    good_failed = sum(
+                        w.stopped == "qualification" for w in o.workers if w.kind in cc.GOOD
+                    )
                     cells = [
                         ", ".join(
                             f"{w.answered} {w.stopped or 'working'}"
@@ -91,7 +94,7 @@ def main() -> None:
                     ]
                     print(
                         f"| {seed} | {o.accuracy:.3f} | {o.answers_per_task:.2f} | {o.open_tasks} | "
-                        f"{good_banned} | "
+                        f"{good_banned} | {good_failed} | "
                         + " | ".join(cells)
                         + f" | {time.perf_counter() - t0:.1f} |",
                         flush=True,

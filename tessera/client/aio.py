@@ -334,6 +334,11 @@ class AsyncClient:
     def admin_workers(self, *, limit: int | None = None) -> AsyncIterator[m.WorkerRow]:
         return self._iterate(lambda c: ops.admin_workers(c, limit))
 
+    async def batch_stats(self, batch_id: str) -> Any:
+        """The dashboard's figures: completions over time, confidence distribution, answers per
+        task against fixed overlap, the workers with the most answers."""
+        return await self.run(ops.batch_stats(batch_id))
+
     def admin_payouts(
         self, *, status: str | None = None, limit: int | None = None
     ) -> AsyncIterator[m.AdminPayout]:

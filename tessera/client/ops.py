@@ -400,6 +400,10 @@ def admin_workers(cursor: Cursor, limit: int | None) -> Op[PageOf]:
     )
 
 
+def batch_stats(batch_id: str) -> Op[Any]:
+    return Op("GET", f"/v1/batches/{batch_id}/stats", raw_json)
+
+
 def admin_payouts(cursor: Cursor, limit: int | None, status: str | None) -> Op[PageOf]:
     return Op(
         "GET",

@@ -409,6 +409,11 @@ class Client:
     def admin_workers(self, *, limit: int | None = None) -> Iterator[m.WorkerRow]:
         return self._iterate(lambda c: ops.admin_workers(c, limit))
 
+    def batch_stats(self, batch_id: str) -> Any:
+        """The dashboard's figures: completions over time, confidence distribution, answers per
+        task against fixed overlap, the workers with the most answers."""
+        return self.run(ops.batch_stats(batch_id))
+
     def admin_payouts(
         self, *, status: str | None = None, limit: int | None = None
     ) -> Iterator[m.AdminPayout]:

@@ -71,6 +71,7 @@ def test_files_datumaro_writes_import(
     )
     assert r.status_code == 201, r.text
     report = r.json()["upload_report"]["labels"]
+    assert all("problems" not in entry for entry in report), report
     pre = _pre_annotations(client, r.json()["id"])
     # Datumaro's own writer flattens media paths (train/cat.jpg → images/default/train_cat.jpg);
     # its item ids keep the folders, and the labels find their images by them.

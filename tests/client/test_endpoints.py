@@ -151,6 +151,7 @@ def test_every_endpoint_once(
     assert sum(len(x.answers or []) for x in results) == 3
     assert len(list(r.results(batch.id, verdict="rejected"))) == 1
     assert len(list(r.results(batch.id, status="completed"))) == 3
+    assert r.batch_stats(batch.id)["completed_tasks"] == 3
     out = r.export(batch.id, "csv", tmp_path / "out.csv")
     assert out.read_text().count("\n") >= 4
     with zipfile.ZipFile(r.download_images(batch.id, tmp_path / "images.zip")) as zf:

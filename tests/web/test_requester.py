@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from PIL import Image
 
@@ -173,6 +174,9 @@ def test_requester_posts_watches_and_reviews_a_batch(
     batch_id = page.get_attribute("article.batch[data-status=open]", "data-batch")
 
     # The dashboard updates itself while workers answer through the API.
+    # Its figures come aggregated from GET /v1/batches/{id}/stats, never from the results pages.
+    reads: list[str] = []
+    page.on("request", lambda r: reads.append(urlsplit(r.url).path))
     page.goto(f"/batches/{batch_id}?poll=600")
     page.wait_for_selector("[data-fact=completed]:has-text('0 / 28')")
     (w1, k1), (w2, k2), (_w3, k3) = (new_worker(live_server, n) for n in ("Ann", "Bob", "Cid"))
@@ -181,11 +185,20 @@ def test_requester_posts_watches_and_reviews_a_batch(
     page.wait_for_selector("[data-fact=completed]:has-text('28 / 28')", timeout=15_000)
     assert page.locator("svg[data-chart=completions] path[data-series]").count() == 1
     assert page.locator("svg[data-chart=confidence] rect[data-value]").count() == 10
+    bars = page.locator("svg[data-chart=answers-per-task] rect[data-value]")
+    assert sum(float(v) for v in bars.evaluate_all("rs => rs.map(r => r.dataset.value)")) == 28
+    assert f"/v1/batches/{batch_id}/stats" in reads
+    assert not [p for p in reads if p.endswith("/results")], reads
     screenshot(page, "requester-dashboard")
 
     # The gallery: filtered to low confidence, the three tasks Bob put elsewhere.
     page.goto(f"/batches/{batch_id}/results")
     page.wait_for_function("() => window.__gallery && window.__gallery.items().length === 28")
+    # The screenshot once the thumbnails in view are decoded (they load lazily).
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('article.tile img')].slice(0, 10)"
+        ".every(i => i.complete && i.naturalWidth > 0)"
+    )
     screenshot(page, "requester-gallery-boxes")
     page.fill("input[name=max_confidence]", "0.6")
     page.click("form[data-form=filters] button[type=submit]")

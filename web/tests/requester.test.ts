@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { linePath, niceMax, scale } from "../src/charts/svg";
+import { axisMax, linePath, scale } from "../src/charts/svg";
 import { checkProject, DEFAULT_FORM, fieldOfLoc, formOf, names, parseSkeleton } from "../src/requester/form";
 import { maskColours } from "../src/requester/overlay";
-import { answersPerTask, completionsOverTime, confidenceHistogram, sortItems, workerAccuracy } from "../src/requester/stats";
+import { sortItems } from "../src/requester/stats";
 import type { ResultItem } from "../src/requester/types";
 import { fileProgress, parseUrlList, reportRows, urlReportRows } from "../src/requester/upload";
 import { gridHeight, gridLayout, tilePosition, visibleRange } from "../src/requester/virtual";
@@ -45,30 +45,12 @@ describe("project form", () => {
   });
 });
 
-describe("dashboard figures", () => {
+describe("gallery sorting", () => {
   const items = [
     item({ task_id: "1", confidence: 0.95, answer_count: 2, completed_at: "2026-01-01T00:02:00Z", answers: [{ assignment_id: "a", worker_id: "w1", answer: null, status: "accepted", reason: null, submitted_at: null, agreement: 1 }, { assignment_id: "b", worker_id: "w2", answer: null, status: "rejected", reason: "x", submitted_at: null, agreement: 0 }] }),
     item({ task_id: "2", confidence: 0.55, answer_count: 5, completed_at: "2026-01-01T00:01:00Z", answers: [{ assignment_id: "c", worker_id: "w1", answer: null, status: "accepted", reason: null, submitted_at: null, agreement: 0.5 }] }),
     item({ task_id: "3", status: "open", confidence: null, answer_count: 1 }),
   ];
-  it("counts completions in time order", () => {
-    expect(completionsOverTime(items)).toEqual([[Date.parse("2026-01-01T00:01:00Z"), 1], [Date.parse("2026-01-01T00:02:00Z"), 2]]);
-  });
-  it("bins confidence, with 1.0 in the top bin", () => {
-    const h = confidenceHistogram([...items, item({ confidence: 1 })]);
-    expect(h[9]).toBe(2);
-    expect(h[5]).toBe(1);
-    expect(h.reduce((a, b) => a + b)).toBe(3);
-  });
-  it("compares dynamic with fixed overlap", () => {
-    expect(answersPerTask(items, 5)).toEqual({ histogram: [0, 0, 1, 0, 0, 1], used: 7, fixed: 10 });
-  });
-  it("sums up each worker", () => {
-    expect(workerAccuracy(items)).toEqual([
-      { worker_id: "w1", answers: 2, accepted: 2, rejected: 0, agreement: 0.75 },
-      { worker_id: "w2", answers: 1, accepted: 0, rejected: 1, agreement: 0 },
-    ]);
-  });
   it("sorts by confidence (unknown last) and by disagreement", () => {
     expect(sortItems(items, "confidence").map((i) => i.task_id)).toEqual(["2", "1", "3"]);
     expect(sortItems(items, "disagreement")[0].task_id).toBe("2");
@@ -94,7 +76,9 @@ describe("upload", () => {
 
 describe("charts and overlays", () => {
   it("picks round axis maxima and scales linearly", () => {
-    expect([0, 0.7, 3, 7, 12, 99, 101].map(niceMax)).toEqual([1, 1, 5, 10, 20, 100, 200]);
+    // Four steps of a round size; whole steps for counts (28 tasks: 0, 10, … 40, not 12.5s).
+    expect([28, 25, 3, 1, 0].map((v) => axisMax(v, 4, true))).toEqual([40, 40, 4, 4, 4]);
+    expect([1, 0.9, 0.3, 2.2].map((v) => axisMax(v))).toEqual([1, 1, 0.4, 4]);
     expect(scale([0, 10], [100, 0])(5)).toBe(50);
     expect(linePath([[0, 0], [1.25, 2]])).toBe("M0.0,0.0L1.3,2.0");
   });

@@ -10,12 +10,18 @@ export function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<
   return el;
 }
 
-/** A round number at or above `max` (1, 2, 2.5, 5 × 10^k), so axis ticks read well. */
-export function niceMax(max: number): number {
-  if (!(max > 0)) return 1;
-  const p = 10 ** Math.floor(Math.log10(max));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= max - 1e-12) return m * p;
-  return 10 * p;
+/** The top of an axis of `ticks` equal steps that covers `max`, each step a round number
+ * (1, 2, 2.5, 5 × 10^k); whole numbers only when the values are counts. */
+export function axisMax(max: number, ticks = 4, integer = false): number {
+  if (!(max > 0)) return integer ? ticks : 1;
+  const raw = max / ticks;
+  const p = 10 ** Math.floor(Math.log10(raw));
+  for (const m of [1, 2, 2.5, 5, 10]) {
+    const step = m * p;
+    if (integer && (step < 1 || !Number.isInteger(step))) continue;
+    if (step * ticks >= max - 1e-12) return step * ticks;
+  }
+  return 10 * p * ticks;
 }
 
 /** Linear map of `domain` onto `range`. */
@@ -51,18 +57,21 @@ function yAxis(root: SVGElement, max: number, y: (v: number) => number, format: 
   }
 }
 
-export function lineChart(title: string, name: string, series: Series[], opts: { format?: (v: number) => string; time?: boolean } = {}): SVGSVGElement {
+/** `domain`: the x range to show (a time window), else the points' own range. */
+export function lineChart(title: string, name: string, series: Series[], opts: { format?: (v: number) => string; time?: boolean; domain?: [number, number] } = {}): SVGSVGElement {
   const root = frame(title, name);
   const fmt = opts.format ?? ((v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(2)));
   const xs = series.flatMap((s) => s.points.map((p) => p[0]));
   const ys = series.flatMap((s) => s.points.map((p) => p[1]));
-  const x0 = Math.min(...xs, Infinity), x1 = Math.max(...xs, -Infinity);
-  const max = niceMax(Math.max(0, ...ys));
+  const x0 = opts.domain?.[0] ?? Math.min(...xs, Infinity), x1 = opts.domain?.[1] ?? Math.max(...xs, -Infinity);
+  const max = axisMax(Math.max(0, ...ys), 4, ys.every(Number.isInteger));
   const x = scale(Number.isFinite(x0) ? [x0, x1 === x0 ? x0 + 1 : x1] : [0, 1], [PAD.l, W - PAD.r]);
   const y = scale([0, max], [H - PAD.b, PAD.t]);
   yAxis(root, max, y, fmt);
   if (Number.isFinite(x0)) {
-    const label = (v: number) => (opts.time ? new Date(v).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : String(v));
+    // Seconds on the time axis when the span is short (else both ends read the same minute).
+    const short = x1 - x0 < 5 * 60_000;
+    const label = (v: number) => (opts.time ? new Date(v).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", ...(short ? { second: "2-digit" } : {}) }) : String(v));
     root.append(
       svg("text", { x: PAD.l, y: H - 8, "font-size": 11, fill: "#5b6776" }, label(x0)),
       svg("text", { x: W - PAD.r, y: H - 8, "font-size": 11, fill: "#5b6776", "text-anchor": "end" }, label(x1)),
@@ -91,7 +100,7 @@ export interface Bar {
 export function barChart(title: string, name: string, bars: Bar[], opts: { format?: (v: number) => string } = {}): SVGSVGElement {
   const root = frame(title, name);
   const fmt = opts.format ?? ((v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(2)));
-  const max = niceMax(Math.max(0, ...bars.map((b) => b.value)));
+  const max = axisMax(Math.max(0, ...bars.map((b) => b.value)), 4, bars.every((b) => Number.isInteger(b.value)));
   const y = scale([0, max], [H - PAD.b, PAD.t]);
   yAxis(root, max, y, fmt);
   const slot = (W - PAD.l - PAD.r) / Math.max(bars.length, 1);

@@ -56,13 +56,15 @@ export async function marketPage(root: HTMLElement, _p: Record<string, string>, 
         fact("Rejection rate", t.rejection_rate === null ? "—" : `${Math.round(t.rejection_rate * 100)}%`, "rejection_rate"),
       );
       const minutes = `per ${Math.round(s.window.bucket_s / 60)} min`;
+      // Every chart spans the whole window (a single bucket with data sits where it happened).
+      const domain: [number, number] = [Date.parse(s.window.since), Date.parse(s.window.until)];
       charts.replaceChildren(
-        h("figure", { class: "card" }, h("figcaption", {}, `Throughput (answers and leases per minute, ${minutes} points)`), lineChart("Throughput", "throughput", [series(s, "answers_per_minute", "answers/min", "#1f4e79"), series(s, "leases_per_minute", "leases/min", "#f4a261")], { time: true })),
-        h("figure", { class: "card" }, h("figcaption", {}, `Money (${minutes})`), lineChart("Spend and fees", "money", [series(s, "spend", "spend $", "#1f4e79"), series(s, "fees", "fees $", "#2a9d50"), series(s, "refunds", "refunds $", "#b45309"), series(s, "payouts_paid", "payouts $", "#9c51b6")], { time: true, format: (v) => `$${v.toFixed(2)}` })),
+        h("figure", { class: "card" }, h("figcaption", {}, `Throughput (answers and leases per minute, ${minutes} points)`), lineChart("Throughput", "throughput", [series(s, "answers_per_minute", "answers/min", "#1f4e79"), series(s, "leases_per_minute", "leases/min", "#f4a261")], { time: true, domain })),
+        h("figure", { class: "card" }, h("figcaption", {}, `Money (${minutes})`), lineChart("Spend and fees", "money", [series(s, "spend", "spend $", "#1f4e79"), series(s, "fees", "fees $", "#2a9d50"), series(s, "refunds", "refunds $", "#b45309"), series(s, "payouts_paid", "payouts $", "#9c51b6")], { time: true, domain, format: (v) => `$${v.toFixed(2)}` })),
         h("figure", { class: "card" }, h("figcaption", {}, "Quality: average confidence and rejection rate"), lineChart("Quality", "quality", [
           { name: "avg confidence", colour: "#2a9d50", points: s.series.filter((b) => b.average_confidence !== null).map((b) => [Date.parse(b.start), b.average_confidence!]) },
           { name: "rejection rate", colour: "#e63946", points: s.series.filter((b) => b.rejection_rate !== null).map((b) => [Date.parse(b.start), b.rejection_rate!]) },
-        ], { time: true, format: (v) => v.toFixed(2) })),
+        ], { time: true, domain, format: (v) => v.toFixed(2) })),
         h("figure", { class: "card" }, h("figcaption", {}, "Accounts"), barChart("Accounts by role", "accounts", Object.entries(s.accounts).map(([label, value]) => ({ label, value })))),
       );
       message.replaceChildren();

@@ -72,3 +72,14 @@ export interface ResultItem {
   answer_count: number;
   answers?: ResultAnswer[] | null;
 }
+
+/** GET /v1/batches/{id}/stats */
+export interface BatchStats {
+  tasks: number;
+  completed_tasks: number;
+  completions: { bucket_s: number; points: { at: string; completed: number }[] };
+  confidence: number[];
+  answers_per_task: { histogram: number[]; used: number; fixed: number; saved: number | null };
+  workers: { worker_id: string; answers: number; accepted: number; rejected: number; agreement: number | null }[];
+  worker_count: number;
+}
