@@ -24,6 +24,7 @@ from app.core.db import make_engine, make_sessionmaker
 from app.core.errors import (
     InsufficientStorage,
     ProblemError,
+    StorageUnavailable,
     install_handlers,
     register_translator,
 )
@@ -33,7 +34,7 @@ from app.core.migrate import upgrade
 from app.core.openapi import install_openapi
 from app.core.secrets import server_secret
 from app.health.router import router as health_router
-from app.images import ImageStoreFull, LocalImageStore, UrlSigner
+from app.images import ImageStoreFull, ImageStoreUnavailable, LocalImageStore, UrlSigner
 from app.images.s3 import S3ImageStore
 from app.images.store import sweep_temporary
 from app.images.thumbnails import ThumbnailCache
@@ -41,6 +42,7 @@ from app.money.errors import problem_for as money_problem
 from app.money.router import router as money_router
 from app.operator.router import router as operator_router
 from app.projects.router import router as projects_router
+from app.quality import skills
 from app.web.router import api_router as web_api_router
 from app.web.router import mount_web_app
 from app.webhooks.router import router as webhooks_router
@@ -57,6 +59,11 @@ def _store_full(exc: Exception) -> ProblemError:
         "The image store has no space left; nothing of this upload was kept. "
         "Retry later (the operator has been told through the log)."
     )
+
+
+def _store_unavailable(exc: Exception) -> ProblemError:
+    log.error("image store unavailable: %s", exc)
+    return StorageUnavailable()
 
 
 def body_caps(settings: Settings) -> dict[tuple[str, str], int]:
@@ -118,6 +125,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             threading.Thread(
                 target=sweep_temporary, args=(settings.images_dir,), daemon=True
             ).start()
+        # The skill bound's scipy import, off the startup path and off the first request's.
+        threading.Thread(target=skills.warm_up, daemon=True).start()
         reconcilers = None
         if settings.reconcilers_in_process:
             reconcilers = start_in_thread(app.state.sessionmaker, settings)
@@ -143,6 +152,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     register_translator(payments.PaymentsError, money_problem)
     register_translator(ImageStoreFull, _store_full)
+    register_translator(ImageStoreUnavailable, _store_unavailable)
     install_handlers(app)
     routers = (
         health_router,

@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Header, Request, status
+from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 
 from app.answers import service as answer_service
@@ -17,7 +15,7 @@ from app.work.schemas import AssignmentOut
 
 router = APIRouter(prefix="/v1/assignments", tags=["review"])
 
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+IdempotencyKey = idempotency.KeyHeader
 
 
 @router.post(

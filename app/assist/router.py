@@ -38,7 +38,8 @@ def box_to_polygon(
     now: Now,
     settings: SettingsDep,
 ) -> AssistAnswer:
-    """Outline the object inside a box (GrabCut): a polygon answer with that one object."""
+    """Outline the object inside a box (GrabCut): a polygon answer with that one object.
+    For a lease in a polygon project, with one of its labels (else 422)."""
     ratelimit.take(session, ratelimit.assists(settings), worker.id, now=now, what="assist calls")
     s = service.box_to_polygon(
         session,
@@ -65,7 +66,8 @@ def box_to_mask(
     now: Now,
     settings: SettingsDep,
 ) -> AssistAnswer:
-    """The object inside a box (GrabCut) as a segmentation mask with the label's value."""
+    """The object inside a box (GrabCut) as a segmentation mask with the label's value.
+    For a lease in a segmentation project, with one of its labels (else 422)."""
     ratelimit.take(session, ratelimit.assists(settings), worker.id, now=now, what="assist calls")
     s = service.box_to_mask(
         session,
@@ -88,7 +90,8 @@ def superpixel(
     now: Now,
     settings: SettingsDep,
 ) -> AssistAnswer:
-    """The superpixel (SLIC) under a click, as a segmentation mask with the label's value."""
+    """The superpixel (SLIC) under a click, as a segmentation mask with the label's value.
+    For a lease in a segmentation project, with one of its labels (else 422)."""
     ratelimit.take(session, ratelimit.assists(settings), worker.id, now=now, what="assist calls")
     s = service.superpixel(
         session,
@@ -112,7 +115,9 @@ def snap(
     now: Now,
     settings: SettingsDep,
 ) -> SnapOut:
-    """The nearest strong edge point (Canny) within `radius` of a point, or the point itself."""
+    """The nearest strong edge point (Canny) within `radius` of a point, or the point itself.
+    For a lease in a project that draws (polygon, segmentation, bbox, points, keypoints; else
+    422)."""
     ratelimit.take(session, ratelimit.assists(settings), worker.id, now=now, what="assist calls")
     point, snapped = service.snap(
         session,

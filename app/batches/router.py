@@ -1,15 +1,17 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy.orm import Session
 
+from app.annotations.registry import annotation_kinds
 from app.annotators.starts import Start
 from app.auth.deps import Requester
 from app.batches import results as batch_results
@@ -45,9 +47,15 @@ from app.batches.schemas import (
 )
 from app.core import idempotency
 from app.core.deps import BaseURL, Now, SessionDep, SettingsDep
-from app.core.errors import PayloadTooLarge, UnsupportedMediaType
+from app.core.errors import (
+    DatabaseUnavailable,
+    InsufficientStorage,
+    PayloadTooLarge,
+    StorageUnavailable,
+    UnsupportedMediaType,
+)
 from app.core.forms import Form, FormField, parse_json_body
-from app.core.openapi import problems, request_body
+from app.core.openapi import model_ref, problems, request_body
 from app.core.pagination import PageParams, next_cursor, page_params
 from app.exports import (
     Export,
@@ -68,7 +76,11 @@ from app.money.errors import InsufficientFunds
 router = APIRouter(prefix="/v1", tags=["batches"])
 
 Page = Annotated[PageParams, Depends(page_params)]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+IdempotencyKey = idempotency.KeyHeader
+
+IMAGE_STORE_PROBLEMS = (InsufficientStorage, StorageUnavailable, DatabaseUnavailable)
+"""What storing images can meet besides the request's own faults: a full store (507) and an
+unavailable store or database (503, Retry-After); nothing of the upload is kept."""
 SkipInvalid = Annotated[
     bool,
     Query(
@@ -214,7 +226,13 @@ async def _read_json(
     status_code=status.HTTP_201_CREATED,
     response_model=BatchOut,
     openapi_extra=request_body(json=BatchCreateJSON, multipart=BATCH_FORM.schema()),
-    responses=problems(UnsupportedMediaType, ImageRejected, BatchStateConflict, LabelFileInvalid),
+    responses=problems(
+        UnsupportedMediaType,
+        ImageRejected,
+        BatchStateConflict,
+        LabelFileInvalid,
+        *IMAGE_STORE_PROBLEMS,
+    ),
 )
 async def create_batch(
     project_id: str,
@@ -278,7 +296,13 @@ async def _read_upload(
     "/batches/{batch_id}/images",
     response_model=BatchImagesOut,
     openapi_extra=request_body(json=BatchCreateJSON, multipart=BATCH_FORM.schema()),
-    responses=problems(UnsupportedMediaType, ImageRejected, BatchStateConflict, LabelFileInvalid),
+    responses=problems(
+        UnsupportedMediaType,
+        ImageRejected,
+        BatchStateConflict,
+        LabelFileInvalid,
+        *IMAGE_STORE_PROBLEMS,
+    ),
 )
 async def add_batch_images(
     batch_id: str,
@@ -361,7 +385,7 @@ async def _read_gold(request: Request, limits: ImageLimits) -> tuple[str, bytes,
     status_code=status.HTTP_201_CREATED,
     response_model=GoldOut,
     openapi_extra=request_body(json=GoldJSON, multipart=GOLD_FORM.schema()),
-    responses=problems(UnsupportedMediaType, ImageRejected),
+    responses=problems(UnsupportedMediaType, ImageRejected, *IMAGE_STORE_PROBLEMS),
 )
 async def create_gold(
     project_id: str,
@@ -556,10 +580,26 @@ def _image_reader(store: ImageStore) -> ImageReader:
     return read
 
 
+def _results_content() -> dict[str, Any]:
+    """format=json pages, or a download: the JSON ones (COCO, Label Studio) in their own shape."""
+    documents = {
+        json.dumps(fmt.json_schema, sort_keys=True): fmt.json_schema
+        for kind in annotation_kinds()
+        for fmt in kind.formats.values()
+        if fmt.media_type == "application/json" and fmt.json_schema is not None
+    }
+    json_schema = {"anyOf": [model_ref(ResultPage), *documents.values()]}
+    return {
+        "application/json": {"schema": json_schema},
+        "application/zip": {},
+        "text/csv": {},
+    }
+
+
 @router.get(
     "/batches/{batch_id}/results",
-    response_model=ResultPage,
-    responses={200: {"content": {"application/zip": {}, "text/csv": {}}}},
+    response_model=None,
+    responses={200: {"description": "Results", "content": _results_content()}},
 )
 def get_results(
     batch_id: str,

@@ -18,7 +18,8 @@
      ├── InsufficientStorage (507)
      ├── InternalError (500)      never carries the cause; it is logged
      └── ServiceUnavailable (503)
-          └── DatabaseUnavailable  carries ``Retry-After``; what database errors translate to
+          ├── DatabaseUnavailable  carries ``Retry-After``; what database errors translate to
+          └── StorageUnavailable   carries ``Retry-After``; the image store did not answer
 
 Domain errors subclass these in each domain's ``errors.py`` (``app/money/errors.py``,
 ``app/work/errors.py``, ...), built from the domain's objects so each words its own detail, and
@@ -189,6 +190,21 @@ class DatabaseUnavailable(ServiceUnavailable):
     def __init__(self) -> None:
         super().__init__(
             "The database is unreachable or dropped the connection; retry in a moment.",
+            headers={"Retry-After": str(self.RETRY_AFTER_S)},
+            extra={"retry_after": self.RETRY_AFTER_S},
+        )
+
+
+class StorageUnavailable(ServiceUnavailable):
+    """The image store (an object store) is unreachable, throttling or failing: nothing of the
+    request was kept; retry after ``Retry-After``."""
+
+    type, title = "storage-unavailable", "The image store is unavailable"
+    RETRY_AFTER_S: ClassVar[int] = 5
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The image store did not answer; nothing of this request was kept. Retry in a moment.",
             headers={"Retry-After": str(self.RETRY_AFTER_S)},
             extra={"retry_after": self.RETRY_AFTER_S},
         )

@@ -14,8 +14,9 @@ import hashlib
 import json
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Header
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -27,6 +28,17 @@ from app.core.errors import PROBLEM_JSON, Conflict, InvalidIdempotencyKey, as_pr
 from app.models import Account, IdempotencyKey
 
 MAX_KEY_LENGTH = 255
+
+KeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=MAX_KEY_LENGTH,
+        description="Retrying with the same key and body returns the first response.",
+    ),
+]
+"""The ``Idempotency-Key`` header of a route, as declared and as checked (1 to 255 characters)."""
 
 
 class IdempotencyKeyReused(Conflict):

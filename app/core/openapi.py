@@ -35,6 +35,7 @@ from app.core.errors import (
     Unprocessable,
 )
 from app.core.idempotency import IdempotencyKeyReused
+from app.core.links import LINKS, Link
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -157,6 +158,13 @@ def request_body(
     return {"requestBody": body}
 
 
+def model_ref(model: type[BaseModel]) -> dict[str, str]:
+    """A ``$ref`` to ``model``'s schema for content a route declares by hand (the document's
+    ``components`` will hold it)."""
+    _extra_models[model.__name__] = model
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
 def _has_body(route: APIRoute) -> bool:
     return route.body_field is not None or "requestBody" in (route.openapi_extra or {})
 
@@ -252,7 +260,46 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
                     }
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
+    add_links(doc, LINKS)
     return doc
+
+
+def add_links(doc: dict[str, Any], links: Iterable[Link]) -> None:
+    """Write ``links`` into the responses of ``doc``; a link naming an operation, status or
+    parameter the document lacks is a bug (``ValueError``), never a silently dead link."""
+    operations: dict[str, dict[str, Any]] = {
+        f"{method.upper()} {path}": op
+        for path, item in doc["paths"].items()
+        for method, op in item.items()
+        if isinstance(op, dict) and "responses" in op
+    }
+    for link in links:
+        source, target = operations.get(link.source), operations.get(link.target)
+        if source is None or target is None:
+            raise ValueError(f"link {link.name}: no operation {link.source!r} or {link.target!r}")
+        response = source["responses"].get(link.status)
+        if response is None:
+            raise ValueError(f"link {link.name}: {link.source} sends no {link.status}")
+        params = {p["name"]: p for p in target.get("parameters", [])}
+        unknown = set(link.parameters) - set(params)
+        missing = {n for n, p in params.items() if p["in"] == "path"} - set(link.parameters)
+        if unknown or missing:
+            raise ValueError(
+                f"link {link.name} to {link.target}: {unknown or missing} (parameters)"
+            )
+        definition: dict[str, Any] = {"operationId": target["operationId"]}
+        if link.parameters:
+            definition["parameters"] = dict(link.parameters)
+        if link.body is not None:
+            if "requestBody" not in target:
+                raise ValueError(f"link {link.name}: {link.target} takes no body")
+            definition["requestBody"] = dict(link.body)
+        if link.description:
+            definition["description"] = link.description
+        links_of = response.setdefault("links", {})
+        if link.name in links_of:
+            raise ValueError(f"link {link.name} twice on {link.source} {link.status}")
+        links_of[link.name] = definition
 
 
 def install_openapi(app: FastAPI) -> None:
@@ -266,6 +313,7 @@ def install_openapi(app: FastAPI) -> None:
 
 __all__ = [
     "install_openapi",
+    "model_ref",
     "problems",
     "raises",
     "request_body",

@@ -44,9 +44,20 @@ NO_CONTROL_CHARACTERS_PATTERN = r"^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$"
 """The same rule as CONTROL_CHARACTERS, as the schema of every text field of a request body."""
 
 
+_TEXT = r"[^\x00-\x08\x0b-\x1f\x7f-\x9f]"
+_BLANK = r"\t\n \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NONBLANK_TEXT_PATTERN = rf"^{_TEXT}*[^\x00-\x08\x0b-\x1f\x7f-\x9f{_BLANK}]{_TEXT}*$"
+"""The control-character rule for a required text (``minLength`` 1) of an InputModel, which
+strips whitespace before it counts: at least one character that is neither a control character
+nor whitespace as ``str.strip`` sees it (spelt out, not ``\\s``, whose meaning differs between
+regex dialects). Without it, ``" "`` would be valid by the schema and refused by the server."""
+
+
 def _mark_text(node: dict[str, Any]) -> None:
     if node.get("type") == "string" and not {"pattern", "format"} & set(node):
-        node["pattern"] = NO_CONTROL_CHARACTERS_PATTERN
+        node["pattern"] = (
+            NONBLANK_TEXT_PATTERN if node.get("minLength") == 1 else NO_CONTROL_CHARACTERS_PATTERN
+        )
     for variant in node.get("anyOf", []):
         _mark_text(variant)
     if isinstance(node.get("items"), dict):

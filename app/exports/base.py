@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -81,6 +81,9 @@ class ExportFormat:
     writer: Writer
     zip_suffix: str | None = None
     images_required: bool = False
+    json_schema: Mapping[str, Any] | None = None
+    """A JSON download's shape (its top level), as the OpenAPI document states it for the
+    results endpoint; required when ``media_type`` is ``application/json``."""
 
     def packaging(self, with_images: bool) -> tuple[str, str]:
         """``(media_type, filename_suffix)`` of the download, with or without images."""

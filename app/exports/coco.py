@@ -73,10 +73,27 @@ class CocoCodec:
     (``instances``, ``person_keypoints``, ``stuff``)."""
 
 
+COCO_DOCUMENT_SCHEMA: dict[str, Any] = {
+    "title": "CocoDocument",
+    "description": "format=coco: a COCO annotation file (https://cocodataset.org/#format-data).",
+    "type": "object",
+    "required": ["info", "licenses", "categories", "images", "annotations"],
+    "properties": {
+        "categories": {"type": "array", "items": {"type": "object"}},
+        "images": {"type": "array", "items": {"type": "object"}},
+        "annotations": {"type": "array", "items": {"type": "object"}},
+    },
+}
+
+
 def coco_format(codec: CocoCodec) -> ExportFormat:
     """The ``coco`` format of a type that writes its annotations with ``codec``."""
     return ExportFormat(
-        "application/json", "_coco.json", partial(coco_chunks, codec=codec), zip_suffix="_coco.zip"
+        "application/json",
+        "_coco.json",
+        partial(coco_chunks, codec=codec),
+        zip_suffix="_coco.zip",
+        json_schema=COCO_DOCUMENT_SCHEMA,
     )
 
 

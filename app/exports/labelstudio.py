@@ -29,6 +29,14 @@ if TYPE_CHECKING:
 __all__ = ["labelstudio_chunks", "labelstudio_format", "labelstudio_regions"]
 
 
+LABELSTUDIO_DOCUMENT_SCHEMA: dict[str, Any] = {
+    "title": "LabelStudioTasks",
+    "description": "format=labelstudio: Label Studio's task list (JSON import format).",
+    "type": "array",
+    "items": {"type": "object", "required": ["data", "annotations"]},
+}
+
+
 def labelstudio_format(codec: ShapeCodec) -> ExportFormat:
     """The ``labelstudio`` format of a type whose answers read as ``codec``'s shapes."""
     return ExportFormat(
@@ -36,6 +44,7 @@ def labelstudio_format(codec: ShapeCodec) -> ExportFormat:
         "_labelstudio.json",
         partial(labelstudio_chunks, codec=codec),
         zip_suffix="_labelstudio.zip",
+        json_schema=LABELSTUDIO_DOCUMENT_SCHEMA,
     )
 
 

@@ -10,7 +10,11 @@
      └── FetchFailed (422)     the download itself failed: DNS, connection, timeout, non-2xx
 
     ImageNotFound (KeyError)   the store has no image with that digest
-    ImageStoreFull (OSError)   the store's disk or quota is full (ENOSPC, EDQUOT): app: 507
+    ImageStoreFull (OSError)   the store's disk or quota is full (ENOSPC, EDQUOT; an object
+                               store's quota or storage-full error): app: 507
+    ImageStoreUnavailable (OSError)
+                               the object store cannot be reached, times out, throttles or
+                               answers with a server error: app: 503 with Retry-After
 
 The package knows nothing of HTTP frameworks: the caller maps ``status`` and ``detail`` onto
 its own problem-details type.
@@ -27,6 +31,7 @@ __all__ = [
     "ImageError",
     "ImageNotFound",
     "ImageStoreFull",
+    "ImageStoreUnavailable",
     "ImageTooLarge",
     "UnsafeURL",
     "UnsupportedImageType",
@@ -91,3 +96,8 @@ class ImageNotFound(KeyError):
 class ImageStoreFull(OSError):
     """The store could not write an image: no space left on its disk, or its quota is used up.
     Nothing half-written is left behind (the temporary file is removed)."""
+
+
+class ImageStoreUnavailable(OSError):
+    """The object store did not answer (connection refused, timeout), throttled us (SlowDown) or
+    failed (5xx): nothing was stored by the call that raised it; retrying later may work."""

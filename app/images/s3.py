@@ -10,15 +10,17 @@ when our own signed URL would: image bytes go from the store to the browser and 
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from app.images.errors import ImageNotFound
+from app.images.errors import ImageNotFound, ImageStoreFull, ImageStoreUnavailable
 from app.images.inspect import sniff_media_type
 from app.images.store import ImageRef, validate_sha256
 
@@ -83,28 +85,30 @@ class S3ImageStore:
     def exists(self, sha256: str) -> bool:
         from botocore.exceptions import ClientError
 
-        try:
-            self.client.head_object(Bucket=self.bucket, Key=self.key(sha256))
-        except ClientError as exc:
-            if _status(exc) == 404:
-                return False
-            raise
+        with _translated("HEAD"):
+            try:
+                self.client.head_object(Bucket=self.bucket, Key=self.key(sha256))
+            except ClientError as exc:
+                if _status(exc) == 404:
+                    return False
+                raise
         return True
 
     def get(self, sha256: str) -> bytes:
         from botocore.exceptions import ClientError
 
-        try:
-            response = self.client.get_object(Bucket=self.bucket, Key=self.key(sha256))
-        except ClientError as exc:
-            if _status(exc) == 404:
-                raise ImageNotFound(sha256) from None
-            raise
-        body = response["Body"]
-        try:
-            return bytes(body.read())
-        finally:
-            body.close()
+        with _translated("GET"):
+            try:
+                response = self.client.get_object(Bucket=self.bucket, Key=self.key(sha256))
+            except ClientError as exc:
+                if _status(exc) == 404:
+                    raise ImageNotFound(sha256) from None
+                raise
+            body = response["Body"]
+            try:
+                return bytes(body.read())
+            finally:
+                body.close()
 
     def put(self, data: bytes) -> str:
         """Store ``data`` under its sha256; a no-op (one HEAD) when those bytes are there.
@@ -115,13 +119,14 @@ class S3ImageStore:
         digest = hashlib.sha256(data).hexdigest()
         if self.exists(digest):
             return digest
-        self.client.put_object(
-            Bucket=self.bucket,
-            Key=self.key(digest),
-            Body=data,
-            ContentType=sniff_media_type(data[:16]) or "application/octet-stream",
-            ChecksumSHA256=_b64_sha256(data),
-        )
+        with _translated("PUT"):
+            self.client.put_object(
+                Bucket=self.bucket,
+                Key=self.key(digest),
+                Body=data,
+                ContentType=sniff_media_type(data[:16]) or "application/octet-stream",
+                ChecksumSHA256=_b64_sha256(data),
+            )
         return digest
 
     def url_for(
@@ -139,6 +144,54 @@ class S3ImageStore:
                 ExpiresIn=max(1, min(seconds, MAX_PRESIGN_SECONDS)),
             )
         )
+
+
+_FULL_CODES = frozenset(
+    {
+        "QuotaExceeded",  # Ceph RGW: user or bucket quota
+        "XMinioStorageFull",  # MinIO: the drives are full (507)
+        "XMinioAdminBucketQuotaExceeded",  # MinIO: bucket quota
+        "InsufficientStorage",
+        "StorageFull",
+    }
+)
+_UNAVAILABLE_CODES = frozenset(
+    {
+        "SlowDown",
+        "ServiceUnavailable",
+        "RequestTimeout",
+        "InternalError",
+        "Throttling",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+    }
+)
+
+
+@contextlib.contextmanager
+def _translated(what: str) -> Iterator[None]:
+    """The store's failures as the image package's own errors: full (quota, no space: the app
+    answers 507) or unavailable (unreachable, timed out, throttling or a 5xx after boto3's own
+    retries: 503 with Retry-After). Anything else (a 403 for bad credentials, a missing bucket)
+    is a configuration error and stays as it is."""
+    from botocore.exceptions import ClientError, HTTPClientError
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+
+    try:
+        yield
+    except ClientError as exc:
+        code, status = str(exc.response.get("Error", {}).get("Code", "")), _status(exc)
+        if code in _FULL_CODES or status == 507:
+            raise ImageStoreFull(
+                errno.ENOSPC, f"the object store is full ({code or status})"
+            ) from exc
+        if code in _UNAVAILABLE_CODES or status >= 500:
+            raise ImageStoreUnavailable(
+                f"the object store failed a {what} ({code or status})"
+            ) from exc
+        raise
+    except (BotoConnectionError, HTTPClientError) as exc:
+        raise ImageStoreUnavailable(f"the object store did not answer a {what}: {exc}") from exc
 
 
 def _status(exc: Any) -> int:

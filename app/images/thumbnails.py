@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 import tempfile
 from collections.abc import Callable
@@ -17,6 +18,8 @@ from pathlib import Path
 from PIL import Image as PILImage
 
 from app.images.store import validate_sha256
+
+log = logging.getLogger("tessera.thumbnails")
 
 WIDTHS = (64, 128, 256, 512, 1024)
 MEDIA_TYPE = "image/webp"
@@ -53,11 +56,23 @@ class ThumbnailCache:
         return self.root / digest[:2] / f"{digest}-{width}.webp"
 
     def get_or_make(self, sha256: str, width: int, load: Callable[[], bytes]) -> bytes:
-        """The thumbnail; on a miss it is made from ``load()`` (the original's bytes) and kept."""
+        """The thumbnail; on a miss it is made from ``load()`` (the original's bytes) and kept.
+
+        A cache that cannot be written (disk full, quota, read-only) costs only the caching:
+        the thumbnail is served all the same, nothing half-written is left, and the log says
+        why it was not kept."""
         target = self.path(sha256, width)
         with contextlib.suppress(FileNotFoundError):
             return target.read_bytes()
         data = render(load(), width)
+        try:
+            self._keep(target, data)
+        except OSError as exc:
+            log.warning("thumbnail %s not cached: %s", target.name, exc)
+        return data
+
+    @staticmethod
+    def _keep(target: Path, data: bytes) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
         try:
@@ -68,4 +83,3 @@ class ThumbnailCache:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
-        return data

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, status
+from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import JSONResponse
 
 from app.auth.deps import AnyAccount, Requester, Worker
@@ -22,7 +22,7 @@ from payments.models import Payout
 
 router = APIRouter(prefix="/v1", tags=["money"])
 
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+IdempotencyKey = idempotency.KeyHeader
 
 
 def payout_out(payout: Payout) -> PayoutOut:

@@ -31,9 +31,20 @@ class Skill:
     def upper(self) -> float:
         """The accuracy's upper credible bound (``BAN_CREDIBILITY``). Computed on first use: the
         consensus at each submit reads only ``accuracy``, and a Beta quantile costs ~0.2 ms."""
-        from scipy.stats import beta  # here, not at the top: scipy.stats takes ~0.5 s to import
+        # scipy.special, not scipy.stats (beta.ppf is this function): a quarter of the import
+        # (scipy.stats took 14 s on a loaded box, the first request that showed a worker's
+        # skills paying it: schemathesis's response-time check). Imported here, and warmed
+        # off the request path by ``warm_up`` at start.
+        from scipy.special import betaincinv
 
-        return float(beta.ppf(BAN_CREDIBILITY, self.right, self.wrong))
+        return float(betaincinv(self.right, self.wrong, BAN_CREDIBILITY))
+
+
+def warm_up() -> None:
+    """Import what ``Skill.upper`` needs, in a thread at start, so no request waits for it."""
+    from scipy.special import betaincinv
+
+    del betaincinv
 
 
 def estimate(row: WorkerSkill | None) -> Skill:

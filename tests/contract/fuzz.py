@@ -29,15 +29,22 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _env(database_url: str, workdir: Path) -> dict[str, str]:
-    return {
+def _env(database_url: str, workdir: Path, *, reconcilers: bool = False) -> dict[str, str]:
+    env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("TESSERA_")},
         "TESSERA_DATABASE_URL": database_url,
         "TESSERA_DATA_DIR": str(workdir / "data"),
         "TESSERA_MIGRATE_ON_START": "true",
-        "TESSERA_RUN_RECONCILERS": "false",
+        "TESSERA_RUN_RECONCILERS": "true" if reconcilers else "false",
         "TESSERA_ENV": "test",
     }
+    if reconcilers:
+        # The service's reconcilers at their own intervals, but these every second: an accepted
+        # answer's earnings are released (payout hold 0) and a payout sent while the run goes on.
+        env["TESSERA_RECONCILE_INTERVALS"] = json.dumps(
+            {"earnings.release": 1, "payouts.send": 1, "answers.auto_accept": 1}
+        )
+    return env
 
 
 def _setup_accounts(base: str, env: dict[str, str]) -> dict[str, str]:
@@ -61,7 +68,9 @@ def _setup_accounts(base: str, env: dict[str, str]) -> dict[str, str]:
             "/v1/deposits", json={"amount": "100000"}, headers=bearer["requester"]
         ).raise_for_status()
         http.patch(
-            "/v1/admin/settings", json={"min_payout": "0.01"}, headers=bearer["operator"]
+            "/v1/admin/settings",
+            json={"min_payout": "0.01", "payout_hold_s": 0},
+            headers=bearer["operator"],
         ).raise_for_status()
     return keys
 
@@ -74,9 +83,10 @@ def run(
     phases: str = "examples,coverage,fuzzing,stateful",
     max_examples: int = 10,
     seed: int = 8,
+    reconcilers: bool = False,
     extra: tuple[str, ...] = (),
 ) -> tuple[int, str]:
-    env = _env(database_url, workdir)
+    env = _env(database_url, workdir, reconcilers=reconcilers)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     log = (workdir / "server.log").open("w")
@@ -105,6 +115,7 @@ def run(
             "TESSERA_FUZZ_KEYS": json.dumps(keys),
             "TESSERA_FUZZ_ROLE": role,
             "TESSERA_FUZZ_BASE": base,
+            "TESSERA_FUZZ_REACHED": str(workdir / "reached.txt"),
             "PYTHONPATH": str(ROOT),
         }
         st = Path(sys.executable).with_name("st")

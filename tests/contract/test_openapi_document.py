@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -180,5 +181,103 @@ def test_a_body_that_is_not_utf8_is_refused_not_a_500(client: TestClient, path: 
         f"/v1/projects/{project['id']}/{path}",
         content=b"\xff\xfe",
         headers={**requester, "Content-Type": "application/json"},
+    )
+    assert r.status_code == 422, r.text
+
+
+def test_links_chain_the_workflow(doc: dict[str, Any]) -> None:
+    """The links (app/core/links.py) are in the document, each naming an operation that exists,
+    and they chain create project -> upload -> launch -> lease -> submit -> accept -> payout."""
+    by_id = {op["operationId"]: (method, path) for method, path, op in _operations(doc)}
+    edges: set[tuple[tuple[str, str], tuple[str, str]]] = set()
+    for method, path, op in _operations(doc):
+        for response in op["responses"].values():
+            for link in response.get("links", {}).values():
+                assert link["operationId"] in by_id, link
+                edges.add(((method, path), by_id[link["operationId"]]))
+    chain = [
+        ("POST", "/v1/projects"),
+        ("POST", "/v1/projects/{project_id}/batches"),
+        ("POST", "/v1/batches/{batch_id}/launch"),
+        ("POST", "/v1/projects/{project_id}/assignments"),
+        ("POST", "/v1/assignments/{assignment_id}/submit"),
+        ("POST", "/v1/assignments/{assignment_id}/accept"),
+        ("POST", "/v1/payouts"),
+        ("GET", "/v1/payouts/{payout_id}"),
+    ]
+    for source, target in itertools.pairwise(chain):
+        assert (source, target) in edges, (source, target)
+    assert (("POST", "/v1/deposits"), ("GET", "/v1/me")) in edges
+
+
+def test_a_link_to_nothing_is_refused() -> None:
+    from app.core.links import Link
+    from app.core.openapi import add_links
+
+    doc: dict[str, Any] = {
+        "paths": {
+            "/a": {"post": {"operationId": "a", "responses": {"201": {}}}},
+            "/b/{b_id}": {
+                "get": {
+                    "operationId": "b",
+                    "parameters": [{"name": "b_id", "in": "path"}],
+                    "responses": {"200": {}},
+                }
+            },
+        }
+    }
+    for bad in (
+        Link("POST /a", "201", "ToB", "GET /b/{b_id}"),  # the path parameter is not given
+        Link("POST /a", "200", "ToB", "GET /b/{b_id}", {"b_id": "$response.body#/id"}),
+        Link("POST /a", "201", "ToC", "GET /c", {}),
+        Link("POST /a", "201", "ToB", "GET /b/{b_id}", {"x": "$response.body#/id"}),
+    ):
+        with pytest.raises(ValueError, match=r"^link "):
+            add_links(doc, [bad])
+    add_links(doc, [Link("POST /a", "201", "ToB", "GET /b/{b_id}", {"b_id": "$response.body#/id"})])
+    assert doc["paths"]["/a"]["post"]["responses"]["201"]["links"]["ToB"]["operationId"] == "b"
+
+
+def test_json_downloads_are_declared_in_their_shape(doc: dict[str, Any]) -> None:
+    """format=coco and format=labelstudio answer application/json that is not a ResultPage: the
+    200 says so (each JSON export format declares its document's schema)."""
+    from app.annotations.registry import annotation_kinds
+
+    for kind in annotation_kinds():
+        for name, fmt in kind.formats.items():
+            if fmt.media_type == "application/json":
+                assert fmt.json_schema is not None, (kind.name, name)
+    op = doc["paths"]["/v1/batches/{batch_id}/results"]["get"]
+    variants = op["responses"]["200"]["content"]["application/json"]["schema"]["anyOf"]
+    titles = {v.get("title") or v.get("$ref") for v in variants}
+    assert titles == {"#/components/schemas/ResultPage", "CocoDocument", "LabelStudioTasks"}
+
+
+def test_a_required_text_is_not_blank_in_the_schema_and_the_server(
+    doc: dict[str, Any], client: TestClient
+) -> None:
+    """The server strips whitespace before it counts: a required name of only spaces is refused,
+    and the schema's pattern refuses it too (else schemathesis finds valid data refused)."""
+    import re
+
+    worker = signup(client, "worker")
+    name = doc["components"]["schemas"]["ApiKeyCreate"]["properties"]["name"]
+    for blank in (" ", "\t", " \n\u3000"):
+        assert not re.search(name["pattern"], blank)
+        r = client.post("/v1/me/api-keys", json={"name": blank}, headers=worker)
+        assert r.status_code == 422, r.text
+        assert r.json()["errors"][0]["loc"] == ["body", "name"]
+    assert re.search(name["pattern"], " key ")
+
+
+def test_an_empty_idempotency_key_is_refused_as_the_schema_says(
+    doc: dict[str, Any], client: TestClient
+) -> None:
+    requester = signup(client, "requester")
+    params = doc["paths"]["/v1/deposits"]["post"]["parameters"]
+    key = next(p for p in params if p["name"] == "Idempotency-Key")
+    assert key["schema"]["anyOf"][0]["minLength"] == 1
+    r = client.post(
+        "/v1/deposits", json={"amount": "1"}, headers={**requester, "Idempotency-Key": ""}
     )
     assert r.status_code == 422, r.text

@@ -4,6 +4,7 @@ image reads of what was stored before keep working. Needs root to mount the tmpf
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import subprocess
@@ -82,3 +83,40 @@ def test_upload_to_a_full_store_is_507_and_leaves_nothing(
     image = client.get(lease.json()["task"]["image_url"])
     assert image.status_code == 200
     assert image.content.startswith(b"\x89PNG")
+
+
+def test_thumbnails_on_a_full_disk_are_served_uncached(
+    settings: Settings, clock: FakeClock
+) -> None:
+    """The thumbnail cache's disk is full (a tmpfs filled to the brim): a thumbnail is made and
+    served all the same (200, WebP), not kept, and no temporary file is left."""
+    thumbs = settings.thumbnails_dir
+    thumbs.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(thumbs)],
+        capture_output=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        filler = thumbs / "filler"
+        with contextlib.suppress(OSError), filler.open("wb") as out:
+            while True:
+                out.write(b"\0" * 4096)
+                out.flush()
+        app = create_app(settings)
+        app.state.clock = clock
+        with TestClient(app) as client:
+            requester = signup(client, "requester")
+            project = make_project(client, requester)
+            batch = open_batch(client, requester, project["id"], n_images=1)
+            results = client.get(f"/v1/batches/{batch['id']}/results", headers=requester)
+            url = results.json()["items"][0]["thumbnail_url"]
+            for _ in range(2):  # not cached: made again, and served again
+                thumb = client.get(url)
+                assert thumb.status_code == 200, thumb.text
+                assert thumb.headers["content-type"] == "image/webp"
+        assert [p for p in thumbs.rglob("*") if p.is_file()] == [filler]
+    finally:
+        subprocess.run(["umount", "-l", str(thumbs)], check=False)

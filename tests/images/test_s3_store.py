@@ -248,3 +248,161 @@ def test_exports_read_the_images_from_the_store(s3_client: TestClient) -> None:
         digests = {hashlib.sha256(archive.read(n)).hexdigest() for n in images}
     assert len(images) == 2
     assert digests == stored
+
+
+# --- The store fails: full (507), unavailable (503 with Retry-After), nothing half-stored ----
+
+
+class _Raw:
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self.body
+
+
+def _s3_error(status: int, code: str) -> Any:
+    """A ``before-send`` handler answering every request it sees as the store would fail it
+    (boto3 parses the XML error and retries 5xx itself, as with a real store)."""
+    from botocore.awsrequest import AWSResponse
+
+    body = (
+        f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code>'
+        f"<Message>{code}</Message><RequestId>t</RequestId></Error>"
+    ).encode()
+
+    def answer(request: Any, **_: Any) -> AWSResponse:
+        return AWSResponse(request.url, status, {"Content-Type": "application/xml"}, _Raw(body))
+
+    return answer
+
+
+def _failing(client: Any, operation: str, status: int, code: str) -> Any:
+    handler = _s3_error(status, code)
+    client.meta.events.register(f"before-send.s3.{operation}", handler)
+    return handler
+
+
+class TestStoreFailures:
+    @pytest.mark.parametrize(
+        ("status", "code"),
+        [(507, "XMinioStorageFull"), (403, "QuotaExceeded"), (507, "InsufficientStorage")],
+    )
+    def test_a_full_store_is_image_store_full(self, aws_env: str, status: int, code: str) -> None:
+        from app.images import ImageStoreFull
+
+        store = S3ImageStore(BUCKET, "p")
+        _failing(store.client, "PutObject", status, code)
+        with pytest.raises(ImageStoreFull):
+            store.put(PNG)
+        assert _keys() == []
+
+    @pytest.mark.parametrize(
+        ("operation", "status", "code"),
+        [
+            ("PutObject", 503, "SlowDown"),
+            ("PutObject", 500, "InternalError"),
+            ("GetObject", 503, "ServiceUnavailable"),
+        ],
+    )
+    def test_a_failing_store_is_unavailable(
+        self, aws_env: str, operation: str, status: int, code: str
+    ) -> None:
+        from botocore.config import Config
+
+        from app.images import ImageStoreUnavailable
+
+        client = boto3.client("s3", config=Config(retries={"max_attempts": 2, "mode": "standard"}))
+        store = S3ImageStore(BUCKET, "p", client)
+        if operation == "GetObject":
+            store.put(PNG)
+        _failing(client, operation, status, code)
+        with pytest.raises(ImageStoreUnavailable):
+            store.put(PNG) if operation == "PutObject" else store.get(SHA)
+
+    def test_an_unreachable_store_is_unavailable(self, aws_env: str) -> None:
+        from botocore.config import Config
+
+        from app.images import ImageStoreUnavailable
+
+        config = Config(connect_timeout=1, read_timeout=1, retries={"max_attempts": 1})
+        client = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{_free_port()}", config=config)
+        store = S3ImageStore(BUCKET, "p", client)
+        for call in (lambda: store.put(PNG), lambda: store.get(SHA), lambda: store.exists(SHA)):
+            with pytest.raises(ImageStoreUnavailable):
+                call()
+
+    def test_a_denied_request_is_not_called_full_or_unavailable(self, aws_env: str) -> None:
+        from botocore.exceptions import ClientError
+
+        store = S3ImageStore(BUCKET, "p")
+        _failing(store.client, "PutObject", 403, "AccessDenied")
+        with pytest.raises(ClientError):
+            store.put(PNG)
+
+
+def _upload(client: TestClient, requester: dict[str, str], project_id: str, **headers: str) -> Any:
+    files = [
+        ("files", (f"i{i}.png", make_image("PNG", size=(40 + i, 30)), "image/png"))
+        for i in range(3)
+    ]
+    return client.post(
+        f"/v1/projects/{project_id}/batches", files=files, headers={**requester, **headers}
+    )
+
+
+def _batches(client: TestClient, requester: dict[str, str], project_id: str) -> list[Any]:
+    r = client.get(f"/v1/projects/{project_id}/batches", headers=requester)
+    assert r.status_code == 200, r.text
+    return list(r.json()["items"])
+
+
+class TestServeWithAFailingStore:
+    def test_a_full_store_is_507_and_keeps_nothing(self, s3_client: TestClient) -> None:
+        requester = signup(s3_client, "requester")
+        project = make_project(s3_client, requester)
+        store = s3_client.app.state.image_store  # type: ignore[attr-defined]
+        handler = _failing(store.client, "PutObject", 507, "XMinioStorageFull")
+        r = _upload(s3_client, requester, project["id"], **{"Idempotency-Key": "up-1"})
+        assert r.status_code == 507, r.text
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["type"].endswith("/insufficient-storage")
+        assert _batches(s3_client, requester, project["id"]) == []
+        assert _keys() == []
+        gold = s3_client.post(
+            f"/v1/projects/{project['id']}/gold",
+            files={"file": ("g.png", PNG, "image/png")},
+            data={"answer": '{"label": "cat"}'},
+            headers=requester,
+        )
+        assert gold.status_code == 507, gold.text
+
+        # Space again: the retry with the same key does the upload (a 5xx is not a stored answer).
+        store.client.meta.events.unregister("before-send.s3.PutObject", handler)
+        r = _upload(s3_client, requester, project["id"], **{"Idempotency-Key": "up-1"})
+        assert r.status_code == 201, r.text
+        assert len(_keys()) == 3
+
+    def test_an_unavailable_store_is_503_with_retry_after_and_keeps_nothing(
+        self, s3_client: TestClient
+    ) -> None:
+        requester = signup(s3_client, "requester")
+        project = make_project(s3_client, requester)
+        store = s3_client.app.state.image_store  # type: ignore[attr-defined]
+        _failing(store.client, "PutObject", 503, "SlowDown")
+        r = _upload(s3_client, requester, project["id"])
+        assert r.status_code == 503, r.text
+        assert r.headers["content-type"] == "application/problem+json"
+        assert int(r.headers["Retry-After"]) > 0
+        assert r.json()["type"].endswith("/storage-unavailable")
+        assert _batches(s3_client, requester, project["id"]) == []
+        assert _keys() == []
+
+    def test_a_thumbnail_from_an_unavailable_store_is_503(self, s3_client: TestClient) -> None:
+        requester, _worker, made = _lease(s3_client)
+        results = s3_client.get(f"/v1/batches/{made['batch']['id']}/results", headers=requester)
+        store = s3_client.app.state.image_store  # type: ignore[attr-defined]
+        _failing(store.client, "GetObject", 503, "SlowDown")
+        thumb = s3_client.get(results.json()["items"][0]["thumbnail_url"])
+        assert thumb.status_code == 503, thumb.text
+        assert "Retry-After" in thumb.headers
