@@ -17,6 +17,7 @@ import io
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -221,45 +222,94 @@ def _columns_vectorised(body: bytes, n_cols: int) -> list[tuple[IntArray, NameAr
     """
     if not body or b'"' in body:
         return None
-    buf = np.frombuffer(body + b"\n" if not body.endswith(b"\n") else body, dtype=np.uint8)
+    if not body.endswith(b"\n"):
+        body += b"\n"
+    # Eight spare bytes after the body, so every field's 8-byte word can be read (below).
+    padded = np.zeros(len(body) + 8, dtype=np.uint8)
+    padded[: len(body)] = np.frombuffer(body, dtype=np.uint8)
+    buf = padded[: len(body)]
     seps = np.flatnonzero((buf == 44) | (buf == 10))
     if seps.size == 0 or seps.size % n_cols:
         return None
     grid = (buf[seps] == 10).reshape(-1, n_cols)
     if not grid[:, -1].all() or grid[:, :-1].any():
         return None
-    starts = np.empty_like(seps)
-    starts[0] = 0
-    starts[1:] = seps[:-1] + 1
-    lengths = seps - starts
-    if int(lengths.min()) <= 0:
-        return None
+    # Every byte offset as the start of a big-endian uint64 (overlapping, unaligned view of
+    # the padded bytes): one gather reads a field's first 8 bytes.
+    words = np.ndarray((buf.size,), dtype="<u8", buffer=padded.data, strides=(1,))
+    ascii_only = bool(buf.max() < 128)
     out = []
     for c in range(n_cols):
-        s, n = starts[c::n_cols], lengths[c::n_cols]
+        ends = seps[c::n_cols]
+        s = np.empty_like(ends)  # a field starts after the separator before it
+        if c:
+            np.add(seps[c - 1 :: n_cols], 1, out=s)
+        else:
+            s[0] = 0
+            np.add(seps[n_cols - 1 : -1 : n_cols], 1, out=s[1:])
+        n = ends - s
+        if int(n.min()) <= 0:
+            return None  # an empty field: the row-wise path names its line
         width = int(n.max())
         if width <= 8:
-            # Every byte offset as the start of a big-endian uint64 (overlapping, unaligned
-            # view of the padded bytes): one gather reads each field's first 8 bytes, and a
-            # shift pair zeroes the bytes past its end.
-            padded = np.concatenate([buf, np.zeros(8, dtype=np.uint8)])
-            words = np.ndarray((buf.size,), dtype=">u8", buffer=padded.data, strides=(1,))
-            cut = (8 * (8 - n)).astype(np.uint64)
-            keys = (words[s].astype(np.uint64) >> cut) << cut
-            uniq, codes = np.unique(keys, return_inverse=True)
+            # A shift pair zeroes the bytes past the field's end, so the integers sort in the
+            # bytes' (= UTF-8 code point) order.
+            cut = n.astype(np.uint64)
+            cut *= 8
+            np.subtract(64, cut, out=cut)
+            keys = words[s]
+            keys.byteswap(inplace=True)  # big-endian: integer order is byte order
+            keys = keys.view(np.uint64)
+            keys >>= cut
+            keys <<= cut
+            uniq, codes = _unique_codes(keys)
             raw = uniq.astype(">u8").view("S8")
         else:
             offs = np.arange(width)
             cells = buf[np.minimum(s[:, None] + offs, buf.size - 1)]
             cells[offs[None, :] >= n[:, None]] = 0
             strings = np.ascontiguousarray(cells).view(f"S{width}").ravel()
-            raw, codes = np.unique(strings, return_inverse=True)
-        try:
-            names = np.array([b.decode("utf-8") for b in raw.tolist()], dtype=np.str_)
-        except UnicodeDecodeError:
-            return None
+            raw, codes = _unique_codes(strings)
+        if ascii_only:
+            names = raw.astype(np.str_)  # vectorised: ASCII bytes are their code points
+        else:
+            try:
+                names = np.array([b.decode("utf-8") for b in raw.tolist()], dtype=np.str_)
+            except UnicodeDecodeError:
+                return None
         out.append((codes.astype(np.intp, copy=False).ravel(), names))
     return out
+
+
+def _unique_codes(keys: NDArray[Any]) -> tuple[NDArray[Any], IntArray]:
+    """``np.unique(keys, return_inverse=True)``, cheaper on the usual shapes of a crowd file.
+
+    Sorting a million keys is most of a column's cost. Answers usually come grouped by task,
+    so runs of equal keys are collapsed first and only the run heads are sorted; a column of
+    a handful of values (labels) is encoded by comparisons. (Binary search of a million keys
+    into the few thousand workers was tried: slower than sorting them.)
+    """
+    n = keys.shape[0]
+    if n == 0:
+        return keys[:0], np.zeros(0, dtype=np.intp)
+    change = np.empty(n, dtype=bool)
+    change[0] = True
+    np.not_equal(keys[1:], keys[:-1], out=change[1:])
+    heads = np.flatnonzero(change)
+    if heads.shape[0] * 2 <= n:  # grouped: sort the runs, not the rows
+        uniq, run_codes = np.unique(keys[heads], return_inverse=True)
+        return uniq, np.repeat(run_codes.ravel(), np.diff(np.append(heads, n)))
+    few = np.unique(keys[:4096])
+    if few.shape[0] <= 16:
+        # A handful of values (labels): a code is how many of them the key exceeds, one
+        # vectorised comparison each, checked exactly against the key afterwards.
+        codes = np.zeros(n, dtype=np.intp)
+        for v in few[:-1]:
+            codes += keys > v
+        if (few[codes] == keys).all():
+            return few, codes
+    uniq, codes = np.unique(keys, return_inverse=True)
+    return uniq, codes.ravel()
 
 
 def _encode_bytes(col: list[bytes], path: object) -> tuple[IntArray, NameArray]:

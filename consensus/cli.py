@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from consensus._data import read_csv, read_gold_csv
 from consensus._kinds import GEOMETRY_TYPES
@@ -121,15 +122,92 @@ def _classification(args: argparse.Namespace) -> None:
     answers = read_csv(args.input)
     gold = read_gold_csv(args.gold) if args.gold else None
     model = method_class(args.method)().fit(answers, gold)
-    # Rounded floats print shortest-repr in C; np.char.mod formatting costs 0.2 s per 200k rows.
-    conf: list[float] = np.round(model.confidence_, 6).tolist()
+    body = _label_rows(model.task_names_, model.label_names_, model.label_codes_, model.confidence_)
     with _output(args.output) as out:
         out.write("task,label,confidence\n")
-        csv.writer(out, lineterminator="\n").writerows(
-            zip(model.task_names_.tolist(), model.labels_.tolist(), conf, strict=True)
-        )
+        if body is not None:
+            out.write(body)
+        else:
+            # Rounded floats print shortest-repr in C; np.char.mod costs 0.2 s per 200k rows.
+            conf: list[float] = np.round(model.confidence_, 6).tolist()
+            csv.writer(out, lineterminator="\n").writerows(
+                zip(model.task_names_.tolist(), model.labels_.tolist(), conf, strict=True)
+            )
     if args.workers_out:
         _write_skills(args.workers_out, model.skills_)
+
+
+_NEEDS_QUOTES = np.frombuffer(b',"\r\n', dtype=np.uint8)
+
+
+def _ascii_cells(names: NDArray[np.str_]) -> tuple[NDArray[np.uint8], NDArray[np.intp]] | None:
+    """Names as a (n, width) byte matrix and their lengths; None unless every name is ASCII,
+    NUL-free and needs no CSV quoting (the csv module then writes the rows)."""
+    try:
+        raw = names.astype(np.bytes_)
+    except UnicodeEncodeError:
+        return None
+    width = max(raw.dtype.itemsize, 1)
+    cells = np.ascontiguousarray(raw).view(np.uint8).reshape(-1, width)
+    lengths = np.char.str_len(raw).astype(np.intp) if raw.size else np.zeros(0, np.intp)
+    inside = np.arange(width)[None, :] < lengths[:, None]
+    if (cells[inside] == 0).any() or np.isin(cells, _NEEDS_QUOTES).any():
+        return None
+    return cells, lengths
+
+
+def _label_rows(
+    task_names: NDArray[np.str_],
+    label_names: NDArray[np.str_],
+    label_codes: NDArray[np.intp],
+    confidence: NDArray[np.float64],
+) -> str | None:
+    """The ``task,label,confidence`` rows, byte for byte what ``csv.writer`` writes for
+    ``(task, label, round(confidence, 6))``, built with whole-array operations (a C writer:
+    0.1 s of Python per 200,000 rows otherwise). None when a row falls outside what this
+    handles (quoting, non-ASCII names, a confidence below 1e-4 that Python prints in
+    scientific notation), and the caller writes with the csv module.
+    """
+    n = task_names.shape[0]
+    if n == 0 or not np.isfinite(confidence).all():
+        return None
+    tasks = _ascii_cells(task_names)
+    labels = _ascii_cells(label_names)
+    if tasks is None or labels is None:
+        return None
+    # np.round(x, 6) is rint(x * 1e6) / 1e6, and the shortest repr of that double is the
+    # six-decimal number with its trailing zeros dropped (one digit kept): no other string
+    # of at most seven significant digits maps to the same double.
+    micro = np.rint(confidence * 1e6)
+    if micro.min() < 100 or micro.max() > 9_999_999:  # repr switches to 1e-05 below 1e-4
+        return None
+    micro_i = micro.astype(np.int64)
+    whole, frac = np.divmod(micro_i, 1_000_000)
+    conf = np.empty((n, 8), dtype=np.uint8)
+    conf[:, 0] = 48 + whole
+    conf[:, 1] = ord(".")
+    for i in range(6):
+        conf[:, 2 + i] = 48 + (frac // 10 ** (5 - i)) % 10
+    conf_len = np.full(n, 8, dtype=np.intp)
+    for p in range(1, 6):
+        conf_len -= frac % 10**p == 0
+    sep = np.full((n, 1), ord(","), dtype=np.uint8)
+    end = np.full((n, 1), ord("\n"), dtype=np.uint8)
+    one = np.ones(n, dtype=np.intp)
+    blocks = [
+        (tasks[0], tasks[1]),
+        (sep, one),
+        (labels[0][label_codes], labels[1][label_codes]),
+        (sep, one),
+        (conf, conf_len),
+        (end, one),
+    ]
+    cells = np.concatenate([b for b, _ in blocks], axis=1)
+    keep = np.concatenate(
+        [np.arange(b.shape[1])[None, :] < length[:, None] for b, length in blocks], axis=1
+    )
+    text: str = cells[keep].tobytes().decode("ascii")
+    return text
 
 
 def _write_skills(path: str, skills: WorkerSkills) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from consensus._utils import safe_log
+from consensus._utils import column_sums, safe_log
 from consensus.classification._em import Design, Gold, e_step, expected_counts, mv_posterior
 
 __all__ = ["EMResult", "MStep", "class_prior_map", "run_em"]
@@ -30,7 +30,7 @@ class EMResult:
 
 def class_prior_map(post: FloatArray, strength: float) -> tuple[FloatArray, float]:
     """MAP class prior under a symmetric Dirichlet(1 + strength) and its log-density."""
-    counts = post.sum(axis=0) + strength
+    counts = column_sums(post) + strength
     prior = counts / counts.sum()
     return prior, float(strength * safe_log(prior).sum())
 

@@ -98,4 +98,11 @@ class DawidSkene(BaseClassifier):
             class_prior_strength=self.class_prior_strength,
             init=init,
         )
-        return ModelFit(res.confusion, res.class_prior, res.history, res.n_iter, self.rho)
+        return ModelFit(
+            res.confusion,
+            res.class_prior,
+            res.history,
+            res.n_iter,
+            self.rho,
+            posterior=res.posterior,
+        )

@@ -1,7 +1,12 @@
 """Geometry consensus: boxes, polygons, semantic masks, keypoints and points, with worker reliability.
 
-Array-level functions (``aggregate_*``, ``*_agreement``) serve the service, which already has
-decoded answers; ``aggregate_records`` serves the CLI. Worker skills (``GeometrySkills``) carry
+Each type has an estimator class with its parameters and fitted attributes, like the
+classification ones (``BoxAggregator``, ``PolygonAggregator``, ``KeypointAggregator``,
+``PointAggregator``, ``MaskAggregator``: ``fit(answers, weights, presence_weights=...)``
+returns self; ``consensus_``, ``confidence_``, ``objects_``...). The per-object types share one
+matching skeleton, ``consensus.geometry._objects.ObjectAggregator``. The array-level functions
+(``aggregate_*``, ``*_agreement``) are one-call wrappers of those; they serve the service,
+which already has decoded answers; ``aggregate_records`` serves the CLI. Worker skills (``GeometrySkills``) carry
 reliability across tasks and serialise to a plain JSON dict; ``should_stop`` is the dynamic
 overlap rule that acts on each consensus's ``confidence``.
 
@@ -21,11 +26,20 @@ Service flow for one task (boxes; the other types are the same with their own na
 """
 
 from consensus.geometry._common import Agreement
-from consensus.geometry.boxes import BoxConsensus, Boxes, aggregate_boxes, box_agreement, iou_matrix
+from consensus.geometry._objects import FusedObject, ObjectAggregator
+from consensus.geometry.boxes import (
+    BoxAggregator,
+    BoxConsensus,
+    Boxes,
+    aggregate_boxes,
+    box_agreement,
+    iou_matrix,
+)
 from consensus.geometry.io import decode_mask_png, encode_mask_png
 from consensus.geometry.keypoints import (
     COCO_KEYPOINTS,
     COCO_SIGMAS,
+    KeypointAggregator,
     KeypointConsensus,
     Poses,
     aggregate_keypoints,
@@ -35,6 +49,7 @@ from consensus.geometry.keypoints import (
     oks_matrix,
 )
 from consensus.geometry.points import (
+    PointAggregator,
     PointConsensus,
     Points,
     aggregate_points,
@@ -42,6 +57,7 @@ from consensus.geometry.points import (
     point_agreement,
 )
 from consensus.geometry.polygons import (
+    PolygonAggregator,
     PolygonConsensus,
     Polygons,
     aggregate_polygons,
@@ -63,6 +79,7 @@ from consensus.geometry.records import (
     semantic_kind,
 )
 from consensus.geometry.segmentation import (
+    MaskAggregator,
     SemanticConsensus,
     aggregate_semantic,
     per_class_iou,
@@ -77,15 +94,22 @@ __all__ = [
     "KINDS",
     "TYPES",
     "Agreement",
+    "BoxAggregator",
     "BoxConsensus",
     "Boxes",
+    "FusedObject",
     "GeometrySkills",
+    "KeypointAggregator",
     "KeypointConsensus",
     "Kind",
     "KindOptions",
+    "MaskAggregator",
     "MaskCrop",
+    "ObjectAggregator",
+    "PointAggregator",
     "PointConsensus",
     "Points",
+    "PolygonAggregator",
     "PolygonConsensus",
     "Polygons",
     "Poses",

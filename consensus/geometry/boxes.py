@@ -13,19 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from consensus.geometry._common import (
-    Agreement,
-    FloatArray,
-    Kept,
-    Member,
-    as_weights,
-    cluster_items,
-    hungarian,
-    label_probability,
-    quorum_filter,
-    weighted_label,
-    weighted_median,
-    worker_order,
+from consensus.geometry._common import Agreement, FloatArray, Member, weighted_median
+from consensus.geometry._objects import (
+    FusedObject,
+    ObjectAggregator,
+    object_agreement,
+    object_probabilities,
 )
 
 IOU_THRESHOLD = 0.5
@@ -104,6 +97,75 @@ def iou_matrix(a: FloatArray, b: FloatArray) -> FloatArray:
     return out
 
 
+class BoxAggregator(ObjectAggregator[Boxes, FloatArray, FloatArray, BoxConsensus]):
+    """Consensus boxes of one image: IoU matching, weighted-median edges, weight quorum.
+
+    Args:
+        iou_threshold: boxes of two workers are the same object at IoU >= this.
+        quorum: keep an object drawn by workers holding at least this share of the weight.
+
+    Fitted attributes (besides :class:`~consensus.geometry._objects.ObjectAggregator`'s):
+        boxes_: the consensus ``Boxes``; ``consensus_`` is the full ``BoxConsensus``.
+
+    Examples:
+        >>> a = Boxes(np.array([[10., 10, 50, 50]]), ("car",))
+        >>> b = Boxes(np.array([[12., 10, 50, 48]]), ("car",))
+        >>> BoxAggregator().fit([a, b, a]).boxes_.xywh.tolist()
+        [[10.0, 10.0, 50.0, 50.0]]
+    """
+
+    boxes_: Boxes
+
+    def __init__(self, iou_threshold: float = IOU_THRESHOLD, quorum: float = 0.5) -> None:
+        self.iou_threshold = iou_threshold
+        self.quorum = quorum
+
+    def _match_threshold(self) -> float:
+        return self.iou_threshold
+
+    def _prepare(self, answers: Sequence[Boxes]) -> None:
+        self._xyxy = [xywh_to_xyxy(a.xywh) for a in answers]
+
+    def _seed(
+        self, answers: Sequence[Boxes], members: list[Member], weights: FloatArray
+    ) -> FloatArray:
+        """Edge-wise weighted median, as ``[x0, y0, x1, y1]``."""
+        return weighted_median(np.stack([self._xyxy[k][i] for k, i in members]), weights)
+
+    def _similarity(self, answer: Boxes, seeds: list[FloatArray]) -> FloatArray:
+        if not seeds:
+            return np.zeros((len(answer), 0))
+        r = np.stack(seeds)
+        return iou_matrix(answer.xywh, np.concatenate([r[:, :2], r[:, 2:] - r[:, :2]], axis=1))
+
+    def _fuse(
+        self, answers: Sequence[Boxes], members: list[Member], weights: FloatArray
+    ) -> FloatArray:
+        box = self._seed(answers, members, weights)
+        out: FloatArray = np.r_[box[:2], box[2:] - box[:2]]
+        return out
+
+    def _position(self, geometry: FloatArray) -> tuple[float, float]:
+        return float(geometry[1]), float(geometry[0])
+
+    def _result(
+        self, objects: list[FusedObject[FloatArray]], confidence: float, n_candidates: int
+    ) -> BoxConsensus:
+        self.boxes_ = Boxes(
+            np.asarray([o.geometry for o in objects], dtype=np.float64).reshape(-1, 4),
+            tuple(o.label for o in objects),
+        )
+        object_confidence, support = object_probabilities(objects)
+        return BoxConsensus(self.boxes_, object_confidence, support, confidence, n_candidates)
+
+    def agreement(self, answer: Boxes, *, threshold: float = AGREEMENT_THRESHOLD) -> Agreement:
+        """How one answer agrees with the fitted consensus (:func:`box_agreement`)."""
+        self._check_fitted()
+        return box_agreement(
+            answer, self.boxes_, iou_threshold=self.iou_threshold, threshold=threshold
+        )
+
+
 def aggregate_boxes(
     answers: Sequence[Boxes],
     weights: Sequence[float] | FloatArray | None = None,
@@ -112,7 +174,7 @@ def aggregate_boxes(
     iou_threshold: float = IOU_THRESHOLD,
     quorum: float = 0.5,
 ) -> BoxConsensus:
-    """Consensus boxes of one image from several workers' answers.
+    """Consensus boxes of one image from several workers' answers (:class:`BoxAggregator`).
 
     Args:
         answers: one ``Boxes`` per worker (an empty one means "nothing to box here").
@@ -134,47 +196,8 @@ def aggregate_boxes(
         >>> aggregate_boxes([a, b, a]).boxes.xywh.tolist()
         [[10.0, 10.0, 50.0, 50.0]]
     """
-    w_all = as_weights(weights, len(answers))
-    p_all = as_weights(presence_weights, len(answers)) if presence_weights is not None else w_all
-    order = worker_order([a.key() for a in answers], w_all)
-    ans = [answers[i] for i in order]
-    w = w_all[order]
-    xyxy = [xywh_to_xyxy(a.xywh) for a in ans]
-
-    def fuse(members: list[Member]) -> FloatArray:
-        vals = np.stack([xyxy[k][i] for k, i in members])
-        return weighted_median(vals, as_weights(w[[k for k, _ in members]], len(members)))
-
-    def similarity(k: int, reps: list[FloatArray]) -> FloatArray:
-        if not reps:
-            return np.zeros((len(ans[k]), 0))
-        r = np.stack(reps)
-        return iou_matrix(ans[k].xywh, np.concatenate([r[:, :2], r[:, 2:] - r[:, :2]], axis=1))
-
-    clusters = cluster_items([len(a) for a in ans], similarity, fuse, iou_threshold)
-    pres = p_all[order]
-    kept, confidence = quorum_filter(clusters, pres, quorum)
-    rows = []
-    for obj in kept:
-        box = fuse(obj.members)
-        mw = as_weights(w[[k for k, _ in obj.members]], len(obj.members))
-        votes = [ans[k].labels[i] for k, i in obj.members]
-        label, _ = weighted_label(votes, mw)
-        p_label = label_probability(votes, label, pres[[k for k, _ in obj.members]])
-        obj = Kept(obj.members, obj.probability * p_label, obj.support)
-        confidence *= p_label
-        rows.append((box[1], box[0], label, np.r_[box[:2], box[2:] - box[:2]], obj))
-    rows.sort(key=lambda r: (r[0], r[1], r[2]))
-    return BoxConsensus(
-        boxes=Boxes(
-            np.asarray([r[3] for r in rows], dtype=np.float64).reshape(-1, 4),
-            tuple(r[2] for r in rows),
-        ),
-        object_confidence=np.asarray([r[4].probability for r in rows], dtype=np.float64),
-        support=np.asarray([r[4].support for r in rows], dtype=np.float64),
-        confidence=confidence,
-        n_candidates=len(clusters),
-    )
+    est = BoxAggregator(iou_threshold, quorum)
+    return est.fit(answers, weights, presence_weights=presence_weights).consensus_
 
 
 def box_agreement(
@@ -190,55 +213,6 @@ def box_agreement(
     worker whose boxes are all matched but loose scores below a tight one.
     """
     iou = iou_matrix(answer.xywh, consensus.xywh)
-    return _object_agreement(
+    return object_agreement(
         iou, answer.labels, consensus.labels, "box", "IoU", iou_threshold, threshold
-    )
-
-
-def _object_agreement(
-    sim: FloatArray,
-    labels_a: Sequence[str],
-    labels_c: Sequence[str],
-    noun: str,
-    metric: str,
-    match_threshold: float,
-    threshold: float,
-) -> Agreement:
-    """Shared F1-over-objects agreement for boxes, polygons and keypoint instances."""
-    n_a, n_c = sim.shape
-    if n_a == 0 and n_c == 0:
-        return Agreement(1.0, threshold, 1.0, "", {"matched": 0.0})
-    pairs = hungarian(sim, match_threshold)
-    good = [(i, j) for i, j in pairs if labels_a[i] == labels_c[j]]
-    f1 = 2.0 * len(good) / (n_a + n_c)
-    quality = 2.0 * sum(float(sim[i, j]) for i, j in good) / (n_a + n_c)
-    reasons: list[str] = []
-    matched_a = {i for i, _ in pairs}
-    matched_c = {j for _, j in pairs}
-    for i, j in pairs:
-        if labels_a[i] != labels_c[j]:
-            reasons.append(
-                f"{noun} {i} labelled '{labels_a[i]}' but consensus says '{labels_c[j]}'"
-            )
-    for i in range(n_a):
-        if i not in matched_a:
-            best = float(sim[i].max()) if n_c else 0.0
-            reasons.append(
-                f"{noun} {i} matched no consensus object (best {metric} {best:.2f} < {match_threshold:g})"
-            )
-    missed = [j for j in range(n_c) if j not in matched_c]
-    if missed:
-        reasons.append(
-            f"missed {len(missed)} of {n_c} consensus objects ({', '.join(labels_c[j] for j in missed[:3])})"
-        )
-    mean_sim = float(np.mean([sim[i, j] for i, j in good])) if good else 0.0
-    reason = "; ".join(reasons[:4]) if f1 < threshold or reasons else ""
-    if f1 < threshold:
-        reason = f"F1 {f1:.2f} < {threshold:g}: " + reason
-    return Agreement(
-        f1,
-        threshold,
-        quality,
-        reason,
-        {"matched": float(len(good)), f"mean_{metric.lower()}": mean_sim},
     )

@@ -13,20 +13,13 @@ from typing import Any
 
 import numpy as np
 
-from consensus.geometry._common import (
-    Agreement,
-    FloatArray,
-    Kept,
-    Member,
-    as_weights,
-    cluster_items,
-    label_probability,
-    quorum_filter,
-    weighted_label,
-    weighted_median,
-    worker_order,
+from consensus.geometry._common import Agreement, FloatArray, Member, weighted_median
+from consensus.geometry._objects import (
+    FusedObject,
+    ObjectAggregator,
+    object_agreement,
+    object_probabilities,
 )
-from consensus.geometry.boxes import _object_agreement
 
 COCO_KEYPOINTS = (
     "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
@@ -245,6 +238,100 @@ def _recentre(
     return out
 
 
+class KeypointAggregator(ObjectAggregator[Poses, FloatArray, FloatArray, KeypointConsensus]):
+    """Consensus poses of one image: OKS matching (either orientation), swap alignment,
+    a robust weighted median per keypoint, weight quorum.
+
+    Args:
+        sigmas: per-keypoint sigmas (``default_sigmas(names, K)``); 0.05 each if omitted.
+        flip_pairs: (left, right) index pairs to align (``flip_pairs_from_names(names)``).
+        oks_threshold: two instances are the same object at OKS >= this (either orientation).
+        quorum: share of the task's weight that must have drawn an object to keep it.
+
+    Fitted attributes (besides :class:`~consensus.geometry._objects.ObjectAggregator`'s):
+        poses_: the consensus ``Poses``; ``consensus_`` is the ``KeypointConsensus``.
+        n_keypoints_: keypoints per instance (K).
+    """
+
+    refit_seeds = True
+    poses_: Poses
+    n_keypoints_: int
+
+    def __init__(
+        self,
+        sigmas: Sequence[float] | FloatArray | None = None,
+        flip_pairs: Sequence[tuple[int, int]] = (),
+        oks_threshold: float = OKS_THRESHOLD,
+        quorum: float = 0.5,
+    ) -> None:
+        self.sigmas = sigmas
+        self.flip_pairs = flip_pairs
+        self.oks_threshold = oks_threshold
+        self.quorum = quorum
+
+    def _match_threshold(self) -> float:
+        return self.oks_threshold
+
+    def _prepare(self, answers: Sequence[Poses]) -> None:
+        sizes = {a.kps.shape[1] for a in answers if len(a)}
+        if len(sizes) > 1:
+            raise ValueError(f"answers disagree on the number of keypoints: {sorted(sizes)}")
+        self.n_keypoints_ = max(sizes or {a.kps.shape[1] for a in answers} or {0})
+        self._sig = self._sigmas(self.n_keypoints_)
+        self._pairs = list(self.flip_pairs)
+
+    def _sigmas(self, k_pts: int) -> FloatArray:
+        sig = self.sigmas if self.sigmas is not None else np.full(k_pts, DEFAULT_SIGMA)
+        return np.asarray(sig, dtype=np.float64)
+
+    def _seed(
+        self, answers: Sequence[Poses], members: list[Member], weights: FloatArray
+    ) -> FloatArray:
+        insts = np.stack([answers[k].kps[i] for k, i in members])
+        return fuse_instances(insts, weights, self._pairs, self._sig)
+
+    def _similarity(self, answer: Poses, seeds: list[FloatArray]) -> FloatArray:
+        if not seeds:
+            return np.zeros((len(answer), 0))
+        ref = np.stack(seeds)
+        sim = oks_matrix(answer.kps, ref, self._sig)
+        if not self._pairs:
+            return sim
+        return np.maximum(sim, oks_matrix(flip(answer.kps, self._pairs), ref, self._sig))
+
+    def _fuse(
+        self, answers: Sequence[Poses], members: list[Member], weights: FloatArray
+    ) -> FloatArray:
+        return self._seed(answers, members, weights)
+
+    def _position(self, geometry: FloatArray) -> tuple[float, float]:
+        return _top_left(geometry)
+
+    def _result(
+        self, objects: list[FusedObject[FloatArray]], confidence: float, n_candidates: int
+    ) -> KeypointConsensus:
+        self.poses_ = Poses(
+            np.stack([o.geometry for o in objects])
+            if objects
+            else np.zeros((0, self.n_keypoints_, 3)),
+            tuple(o.label for o in objects),
+        )
+        object_confidence, support = object_probabilities(objects)
+        return KeypointConsensus(self.poses_, object_confidence, support, confidence, n_candidates)
+
+    def agreement(self, answer: Poses, *, threshold: float = AGREEMENT_THRESHOLD) -> Agreement:
+        """How one answer agrees with the fitted consensus (:func:`keypoint_agreement`)."""
+        self._check_fitted()
+        return keypoint_agreement(
+            answer,
+            self.poses_,
+            sigmas=self.sigmas,
+            flip_pairs=self.flip_pairs,
+            oks_threshold=self.oks_threshold,
+            threshold=threshold,
+        )
+
+
 def aggregate_keypoints(
     answers: Sequence[Poses],
     weights: Sequence[float] | FloatArray | None = None,
@@ -255,7 +342,7 @@ def aggregate_keypoints(
     oks_threshold: float = OKS_THRESHOLD,
     quorum: float = 0.5,
 ) -> KeypointConsensus:
-    """Consensus poses of one image.
+    """Consensus poses of one image (:class:`KeypointAggregator`).
 
     Args:
         answers: one ``Poses`` per worker, all with the same K keypoints.
@@ -266,58 +353,8 @@ def aggregate_keypoints(
         oks_threshold: two instances are the same object at OKS >= this (either orientation).
         quorum: share of the task's weight that must have drawn an object to keep it.
     """
-    w_all = as_weights(weights, len(answers))
-    p_all = as_weights(presence_weights, len(answers)) if presence_weights is not None else w_all
-    order = worker_order([a.key() for a in answers], w_all)
-    ans = [answers[i] for i in order]
-    w = w_all[order]
-    sizes = {a.kps.shape[1] for a in ans if len(a)}
-    if len(sizes) > 1:
-        raise ValueError(f"answers disagree on the number of keypoints: {sorted(sizes)}")
-    k_pts = max(sizes or {a.kps.shape[1] for a in ans} or {0})
-    sig = np.asarray(
-        sigmas if sigmas is not None else np.full(k_pts, DEFAULT_SIGMA), dtype=np.float64
-    )
-    pairs = list(flip_pairs)
-
-    def fuse(members: list[Member]) -> FloatArray:
-        insts = np.stack([ans[k].kps[i] for k, i in members])
-        return fuse_instances(
-            insts, as_weights(w[[k for k, _ in members]], len(members)), pairs, sig
-        )
-
-    def similarity(k: int, reps: list[FloatArray]) -> FloatArray:
-        if not reps:
-            return np.zeros((len(ans[k]), 0))
-        ref = np.stack(reps)
-        sim = oks_matrix(ans[k].kps, ref, sig)
-        return np.maximum(sim, oks_matrix(flip(ans[k].kps, pairs), ref, sig)) if pairs else sim
-
-    clusters = cluster_items(
-        [len(a) for a in ans], similarity, fuse, oks_threshold, refit_seeds=True
-    )
-    pres = p_all[order]
-    kept_objs, confidence = quorum_filter(clusters, pres, quorum)
-    kept: list[tuple[FloatArray, str, Kept]] = []
-    for obj in kept_objs:
-        mw = as_weights(w[[k for k, _ in obj.members]], len(obj.members))
-        votes = [ans[k].labels[i] for k, i in obj.members]
-        label, _ = weighted_label(votes, mw)
-        p_label = label_probability(votes, label, pres[[k for k, _ in obj.members]])
-        obj = Kept(obj.members, obj.probability * p_label, obj.support)
-        confidence *= p_label
-        kept.append((fuse(obj.members), label, obj))
-    kept.sort(key=lambda t: (*_top_left(t[0]), t[1]))
-    return KeypointConsensus(
-        poses=Poses(
-            np.stack([t[0] for t in kept]) if kept else np.zeros((0, k_pts, 3)),
-            tuple(t[1] for t in kept),
-        ),
-        object_confidence=np.asarray([t[2].probability for t in kept], dtype=np.float64),
-        support=np.asarray([t[2].support for t in kept], dtype=np.float64),
-        confidence=confidence,
-        n_candidates=len(clusters),
-    )
+    est = KeypointAggregator(sigmas, flip_pairs, oks_threshold, quorum)
+    return est.fit(answers, weights, presence_weights=presence_weights).consensus_
 
 
 def _top_left(inst: FloatArray) -> tuple[float, float]:
@@ -345,7 +382,7 @@ def keypoint_agreement(
         sigmas if sigmas is not None else np.full(k_pts, DEFAULT_SIGMA), dtype=np.float64
     )
     sim = oks_matrix(answer.kps, consensus.kps, sig)
-    result = _object_agreement(
+    result = object_agreement(
         sim, answer.labels, consensus.labels, "instance", "OKS", oks_threshold, threshold
     )
     if flip_pairs and len(answer) and len(consensus):

@@ -16,23 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from consensus.geometry._common import (
-    Agreement,
-    FloatArray,
-    Kept,
-    Member,
-    as_weights,
-    cluster_items,
-    hungarian,
-    label_probability,
-    quorum_filter,
-    weighted_label,
-    weighted_median,
-    worker_order,
-)
+from consensus.geometry._common import Agreement, FloatArray, Member, hungarian, weighted_median
+from consensus.geometry._objects import FusedObject, ObjectAggregator, object_probabilities
 
 __all__ = [
     "AGREEMENT_THRESHOLD",
+    "PointAggregator",
     "PointConsensus",
     "Points",
     "aggregate_points",
@@ -122,6 +111,66 @@ def closeness(a: FloatArray, b: FloatArray, radius: float) -> FloatArray:
     return out
 
 
+class PointAggregator(ObjectAggregator[Points, FloatArray, FloatArray, PointConsensus]):
+    """Consensus points of one image: distance-gated matching, weighted medians, quorum.
+
+    Args:
+        radius: clicks closer than this many pixels may be the same object.
+        quorum: keep an object clicked by workers holding at least this share of the weight.
+
+    Fitted attributes (besides :class:`~consensus.geometry._objects.ObjectAggregator`'s):
+        points_: the consensus ``Points``; ``consensus_`` is the ``PointConsensus``.
+
+    Examples:
+        >>> a = Points(np.array([[10., 10], [50, 50]]), ("cell", "cell"))
+        >>> b = Points(np.array([[12., 11]]), ("cell",))
+        >>> PointAggregator().fit([a, b, a]).points_.xy.tolist()
+        [[10.0, 10.0], [50.0, 50.0]]
+    """
+
+    points_: Points
+
+    def __init__(self, radius: float = DEFAULT_RADIUS, quorum: float = 0.5) -> None:
+        self.radius = radius
+        self.quorum = quorum
+
+    def _match_threshold(self) -> float:
+        return _IN_GATE
+
+    def _seed(
+        self, answers: Sequence[Points], members: list[Member], weights: FloatArray
+    ) -> FloatArray:
+        return weighted_median(np.stack([answers[k].xy[i] for k, i in members]), weights)
+
+    def _similarity(self, answer: Points, seeds: list[FloatArray]) -> FloatArray:
+        if not seeds:
+            return np.zeros((len(answer), 0))
+        return closeness(answer.xy, np.stack(seeds), self.radius)
+
+    def _fuse(
+        self, answers: Sequence[Points], members: list[Member], weights: FloatArray
+    ) -> FloatArray:
+        return self._seed(answers, members, weights)
+
+    def _position(self, geometry: FloatArray) -> tuple[float, float]:
+        return float(geometry[1]), float(geometry[0])
+
+    def _result(
+        self, objects: list[FusedObject[FloatArray]], confidence: float, n_candidates: int
+    ) -> PointConsensus:
+        self.points_ = Points(
+            np.asarray([o.geometry for o in objects], dtype=np.float64).reshape(-1, 2),
+            tuple(o.label for o in objects),
+        )
+        object_confidence, support = object_probabilities(objects)
+        return PointConsensus(self.points_, object_confidence, support, confidence, n_candidates)
+
+    def agreement(self, answer: Points, *, threshold: float = AGREEMENT_THRESHOLD) -> Agreement:
+        """How one answer agrees with the fitted consensus (:func:`point_agreement`)."""
+        self._check_fitted()
+        return point_agreement(answer, self.points_, radius=self.radius, threshold=threshold)
+
+
 def aggregate_points(
     answers: Sequence[Points],
     weights: Sequence[float] | FloatArray | None = None,
@@ -130,7 +179,7 @@ def aggregate_points(
     radius: float = DEFAULT_RADIUS,
     quorum: float = 0.5,
 ) -> PointConsensus:
-    """Consensus points of one image from several workers' answers.
+    """Consensus points of one image from several workers' answers (:class:`PointAggregator`).
 
     Args:
         answers: one ``Points`` per worker (an empty one means "nothing to count here").
@@ -146,44 +195,8 @@ def aggregate_points(
         >>> aggregate_points([a, b, a]).points.xy.tolist()
         [[10.0, 10.0], [50.0, 50.0]]
     """
-    w_all = as_weights(weights, len(answers))
-    p_all = as_weights(presence_weights, len(answers)) if presence_weights is not None else w_all
-    order = worker_order([a.key() for a in answers], w_all)
-    ans = [answers[i] for i in order]
-    w = w_all[order]
-
-    def fuse(members: list[Member]) -> FloatArray:
-        vals = np.stack([ans[k].xy[i] for k, i in members])
-        return weighted_median(vals, as_weights(w[[k for k, _ in members]], len(members)))
-
-    def similarity(k: int, reps: list[FloatArray]) -> FloatArray:
-        if not reps:
-            return np.zeros((len(ans[k]), 0))
-        return closeness(ans[k].xy, np.stack(reps), radius)
-
-    clusters = cluster_items([len(a) for a in ans], similarity, fuse, _IN_GATE)
-    pres = p_all[order]
-    kept, confidence = quorum_filter(clusters, pres, quorum)
-    rows = []
-    for obj in kept:
-        xy = fuse(obj.members)
-        votes = [ans[k].labels[i] for k, i in obj.members]
-        label, _ = weighted_label(votes, as_weights(w[[k for k, _ in obj.members]], len(votes)))
-        p_label = label_probability(votes, label, pres[[k for k, _ in obj.members]])
-        confidence *= p_label
-        fused = Kept(obj.members, obj.probability * p_label, obj.support)
-        rows.append((float(xy[1]), float(xy[0]), label, xy, fused))
-    rows.sort(key=lambda r: (r[0], r[1], r[2]))
-    return PointConsensus(
-        points=Points(
-            np.asarray([r[3] for r in rows], dtype=np.float64).reshape(-1, 2),
-            tuple(r[2] for r in rows),
-        ),
-        object_confidence=np.asarray([r[4].probability for r in rows], dtype=np.float64),
-        support=np.asarray([r[4].support for r in rows], dtype=np.float64),
-        confidence=confidence,
-        n_candidates=len(clusters),
-    )
+    est = PointAggregator(radius, quorum)
+    return est.fit(answers, weights, presence_weights=presence_weights).consensus_
 
 
 def point_agreement(

@@ -17,19 +17,13 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
-from consensus.geometry._common import (
-    Agreement,
-    FloatArray,
-    Kept,
-    Member,
-    as_weights,
-    cluster_items,
-    label_probability,
-    quorum_filter,
-    weighted_label,
-    worker_order,
+from consensus.geometry._common import Agreement, FloatArray, Member, as_weights
+from consensus.geometry._objects import (
+    FusedObject,
+    ObjectAggregator,
+    object_agreement,
+    object_probabilities,
 )
-from consensus.geometry.boxes import _object_agreement
 from consensus.geometry.contours import fuse_outlines
 from consensus.geometry.raster import MaskCrop, crop_iou, paste, rasterize_polygon
 
@@ -127,6 +121,83 @@ def fuse_masks(crops: Sequence[MaskCrop], weights: FloatArray) -> MaskCrop:
     return MaskCrop(fused, y0, x0)
 
 
+PolygonObject = tuple[FloatArray, MaskCrop]  # a fused outline and its raster
+
+
+class PolygonAggregator(ObjectAggregator[Polygons, PolygonObject, MaskCrop, PolygonConsensus]):
+    """Consensus instances of one image (see the module docstring).
+
+    Matching compares mask crops (IoU) against seeds fused by a cheap per-pixel vote; a kept
+    object's outline is the robust fusion of its workers' outlines
+    (:func:`consensus.geometry.contours.fuse_outlines`), rasterised for its crop.
+
+    Args:
+        iou_threshold: two instances are the same object at mask IoU >= this.
+        quorum: share of the task's weight that must have drawn an object to keep it.
+
+    Fitted attributes (besides :class:`~consensus.geometry._objects.ObjectAggregator`'s):
+        polygons_: the consensus ``Polygons``; ``consensus_`` is the ``PolygonConsensus``.
+    """
+
+    polygons_: Polygons
+
+    def __init__(self, iou_threshold: float = IOU_THRESHOLD, quorum: float = 0.5) -> None:
+        self.iou_threshold = iou_threshold
+        self.quorum = quorum
+
+    def _match_threshold(self) -> float:
+        return self.iou_threshold
+
+    def _seed(
+        self, answers: Sequence[Polygons], members: list[Member], weights: FloatArray
+    ) -> MaskCrop:
+        if len(members) == 1:
+            return answers[members[0][0]].masks[members[0][1]]
+        return fuse_masks([answers[k].masks[i] for k, i in members], weights)
+
+    def _similarity(self, answer: Polygons, seeds: list[MaskCrop]) -> FloatArray:
+        return mask_iou_matrix(answer.masks, seeds)
+
+    def _repair(
+        self,
+        clusters: list[list[Member]],
+        presence: FloatArray,
+        seed: Callable[[list[Member]], MaskCrop],
+    ) -> list[list[Member]]:
+        return _merge_fragments(clusters, presence, self.quorum, seed)
+
+    def _fuse(
+        self, answers: Sequence[Polygons], members: list[Member], weights: FloatArray
+    ) -> PolygonObject | None:
+        poly = fuse_outlines([answers[k].points[i] for k, i in members], weights).points
+        if len(poly) < 3:
+            return None  # the fused outline holds nothing: no polygon to give
+        return poly, rasterize_polygon(poly)
+
+    def _position(self, geometry: PolygonObject) -> tuple[float, float]:
+        return float(geometry[1].y0), float(geometry[1].x0)
+
+    def _result(
+        self, objects: list[FusedObject[PolygonObject]], confidence: float, n_candidates: int
+    ) -> PolygonConsensus:
+        self.polygons_ = Polygons(
+            tuple(o.geometry[0] for o in objects),
+            tuple(o.label for o in objects),
+            tuple(o.geometry[1] for o in objects),
+        )
+        object_confidence, support = object_probabilities(objects)
+        return PolygonConsensus(
+            self.polygons_, object_confidence, support, confidence, n_candidates
+        )
+
+    def agreement(self, answer: Polygons, *, threshold: float = AGREEMENT_THRESHOLD) -> Agreement:
+        """How one answer agrees with the fitted consensus (:func:`polygon_agreement`)."""
+        self._check_fitted()
+        return polygon_agreement(
+            answer, self.polygons_, iou_threshold=self.iou_threshold, threshold=threshold
+        )
+
+
 def aggregate_polygons(
     answers: Sequence[Polygons],
     weights: Sequence[float] | FloatArray | None = None,
@@ -135,56 +206,17 @@ def aggregate_polygons(
     iou_threshold: float = IOU_THRESHOLD,
     quorum: float = 0.5,
 ) -> PolygonConsensus:
-    """Consensus instances of one image (see module docstring).
+    """Consensus instances of one image (:class:`PolygonAggregator`).
 
     Args:
         answers: one ``Polygons`` per worker.
-        weights: worker localisation weights in [0, 1] (the pixel vote, the label vote).
+        weights: worker localisation weights in [0, 1] (the outline fusion, the label vote).
         presence_weights: worker detection weights (quorum, confidence); default ``weights``.
         iou_threshold: two instances are the same object at mask IoU >= this.
         quorum: share of the task's weight that must have drawn an object to keep it.
     """
-    w_all = as_weights(weights, len(answers))
-    p_all = as_weights(presence_weights, len(answers)) if presence_weights is not None else w_all
-    order = worker_order([a.key() for a in answers], w_all)
-    ans = [answers[i] for i in order]
-    w = w_all[order]
-
-    def fuse(members: list[Member]) -> MaskCrop:
-        if len(members) == 1:
-            return ans[members[0][0]].masks[members[0][1]]
-        return fuse_masks([ans[k].masks[i] for k, i in members], w[[k for k, _ in members]])
-
-    def similarity(k: int, reps: list[MaskCrop]) -> FloatArray:
-        return mask_iou_matrix(ans[k].masks, reps)
-
-    clusters = cluster_items([len(a) for a in ans], similarity, fuse, iou_threshold)
-    pres = p_all[order]
-    clusters = _merge_fragments(clusters, pres, quorum, fuse)
-    kept_objs, confidence = quorum_filter(clusters, pres, quorum)
-    kept: list[tuple[FloatArray, str, MaskCrop, Kept]] = []
-    for obj in kept_objs:
-        mw = as_weights(w[[k for k, _ in obj.members]], len(obj.members))
-        poly = fuse_outlines([ans[k].points[i] for k, i in obj.members], mw).points
-        if len(poly) < 3:
-            continue  # the fused outline holds nothing: no polygon to give
-        crop = rasterize_polygon(poly)
-        votes = [ans[k].labels[i] for k, i in obj.members]
-        label, _ = weighted_label(votes, mw)
-        p_label = label_probability(votes, label, pres[[k for k, _ in obj.members]])
-        obj = Kept(obj.members, obj.probability * p_label, obj.support)
-        confidence *= p_label
-        kept.append((poly, label, crop, obj))
-    kept.sort(key=lambda t: (t[2].y0, t[2].x0, t[1]))
-    return PolygonConsensus(
-        polygons=Polygons(
-            tuple(t[0] for t in kept), tuple(t[1] for t in kept), tuple(t[2] for t in kept)
-        ),
-        object_confidence=np.asarray([t[3].probability for t in kept], dtype=np.float64),
-        support=np.asarray([t[3].support for t in kept], dtype=np.float64),
-        confidence=confidence,
-        n_candidates=len(clusters),
-    )
+    est = PolygonAggregator(iou_threshold, quorum)
+    return est.fit(answers, weights, presence_weights=presence_weights).consensus_
 
 
 MERGE_IOU = 0.3
@@ -238,6 +270,6 @@ def polygon_agreement(
 ) -> Agreement:
     """F1 over instances at mask IoU ``iou_threshold``; ``quality`` is IoU-weighted F1."""
     iou = mask_iou_matrix(answer.masks, consensus.masks)
-    return _object_agreement(
+    return object_agreement(
         iou, answer.labels, consensus.labels, "polygon", "IoU", iou_threshold, threshold
     )

@@ -4,6 +4,7 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from consensus.cli import main
@@ -137,3 +138,55 @@ class TestAggregateOtherTypes:
         p.write_text('{"task": "t", "worker": "w", "answer": []}\nnot json\n', encoding="utf-8")
         assert main(["aggregate", str(p), "--type", "bbox"]) == 2
         assert "line 2" in capsys.readouterr().err
+
+
+class TestLabelRowsWriter:
+    """The vectorised writer is byte for byte what csv.writer writes, or steps aside."""
+
+    @staticmethod
+    def _csv(names: list[str], labels: list[str], conf: np.ndarray) -> str:
+        import io
+
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows(
+            zip(names, labels, np.round(conf, 6).tolist(), strict=True)
+        )
+        return out.getvalue()
+
+    def test_matches_csv_writer(self) -> None:
+        from consensus.cli import _label_rows
+
+        rng = np.random.default_rng(0)
+        conf = np.concatenate(
+            [
+                rng.random(5000),
+                1e-4 + rng.random(500) * 1e-3,
+                [1.0, 0.5, 0.25, 0.1, 1e-4, 0.0001004999, 0.9999995, 0.99999949999, 1 / 3],
+            ]
+        )
+        conf = conf[conf >= 1e-4]
+        names = np.array([f"t{i}" * (1 + i % 3) for i in range(conf.size)])
+        label_names = np.array(["a", "bb", "ccc d"])
+        codes = rng.integers(0, 3, conf.size)
+        got = _label_rows(names, label_names, codes, conf)
+        assert got == self._csv(names.tolist(), label_names[codes].tolist(), conf)
+
+    @pytest.mark.parametrize(
+        ("task", "conf"),
+        [("é", 0.5), ("a,b", 0.5), ('say "hi"', 0.5), ("t", 5e-5), ("t", float("nan"))],
+    )
+    def test_steps_aside(self, task: str, conf: float) -> None:
+        from consensus.cli import _label_rows
+
+        names = np.array([task, "u"])
+        got = _label_rows(names, np.array(["x"]), np.array([0, 0]), np.array([conf, 0.5]))
+        assert got is None
+
+    def test_cli_output_unchanged_for_quoted_names(self, tmp_path: Path) -> None:
+        p = tmp_path / "q.csv"
+        p.write_text('task,worker,label\n"t,1",w1,a\n"t,1",w2,a\nt2,w1,b\n', encoding="utf-8")
+        out = tmp_path / "o.csv"
+        assert main(["aggregate", str(p), "--method", "mv", "-o", str(out)]) == 0
+        rows = list(csv.reader(out.read_text(encoding="utf-8").splitlines()))
+        assert rows[0] == ["task", "label", "confidence"]
+        assert [r[:2] for r in rows[1:]] == [["t,1", "a"], ["t2", "b"]]

@@ -53,6 +53,38 @@ class TestReadCsv:
             np.testing.assert_array_equal(getattr(fast, field), getattr(slow, field))
         assert fast.task_names[fast.task].tolist() == [r.split(",")[0] for r in rows]
 
+    def test_grouped_and_ascii_files_match_the_row_reader(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Answers grouped by task (runs collapsed before sorting) and ASCII-only names."""
+        rng = np.random.default_rng(1)
+        rows = [
+            f"task{t},w{int(w)},{'xyz'[int(k)]}"
+            for t in rng.permutation(120)
+            for w, k in zip(rng.integers(0, 15, 5), rng.integers(0, 3, 5), strict=True)
+        ]
+        path = _write(tmp_path, "task,worker,label\n" + "\n".join(rows) + "\n")
+        fast = read_csv(path)
+        monkeypatch.setattr(_data, "_columns_vectorised", lambda body, n: None)
+        slow = read_csv(path)
+        for field in ("task", "worker", "label", "task_names", "worker_names", "label_names"):
+            np.testing.assert_array_equal(getattr(fast, field), getattr(slow, field))
+
+    @pytest.mark.parametrize("shape", ["grouped", "shuffled", "constant", "empty"])
+    def test_unique_codes_is_np_unique(self, shape: str) -> None:
+        rng = np.random.default_rng(2)
+        keys = np.repeat(rng.integers(0, 50, 40, dtype=np.uint64), rng.integers(1, 6, 40))
+        if shape == "shuffled":
+            keys = rng.permutation(keys)
+        elif shape == "constant":
+            keys = np.full(30, 7, dtype=np.uint64)
+        elif shape == "empty":
+            keys = keys[:0]
+        uniq, codes = _data._unique_codes(keys)
+        ref_uniq, ref_codes = np.unique(keys, return_inverse=True)
+        np.testing.assert_array_equal(uniq, ref_uniq)
+        np.testing.assert_array_equal(codes, ref_codes.ravel())
+
     def test_wrong_header(self, tmp_path: Path) -> None:
         with pytest.raises(InputError, match="line 1"):
             read_csv(_write(tmp_path, "a,b,c\nt,w,x\n"))

@@ -170,3 +170,23 @@ def test_auto_reports_its_choice(crowd: tuple[Answers, np.ndarray]) -> None:
     assert set(m.scores_) == {"ds", "onecoin", "pooled"}
     assert m.model_ is not None
     assert m.rho_ >= 0
+
+
+def test_reused_em_posterior_is_the_recomputed_one(
+    crowd: tuple[Answers, np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DS hands its last E-step to the base class; recomputing it gives the same numbers."""
+    answers, _ = crowd
+    gold = {str(answers.task_names[0]): str(answers.label_names[1])}
+    fast = DawidSkene().fit(answers, gold)
+    original = DawidSkene._fit_model
+
+    def without_posterior(self: DawidSkene, design: Any, g: Any) -> Any:
+        fit = original(self, design, g)
+        fit.posterior = None
+        return fit
+
+    monkeypatch.setattr(DawidSkene, "_fit_model", without_posterior)
+    slow = DawidSkene().fit(answers, gold)
+    np.testing.assert_allclose(fast.probas_, slow.probas_, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(fast.labels_, slow.labels_)

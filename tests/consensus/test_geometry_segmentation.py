@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from consensus.geometry import aggregate_semantic, per_class_iou, semantic_agreement
+from consensus.geometry import MaskAggregator, aggregate_semantic, per_class_iou, semantic_agreement
 
 
 def mask(rows: list[str]) -> np.ndarray:
@@ -84,3 +84,36 @@ class TestSemanticAgreement:
         assert semantic_agreement(A, A).score == 1.0
         z = np.zeros((2, 2), np.uint8)
         assert semantic_agreement(z, z).accepted
+
+
+class TestVoteWeights:
+    """Square-root vote weights: noisy weights cannot overrule a majority, spammers still lose."""
+
+    @staticmethod
+    def _masks() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        drawn = np.zeros((6, 6), dtype=np.uint8)
+        drawn[1:5, 1:5] = 1
+        elsewhere = np.zeros((6, 6), dtype=np.uint8)
+        elsewhere[0, :] = 2
+        return drawn, np.zeros((6, 6), dtype=np.uint8), elsewhere
+
+    def test_one_worker_does_not_outvote_two_careful_ones(self) -> None:
+        # The case mask_sweep.py found: weights from a few leave-one-out grades each.
+        drawn, empty, _ = self._masks()
+        weights = [0.225, 0.238, 0.485]
+        assert (aggregate_semantic([drawn, drawn, empty], weights).mask == drawn).all()
+        linear = MaskAggregator(weight_power=1.0).fit([drawn, drawn, empty], weights)
+        assert (linear.mask_ == empty).all()  # what linear weights did
+
+    def test_spammers_still_count_for_nothing(self) -> None:
+        drawn, _, elsewhere = self._masks()
+        out = aggregate_semantic([elsewhere, elsewhere, drawn], [0.0, 0.02, 0.8]).mask
+        assert (out == drawn).all()
+
+    def test_equal_weights_are_the_majority(self) -> None:
+        rng = np.random.default_rng(3)
+        masks = [rng.integers(0, 2, (8, 8)).astype(np.uint8) for _ in range(5)]  # no ties
+        majority = (np.sum(masks, axis=0) >= 3).astype(np.uint8)
+        for power in (0.0, 0.5, 1.0):
+            a = MaskAggregator(weight_power=power).fit(masks, [0.6] * 5).mask_
+            np.testing.assert_array_equal(a, majority)

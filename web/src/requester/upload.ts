@@ -127,34 +127,36 @@ interface ImagesOut {
 /** Where a chunked upload is: kept by the page so "Resume" continues where it stopped. */
 export interface UploadState {
   batch: Batch | null;
-  next: number; // the next chunk to send
+  done: Set<number>; // chunks the server confirmed (a resume sends only the others)
   report: Required<Pick<UploadReport, "skipped" | "duplicates">>;
   names: Map<string, string>; // sha256 → the name it was added under
 }
 
-export const newUploadState = (): UploadState => ({ batch: null, next: 0, report: { skipped: [], duplicates: [] }, names: new Map() });
+export const newUploadState = (): UploadState => ({ batch: null, done: new Set(), report: { skipped: [], duplicates: [] }, names: new Map() });
 
 const retryable = (err: unknown) => err instanceof ApiError && (err.status === 0 || err.status >= 500 || err.status === 429);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Upload in chunks: the first makes the draft batch, the others are added to it. A chunk that
- * fails on the network (or a 5xx) is sent again; the server knows images by their bytes, so an
- * image of a chunk whose response was lost is "present", never a second task. Throws after
- * `retries` attempts with `state` saved: calling again with it resumes. */
+/** Upload in chunks: the first makes the draft batch, the others are added to it, `parallel`
+ * at a time (the server takes parallel chunks into one draft). A chunk that fails on the
+ * network (or a 5xx) is sent again; the server knows images by their bytes, so an image of a
+ * chunk whose response was lost is "present", never a second task. Throws after `retries`
+ * attempts with `state` saved: calling again with it resumes with the chunks not confirmed. */
 export async function uploadChunked(
   projectId: string, picked: Picked[], csrf: string | null, state: UploadState,
   onProgress: (fileFractions: number[]) => void,
-  opts: { maxFiles?: number; maxBytes?: number; retries?: number; backoffMs?: number } = {},
+  opts: { maxFiles?: number; maxBytes?: number; retries?: number; backoffMs?: number; parallel?: number } = {},
 ): Promise<{ batch: Batch; report: UploadReport }> {
   const sizes = picked.map((p) => p.file.size);
   const groups = chunkIndices(sizes, opts.maxFiles ?? 12, opts.maxBytes ?? 16 << 20);
-  const done: number[] = sizes.map((_, i) => (groups.slice(0, state.next).some((g) => g.includes(i)) ? 1 : 0));
+  const done: number[] = sizes.map(() => 0);
+  groups.forEach((g, k) => state.done.has(k) && g.forEach((i) => (done[i] = 1)));
   onProgress(done);
-  for (; state.next < groups.length; state.next++) {
-    const group = groups[state.next];
+  const sendChunk = async (k: number) => {
+    const group = groups[k];
     const files = group.map((i) => picked[i]);
     const progress = (loaded: number) => {
-      fileProgress(group.map((i) => sizes[i]), loaded).forEach((f, k) => (done[group[k]] = f));
+      fileProgress(group.map((i) => sizes[i]), loaded).forEach((f, j) => (done[group[j]] = f));
       onProgress(done);
     };
     for (let attempt = 0; ; attempt++) {
@@ -166,29 +168,50 @@ export async function uploadChunked(
           state.report.duplicates.push(...(batch.upload_report.duplicates ?? []));
         } else {
           const out = await send<ImagesOut>(`/v1/batches/${encodeURIComponent(state.batch.id)}/images?skip_invalid=true`, files, csrf, progress);
-          state.batch = out.batch;
+          if (out.batch.task_count >= (state.batch?.task_count ?? 0)) state.batch = out.batch;
           out.added.forEach((a) => state.names.set(a.sha256, a.name));
           state.report.skipped.push(...out.skipped);
           state.report.duplicates.push(...out.duplicates);
-          // Present on a resend: this chunk's own images, added by the lost attempt. Present
-          // on a first attempt: the same bytes as a file of an earlier chunk.
-          if (attempt === 0) for (const p of out.present) state.report.duplicates.push({ name: p.name, same_as: state.names.get(p.sha256) ?? "an image uploaded before" });
+          // Present on a first attempt: the same bytes as a file of another chunk. Present on a
+          // resend: this chunk's own image added by the lost attempt — unless another chunk
+          // (sent meanwhile) is known to have added those bytes under another name.
+          const mine = new Set(files.map((f) => f.name));
+          for (const p of out.present) {
+            const first = state.names.get(p.sha256);
+            if (attempt === 0 || (first !== undefined && !mine.has(first))) state.report.duplicates.push({ name: p.name, same_as: first ?? "an image uploaded before" });
+          }
         }
+        state.done.add(k);
         group.forEach((i) => (done[i] = 1));
         onProgress(done);
-        break;
+        return;
       } catch (err) {
         const skipped = err instanceof ApiError && err.status === 422 ? (err.problem as { skipped?: { name: string; reason: string }[] }).skipped : undefined;
         if (skipped && state.batch) {
-          // Every file of this chunk was refused: report them and go on with the next.
+          // Every file of this chunk was refused: report them and go on with the others.
           state.report.skipped.push(...skipped);
-          break;
+          state.done.add(k);
+          return;
         }
         if (!retryable(err) || attempt >= (opts.retries ?? 4)) throw err;
         await sleep((opts.backoffMs ?? 400) * 2 ** attempt);
       }
     }
-  }
+  };
+  const todo = groups.map((_, k) => k).filter((k) => !state.done.has(k));
+  if (!state.batch && todo.length) await sendChunk(todo.shift()!); // the first makes the batch
+  let failure: unknown = null;
+  const lane = async () => {
+    while (todo.length && failure === null) {
+      try {
+        await sendChunk(todo.shift()!);
+      } catch (err) {
+        failure = err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, opts.parallel ?? 3) }, lane));
+  if (failure !== null) throw failure;
   return { batch: state.batch!, report: state.report };
 }
 
