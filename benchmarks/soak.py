@@ -256,10 +256,25 @@ def pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(q * len(xs)))] if xs else float("nan")
 
 
+def vacuum_loop(db_url: str, every_s: float, stop: threading.Event) -> None:
+    """What autovacuum does on a server that has it on: dead rows of the churning tables
+    (task queue, leases, balances, rate counters) reclaimed and statistics kept fresh."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        while not stop.wait(every_s):
+            conn.execute("VACUUM (ANALYZE)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--minutes", type=float, default=15)
     parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument(
+        "--vacuum-every",
+        type=float,
+        default=0,
+        help="seconds between VACUUM (ANALYZE) runs of the soak's database (0: none). The local "
+        "server runs with autovacuum off; this stands in for it, as on any production server",
+    )
     args = parser.parse_args()
     name = f"tessera_soak_{os.getpid()}"
     admin = args.admin_url
@@ -308,6 +323,10 @@ def main() -> None:
             threading.Thread(target=reader_loop, args=(urls[i % 2], r, stats, stop))
             for i, r in enumerate(readers)
         ]
+        if args.vacuum_every > 0:
+            threads.append(
+                threading.Thread(target=vacuum_loop, args=(db_url, args.vacuum_every, stop))
+            )
         for t in threads:
             t.start()
         rss: dict[str, list[tuple[float, float]]] = defaultdict(list)
