@@ -640,11 +640,33 @@ def ban(session: Session, row: WorkerSkill, reason: str, *, by: str, now: dateti
             )
         else:
             assignment.status, assignment.decided_at = AssignmentStatus.released, now
+    excluded = sorted({a.task_id for a in open_work if a.status == AssignmentStatus.rejected})
     queue.return_slots(
         session, [a.task_id for a in open_work if a.status == AssignmentStatus.rejected]
     )
     queue.return_leases(session, [a for a in open_work if a.status == AssignmentStatus.released])
+    # An open task keeps the consensus of its last submit until the next one: without this, a
+    # task every remaining worker has answered would show the banned worker's vote for good.
+    session.flush()
+    project = session.get_one(Project, row.project_id)
+    for task in session.scalars(select(Task).where(Task.id.in_(excluded)).order_by(Task.id)).all():
+        _recompute(session, project, task)
     _drop_from_completed(session, row)
+
+
+def _recompute(session: Session, project: Project, task: Task) -> None:
+    """The task's consensus from the answers that count now (none of a banned worker); a task
+    left with none keeps what it had."""
+    answers, skills = _answers(session, project.id, task.id)
+    if not answers:
+        return
+    engine = _engine(session, project, task)
+    consensus = engine.consensus(_task_answers(engine, answers, skills))
+    task.consensus, task.confidence, task.object_confidences = (
+        consensus.answer,
+        consensus.confidence,
+        consensus.object_confidences,
+    )
 
 
 def _drop_from_completed(session: Session, row: WorkerSkill) -> None:
@@ -668,13 +690,4 @@ def _drop_from_completed(session: Session, row: WorkerSkill) -> None:
         .with_for_update(skip_locked=True)
     ).all()
     for task in tasks:
-        answers, skills = _answers(session, project.id, task.id)
-        if not answers:
-            continue
-        engine = _engine(session, project, task)
-        consensus = engine.consensus(_task_answers(engine, answers, skills))
-        task.consensus, task.confidence, task.object_confidences = (
-            consensus.answer,
-            consensus.confidence,
-            consensus.object_confidences,
-        )
+        _recompute(session, project, task)

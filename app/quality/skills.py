@@ -177,6 +177,19 @@ class ConfusionSkill:
     def upper(self) -> float:
         return upper_bound(self.counts)
 
+    @cached_property
+    def right(self) -> float:
+        """The counts' diagonal: graded answers that gave the (believed) true label."""
+        return float(np.trace(self.counts))
+
+    @cached_property
+    def plain(self) -> Skill:
+        """One coin on the same counts: the Beta posterior of how often the worker gives the
+        true label, over answers each graded against gold or against the *other* answers (no
+        vote vouches for itself, unlike the agreement of ``estimate``)."""
+        a, b = PRIOR_RIGHT + self.right, PRIOR_WRONG + self.evidence - self.right
+        return Skill(accuracy=a / (a + b), graded=round(self.evidence), right=a, wrong=b)
+
 
 def confusion_skill(row: WorkerSkill | None, k: int) -> ConfusionSkill:
     stored = (row.confusion if row else None) or {}
@@ -189,15 +202,27 @@ def confusion_skill(row: WorkerSkill | None, k: int) -> ConfusionSkill:
 
 
 def confusion_ban_reason(skill: ConfusionSkill, threshold: float) -> str | None:
-    """The ban rule on confusion rows: enough evidence, and the balanced accuracy credibly below
-    the project's threshold."""
-    if skill.evidence < MIN_GRADED_FOR_BAN or skill.upper >= threshold:
+    """The ban rule on confusion rows: enough evidence, and their balanced accuracy or the
+    accuracy of the rows pooled (one coin, ``plain``) credibly below the project's threshold.
+    Both read the same counts: pooling narrows the bound (a random answerer's ~28 answers in a
+    crowd-A run leave ~9 per row, and the balanced accuracy's spread is its noisiest row's),
+    the balanced accuracy sees what pooling hides (a constant answerer whose label is the
+    common one)."""
+    if skill.evidence < MIN_GRADED_FOR_BAN:
         return None
-    return (
-        f"accuracy {skill.accuracy:.2f} per label (the mean over the labels of how often the "
-        f"true label is given) over {skill.evidence:.0f} graded answers is below the project's "
-        f"{threshold:g} (at most {skill.upper:.2f} with {BAN_CREDIBILITY:.0%} confidence)"
-    )
+    if skill.upper < threshold:
+        return (
+            f"accuracy {skill.accuracy:.2f} per label (the mean over the labels of how often the "
+            f"true label is given) over {skill.evidence:.0f} graded answers is below the project's "
+            f"{threshold:g} (at most {skill.upper:.2f} with {BAN_CREDIBILITY:.0%} confidence)"
+        )
+    if skill.plain.upper < threshold:
+        return (
+            f"accuracy {skill.plain.accuracy:.2f} over {skill.evidence:.0f} graded answers (each "
+            f"against the known answer or the other workers' answers) is below the project's "
+            f"{threshold:g} (at most {skill.plain.upper:.2f} with {BAN_CREDIBILITY:.0%} confidence)"
+        )
+    return None
 
 
 def add_confusion(

@@ -119,7 +119,8 @@ def test_the_functions_constants_are_the_pythons() -> None:
     from app.models.quality_settings import DEFAULT_BENEFIT_OF_DOUBT_BELOW
     from app.quality import service, skills
 
-    sql = importlib.import_module("migrations.versions.2026-12-01-1740_submit_skips_banned").SUBMIT
+    latest = importlib.import_module("migrations.versions.2026-12-01-2000_ban_on_pooled_confusion")
+    sql = latest.SUBMIT
     helpers = importlib.import_module(
         "migrations.versions.2026-12-01-1700_worker_confusion"
     ).HELPERS
@@ -129,8 +130,14 @@ def test_the_functions_constants_are_the_pythons() -> None:
     assert "(5.0 / p_k) * 0.7" in helpers
     assert "(5.0 / p_k) * 0.3" in helpers
     assert "AND (s.banned_at IS NULL OR x.id = p_id)" in sql
+    # 0027: the pooled rule's point estimate, skills.ConfusionSkill.plain (the Beta prior's
+    # 3.5 right in 5 on the counts' diagonal and total).
+    assert "(3.5 + sum(e) FILTER (WHERE (o - 1) % (v_k + 1) = 0))" in latest.POOLED
+    assert "/ (5.0 + sum(e))" in latest.POOLED
+    assert latest.POOLED in sql
     # 0023 (webhooks) is 0022's function with the outbox writes added, 0025 is 0023's with
-    # banned workers skipped and both ban rules named: the same constants throughout.
+    # banned workers skipped and both ban rules named, 0027 0025's with the pooled rule named
+    # too: the same constants throughout.
     webhooks = importlib.import_module("migrations.versions.2026-12-01-1710_webhooks").SUBMIT
     for text in (sql, webhooks):
         assert (
@@ -287,3 +294,83 @@ def test_the_submit_function_writes_the_webhook_outbox_itself(
     assert completed["answer"] == {"label": "dog"}
     assert completed["answer_count"] == 1
     assert {d.order_key for d in rows} == {submitted["batch_id"]}
+
+
+def test_a_worker_only_the_pooled_rule_finds_is_banned_at_submit(
+    client: TestClient, calls: list[Any]
+) -> None:
+    """A worker whose confusion rows keep the balanced accuracy above the threshold (a row it
+    has hardly answered keeps the prior's 70%) but whose counts pooled are credibly below it:
+    the service's rule bans it when a task it answered completes; on PostgreSQL the submit
+    function names it for ``ban_if_due`` (its pooled point estimate is below the threshold,
+    0027), which bans it the same way."""
+    import numpy as np
+
+    from app.core.clock import utc_now
+    from app.models import WorkerSkill
+    from app.quality.skills import ConfusionSkill, confusion_skill, estimate
+    from tests.factories import account_id
+
+    labels = ["cat", "dog", "fox"]
+    requester = signup(client, "requester")
+    project = make_project(
+        client,
+        requester,
+        overlap={"min": 3, "max": 3},
+        annotation={"type": "classification", "labels": labels},
+        ban_below_accuracy=0.6,
+    )
+    open_batch(client, requester, project["id"], n_images=1)
+    workers = [signup(client, "worker") for _ in range(3)]
+    # no cat row; dog 3 of 3; fox 12 of 40 (cat 28)
+    crowd = np.array([[0.0, 0.0, 0.0], [0.0, 3.0, 0.0], [28.0, 0.0, 12.0]])
+    bad = ConfusionSkill(np.zeros((3, 3)), crowd)
+    # the balanced rule keeps it, the pooled one does not
+    assert bad.accuracy >= 0.6
+    assert bad.upper >= 0.6
+    assert bad.plain.accuracy < 0.6
+    assert bad.plain.upper < 0.6
+    good = {"gold": (np.eye(3) * 10).ravel().tolist(), "crowd": [0.0] * 9, "gold_upper": None}
+    stored = [{"gold": [0.0] * 9, "crowd": crowd.ravel().tolist(), "gold_upper": None}, good, good]
+    with client.app.state.sessionmaker() as session:  # type: ignore[attr-defined]
+        for w, conf in zip(workers, stored, strict=True):
+            session.add(
+                WorkerSkill(
+                    project_id=project["id"],
+                    worker_id=account_id(w),
+                    graded=20,
+                    agreement_sum=19.0,  # one coin: well above the threshold
+                    fast_answers=0,
+                    gold_graded=3,
+                    gold_agreement_sum=3.0,
+                    confusion=conf,
+                    qualified_at=utc_now(),
+                    updated_at=utc_now(),
+                )
+            )
+        session.commit()
+    calls.clear()
+    for worker in workers:
+        lease = client.post(f"/v1/projects/{project['id']}/assignments", headers=worker)
+        assert lease.status_code == 201, lease.text
+        r = client.post(
+            f"/v1/assignments/{lease.json()['id']}/submit",
+            json={"answer": {"label": "cat"}},
+            headers=worker,
+        )
+        assert r.status_code == 200, r.text
+    if client.app.state.engine.dialect.name == "postgresql":  # type: ignore[attr-defined]
+        # the function itself judged the task and named the worker (no fallback to the service)
+        submits = [c for c in calls if isinstance(c, dict) and "check_bans" in c]
+        assert len(submits) == 3, calls
+        assert submits[-1]["check_bans"] == [account_id(workers[0])], submits
+    with client.app.state.sessionmaker() as session:  # type: ignore[attr-defined]
+        rows = [session.get_one(WorkerSkill, (project["id"], account_id(w))) for w in workers]
+        assert estimate(rows[0]).upper >= 0.6
+        assert confusion_skill(rows[0], 3).upper >= 0.6
+        assert rows[0].banned_at is not None
+        assert "each against the known answer or the other workers' answers" in (
+            rows[0].ban_reason or ""
+        )
+        assert rows[1].banned_at is None
+        assert rows[2].banned_at is None

@@ -131,3 +131,40 @@ def test_repeated_fast_answers_ban_the_worker(client: TestClient, clock: FakeClo
     )
     history = client.get("/v1/me/assignments", headers=rusher).json()["items"]
     assert history[0]["reason"] == "excluded: the worker was banned from this project"
+
+
+def test_a_ban_recomputes_the_open_tasks_it_takes_answers_from(
+    client: TestClient, settings: Settings
+) -> None:
+    """The banned worker's answer leaves an open task's consensus at once, not at the task's
+    next submit (which may never come: every remaining worker may have answered it)."""
+    op = make_operator(settings)
+    requester = signup(client, "requester")
+    banned, other = signup(client, "worker"), signup(client, "worker")
+    project = make_project(
+        client,
+        requester,
+        overlap={"min": 3, "max": 3},
+        annotation={"type": "classification", "labels": ["cat", "dog", "fox"]},
+    )
+    batch = open_batch(client, requester, project["id"], n_images=1)
+    for worker, label in ((banned, "dog"), (other, "fox")):
+        lease = client.post(f"/v1/projects/{project['id']}/assignments", headers=worker).json()
+        r = client.post(
+            f"/v1/assignments/{lease['id']}/submit",
+            json={"answer": {"label": label}},
+            headers=worker,
+        )
+        assert r.status_code == 200, r.text
+
+    def result() -> dict[str, object]:
+        items = client.get(f"/v1/batches/{batch['id']}/results", headers=requester).json()
+        (item,) = items["items"]
+        assert item["status"] == "open"
+        return dict(item["answer"])
+
+    assert result() == {"label": "dog"}  # a tie between two newcomers: the first label of the two
+    body = {"reason": "spam", "project_id": project["id"]}
+    r = client.post(f"/v1/admin/workers/{account_id(banned)}/ban", json=body, headers=op)
+    assert r.status_code == 200, r.text
+    assert result() == {"label": "fox"}
