@@ -403,6 +403,38 @@ class AcceptBench:
         return out
 
 
+def table_stats(engine: Engine) -> dict[str, Any]:
+    """What the run did to the ledger's tables: updates that were HOT, and each index's scans
+    (an index no query scans is there only for its constraint, or for nothing)."""
+    tables = ("ledger_accounts", "ledger_transactions", "ledger_entries", "ledger_holds", "escrows")
+    with engine.connect() as conn:
+        conn.execute(text("SELECT pg_stat_force_next_flush()"))
+        updates = [
+            list(r)
+            for r in conn.execute(
+                text(
+                    "SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables "
+                    "WHERE relname = ANY(:t) ORDER BY relname"
+                ),
+                {"t": list(tables)},
+            )
+        ]
+        indexes = [
+            list(r)
+            for r in conn.execute(
+                text(
+                    "SELECT s.relname, s.indexrelname, s.idx_scan, "
+                    "coalesce(c.contype::text, '') AS constraint_kind "
+                    "FROM pg_stat_user_indexes s "
+                    "LEFT JOIN pg_constraint c ON c.conindid = s.indexrelid "
+                    "WHERE s.relname = ANY(:t) ORDER BY s.relname, s.indexrelname"
+                ),
+                {"t": list(tables)},
+            )
+        ]
+    return {"updates": updates, "indexes": indexes}
+
+
 # --- the child: one variant, driven over stdin/stdout ---------------------------------------------
 
 
@@ -457,6 +489,8 @@ def child(args: argparse.Namespace) -> int:
                         "violations": report.violations[:5],
                     }
                 )
+            elif cmd["op"] == "stats":
+                say(table_stats(engine))
             elif cmd["op"] == "quit":
                 break
     return 0
@@ -580,6 +614,22 @@ def parent(args: argparse.Namespace) -> int:
                 f"payments.verify ({v.name}): ok={report['ok']}, {report['accounts']} account rows, "
                 f"balances sum to {report['total']}; violations: {report['violations'] or 'none'}"
             )
+        print()
+        for v in variants:
+            stats = v.ask(op="stats")
+            hot = ", ".join(
+                f"{name} {ins:,} inserts, {upd:,} updates ({hot_upd / upd:.0%} HOT)"
+                if upd
+                else f"{name} {ins:,} inserts"
+                for name, ins, upd, hot_upd in stats["updates"]
+            )
+            print(f"tables ({v.name}): {hot}")
+            scans = ", ".join(
+                f"{index} {scans:,}"
+                + (f" ({'unique' if kind == 'u' else 'primary key'})" if kind in ("u", "p") else "")
+                for _table, index, scans, kind in stats["indexes"]
+            )
+            print(f"index scans ({v.name}, whole run): {scans}")
     finally:
         for v in variants:
             v.close()

@@ -5,16 +5,18 @@
 1. refuse entries that do not sum to zero (before anything touches the database);
 2. claim ``UNIQUE(kind, reference)`` with INSERT … ON CONFLICT DO NOTHING: a concurrent poster of
    the same fact blocks on our uncommitted row and then finds it, so a fact is posted once;
-3. lock the touched account rows with ``SELECT … FOR UPDATE`` in ascending id order — every
-   poster locks in the same order, so two postings sharing accounts cannot deadlock;
+3. lock the touched account rows in ``lock_order`` (their key: unsharded kinds first, then kind,
+   owner and shard, byte-wise) — every poster locks in the same order, so two postings sharing
+   accounts cannot deadlock;
 4. check sign rules against the locked balances, then write entries and new balances.
 
 The platform's fee income and the world account are sharded (``accounts.SHARDED_KINDS``): a
 posting writes the one shard its transaction id hashes to, so rewards, deposits and settled
 payouts do not all queue on one row lock. An account's balance is the sum of its shards.
 
-On PostgreSQL steps 2–4 are one call of the ``payments_post`` function (migration 0017), one
-round trip; on SQLite (one writer, no row locks to wait on) they are plain statements.
+On PostgreSQL steps 2–4 are one call of the ``payments_post`` function (migrations 0017, 0026),
+one round trip: per account row one ``UPDATE … WHERE <sign rule> RETURNING id`` locks, checks
+and writes it. On SQLite (one writer, no row locks to wait on) they are plain statements.
 
 It only flushes: the caller's transaction decides when the posting commits.
 """
@@ -27,8 +29,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Insert, Row, and_, delete, func, insert, inspect, or_, select, text, update
+import psycopg
+from sqlalchemy import (
+    ColumnElement,
+    Insert,
+    and_,
+    delete,
+    func,
+    insert,
+    inspect,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from payments.accounts import SHARDED_KINDS, AccountRef, allows_negative, shard_for
@@ -49,6 +64,13 @@ class AccountRow(NamedTuple):
     @property
     def ref(self) -> AccountRef:
         return AccountRef(self.kind, self.owner)
+
+
+def lock_order(row: AccountRow) -> tuple[bool, str, str, int]:
+    """The order every poster locks account rows in: unsharded kinds first, then by kind, owner
+    and shard. Python compares strings by code point, which is UTF-8's byte order, so SQL that
+    locks in this order sorts with ``COLLATE "C"`` (``lock_balances``)."""
+    return (row.kind in SHARDED_KINDS, row.kind, row.owner, row.shard)
 
 
 @dataclass(frozen=True)
@@ -95,9 +117,8 @@ def post(
     net_rows: dict[AccountRow, int] = defaultdict(int)
     for row, amount in rows:
         net_rows[row] += amount
-    ids = account_ids(session, net_rows, now=now)
     try:
-        _apply(session, {ids[row]: (row, delta) for row, delta in net_rows.items()})
+        ids = _apply(session, net_rows, now=now)
     except InsufficientFunds:
         # Give the reference back, so a caller that catches this and commits leaves no trace.
         session.execute(delete(LedgerTransaction).where(LedgerTransaction.id == tx_id))
@@ -124,47 +145,75 @@ def is_postgresql(session: Session) -> bool:
 def pg_post_params(
     tx_id: str, kind: str, reference: str, rows: Sequence[tuple[AccountRow, int]], now: datetime
 ) -> dict[str, Any]:
+    """``payments_post``'s arguments: the distinct account rows in lock order with their net
+    deltas, then the entries in their order as (1-based row number, amount)."""
+    net: dict[AccountRow, int] = defaultdict(int)
+    for row, amount in rows:
+        net[row] += amount
+    order = sorted(net, key=lock_order)
+    number = {row: i for i, row in enumerate(order, 1)}
     return {
         "tx": tx_id,
         "kind": kind,
         "reference": reference,
         "now": now,
-        "kinds": [row.kind for row, _ in rows],
-        "owners": [row.owner for row, _ in rows],
-        "shards": [row.shard for row, _ in rows],
+        "kinds": [row.kind for row in order],
+        "owners": [row.owner for row in order],
+        "shards": [row.shard for row in order],
+        "deltas": [net[row] for row in order],
+        "negative": [allows_negative(row.kind) for row in order],
+        "rows": [number[row] for row, _ in rows],
         "amounts": [amount for _, amount in rows],
-        "negative": [allows_negative(row.kind) for row, _ in rows],
     }
 
 
+# psycopg's own placeholders: these run on the session's connection through the driver (one
+# server-side prepared statement per connection), not through SQLAlchemy's text() path.
 _PG_CALLS = {
-    "payments_post": text(
-        "SELECT * FROM payments_post(:tx, :kind, :reference, :now, CAST(:kinds AS text[]), "
-        "CAST(:owners AS text[]), CAST(:shards AS integer[]), CAST(:amounts AS bigint[]), "
-        "CAST(:negative AS boolean[]))"
+    "payments_post": (
+        "SELECT * FROM payments_post(%(tx)s, %(kind)s, %(reference)s, %(now)s, "
+        "%(kinds)s::text[], %(owners)s::text[], %(shards)s::integer[], %(deltas)s::bigint[], "
+        "%(negative)s::boolean[], %(rows)s::integer[], %(amounts)s::bigint[])"
     ),
-    "payments_pay": text(
-        "SELECT * FROM payments_pay(:tx, :kind, :reference, :now, :batch, :worker, "
-        "CAST(:amount AS bigint), :from_escrow, :fee_shard, :hold_default)"
+    "payments_pay": (
+        "SELECT * FROM payments_pay(%(tx)s, %(kind)s, %(reference)s, %(now)s, %(batch)s, "
+        "%(worker)s, %(amount)s::bigint, %(from_escrow)s, %(fee_shard)s::integer, "
+        "%(hold_default)s::integer)"
     ),
 }
 
 
-def call_pg(session: Session, function: str, params: dict[str, Any]) -> Row[Any]:
-    """One call of a posting function (migration 0017); returns its one result row.
+def call_pg(session: Session, function: str, params: dict[str, Any]) -> tuple[Any, ...]:
+    """One call of a posting function (migrations 0017, 0026), in the session's transaction;
+    returns its one result row (status, tx, kind, owner, balance, needed).
 
-    Flushes first: a text() statement does not autoflush, and the function may read rows the
-    caller's session has pending (an escrow's terms, an account).
+    Flushes first: the function may read rows the caller's session has pending (an escrow's
+    terms, an account). Then the call goes straight to the session's psycopg connection, as a
+    prepared statement: SQLAlchemy's statement path costs more client CPU than the call itself.
     """
     session.flush()
-    return session.execute(_PG_CALLS[function], params).one()
+    driver = session.connection().connection.driver_connection
+    assert driver is not None
+    sql = _PG_CALLS[function]
+    try:
+        row = driver.execute(sql, params, prepare=True).fetchone()
+    except psycopg.Error as exc:
+        # As SQLAlchemy would have raised it (IntegrityError, OperationalError, …), so callers
+        # and the app's error handlers see the same exceptions as on any other statement.
+        raise DBAPIError.instance(sql, params, exc, psycopg.Error) from exc
+    assert row is not None
+    return tuple(row)
 
 
 def pg_outcome(
-    session: Session, result: Row[Any], kind: str, reference: str, deltas: dict[AccountRef, int]
+    session: Session,
+    result: tuple[Any, ...],
+    kind: str,
+    reference: str,
+    deltas: dict[AccountRef, int],
 ) -> Posted:
     """Posted, or the error, from a posting function's row (status, tx, kind, owner, balance, needed)."""
-    status, tx_id, account_kind, owner, held, needed = tuple(result)
+    status, tx_id, account_kind, owner, held, needed = result
     if status == "created":
         return Posted(tx_id, True)
     if status == "replayed":
@@ -214,26 +263,44 @@ def _replayed(session: Session, kind: str, reference: str, deltas: dict[AccountR
     return Posted(tx_id, False)
 
 
-def _apply(session: Session, changes: dict[int, tuple[AccountRow, int]]) -> None:
-    """Lock the account rows in id order, check sign rules, write the new balances."""
-    locked = session.execute(
-        select(LedgerAccount.id, LedgerAccount.balance, LedgerAccount.allow_negative)
-        .where(LedgerAccount.id.in_(changes))
-        .order_by(LedgerAccount.id)
-        .with_for_update()
-    ).all()
-    for account_id, balance, allow_negative in locked:
-        row, delta = changes[account_id]
-        if not allow_negative and balance + delta < 0:
-            raise InsufficientFunds(row.kind, row.owner, balance, -delta)
-    for account_id, balance, _ in locked:
-        delta = changes[account_id][1]
+def _apply(
+    session: Session, net_rows: dict[AccountRow, int], *, now: datetime
+) -> dict[AccountRow, int]:
+    """Check sign rules in lock order (the first refusal is the one PostgreSQL's function
+    reports), then create missing rows and write the new balances; the rows' ids.
+
+    A refused posting creates no account row, as on PostgreSQL. (SQLite: one writer, so the
+    balances read here cannot change before they are written.)
+    """
+    current = {
+        AccountRow(kind, owner, shard): (account_id, balance, allow_negative)
+        for kind, owner, shard, account_id, balance, allow_negative in session.execute(
+            select(
+                LedgerAccount.kind,
+                LedgerAccount.owner,
+                LedgerAccount.shard,
+                LedgerAccount.id,
+                LedgerAccount.balance,
+                LedgerAccount.allow_negative,
+            ).where(_matching(set(net_rows)))
+        )
+    }
+    for row in sorted(net_rows, key=lock_order):
+        _, balance, allow_negative = current.get(row, (0, 0, allows_negative(row.kind)))
+        if not allow_negative and balance + net_rows[row] < 0:
+            raise InsufficientFunds(row.kind, row.owner, balance, -net_rows[row])
+    ids = {row: found[0] for row, found in current.items()}
+    if len(ids) < len(net_rows):
+        ids.update(account_ids(session, net_rows.keys() - ids.keys(), now=now))
+    for row, delta in net_rows.items():
         if delta:
+            balance = current[row][1] if row in current else 0
             session.execute(
                 update(LedgerAccount)
-                .where(LedgerAccount.id == account_id)
+                .where(LedgerAccount.id == ids[row])
                 .values(balance=balance + delta)
             )
+    return ids
 
 
 def account_ids(
@@ -257,8 +324,8 @@ def account_ids(
     return found
 
 
-def _find_accounts(session: Session, rows: set[AccountRow]) -> dict[AccountRow, int]:
-    match = or_(
+def _matching(rows: set[AccountRow]) -> ColumnElement[bool]:
+    return or_(
         *(
             and_(
                 LedgerAccount.kind == r.kind,
@@ -268,10 +335,13 @@ def _find_accounts(session: Session, rows: set[AccountRow]) -> dict[AccountRow, 
             for r in rows
         )
     )
+
+
+def _find_accounts(session: Session, rows: set[AccountRow]) -> dict[AccountRow, int]:
     found = session.execute(
         select(
             LedgerAccount.kind, LedgerAccount.owner, LedgerAccount.shard, LedgerAccount.id
-        ).where(match)
+        ).where(_matching(rows))
     )
     return {AccountRow(kind, owner, shard): account_id for kind, owner, shard, account_id in found}
 
@@ -305,7 +375,7 @@ def lock_balances(
 ) -> dict[AccountRef, int]:
     """Balances under row locks held to the end of the caller's transaction.
 
-    Locks in ascending id order, as post() does, and must cover every account the caller's later
+    Locks in ``lock_order``, as post() does, and must cover every account the caller's later
     post() touches that is locked ahead of it: a lock taken out of that order could deadlock.
     Not for sharded kinds: their balance has no one row to lock.
     """
@@ -313,10 +383,12 @@ def lock_balances(
         raise ValueError("lock_balances cannot lock a sharded account")
     wanted = {AccountRow(ref[0], ref[1], 0): AccountRef(*ref) for ref in refs}
     ids = {wanted[row]: row_id for row, row_id in account_ids(session, wanted, now=now).items()}
+    # Byte-wise, like lock_order's string comparison (SQLite's BINARY is memcmp too).
+    collation = "C" if is_postgresql(session) else "BINARY"
     locked = session.execute(
         select(LedgerAccount.id, LedgerAccount.balance)
         .where(LedgerAccount.id.in_(ids.values()))
-        .order_by(LedgerAccount.id)
+        .order_by(LedgerAccount.kind.collate(collation), LedgerAccount.owner.collate(collation))
         .with_for_update()
     )
     by_id = {account_id: int(amount) for account_id, amount in locked}

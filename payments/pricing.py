@@ -161,9 +161,9 @@ def _pay(
             "hold_default": DEFAULTS.payout_hold_seconds,
         }
         result = call_pg(session, "payments_pay", params)
-        if result.o_status == "created":
+        if result[0] == "created":
             return Posted(tx_id, True)
-        if result.o_status not in ("unknown_escrow", "zero"):
+        if result[0] not in ("unknown_escrow", "zero"):
             entries = _pay_entries(session, batch_ref, worker_ref, amount)
             return pg_outcome(session, result, kind, reference, net_deltas(entries))
     entries = _pay_entries(session, batch_ref, worker_ref, amount)

@@ -703,6 +703,7 @@ def get_results(
             confidence=t.confidence,
             answer_count=t.answer_count,
             labeled_by=labeled_by(t),
+            audited=bool(t.audit),
             answers=[
                 ResultAnswer(
                     assignment_id=a.id,

@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from app.models import Assignment, WorkerSkill
 from app.quality import service as quality_service
-from tests.factories import deposit, make_project, png, signup
+from tests.factories import account_id, deposit, make_project, png, signup
 
 LABELS = ["cat", "dog", "bird"]
 N_TASKS = 40
@@ -45,6 +47,11 @@ class Outcome:
     answers_per_task: float
     workers: list[Worker] = field(default_factory=list)
     open_tasks: int = 0
+    wrong: list[dict[str, Any]] = field(default_factory=list)
+    """Each task whose result is wrong: its truth, result, status and answers in order (worker
+    kind, label, whether the answer counts), for the README's account of the errors."""
+    skills: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Each worker's skill row at the end (graded answers, ban reason, confusion counts)."""
 
     def stopped(self, kind: str) -> list[str | None]:
         return [w.stopped for w in self.workers if w.kind == kind]
@@ -145,7 +152,50 @@ def run(client: TestClient, kinds: list[str], seed: int) -> Outcome:
     n_open = sum(r["status"] != "completed" for r in results)
     correct = sum(r["answer"]["label"] == real[r["task_id"]] for r in results)
     bought = sum(r["answer_count"] for r in results)
-    return Outcome(correct / len(results), bought / len(results), workers, n_open)
+    outcome = Outcome(correct / len(results), bought / len(results), workers, n_open)
+    _inspect(state, outcome, project["id"], results, real)
+    return outcome
+
+
+def _inspect(
+    state: Any,
+    outcome: Outcome,
+    project_id: str,
+    results: list[dict[str, Any]],
+    real: dict[str, str],
+) -> None:
+    kind_of = {account_id(w.headers): w.name for w in outcome.workers}
+    with state.sessionmaker() as session:
+        for row in session.scalars(select(WorkerSkill).where(WorkerSkill.project_id == project_id)):
+            outcome.skills[kind_of[row.worker_id]] = {
+                "graded": row.graded,
+                "gold": row.gold_graded,
+                "banned": row.ban_reason,
+                "confusion": row.confusion,
+            }
+        for r in results:
+            if r["answer"]["label"] == real[r["task_id"]]:
+                continue
+            answers = session.scalars(
+                select(Assignment)
+                .where(Assignment.task_id == r["task_id"], Assignment.submitted_at.is_not(None))
+                .order_by(Assignment.submitted_at, Assignment.id)
+            ).all()
+            outcome.wrong.append(
+                {
+                    "truth": real[r["task_id"]],
+                    "result": r["answer"]["label"],
+                    "status": r["status"],
+                    "answers": [
+                        (
+                            kind_of.get(a.worker_id, a.worker_id),
+                            (a.answer or {}).get("label"),
+                            a.reason != quality_service.EXCLUDED,
+                        )
+                        for a in answers
+                    ],
+                }
+            )
 
 
 def describe(outcome: Outcome) -> dict[str, Any]:
