@@ -70,7 +70,7 @@ from app.exports.streaming import started
 from app.images import ImageLimits, ImageStore, default_resolver, fetch_image, requester_expiry
 from app.images.store import api_image_url
 from app.imports import LABEL_FORMATS, LabelFileInvalid
-from app.models import Batch, Task, TaskStatus
+from app.models import Batch
 from app.money import service as money_service
 from app.money.errors import InsufficientFunds
 
@@ -702,7 +702,7 @@ def get_results(
             answer=t.consensus,
             confidence=t.confidence,
             answer_count=t.answer_count,
-            labeled_by=labeled_by(t),
+            labeled_by=batch_results.labeled_by(t),
             audited=bool(t.audit),
             answers=[
                 ResultAnswer(
@@ -727,12 +727,6 @@ def get_results(
         for t in shown
     ]
     return ResultPage(items=items, next_cursor=next_cursor([t.id for t in tasks], page.limit))
-
-
-def labeled_by(task: Task) -> Literal["crowd", "model"] | None:
-    if task.status != TaskStatus.completed:
-        return None
-    return "model" if task.labeled_by == "model" else "crowd"
 
 
 def _start_out(start: Start | None) -> PredictionStart | None:
