@@ -66,6 +66,7 @@ from app.exports import (
     image_archive,
     needs_images,
 )
+from app.exports.streaming import started
 from app.images import ImageLimits, ImageStore, default_resolver, fetch_image, requester_expiry
 from app.images.store import api_image_url
 from app.imports import LABEL_FORMATS, LabelFileInvalid
@@ -565,6 +566,10 @@ ExportFormatName = Literal[
 
 
 def _download(result: Export, batch_id: str) -> StreamingResponse:
+    """The export as a streamed response, its first chunk made first: an image store that is
+    down is a 503 problem before any byte, a failure later aborts the connection
+    (app.exports.streaming, docs/EXPORTS.md)."""
+    result = started(result, f"{result.format} export of {batch_id}")
     disposition = f'attachment; filename="{batch_id}{result.filename_suffix}"'
     return StreamingResponse(
         result.chunks, media_type=result.media_type, headers={"Content-Disposition": disposition}
