@@ -50,11 +50,25 @@ sys.path.insert(0, str(HERE))
 
 import _floor  # noqa: E402
 import _loadgen as lg  # noqa: E402
+from _invariants import INVARIANTS  # noqa: E402
 
 
 def tessera_cmd() -> list[str]:
     script = Path(sys.executable).with_name("tessera")
     return [str(script)] if script.exists() else [sys.executable, "-m", "app.cli"]
+
+
+# ``tessera serve`` of a copied-aside commit (``--variants main``) runs as ``python -c``. Started
+# as the venv's ``tessera`` script, uvicorn's spawned ``--workers`` children re-run that script
+# (multiprocessing's spawn re-imports the parent's ``__main__`` file), i.e. import the copy's
+# ``app.cli``, which at e5dda3a imported ``consensus`` -> scikit-learn -> ``scipy.stats``, SQLAlchemy
+# and alembic at module level: 9.3 s of CPU (``python -X importtime -c "import app.cli"``).
+# uvicorn 0.54 gives a new child 5 s to answer its health-check ping before it kills it as hung
+# and starts another, so the children "died" forever (reproduced by hand, 8 in 75 s; today's
+# ``app.cli`` imports lazily and answers in time). With ``-c`` there is no ``__main__`` file to
+# re-run: a child imports only uvicorn before its ping thread runs, then loads the copy's
+# ``app.main:create_app`` as before (ready in 141 s at load 14). Same CLI, app and settings.
+OLD_SERVE = "import sys; from app.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
 def tiny_png(i: int) -> bytes:
@@ -307,26 +321,6 @@ def _report_server_log(backend: str, log_path: Path) -> None:
         print("    " + "\n    ".join(lines[i : i + 6]))
 
 
-INVARIANTS = """
-SELECT
-  (SELECT count(*) FROM (SELECT task_id, worker_id FROM assignments
-                          GROUP BY 1, 2 HAVING count(*) > 1) d) AS duplicate_pairs,
-  (SELECT count(*) FROM (SELECT a.task_id FROM assignments a JOIN batches b ON b.id = a.batch_id
-                          WHERE a.status NOT IN ('released', 'expired')
-                          GROUP BY a.task_id, b.overlap_max
-                         HAVING count(*) > b.overlap_max) o) AS tasks_over_overlap,
-  (SELECT count(*) FROM tasks t WHERE t.answer_count <> (
-      SELECT count(*) FROM assignments a WHERE a.task_id = t.id
-         AND a.status IN ('submitted', 'accepted', 'rejected')
-         AND (a.reason IS NULL OR a.reason <> 'excluded: the worker was banned from this project')
-  )) AS wrong_answer_counts,
-  (SELECT count(*) FROM tasks t WHERE t.status = 'completed' AND EXISTS (
-      SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.status = 'submitted'
-         AND a.proposed_verdict IS NULL)) AS completed_unjudged,
-  (SELECT count(*) FROM assignments WHERE status <> 'leased') AS answers_and_ends
-"""
-
-
 def check_invariants(env: dict[str, str], db_url: str, data_dir: Path) -> str:
     """No duplicate (task, worker), no task over its overlap, answer counts exact, every
     completed task judged, and ``tessera verify-ledger``: after every run."""
@@ -360,7 +354,7 @@ def run_backend(backend: str, args: argparse.Namespace, variant: str = "hot") ->
         serve_env["TESSERA_HOT_PATH"] = "0"
     if variant == "main":
         serve_env["PYTHONPATH"] = str(Path(args.main_dir).resolve())
-    db_name = f"tessera_bench_{os.getpid()}"
+    db_name = f"tessera_bench_{args.tag}_{os.getpid()}"
     if backend == "postgres":
         with psycopg.connect(args.admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
@@ -379,7 +373,7 @@ def run_backend(backend: str, args: argparse.Namespace, variant: str = "hot") ->
     log_path = data_dir / "server.log"
     server = subprocess.Popen(
         [
-            *tessera_cmd(),
+            *([sys.executable, "-c", OLD_SERVE] if variant == "main" else tessera_cmd()),
             "serve",
             "--port",
             str(port),
@@ -396,7 +390,9 @@ def run_backend(backend: str, args: argparse.Namespace, variant: str = "hot") ->
         stderr=subprocess.STDOUT,
     )
     try:
-        lg.wait_http(port, "/readyz", timeout=240)  # a loaded machine starts slowly
+        # A loaded machine starts slowly: main's two children took 141 s at load 14 (importing
+        # its scikit-learn and SciPy); today's code starts in a few seconds.
+        lg.wait_http(port, "/readyz", timeout=600)
         t = time.perf_counter()
         seeded = seed(port, args.images, args.clients)
         if backend == "postgres" and not args.no_analyze:
@@ -445,6 +441,7 @@ def main() -> int:
         "--clients", type=int, default=64, help="concurrent clients = worker accounts"
     )
     parser.add_argument("--workers", type=int, default=2, help="server processes on PostgreSQL")
+    parser.add_argument("--tag", default="lt", help="part of the benchmark database's name")
     parser.add_argument(
         "--no-analyze",
         action="store_true",

@@ -27,6 +27,7 @@ sys.path.insert(0, str(HERE.parent))  # for tests.quality.crowd, the simulated c
 
 import numpy as np  # noqa: E402
 import psycopg  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
 from app.accounts import service as account_service  # noqa: E402
 from app.batches import service as batch_service  # noqa: E402
@@ -39,9 +40,11 @@ from app.images import ImageLimits, LocalImageStore  # noqa: E402
 from app.models import Role  # noqa: E402
 from app.money import service as money_service  # noqa: E402
 from app.money.providers import payment_provider  # noqa: E402
+from app.operator.money import verify_ledger  # noqa: E402
 from app.projects import service as project_service  # noqa: E402
 from app.projects.schemas import ProjectCreate  # noqa: E402
 from app.work import service as work_service  # noqa: E402
+from benchmarks._invariants import INVARIANTS, MUST_BE_ZERO  # noqa: E402
 from tests.factories import png  # noqa: E402
 from tests.quality import crowd  # noqa: E402
 from tests.quality.test_end_to_end import CASES  # noqa: E402
@@ -122,13 +125,32 @@ def run_type(
     return ms
 
 
-def main() -> None:
+def check_invariants(make_session) -> bool:  # type: ignore[no-untyped-def]
+    """After the run: no duplicate (task, worker), no task over its overlap, answer counts
+    exact, every completed task judged (``_invariants.INVARIANTS``), and the ledger verifies."""
+    with make_session() as s:
+        found = dict(s.execute(text(INVARIANTS)).mappings().one())
+        report = verify_ledger(s)
+    bad = {k: found[k] for k in MUST_BE_ZERO if found[k]}
+    ok = not bad and report.ok
+    print(
+        f"\ninvariants: {'ok' if ok else 'VIOLATED'} ({found['answers_and_ends']:,} ended "
+        f"assignments checked{'; ' + str(bad) if bad else ''}); ledger: ok={report.ok}, "
+        f"{report.accounts} accounts, balances sum to {report.total}"
+        + "".join(f"\n  violation: {v}" for v in report.violations),
+        flush=True,
+    )
+    return ok
+
+
+def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="postgresql")
     parser.add_argument("--tasks", type=int, default=150)
+    parser.add_argument("--tag", default="qs", help="part of the PostgreSQL database's name")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp())
-    name = f"tessera_bench_submit_{os.getpid()}"
+    name = f"tessera_bench_submit_{args.tag}_{os.getpid()}"
     if args.database == "postgresql":
         with psycopg.connect(ADMIN, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
@@ -156,12 +178,14 @@ def main() -> None:
                 f"| {sp[1]:.1f} | {np.median(ms['lease_cpu']):.2f} | {np.median(ms['submit_cpu']):.2f} |",
                 flush=True,
             )
+        ok = check_invariants(make_session)
         engine.dispose()
     finally:
         if args.database == "postgresql":
             with psycopg.connect(ADMIN, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

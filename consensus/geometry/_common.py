@@ -108,7 +108,9 @@ def weighted_median(values: FloatArray, weights: FloatArray) -> FloatArray:
     return out
 
 
-def weighted_label(labels: Sequence[str], weights: FloatArray) -> tuple[str, float]:
+def weighted_label(
+    labels: Sequence[str], weights: Sequence[float] | FloatArray
+) -> tuple[str, float]:
     """Weighted vote; ties go to the alphabetically first label so results never depend on order."""
     totals: dict[str, float] = {}
     for lab, w in zip(labels, weights, strict=True):
@@ -145,11 +147,12 @@ def hungarian(sim: FloatArray, threshold: float) -> list[tuple[int, int]]:
 
 def cluster_items(
     n_items: Sequence[int],
-    similarity: Callable[[int, list[R]], FloatArray],
+    similarity: Callable[[int, list[R]], Any],
     fuse: Callable[[list[Member]], R],
     threshold: float,
     *,
     refit_seeds: bool = False,
+    match: Callable[[Any, float], list[tuple[int, int]]] = hungarian,
 ) -> list[list[Member]]:
     """Group workers' items into objects, at most one item per worker per object.
 
@@ -160,11 +163,13 @@ def cluster_items(
     objects, which undoes most mistakes of the greedy first pass (e.g. a sloppy seed). Seeds
     are re-fused after every match only with ``refit_seeds``: for boxes that was most of the
     run time for no measured gain; keypoints use it (a seed may be one noisy click away).
+    ``match`` is :func:`hungarian`, or its list version for the scalar path
+    (:mod:`consensus.geometry._scalar`), with what ``similarity`` returns.
     """
     clusters: list[list[Member]] = []
     reps: list[R] = []
     for w, n in enumerate(n_items):
-        matched = dict(hungarian(similarity(w, reps), threshold)) if n and reps else {}
+        matched = dict(match(similarity(w, reps), threshold)) if n and reps else {}
         for i in range(n):
             if i in matched:
                 clusters[matched[i]].append((w, i))
@@ -175,7 +180,7 @@ def cluster_items(
                 reps.append(fuse(clusters[-1]))
     final: list[list[Member]] = [[] for _ in reps]
     for w, n in enumerate(n_items):
-        matched = dict(hungarian(similarity(w, reps), threshold)) if n and reps else {}
+        matched = dict(match(similarity(w, reps), threshold)) if n and reps else {}
         for i in range(n):
             if i in matched:
                 final[matched[i]].append((w, i))

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from consensus.geometry import _scalar
 from consensus.geometry._common import Agreement, FloatArray, Member, weighted_median
 from consensus.geometry._objects import (
     FusedObject,
@@ -97,6 +98,16 @@ def iou_matrix(a: FloatArray, b: FloatArray) -> FloatArray:
     return out
 
 
+def _iou(a: _scalar.Row, b: tuple[float, float, float, float, float]) -> float:
+    """IoU of item ``a`` (x, y, w, h, x1, y1) and reference ``b`` (x0, y0, x1, y1, area), with
+    the operations of :func:`iou_matrix` in its order."""
+    iw = min(a[4], b[2]) - max(a[0], b[0])
+    ih = min(a[5], b[3]) - max(a[1], b[1])
+    inter = (iw if iw > 0.0 else 0.0) * (ih if ih > 0.0 else 0.0)
+    union = a[2] * a[3] + b[4] - inter
+    return inter / union if union > 0 else 0.0
+
+
 class BoxAggregator(ObjectAggregator[Boxes, FloatArray, FloatArray, BoxConsensus]):
     """Consensus boxes of one image: IoU matching, weighted-median edges, weight quorum.
 
@@ -147,6 +158,45 @@ class BoxAggregator(ObjectAggregator[Boxes, FloatArray, FloatArray, BoxConsensus
 
     def _position(self, geometry: FloatArray) -> tuple[float, float]:
         return float(geometry[1]), float(geometry[0])
+
+    # The scalar path: an item is (x, y, w, h, x + w, y + h), a seed [x0, y0, x1, y1].
+    def _scalar_prepare(self, answers: Sequence[Boxes]) -> None:
+        pass  # the items carry their corners
+
+    def _scalar_items(self, answer: Boxes) -> list[_scalar.Row] | None:
+        rows = answer.xywh.tolist()
+        if not _scalar.all_finite(rows):
+            return None
+        return [(x, y, w, h, x + w, y + h) for x, y, w, h in rows]
+
+    def _scalar_key(self, answer: Boxes, items: list[_scalar.Row]) -> tuple[Any, ...]:
+        r = _scalar.round_like_numpy
+        return tuple(
+            sorted(
+                zip(
+                    [(r(b[0], 3), r(b[1], 3), r(b[2], 3), r(b[3], 3)) for b in items],
+                    answer.labels,
+                    strict=True,
+                )
+            )
+        )
+
+    def _scalar_seed(self, rows: list[_scalar.Row], weights: list[float]) -> list[float]:
+        return _scalar.weighted_median([(b[0], b[1], b[4], b[5]) for b in rows], weights)
+
+    def _scalar_similarity(
+        self, items: list[_scalar.Row], seeds: list[list[float]]
+    ) -> _scalar.Matrix:
+        # As _similarity: the seed goes to [x, y, w, h] and back, for the same roundings.
+        ref = []
+        for x0, y0, x1, y1 in seeds:
+            w, h = x1 - x0, y1 - y0
+            ref.append((x0, y0, x0 + w, y0 + h, w * h))
+        return [[_iou(a, b) for b in ref] for a in items]
+
+    def _scalar_fuse(self, rows: list[_scalar.Row], weights: list[float]) -> FloatArray:
+        x0, y0, x1, y1 = self._scalar_seed(rows, weights)
+        return np.array([x0, y0, x1 - x0, y1 - y0])
 
     def _result(
         self, objects: list[FusedObject[FloatArray]], confidence: float, n_candidates: int
@@ -212,7 +262,17 @@ def box_agreement(
     ``quality`` is the IoU-weighted F1 (sum of matched IoUs over the mean object count), so a
     worker whose boxes are all matched but loose scores below a tight one.
     """
-    iou = iou_matrix(answer.xywh, consensus.xywh)
+    iou: FloatArray | _scalar.Matrix
+    rows_a, rows_c = answer.xywh.tolist(), consensus.xywh.tolist()
+    if (
+        max(len(rows_a), len(rows_c)) <= _scalar.SCALAR_MAX_ITEMS
+        and _scalar.all_finite(rows_a)
+        and _scalar.all_finite(rows_c)
+    ):
+        ref = [(x, y, x + w, y + h, w * h) for x, y, w, h in rows_c]
+        iou = [[_iou((x, y, w, h, x + w, y + h), b) for b in ref] for x, y, w, h in rows_a]
+    else:
+        iou = iou_matrix(answer.xywh, consensus.xywh)
     return object_agreement(
         iou, answer.labels, consensus.labels, "box", "IoU", iou_threshold, threshold
     )

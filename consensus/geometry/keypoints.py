@@ -7,12 +7,14 @@ around its labelled keypoints (answers carry no segment area).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from consensus.geometry import _scalar
 from consensus.geometry._common import Agreement, FloatArray, Member, weighted_median
 from consensus.geometry._objects import (
     FusedObject,
@@ -307,6 +309,77 @@ class KeypointAggregator(ObjectAggregator[Poses, FloatArray, FloatArray, Keypoin
     def _position(self, geometry: FloatArray) -> tuple[float, float]:
         return _top_left(geometry)
 
+    # The scalar path: an item is a tuple of K (x, y, v), a seed a list of K [x, y, v].
+    def _scalar_prepare(self, answers: Sequence[Poses]) -> None:
+        self._prepare(answers)
+        self._sig_list: list[float] = self._sig.tolist()
+        # _similarity's denominators 2 s^2 (2 sigma)^2 without the area: (2 sigma)^2 per keypoint
+        self._sig4 = [(2.0 * s) * (2.0 * s) for s in self._sig_list]
+
+    def _scalar_items(self, answer: Poses) -> list[_scalar.Row] | None:
+        k_pts = answer.kps.shape[1]
+        if k_pts > _scalar.SCALAR_MAX_KEYPOINTS or (
+            self.sigmas is not None
+            and (
+                np.ndim(self.sigmas) != 1
+                or len(self.sigmas) != k_pts
+                or not min(self.sigmas, default=1.0) > 0
+            )
+        ):
+            return None  # the numpy path (and its errors and warnings)
+        insts = answer.kps.tolist()
+        if not all(_scalar.all_finite(inst) for inst in insts):
+            return None
+        return [tuple(map(tuple, inst)) for inst in insts]
+
+    def _scalar_key(self, answer: Poses, items: list[_scalar.Row]) -> tuple[Any, ...]:
+        r = _scalar.round_like_numpy
+        return tuple(
+            sorted(
+                (tuple(r(c, 2) for p in inst for c in p), lab)
+                for inst, lab in zip(items, answer.labels, strict=True)
+            )
+        )
+
+    def _scalar_similarity(self, items: list[_scalar.Row], seeds: list[Any]) -> _scalar.Matrix:
+        refs = [(ref, _s_area(ref)) for ref in seeds]
+        sim = [[_s_oks(a, ref, area, self._sig4) for ref, area in refs] for a in items]
+        if not self._pairs:
+            return sim
+        for row, a in zip(sim, items, strict=True):
+            fa = _s_flip(a, self._pairs)
+            for j, (ref, area) in enumerate(refs):
+                m = _s_oks(fa, ref, area, self._sig4)
+                if m > row[j]:  # np.maximum
+                    row[j] = m
+        return sim
+
+    def _scalar_seed(self, rows: list[_scalar.Row], weights: list[float]) -> list[list[float]]:
+        """:func:`fuse_instances` on tuples."""
+        insts = list(rows)
+        if self._pairs:
+            anchor = insts[0]
+            area = _s_area(anchor)
+            swapped = []
+            for k, inst in enumerate(insts):
+                plain = _s_oks(inst, anchor, area, self._sig4)
+                mirrored = _s_oks(_s_flip(inst, self._pairs), anchor, area, self._sig4)
+                swapped.append(mirrored > plain + 1e-9)
+                if swapped[-1]:
+                    insts[k] = _s_flip(inst, self._pairs)
+            w_swapped = w_plain = 0.0
+            for w, s in zip(weights, swapped, strict=True):
+                if s:
+                    w_swapped += w
+                else:
+                    w_plain += w
+            if w_swapped > w_plain:
+                insts = [_s_flip(inst, self._pairs) for inst in insts]
+        return _s_median_pose(insts, weights, self._sig_list)
+
+    def _scalar_fuse(self, rows: list[_scalar.Row], weights: list[float]) -> FloatArray:
+        return np.array(self._scalar_seed(rows, weights), dtype=np.float64)
+
     def _result(
         self, objects: list[FusedObject[FloatArray]], confidence: float, n_candidates: int
     ) -> KeypointConsensus:
@@ -357,6 +430,145 @@ def aggregate_keypoints(
     return est.fit(answers, weights, presence_weights=presence_weights).consensus_
 
 
+# The scalar path's versions of the functions above, on tuples of (x, y, v); each performs
+# the floating-point operations of its numpy original in the same order.
+
+
+def _s_flip(inst: _scalar.Row, pairs: Sequence[tuple[int, int]]) -> _scalar.Row:
+    perm = list(range(len(inst)))
+    for i, j in pairs:
+        perm[i], perm[j] = j, i
+    return tuple(inst[p] for p in perm)
+
+
+def _s_area(ref: Sequence[Sequence[float]]) -> float:
+    """:func:`instance_area` of one instance."""
+    xs = [p[0] for p in ref if p[2] > 0]
+    if not xs:
+        return 1.0
+    ys = [p[1] for p in ref if p[2] > 0]
+    area = (max(xs) - min(xs)) * (max(ys) - min(ys))
+    return area if area > 1.0 else 1.0
+
+
+def _s_oks(
+    a: Sequence[Sequence[float]], ref: Sequence[Sequence[float]], area: float, sig4: list[float]
+) -> float:
+    """:func:`oks_matrix` of one instance against one reference of box area ``area``."""
+    e = []
+    n_ref = 0
+    s2 = 2.0 * area
+    for (ax, ay, av), (rx, ry, rv), k4 in zip(a, ref, sig4, strict=True):
+        if rv > 0:
+            n_ref += 1
+            if av > 0:
+                dx, dy = ax - rx, ay - ry
+                e.append(math.exp(-(dx * dx + dy * dy) / (s2 * k4)))
+                continue
+        e.append(0.0)
+    return _scalar.pairwise_sum(e) / n_ref if n_ref > 0 else 0.0
+
+
+def _s_median_pose(
+    insts: list[_scalar.Row], weights: list[float], sigmas: list[float]
+) -> list[list[float]]:
+    """:func:`_median_pose` on tuples."""
+    m, k_pts = len(insts), len(insts[0])
+    kw = [
+        [w * (1.0 if p[2] > 0 else 0.0) for p in inst]
+        for inst, w in zip(insts, weights, strict=True)
+    ]
+    pts = [[(p[0], p[1]) for p in inst] for inst in insts]
+    med = _s_geometric_median(pts, kw)
+    xy = _s_recentre(pts, kw, med, sigmas)
+    total = _scalar.pairwise_sum(weights)
+    out = []
+    for k in range(k_pts):
+        on_w = w2 = w1 = 0.0
+        for r in range(m):
+            on_w += kw[r][k]
+            v = insts[r][k][2]
+            w2 += weights[r] * (1.0 if v == 2 else 0.0)
+            w1 += weights[r] * (1.0 if v == 1 else 0.0)
+        if on_w >= 0.5 * total - 1e-9:
+            out.append([xy[k][0], xy[k][1], 2.0 if w2 >= w1 else 1.0])
+        else:
+            out.append([0.0, 0.0, 0.0])
+    return out
+
+
+def _s_geometric_median(
+    pts: list[list[tuple[float, float]]], kw: list[list[float]], n_iter: int = 50
+) -> list[tuple[float, float]]:
+    """:func:`geometric_median` (Weiszfeld, from the weighted median) on lists."""
+    m, k_pts = len(pts), len(pts[0])
+    y = []
+    for k in range(k_pts):
+        col_w = [kw[r][k] for r in range(m)]
+        sx, sy = _scalar.weighted_median([(pts[r][k][0], pts[r][k][1]) for r in range(m)], col_w)
+        y.append((sx, sy))
+    for _ in range(n_iter):
+        new = []
+        moved = 0.0
+        for k in range(k_pts):
+            yx, yy = y[k]
+            denom = nx = ny = 0.0
+            for r in range(m):
+                px, py = pts[r][k]
+                dx, dy = px - yx, py - yy
+                d = math.sqrt(dx * dx + dy * dy)
+                inv = kw[r][k] / (d if d > 1e-6 else 1e-6)
+                denom += inv
+                nx += inv * px
+                ny += inv * py
+            if denom > 0:
+                scale = denom if denom > 1e-300 else 1e-300
+                nk = (nx / scale, ny / scale)
+            else:
+                nk = (yx, yy)
+            moved = max(moved, abs(nk[0] - yx), abs(nk[1] - yy))
+            new.append(nk)
+        y = new
+        if moved < 1e-2:
+            break
+    return y
+
+
+def _s_recentre(
+    pts: list[list[tuple[float, float]]],
+    kw: list[list[float]],
+    med: list[tuple[float, float]],
+    sigmas: list[float],
+) -> list[tuple[float, float]]:
+    """:func:`_recentre` on lists."""
+    m, k_pts = len(pts), len(pts[0])
+    if sum(1 for row in kw for w in row if w > 0) < 3:
+        return med
+    used = [k for k in range(k_pts) if any(kw[r][k] > 0 for r in range(m))]
+    xs, ys = [med[k][0] for k in used], [med[k][1] for k in used]
+    area = (max(xs) - min(xs)) * (max(ys) - min(ys))
+    root = math.sqrt(area if area > 1.0 else 1.0)
+    out = []
+    for k in range(k_pts):
+        radius = _RECENTRE_RADIUS * sigmas[k] * root
+        mx, my = med[k]
+        tot = sx = sy = 0.0
+        for r in range(m):
+            px, py = pts[r][k]
+            dx, dy = px - mx, py - my
+            w = kw[r][k]
+            near = w * w * (1.0 if math.sqrt(dx * dx + dy * dy) <= radius else 0.0)
+            tot += near
+            sx += near * px
+            sy += near * py
+        if tot > 0:
+            scale = tot if tot > 1e-12 else 1e-12
+            out.append((sx / scale, sy / scale))
+        else:
+            out.append(med[k])
+    return out
+
+
 def _top_left(inst: FloatArray) -> tuple[float, float]:
     """Sort key for output order: top-most, then left-most labelled keypoint."""
     on = inst[:, 2] > 0
@@ -381,6 +593,17 @@ def keypoint_agreement(
     sig = np.asarray(
         sigmas if sigmas is not None else np.full(k_pts, DEFAULT_SIGMA), dtype=np.float64
     )
+    if (
+        max(len(answer), len(consensus)) <= _scalar.SCALAR_MAX_ITEMS
+        and k_pts <= _scalar.SCALAR_MAX_KEYPOINTS
+        and sig.shape == (k_pts,)
+        and bool((sig > 0).all())
+        and bool(np.isfinite(answer.kps).all() and np.isfinite(consensus.kps).all())
+        and answer.kps.shape[1:] == consensus.kps.shape[1:] == (k_pts, 3)
+    ):
+        return _s_keypoint_agreement(
+            answer, consensus, sig.tolist(), flip_pairs, oks_threshold, threshold
+        )
     sim = oks_matrix(answer.kps, consensus.kps, sig)
     result = object_agreement(
         sim, answer.labels, consensus.labels, "instance", "OKS", oks_threshold, threshold
@@ -393,6 +616,36 @@ def keypoint_agreement(
                 & (mirrored.max(axis=1) >= oks_threshold)
             ).sum()
         )
+        if swapped:
+            note = f"{swapped} instance(s) look left/right swapped"
+            reason = f"{result.reason}; {note}" if result.reason else note
+            return Agreement(result.score, result.threshold, result.quality, reason, result.details)
+    return result
+
+
+def _s_keypoint_agreement(
+    answer: Poses,
+    consensus: Poses,
+    sigmas: list[float],
+    flip_pairs: Sequence[tuple[int, int]],
+    oks_threshold: float,
+    threshold: float,
+) -> Agreement:
+    """:func:`keypoint_agreement` on tuples (the scalar path)."""
+    sig4 = [(2.0 * s) * (2.0 * s) for s in sigmas]
+    ans = answer.kps.tolist()
+    refs = [(ref, _s_area(ref)) for ref in consensus.kps.tolist()]
+    sim = [[_s_oks(a, ref, area, sig4) for ref, area in refs] for a in ans]
+    result = object_agreement(
+        sim, answer.labels, consensus.labels, "instance", "OKS", oks_threshold, threshold
+    )
+    if flip_pairs and ans and refs:
+        swapped = 0
+        for a, row in zip(ans, sim, strict=True):
+            fa = _s_flip(tuple(a), flip_pairs)
+            best_m = max(_s_oks(fa, ref, area, sig4) for ref, area in refs)
+            if best_m > max(row) + 0.1 and best_m >= oks_threshold:
+                swapped += 1
         if swapped:
             note = f"{swapped} instance(s) look left/right swapped"
             reason = f"{result.reason}; {note}" if result.reason else note

@@ -10,12 +10,14 @@ label, so a worker who misses or adds objects (a miscount) is rejected with the 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from consensus.geometry import _scalar
 from consensus.geometry._common import Agreement, FloatArray, Member, hungarian, weighted_median
 from consensus.geometry._objects import FusedObject, ObjectAggregator, object_probabilities
 
@@ -111,6 +113,20 @@ def closeness(a: FloatArray, b: FloatArray, radius: float) -> FloatArray:
     return out
 
 
+def _closeness_lists(
+    a: Sequence[Sequence[float]], b: Sequence[Sequence[float]], radius: float
+) -> _scalar.Matrix:
+    """:func:`closeness` on lists of (x, y)."""
+    out = []
+    for ax, ay in a:
+        row = []
+        for bx, by in b:
+            c = 1.0 - math.hypot(ax - bx, ay - by) / radius
+            row.append(0.0 if c < 0.0 else 1.0 if c > 1.0 else c)
+        out.append(row)
+    return out
+
+
 class PointAggregator(ObjectAggregator[Points, FloatArray, FloatArray, PointConsensus]):
     """Consensus points of one image: distance-gated matching, weighted medians, quorum.
 
@@ -154,6 +170,30 @@ class PointAggregator(ObjectAggregator[Points, FloatArray, FloatArray, PointCons
 
     def _position(self, geometry: FloatArray) -> tuple[float, float]:
         return float(geometry[1]), float(geometry[0])
+
+    # The scalar path: an item is (x, y), a seed [x, y].
+    def _scalar_items(self, answer: Points) -> list[_scalar.Row] | None:
+        rows = answer.xy.tolist()
+        if not self.radius > 0 or not _scalar.all_finite(rows):
+            return None  # the numpy path (and its warnings)
+        return [(x, y) for x, y in rows]
+
+    def _scalar_key(self, answer: Points, items: list[_scalar.Row]) -> tuple[Any, ...]:
+        r = _scalar.round_like_numpy
+        return tuple(
+            sorted(zip([(r(x, 3), r(y, 3)) for x, y in items], answer.labels, strict=True))
+        )
+
+    def _scalar_seed(self, rows: list[_scalar.Row], weights: list[float]) -> list[float]:
+        return _scalar.weighted_median(rows, weights)
+
+    def _scalar_similarity(
+        self, items: list[_scalar.Row], seeds: list[list[float]]
+    ) -> _scalar.Matrix:
+        return _closeness_lists(items, seeds, self.radius)
+
+    def _scalar_fuse(self, rows: list[_scalar.Row], weights: list[float]) -> FloatArray:
+        return np.array(_scalar.weighted_median(rows, weights))
 
     def _result(
         self, objects: list[FusedObject[FloatArray]], confidence: float, n_candidates: int
@@ -214,11 +254,22 @@ def point_agreement(
     n_a, n_c = len(answer), len(consensus)
     if n_a == 0 and n_c == 0:
         return Agreement(1.0, threshold, 1.0, "", {"matched": 0.0})
-    sim = closeness(answer.xy, consensus.xy, radius)
-    pairs = hungarian(sim, _IN_GATE)
+    sim: FloatArray | _scalar.Matrix
+    rows_a, rows_c = answer.xy.tolist(), consensus.xy.tolist()
+    if (
+        max(n_a, n_c) <= _scalar.SCALAR_MAX_ITEMS
+        and radius > 0
+        and _scalar.all_finite(rows_a)
+        and _scalar.all_finite(rows_c)
+    ):
+        sim = _closeness_lists(rows_a, rows_c, radius)
+        pairs = _scalar.hungarian(sim, _IN_GATE)
+    else:
+        sim = closeness(answer.xy, consensus.xy, radius)
+        pairs = hungarian(sim, _IN_GATE)
     good = [(i, j) for i, j in pairs if answer.labels[i] == consensus.labels[j]]
     f1 = 2.0 * len(good) / (n_a + n_c)
-    quality = 2.0 * sum(float(sim[i, j]) for i, j in good) / (n_a + n_c)
+    quality = 2.0 * sum(float(sim[i][j]) for i, j in good) / (n_a + n_c)
     reasons = [
         f"point {i} labelled '{answer.labels[i]}' but consensus says '{consensus.labels[j]}'"
         for i, j in pairs
