@@ -11,8 +11,8 @@ below the threshold too. Nothing else changes (0025's function otherwise).
 
 SQLite: nothing (the service's path is the only one there).
 
-Revision ID: 0027
-Revises: 0026
+Revision ID: 0028
+Revises: 0027
 Create Date: 2026-12-01 20:00:00
 """
 
@@ -24,14 +24,14 @@ from pathlib import Path
 
 from alembic import op
 
-revision: str = "0027"
-down_revision: str | None = "0026"
+revision: str = "0028"
+down_revision: str | None = "0027"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def _previous_submit() -> str:
-    """Revision 0025's submit function (the latest; 0026 changed only the payments functions)."""
+    """Revision 0025's submit function (the latest: 0026 and 0027 changed other functions)."""
     path = Path(__file__).with_name("2026-12-01-1740_submit_skips_banned.py")
     spec = importlib.util.spec_from_file_location("_submit_skips_banned_0025", path)
     assert spec is not None

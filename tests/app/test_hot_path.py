@@ -130,13 +130,13 @@ def test_the_functions_constants_are_the_pythons() -> None:
     assert "(5.0 / p_k) * 0.7" in helpers
     assert "(5.0 / p_k) * 0.3" in helpers
     assert "AND (s.banned_at IS NULL OR x.id = p_id)" in sql
-    # 0027: the pooled rule's point estimate, skills.ConfusionSkill.plain (the Beta prior's
+    # 0028: the pooled rule's point estimate, skills.ConfusionSkill.plain (the Beta prior's
     # 3.5 right in 5 on the counts' diagonal and total).
     assert "(3.5 + sum(e) FILTER (WHERE (o - 1) % (v_k + 1) = 0))" in latest.POOLED
     assert "/ (5.0 + sum(e))" in latest.POOLED
     assert latest.POOLED in sql
     # 0023 (webhooks) is 0022's function with the outbox writes added, 0025 is 0023's with
-    # banned workers skipped and both ban rules named, 0027 0025's with the pooled rule named
+    # banned workers skipped and both ban rules named, 0028 0025's with the pooled rule named
     # too: the same constants throughout.
     webhooks = importlib.import_module("migrations.versions.2026-12-01-1710_webhooks").SUBMIT
     for text in (sql, webhooks):
@@ -303,7 +303,7 @@ def test_a_worker_only_the_pooled_rule_finds_is_banned_at_submit(
     has hardly answered keeps the prior's 70%) but whose counts pooled are credibly below it:
     the service's rule bans it when a task it answered completes; on PostgreSQL the submit
     function names it for ``ban_if_due`` (its pooled point estimate is below the threshold,
-    0027), which bans it the same way."""
+    0028), which bans it the same way."""
     import numpy as np
 
     from app.core.clock import utc_now
