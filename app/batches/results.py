@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import or_, select, tuple_
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.annotations import AnnotationSpec
@@ -42,6 +42,9 @@ class ResultFilter:
     verdict: str | None = None
     """Only tasks with an answer in this state: ``submitted`` (awaiting review), ``accepted``,
     ``rejected``, or ``appealed`` (an appeal waiting for the requester)."""
+    labeled_by: str | None = None
+    """``model`` (completed by auto-labelling), ``crowd`` (completed by people) or ``audit``
+    (drawn for auto-labelling's audit share, open or done)."""
 
 
 def tasks_page(
@@ -55,6 +58,14 @@ def tasks_page(
         stmt = stmt.where(Task.confidence <= f.max_confidence)
     if f.status is not None:
         stmt = stmt.where(Task.status == f.status)
+    if f.labeled_by == "audit":
+        stmt = stmt.where(Task.audit.is_(True))
+    elif f.labeled_by is not None:
+        by_model = Task.labeled_by == "model"
+        stmt = stmt.where(
+            Task.status == TaskStatus.completed,
+            by_model if f.labeled_by == "model" else or_(Task.labeled_by.is_(None), ~by_model),
+        )
     if f.worker_id is not None or f.verdict is not None:
         answered = select(Assignment.id).where(
             Assignment.task_id == Task.id, Assignment.batch_id == batch.id

@@ -632,13 +632,15 @@ def get_results(
     verdict: Annotated[
         Literal["submitted", "accepted", "rejected", "appealed"] | None, Query()
     ] = None,
+    labeled: Annotated[Literal["model", "crowd", "audit"] | None, Query(alias="labeled_by")] = None,
 ) -> ResultPage | StreamingResponse:
     """One item per task (JSON, paginated): the consensus answer and confidence, and with
     `include=answers` every answer with its verdict; or the whole batch as a COCO, YOLO, VOC, CSV,
     mask or class-folder download, streamed; with `images=true` a zip that holds the images too,
     laid out as each format's tools expect. The JSON pages can be filtered: by confidence
     (`min_confidence`, `max_confidence`), task `status`, `worker_id` (tasks that worker answered)
-    and `verdict` (tasks with an answer `submitted`, `accepted`, `rejected` or `appealed`)."""
+    `verdict` (tasks with an answer `submitted`, `accepted`, `rejected` or `appealed`) and
+    `labeled_by` (`model`: auto-labelled, `crowd`: completed by people, `audit`: the audit share)."""
     batch = batch_service.get_own(session, requester, batch_id)
     if format == "json" and include_images:
         raise ImagesNeedFormat(batch)
@@ -661,6 +663,7 @@ def get_results(
         status=task_status,
         worker_id=worker_id,
         verdict=verdict,
+        labeled_by=labeled,
     )
     tasks = batch_results.tasks_page(session, batch, page, where)[: page.limit + 1]
     shown = tasks[: page.limit]

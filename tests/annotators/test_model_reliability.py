@@ -118,3 +118,26 @@ class TestAudited:
         assert all(r["status"] == "open" and r["labeled_by"] is None for r in audited)
         assert not any(r["audited"] for r in auto)
         assert len(audited) + len(auto) == 20
+
+        # The gallery's "labelled by" filter: the same tasks, from the database.
+        def only(by: str) -> list[str]:
+            url = f"/v1/batches/{batch['id']}/results?limit=500&labeled_by={by}"
+            r = client.get(url, headers=requester)
+            assert r.status_code == 200, r.text
+            return sorted(item["task_id"] for item in r.json()["items"])
+
+        assert only("model") == sorted(r["task_id"] for r in auto)
+        assert only("audit") == sorted(r["task_id"] for r in audited)
+        assert only("crowd") == []  # the audited ones wait for people: nobody completed one
+        worker = signup(client, "worker")
+        lease = client.post(f"/v1/projects/{project['id']}/assignments", headers=worker).json()
+        done = client.post(
+            f"/v1/assignments/{lease['id']}/submit",
+            headers=worker,
+            json={"answer": {"label": "cat"}},
+        )
+        assert done.status_code == 200, done.text
+        assert only("crowd") == [lease["task"]["id"]]
+        assert lease["task"]["id"] in only("audit")
+        bad = client.get(f"/v1/batches/{batch['id']}/results?labeled_by=robot", headers=requester)
+        assert bad.status_code == 422

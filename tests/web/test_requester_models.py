@@ -266,9 +266,7 @@ def test_auto_labelling_and_who_labelled_each_task(page: Any, live_server: LiveS
     start = detail.locator("td[data-start]")
     assert start.get_attribute("data-start") == "replaced"
     assert "changed the label suggested by pets classifier (score 0.99)" in start.inner_text()
-    page.set_viewport_size({"width": 1280, "height": 1150})  # the whole detail, table too
     screenshot(page, "requester-gallery-prediction")
-    page.set_viewport_size({"width": 1280, "height": 860})
     page.keyboard.press("Escape")
     page.wait_for_selector(".modal-backdrop", state="detached")
     other = page.locator(f"article.tile[data-task='{audited[0]}']")
@@ -281,3 +279,12 @@ def test_auto_labelling_and_who_labelled_each_task(page: Any, live_server: LiveS
     model_detail = page.locator(f"[data-detail='{auto}']")
     assert "No person answered this task" in model_detail.inner_text()
     assert model_detail.locator("tbody tr").count() == 0
+    page.keyboard.press("Escape")
+
+    # The filter: only what the model labelled alone (the tasks to spot-check), from the server.
+    page.select_option("select[name=labeled_by]", "model")
+    page.click("form[data-form=filters] button[type=submit]")
+    page.wait_for_function("() => window.__gallery && window.__gallery.items().length === 2")
+    shown = page.locator("article.tile [data-labeled-by]").all()
+    assert [b.get_attribute("data-labeled-by") for b in shown] == ["model", "model"]
+    assert "labeled_by=model" in page.url

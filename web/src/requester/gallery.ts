@@ -75,10 +75,12 @@ export async function galleryPage(root: HTMLElement, params: Record<string, stri
     verdict: h("select", { name: "verdict" }, ...["", "submitted", "accepted", "rejected", "appealed"].map((v) => h("option", { value: v }, v || "any verdict"))),
     status: h("select", { name: "status" }, ...["", "open", "completed"].map((v) => h("option", { value: v }, v || "any status"))),
     worker_id: h("input", { type: "text", name: "worker_id", placeholder: "worker id", value: query.get("worker_id") ?? "" }),
+    labeled_by: h("select", { name: "labeled_by" }, ...[["", "anyone"], ["model", "the model (auto-labelled)"], ["audit", "an audit"], ["crowd", "the crowd"]].map(([v, t]) => h("option", { value: v }, t))),
     sort: h("select", { name: "sort" }, h("option", { value: "order" }, "upload order"), h("option", { value: "confidence" }, "lowest confidence first"), h("option", { value: "disagreement" }, "most disagreement first")),
   };
   filters.verdict.value = query.get("verdict") ?? "";
   filters.status.value = query.get("status") ?? "";
+  filters.labeled_by.value = query.get("labeled_by") ?? "";
   const toggles = h("div", { class: "toggles" },
     h("label", { class: "check" }, h("input", { type: "checkbox", checked: true, name: "show-consensus", onchange: (e: Event) => ((view.consensus = (e.target as HTMLInputElement).checked), render()) }), "consensus"),
     h("label", { class: "check" }, h("input", { type: "checkbox", checked: true, name: "show-workers", onchange: (e: Event) => ((view.workers = (e.target as HTMLInputElement).checked), render()) }), "worker answers"),
@@ -94,6 +96,7 @@ export async function galleryPage(root: HTMLElement, params: Record<string, stri
       h("label", { class: "field inline" }, h("span", {}, "Verdict"), filters.verdict),
       h("label", { class: "field inline" }, h("span", {}, "Status"), filters.status),
       h("label", { class: "field inline" }, h("span", {}, "Worker"), filters.worker_id),
+      byModels ? h("label", { class: "field inline" }, h("span", {}, "Labelled by"), filters.labeled_by) : null,
       h("label", { class: "field inline" }, h("span", {}, "Sort"), filters.sort),
       h("button", { type: "submit", class: "primary" }, "Apply"),
     ),
@@ -108,7 +111,7 @@ export async function galleryPage(root: HTMLElement, params: Record<string, stri
   const q = (first: boolean) => {
     // A small first page shows thumbnails fast; later pages are bigger (fewer round trips).
     const p = new URLSearchParams({ include: "answers", limit: first ? "60" : "240" });
-    for (const k of ["max_confidence", "min_confidence", "verdict", "status", "worker_id"] as const) if (filters[k].value.trim()) p.set(k, filters[k].value.trim());
+    for (const k of ["max_confidence", "min_confidence", "verdict", "status", "worker_id", "labeled_by"] as const) if (filters[k].value.trim()) p.set(k, filters[k].value.trim());
     return p;
   };
   // The virtual grid: tiles are absolutely placed; only rows within MARGIN px of the viewport
@@ -267,7 +270,7 @@ function detail(spec: AnnotationSpec, item: ResultItem, modelNames: Map<string, 
   const shown = new Set((item.answers ?? []).map((a) => a.worker_id));
   const by = byModels || item.labeled_by === "model" || item.audited ? labeledBy(item) : null;
   const view: View = { consensus: true, workers: true };
-  const holder = h("div", { class: "detail-figure" });
+  const holder = h("div", { class: `detail-figure${spec.type === "classification" || spec.type === "multilabel" ? " compact" : ""}` });
   const draw = () => holder.replaceChildren(figure(spec, item, item.image_url, view, shown, true));
   // The "Started from" column once models are involved (or an answer did start from one).
   const starts = byModels || (item.answers ?? []).some((a) => a.prediction);
