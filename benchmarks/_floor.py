@@ -30,6 +30,8 @@ from app.core.security import hash_secret, split_api_key
 # not ended and a limit no run reaches: the functions still count every call, as in HTTP.
 _WINDOW = "0, 4102444800, 1000000000"
 
+# The submit's last two arguments are the ids of the webhook events it may cause (written only
+# when a webhook subscribes: none does here), as app/work/hotpath.py passes them.
 # Text holding a colon goes in as a pgbench variable (-D): pgbench reads ":worker" inside a
 # literal as a variable reference.
 SCRIPT = f"""\\set r random(1, 9000000000000000000)
@@ -37,7 +39,8 @@ SELECT tessera_lease(k.key_id, k.key_hash, :pid::text, now(), 100,
        'asg_F' || lpad(:r::text, 25, '0'), :lease_limit::text, {_WINDOW})
   FROM bench_floor_keys k WHERE k.n = :client_id::int;
 SELECT tessera_submit(k.key_id, k.key_hash, 'asg_F' || lpad(:r::text, 25, '0'),
-       :answer::jsonb, now(), :answer_limit::text, {_WINDOW})
+       :answer::jsonb, now(), :answer_limit::text, {_WINDOW},
+       'evt_Fs' || lpad(:r::text, 24, '0'), 'evt_Fc' || lpad(:r::text, 24, '0'))
   FROM bench_floor_keys k WHERE k.n = :client_id::int;
 """
 

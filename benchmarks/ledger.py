@@ -426,7 +426,7 @@ def table_stats(engine: Engine) -> dict[str, Any]:
                     "SELECT s.relname, s.indexrelname, s.idx_scan, "
                     "coalesce(c.contype::text, '') AS constraint_kind "
                     "FROM pg_stat_user_indexes s "
-                    "LEFT JOIN pg_constraint c ON c.conindid = s.indexrelid "
+                    "LEFT JOIN pg_constraint c ON c.conindid = s.indexrelid AND c.contype IN ('p', 'u') "
                     "WHERE s.relname = ANY(:t) ORDER BY s.relname, s.indexrelname"
                 ),
                 {"t": list(tables)},

@@ -39,6 +39,7 @@ from numpy.typing import NDArray
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from app.quality.engine import gold_counts, rest_models_on_gold  # noqa: E402
 from consensus import Answers, Auto, WorkerSkills, read_csv, read_gold_csv  # noqa: E402
 from consensus._utils import log_normalize, safe_log  # noqa: E402
 from consensus.calibration import tempered_log_posterior  # noqa: E402
@@ -190,8 +191,32 @@ def model_loglik(skills: WorkerSkills, labels: Ints) -> F:
     return out
 
 
+def fit_with_model(crowd: Crowd, labels: Ints, tasks: Ints, gold_first: bool) -> WorkerSkills:
+    """The re-estimation's fit with the model's answers on ``tasks``: ``Auto`` on everyone's
+    answers and the project's gold, then (``gold_first``) the model's matrix resting on its
+    answers to the gold tasks first (``app.quality.engine.rest_models_on_gold``, what
+    ``app/quality/reestimate.py`` applies). The model answers every gold task (the service
+    predicts gold tasks too, and never auto-labels them)."""
+    a = crowd.answers
+    skills = Auto().fit(with_model(a, labels, tasks), crowd.fit_gold).skills_
+    if not gold_first:
+        return skills
+    names = a.task_names
+    on_gold = [
+        (str(names[t]), MODEL, str(a.label_names[labels[t]]))
+        for t in np.flatnonzero(np.isin(names, list(crowd.fit_gold)))
+    ]
+    counts = gold_counts(list(a.label_names), on_gold, crowd.fit_gold, {MODEL})
+    return rest_models_on_gold(skills, counts)
+
+
 def run(
-    crowd: Crowd, seed: int, audit: float, min_humans: int, auto_targets: list[float]
+    crowd: Crowd,
+    seed: int,
+    audit: float,
+    min_humans: int,
+    auto_targets: list[float],
+    gold_first: bool = True,
 ) -> list[dict[str, object]]:
     a = crowd.answers
     rng = np.random.default_rng(seed)
@@ -222,7 +247,7 @@ def run(
     for q in QUALITIES:
         labels = model_answers(crowd, q, np.random.default_rng([seed, int(q * 1000)]))
         model_acc = float((labels[crowd.gold_tasks] == crowd.gold_labels).mean())
-        skills = Auto().fit(with_model(a, labels, np.arange(a.n_tasks)), crowd.fit_gold).skills_
+        skills = fit_with_model(crowd, labels, np.arange(a.n_tasks), gold_first)
         w = list(skills.worker_names).index(MODEL)
         learnt = float(skills.accuracy[w])
         px = prefixes(a, skills, order, model_loglik(skills, labels), with_zero=False)
@@ -251,9 +276,7 @@ def run(
         )
         # Auto-labelling: the model's skill is learnt from the audited tasks only.
         audited = np.random.default_rng([seed, 7, int(q * 1000)]).random(a.n_tasks) < audit
-        skills_a = (
-            Auto().fit(with_model(a, labels, np.flatnonzero(audited)), crowd.fit_gold).skills_
-        )
+        skills_a = fit_with_model(crowd, labels, np.flatnonzero(audited), gold_first)
         px_a = prefixes(a, skills_a, order, model_loglik(skills_a, labels), with_zero=True)
         alone = px_a.pos == 0
         model_conf = np.zeros(a.n_tasks)
@@ -325,6 +348,11 @@ def main() -> None:
         default=0.1,
         help="share of the gold tasks the project has as gold (given to the fits, not scored)",
     )
+    ap.add_argument(
+        "--no-gold-first",
+        action="store_true",
+        help="the model's matrix as the fit leaves it (before rest_models_on_gold)",
+    )
     args = ap.parse_args()
     all_rows: list[dict[str, object]] = []
     for name in args.sets:
@@ -334,10 +362,12 @@ def main() -> None:
             args.audit,
             args.min_humans,
             args.auto_targets,
+            gold_first=not args.no_gold_first,
         )
     print(
         f"min {args.min_humans} human answers per task, reference: no model at target "
-        f"{REFERENCE_TARGET}; equal accuracy = within {100 * TOLERANCE:.1f} point; seed {args.seed}\n"
+        f"{REFERENCE_TARGET}; equal accuracy = within {100 * TOLERANCE:.1f} point; seed {args.seed}; "
+        f"gold first: {'no' if args.no_gold_first else 'yes'}\n"
     )
     print(
         "| set | model q | model acc (gold) | learnt acc | no model: answers/task (target) "

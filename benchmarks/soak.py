@@ -18,6 +18,14 @@ overlap.
     .venv/bin/python benchmarks/soak.py --minutes 15          # the full soak
     .venv/bin/python benchmarks/soak.py --minutes 3           # what benchmarks/README.md records
 
+The report (stdout and ``report.json``) has, per route, the p50/p99 of every minute, and for an
+early and a late window (minutes 2-6 and 10-14 of 15) both the median of the per-minute
+figures and the pooled ones (every call of the window), with their drift; the slowest calls of
+``--slow-routes`` with the VACUUM they overlapped and the lock waits sampled on their server's
+sessions meanwhile (``pg_stat_activity`` every ``--sample-waits`` s; each process connects with
+its own ``application_name``). ``calls.csv`` holds every call, ``waits.jsonl`` every lock
+sample, next to the processes' logs in ``--out``.
+
 Makes and drops its own database on the local server (``--admin-url``) and a temporary data
 folder; kills every process it started (process groups) on any exit.
 """
@@ -27,6 +35,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import math
 import os
 import random
 import signal
@@ -78,6 +87,8 @@ class Stats:
         self.lat: dict[tuple[str, int], list[float]] = defaultdict(list)
         self.codes: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
         self.errors: dict[str, int] = defaultdict(int)
+        self.calls: list[tuple[float, str, float, int, str]] = []
+        """Every call: (start s since t0, route, ms, status, server's port)."""
 
     def call(self, c: httpx.Client, route: str, method: str, url: str, **kw: Any) -> Any:
         started = time.monotonic()
@@ -91,6 +102,7 @@ class Stats:
         with self.lock:
             self.lat[(route, int((started - self.t0) // 60))].append(ms)
             self.codes[route][r.status_code] += 1
+            self.calls.append((started - self.t0, route, ms, r.status_code, str(c.base_url.port)))
         return r
 
 
@@ -103,7 +115,7 @@ class Procs:
             child = subprocess.Popen(
                 [sys.executable, "-m", "app.cli", *args],
                 cwd=REPO,
-                env=env,
+                env={**env, "PGAPPNAME": name},  # who waits and who blocks, in the lock samples
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -256,12 +268,132 @@ def pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(q * len(xs)))] if xs else float("nan")
 
 
-def vacuum_loop(db_url: str, every_s: float, stop: threading.Event) -> None:
+def vacuum_loop(
+    db_url: str, every_s: float, stop: threading.Event, t0: float, runs: list[tuple[float, float]]
+) -> None:
     """What autovacuum does on a server that has it on: dead rows of the churning tables
-    (task queue, leases, balances, rate counters) reclaimed and statistics kept fresh."""
+    (task queue, leases, balances, rate counters) reclaimed and statistics kept fresh. Each
+    run's (start, end) in seconds since ``t0`` goes to ``runs``."""
     with psycopg.connect(db_url, autocommit=True) as conn:
         while not stop.wait(every_s):
+            started = time.monotonic() - t0
             conn.execute("VACUUM (ANALYZE)")
+            runs.append((started, time.monotonic() - t0))
+
+
+# Sessions of the soak's database waiting for a lock, with whoever holds them up.
+WAITS_SQL = r"""
+SELECT a.application_name, a.pid, a.wait_event,
+       extract(epoch FROM clock_timestamp() - a.query_start) AS waited_s,
+       left(regexp_replace(a.query, '\s+', ' ', 'g'), 140) AS query,
+       b.application_name AS blocker, b.state AS blocker_state,
+       extract(epoch FROM clock_timestamp() - b.xact_start) AS blocker_xact_s,
+       left(regexp_replace(b.query, '\s+', ' ', 'g'), 140) AS blocker_query
+FROM pg_stat_activity a
+LEFT JOIN LATERAL unnest(pg_blocking_pids(a.pid)) AS bp(pid) ON true
+LEFT JOIN pg_stat_activity b ON b.pid = bp.pid
+WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()
+  AND a.wait_event_type = 'Lock'
+"""
+
+
+def wait_sampler(
+    db_url: str, every_s: float, stop: threading.Event, t0: float, out: list[dict[str, Any]]
+) -> None:
+    """Every ``every_s``: the lock waits of the moment (``WAITS_SQL``), stamped with seconds
+    since ``t0``; a slow call is then matched with what its server's sessions waited for."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("SET application_name = 'soak-sampler'")
+        while not stop.wait(every_s):
+            at = time.monotonic() - t0
+            cur = conn.execute(WAITS_SQL)
+            names = [d.name for d in cur.description or ()]
+            for row in cur.fetchall():
+                out.append({"t": round(at, 2), **dict(zip(names, row, strict=True))})
+
+
+def window_bounds(minutes: float) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The early and late windows (first and last minute, inclusive) compared for drift:
+    minutes 2-6 and 10-14 of a 15-minute run; of a shorter one, the halves of its full minutes
+    after the first (minute 0 is the warm-up, the last one a few seconds)."""
+    if minutes >= 15:
+        return (2, 6), (10, 14)
+    full = list(range(1, int(minutes)))
+    half = max(1, len(full) // 2)
+    return (full[0], full[half - 1]), (full[-half], full[-1])
+
+
+def window_report(
+    stats: Stats, early: tuple[int, int], late: tuple[int, int]
+) -> dict[str, dict[str, Any]]:
+    """Per route and window: the median of the per-minute p50 and p99 (what the tables of
+    benchmarks/README.md showed first) and the pooled p50 and p99 (every call of the window in
+    one sample: for a route with ~120 calls a minute, a per-minute p99 is its second-slowest
+    call, a pooled one over 5 minutes its sixth-slowest); and the drift late / early of each."""
+    out: dict[str, dict[str, Any]] = {}
+    for route in sorted({r for r, _ in stats.lat}):
+        row: dict[str, Any] = {}
+        for name, (first, last) in (("early", early), ("late", late)):
+            per_minute = [stats.lat.get((route, m), []) for m in range(first, last + 1)]
+            pooled = [ms for xs in per_minute for ms in xs]
+            row[name] = {
+                "n": len(pooled),
+                "p50_median_of_minutes": round(_median([pct(xs, 0.5) for xs in per_minute]), 1),
+                "p99_median_of_minutes": round(_median([pct(xs, 0.99) for xs in per_minute]), 1),
+                "p50_pooled": round(pct(pooled, 0.5), 1),
+                "p99_pooled": round(pct(pooled, 0.99), 1),
+            }
+        for key in ("p50_median_of_minutes", "p99_median_of_minutes", "p50_pooled", "p99_pooled"):
+            row[f"drift_{key}"] = round(row["late"][key] / row["early"][key], 2)
+        out[route] = row
+    return out
+
+
+def _median(xs: list[float]) -> float:
+    xs = sorted(x for x in xs if not math.isnan(x))  # NaN: a minute without calls
+    if not xs:
+        return float("nan")
+    mid = len(xs) // 2
+    return xs[mid] if len(xs) % 2 else (xs[mid - 1] + xs[mid]) / 2
+
+
+def slowest_calls(
+    stats: Stats,
+    waits: list[dict[str, Any]],
+    vacuums: list[tuple[float, float]],
+    ports: dict[str, str],
+    routes: tuple[str, ...],
+    top: int = 8,
+) -> dict[str, list[dict[str, Any]]]:
+    """The ``top`` slowest calls of each of ``routes``, each with the VACUUM it overlapped (if
+    any) and the lock waits sampled on its server's sessions while it ran."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for route in routes:
+        calls = sorted((c for c in stats.calls if c[1] == route), key=lambda c: -c[2])[:top]
+        rows = []
+        for start, _, ms, status, port in calls:
+            end = start + ms / 1000
+            server = ports.get(port, port)
+            seen = [
+                {
+                    k: w[k]
+                    for k in ("t", "wait_event", "waited_s", "query", "blocker", "blocker_query")
+                }
+                for w in waits
+                if start <= w["t"] <= end and w["application_name"] == server
+            ]
+            rows.append(
+                {
+                    "start_s": round(start, 2),
+                    "ms": round(ms, 1),
+                    "status": status,
+                    "server": server,
+                    "during_vacuum": any(a < end and start < b for a, b in vacuums),
+                    "lock_waits": seen[:6],
+                }
+            )
+        out[route] = rows
+    return out
 
 
 def main() -> None:
@@ -275,6 +407,24 @@ def main() -> None:
         help="seconds between VACUUM (ANALYZE) runs of the soak's database (0: none). The local "
         "server runs with autovacuum off; this stands in for it, as on any production server",
     )
+    parser.add_argument(
+        "--sample-waits",
+        type=float,
+        default=0.1,
+        help="seconds between samples of the lock waits in pg_stat_activity (0: none)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder for report.json, calls.csv (every call), waits.jsonl (the lock samples) "
+        "and the processes' logs (default: a new temporary folder, printed at the end)",
+    )
+    parser.add_argument(
+        "--slow-routes",
+        default="launch,payout,submit,lease",
+        help="routes whose slowest calls the report lists with what they overlapped",
+    )
     args = parser.parse_args()
     name = f"tessera_soak_{os.getpid()}"
     admin = args.admin_url
@@ -283,7 +433,9 @@ def main() -> None:
     base = admin.rsplit("/", 1)[0]
     db_url = f"{base}/{name}"
     tmp = Path(tempfile.mkdtemp(prefix="tessera-soak-"))
-    procs = Procs(tmp)
+    out_dir = args.out or tmp
+    out_dir.mkdir(parents=True, exist_ok=True)
+    procs = Procs(out_dir)
     try:
         upgrade(db_url)
         env = {k: v for k, v in os.environ.items() if not k.startswith("TESSERA_")}
@@ -323,9 +475,19 @@ def main() -> None:
             threading.Thread(target=reader_loop, args=(urls[i % 2], r, stats, stop))
             for i, r in enumerate(readers)
         ]
+        vacuums: list[tuple[float, float]] = []
+        waits: list[dict[str, Any]] = []
         if args.vacuum_every > 0:
             threads.append(
-                threading.Thread(target=vacuum_loop, args=(db_url, args.vacuum_every, stop))
+                threading.Thread(
+                    target=vacuum_loop, args=(db_url, args.vacuum_every, stop, stats.t0, vacuums)
+                )
+            )
+        if args.sample_waits > 0:
+            threads.append(
+                threading.Thread(
+                    target=wait_sampler, args=(db_url, args.sample_waits, stop, stats.t0, waits)
+                )
             )
         for t in threads:
             t.start()
@@ -377,8 +539,18 @@ def main() -> None:
             route: sum(n for code, n in codes.items() if code >= 500)
             for route, codes in stats.codes.items()
         }
+        early, late = window_bounds(args.minutes)
+        ports = {url.rsplit(":", 1)[1]: f"serve{i}" for i, url in enumerate(urls)}
         out = {
             "minutes": args.minutes,
+            "vacuum_every_s": args.vacuum_every,
+            "windows": {"early": early, "late": late},
+            "per_route_windows": window_report(stats, early, late),
+            "slowest_calls": slowest_calls(
+                stats, waits, vacuums, ports, tuple(args.slow_routes.split(","))
+            ),
+            "vacuum_runs_s": [round(b - a, 2) for a, b in vacuums],
+            "lock_wait_samples": len(waits),
             "load": os.getloadavg(),
             "per_route_per_minute": table,
             "status_codes": {r: dict(c) for r, c in stats.codes.items()},
@@ -390,7 +562,18 @@ def main() -> None:
             "tasks_over_overlap": len(over),
             "accepted_answers": accepted,
         }
-        print(json.dumps(out, indent=1))
+        (out_dir / "report.json").write_text(json.dumps(out, indent=1, default=str))
+        with (out_dir / "calls.csv").open("w") as f:
+            f.write("start_s,route,ms,status,server\n")
+            for start, route, ms, code, server_port in stats.calls:
+                f.write(
+                    f"{start:.3f},{route},{ms:.1f},{code},{ports.get(server_port, server_port)}\n"
+                )
+        with (out_dir / "waits.jsonl").open("w") as f:
+            for w in waits:
+                f.write(json.dumps(w, default=str) + "\n")
+        print(json.dumps(out, indent=1, default=str))
+        print(f"report, calls, lock samples and logs in {out_dir}", file=sys.stderr)
     finally:
         procs.stop()
         with psycopg.connect(admin, autocommit=True) as conn:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -138,8 +139,19 @@ class LedgerHold(Base):
     worker_ref: Mapped[str] = mapped_column(String(64))
     amount: Mapped[int] = mapped_column(BigInteger)
     """In micro-dollars."""
-    release_at: Mapped[datetime] = mapped_column(index=True)
+    release_at: Mapped[datetime]
     released_at: Mapped[datetime | None]
+
+    # Only the holds still to release: the release reconciler's claim (oldest due first) reads
+    # this index without walking every hold ever released, which grows with the marketplace.
+    __table_args__ = (
+        Index(
+            "ix_ledger_holds_due",
+            "release_at",
+            postgresql_where=text("released_at IS NULL"),
+            sqlite_where=text("released_at IS NULL"),
+        ),
+    )
 
 
 class Escrow(Base):

@@ -51,9 +51,11 @@ TYPE_MODULES = (
 )
 """The modules of ``app.annotations.types``, in the order types are listed to users."""
 
-WorkerModel = Literal["confusion", "geometry"]
-"""What re-estimation fits for a type: per-worker confusion matrices over the labels (EM), or
-geometry skills (localisation and presence) from leave-one-out agreement."""
+WorkerModel = Literal["confusion", "multilabel", "geometry"]
+"""What re-estimation fits for a type: per-worker confusion matrices over the labels (EM), one
+yes/no matrix per worker shared by every label (sensitivity and specificity, EM over all
+(task, label) pairs), or geometry skills (localisation and presence) from leave-one-out
+agreement."""
 
 FieldCheck = Callable[[Any, Mapping[str, Any]], Any]
 """Checks one optional spec field: ``(value, the fields validated so far) -> value``; raises

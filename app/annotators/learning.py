@@ -12,7 +12,8 @@ Two level-triggered steps, run by the ``models.builtin`` reconciler:
   SKIP LOCKED (a task being answered right now is simply predicted on a later pass).
 
 Examples are the completed, non-gold tasks' consensus answers and the gold tasks' known
-answers, newest first, at most ``MAX_EXAMPLES``.
+answers, newest first, at most ``MAX_EXAMPLES``. The gold tasks themselves are predicted by a
+second fit on the non-gold examples alone (``_fit``): never from their own gold answer.
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ def fit_due(session: Session, store: ImageStore, *, now: datetime, limit: int = 
                 .order_by(Task.id.desc())
                 .limit(MAX_EXAMPLES)
             ).all()
-        xs, targets = [], []
+        xs, targets, gold = [], [], []
         for consensus, gold_answer, is_gold, sha256 in rows:
             answer = gold_answer if is_gold else consensus
             target = answer.get("labels") if claimed.multilabel else answer.get("label")
@@ -111,14 +112,39 @@ def fit_due(session: Session, store: ImageStore, *, now: datetime, limit: int = 
                 log.warning("builtin model %s: no features for image %s", claimed.model_id, sha256)
                 continue
             targets.append(target)
-        state = (
-            classifier.fit(np.vstack(xs), targets, claimed.labels, multilabel=claimed.multilabel)
-            if xs
-            else None
-        )
+            gold.append(bool(is_gold))
+        state = _fit(xs, targets, gold, claimed)
         if _write(session, claimed, state, len(rows), now=now):
             fitted += 1
     return fitted
+
+
+def _fit(
+    xs: list[classifier.Vector], targets: list[Any], gold: list[bool], claimed: Claimed
+) -> dict[str, Any] | None:
+    """The state fitted on every example, and under ``"holdout"`` one fitted on the non-gold
+    examples alone, which is what predicts the gold tasks: a prediction of a gold task by a fit
+    that learnt that very task's gold answer would show workers the gold answer as a
+    pre-annotation, and would flatter the model where the re-estimation measures it on gold
+    (``app.quality.engine.rest_models_on_gold``). No holdout (too few non-gold examples, one
+    class): the gold tasks get no prediction from this fit."""
+    if not xs:
+        return None
+    state = classifier.fit(np.vstack(xs), targets, claimed.labels, multilabel=claimed.multilabel)
+    if state is None:
+        return None
+    kept = [i for i, g in enumerate(gold) if not g]
+    holdout = (
+        classifier.fit(
+            np.vstack([xs[i] for i in kept]),
+            [targets[i] for i in kept],
+            claimed.labels,
+            multilabel=claimed.multilabel,
+        )
+        if kept
+        else None
+    )
+    return {**state, "holdout": holdout} if holdout is not None else state
 
 
 def _claim(session: Session, *, now: datetime, limit: int) -> list[Claimed]:
@@ -191,7 +217,7 @@ def predict_due(
             Prediction.model_version == AnnotatorModel.version,
         )
         rows = session.execute(
-            select(Task.id, AnnotatorModel.id, AnnotatorModel.version, Image.sha256)
+            select(Task.id, AnnotatorModel.id, AnnotatorModel.version, Image.sha256, Task.is_gold)
             .join(AnnotatorModel, AnnotatorModel.project_id == Task.project_id)
             .join(Image, Image.id == Task.image_id)
             .where(
@@ -199,6 +225,11 @@ def predict_due(
                 AnnotatorModel.deleted_at.is_(None),
                 AnnotatorModel.version > 0,
                 Task.status == TaskStatus.open,
+                # A gold task only from a fit that left the gold out (``_fit``).
+                or_(
+                    Task.is_gold.is_(False),
+                    AnnotatorModel.state["holdout"].as_string().is_not(None),
+                ),
                 ~current,
             )
             .order_by(Task.id)
@@ -211,8 +242,10 @@ def predict_due(
             )
         }
     done = 0
-    for task_id, model_id, version, sha256 in rows:
+    for task_id, model_id, version, sha256, is_gold in rows:
         state = states.get(model_id)
+        if state is not None and is_gold:
+            state = state.get("holdout")
         if state is None or not classifier.usable(state):
             continue
         try:

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
 from app.annotators import service
 from app.annotators.errors import AnnotatorModelNotFound, ModelKindNotForProject, UnsafeModelURL
-from app.annotators.schemas import ModelCreate, ModelCreated, ModelOut, ModelPage
+from app.annotators.schemas import (
+    ModelCreate,
+    ModelCreated,
+    ModelOut,
+    ModelPage,
+    ModelReliability,
+)
 from app.auth.deps import Requester
 from app.core.deps import Now, SessionDep, SettingsDep
 from app.core.openapi import problems
@@ -23,7 +30,11 @@ Page = Annotated[PageParams, Depends(page_params)]
 
 
 def model_out(
-    model: AnnotatorModel, predictions: int = 0, failed: int = 0, last_error: str | None = None
+    model: AnnotatorModel,
+    predictions: int = 0,
+    failed: int = 0,
+    last_error: str | None = None,
+    reliability: service.Reliability | None = None,
 ) -> ModelOut:
     return ModelOut(
         id=model.id,
@@ -37,6 +48,7 @@ def model_out(
         predictions=predictions,
         failed_calls=failed,
         last_error=last_error,
+        reliability=ModelReliability(**asdict(reliability)) if reliability else None,
         created_at=model.created_at,
     )
 
@@ -78,7 +90,7 @@ def list_models(
     rows = service.list_models(session, requester, project_id, page)
     return ModelPage(
         items=[
-            model_out(r.model, r.predictions, r.failed_calls, r.last_error)
+            model_out(r.model, r.predictions, r.failed_calls, r.last_error, r.reliability)
             for r in rows[: page.limit]
         ],
         next_cursor=next_cursor([r.model.id for r in rows], page.limit),

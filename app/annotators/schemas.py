@@ -28,6 +28,22 @@ class ModelCreate(InputModel):
         return self
 
 
+class ModelReliability(OutputModel):
+    """What the project's last re-estimation measured of a model as one more answerer (from
+    gold and agreement with people): what its vote in the consensus is weighted by."""
+
+    measure: Literal["accuracy", "skill"] = Field(
+        description="accuracy: the share of its answers that were right (classes); skill: its "
+        "localisation and presence quality, 0..1 (shapes)."
+    )
+    value: float = Field(ge=0, le=1)
+    uncertainty: float | None = Field(
+        default=None, description="accuracy: the standard deviation of that estimate."
+    )
+    answers: float = Field(description="How many of its answers the measure rests on.")
+    measured_at: Timestamp | None = None
+
+
 class ModelOut(OutputModel):
     id: str
     project_id: str
@@ -43,6 +59,11 @@ class ModelOut(OutputModel):
     failed_calls: int = Field(default=0, description="http: tasks given up after retries.")
     last_error: str | None = Field(
         default=None, description="http: why the latest failed (or retried) call failed."
+    )
+    reliability: ModelReliability | None = Field(
+        default=None,
+        description="Its measured reliability; null until a re-estimation has measured it "
+        "(until then its predictions are pre-annotations only, with no weight in the consensus).",
     )
     created_at: Timestamp
 

@@ -31,6 +31,7 @@ from app.models import (
     ModelCall,
     Prediction,
     Project,
+    ProjectModel,
     Task,
 )
 from app.projects.service import get_own
@@ -101,11 +102,23 @@ def create(
 
 
 @dataclass(frozen=True)
+class Reliability:
+    """A model's entry in the project's fitted worker model (``project_models.state``)."""
+
+    measure: str  # "accuracy" (a confusion matrix: classes) or "skill" (shapes)
+    value: float
+    uncertainty: float | None
+    answers: float
+    measured_at: datetime | None
+
+
+@dataclass(frozen=True)
 class ModelRow:
     model: AnnotatorModel
     predictions: int
     failed_calls: int
     last_error: str | None
+    reliability: Reliability | None = None
 
 
 def list_models(
@@ -138,9 +151,48 @@ def list_models(
             .group_by(ModelCall.model_id),
         )
         return [
-            ModelRow(m, predicted.get(m.id, 0), failed.get(m.id, 0), _last_error(session, m.id))
+            ModelRow(
+                m,
+                predicted.get(m.id, 0),
+                failed.get(m.id, 0),
+                _last_error(session, m.id),
+                _reliability(session, project_id, m.id),
+            )
             for m in models
         ]
+
+
+def _reliability(session: Session, project_id: str, model_id: str) -> Reliability | None:
+    """The model's entry in the project's fitted worker model, read by JSON path (the whole
+    state holds every worker's skills: no need to load it for a few models). Both shapes of
+    state are read: ``WorkerSkills`` (``accuracy``, ``n_answers``) and ``GeometrySkills``
+    (``skill``, ``n``); a model the fit has not seen has no entry."""
+    row = session.execute(
+        select(ProjectModel.state[("workers", model_id)], ProjectModel.fitted_at).where(
+            ProjectModel.project_id == project_id
+        )
+    ).first()
+    if row is None or not isinstance(row[0], dict):
+        return None
+    entry, fitted_at = row[0], row[1]
+    if isinstance(entry.get("accuracy"), int | float):
+        std = entry.get("accuracy_std")
+        return Reliability(
+            "accuracy",
+            _unit(entry["accuracy"]),
+            float(std) if isinstance(std, int | float) else None,
+            float(entry.get("n_answers") or 0),
+            fitted_at,
+        )
+    if isinstance(entry.get("skill"), int | float):
+        return Reliability(
+            "skill", _unit(entry["skill"]), None, float(entry.get("n") or 0), fitted_at
+        )
+    return None
+
+
+def _unit(value: float) -> float:
+    return min(max(float(value), 0.0), 1.0)
 
 
 def _last_error(session: Session, model_id: str) -> str | None:

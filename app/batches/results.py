@@ -5,15 +5,26 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, tuple_
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.annotations import AnnotationSpec
-from app.annotators.starts import Start, starts_for
+from app.annotators.starts import MEASURES, Start, starts_for
 from app.core.pagination import PageParams
 from app.exports import ExportItem
-from app.models import Assignment, AssignmentStatus, Batch, Image, Project, Task
+from app.exports.base import AnswerStart, PredictionFacts
+from app.models import (
+    Assignment,
+    AssignmentStatus,
+    Batch,
+    Image,
+    Prediction,
+    Project,
+    Task,
+    TaskStatus,
+)
 
 ANSWERED = (AssignmentStatus.submitted, AssignmentStatus.accepted, AssignmentStatus.rejected)
 
@@ -31,6 +42,9 @@ class ResultFilter:
     verdict: str | None = None
     """Only tasks with an answer in this state: ``submitted`` (awaiting review), ``accepted``,
     ``rejected``, or ``appealed`` (an appeal waiting for the requester)."""
+    labeled_by: str | None = None
+    """``model`` (completed by auto-labelling), ``crowd`` (completed by people) or ``audit``
+    (drawn for auto-labelling's audit share, open or done)."""
 
 
 def tasks_page(
@@ -44,6 +58,14 @@ def tasks_page(
         stmt = stmt.where(Task.confidence <= f.max_confidence)
     if f.status is not None:
         stmt = stmt.where(Task.status == f.status)
+    if f.labeled_by == "audit":
+        stmt = stmt.where(Task.audit.is_(True))
+    elif f.labeled_by is not None:
+        by_model = Task.labeled_by == "model"
+        stmt = stmt.where(
+            Task.status == TaskStatus.completed,
+            by_model if f.labeled_by == "model" else or_(Task.labeled_by.is_(None), ~by_model),
+        )
     if f.worker_id is not None or f.verdict is not None:
         answered = select(Assignment.id).where(
             Assignment.task_id == Task.id, Assignment.batch_id == batch.id
@@ -109,12 +131,55 @@ def review_page(
     return session.scalars(stmt.order_by(Assignment.id).limit(page.limit + 1)).all()
 
 
+def labeled_by(task: Task) -> Literal["crowd", "model"] | None:
+    """Who completed the task: ``model`` (auto-labelled) or ``crowd``; None while it is open."""
+    if task.status != TaskStatus.completed:
+        return None
+    return "model" if task.labeled_by == "model" else "crowd"
+
+
+def prediction_facts(
+    session: Session, spec: AnnotationSpec, tasks: Sequence[Task]
+) -> dict[str, PredictionFacts]:
+    """Per task whose pre-annotation was a model's prediction: that prediction's model and
+    score, and each answer that started from it with how much it kept (``starts_for``)."""
+    shown = [t for t in tasks if t.pre_annotation_model_id]
+    if not shown:
+        return {}
+    keys = [(t.id, t.pre_annotation_model_id) for t in shown]
+    predictions = {
+        p.task_id: p
+        for p in session.scalars(
+            select(Prediction).where(tuple_(Prediction.task_id, Prediction.model_id).in_(keys))
+        )
+    }
+    answers = answers_by_task(session, [t.id for t in shown])
+    images = images_by_id(session, [t.image_id for t in shown])
+    starts = starts_for(session, spec, shown, answers, images)
+    measure = MEASURES.get(spec.type, "agreement")
+    out = {}
+    for task in shown:
+        prediction = predictions.get(task.id)
+        if prediction is None or prediction.model_id != task.pre_annotation_model_id:
+            continue
+        started = tuple(
+            AnswerStart(a.id, a.worker_id, starts[a.id].agreement, starts[a.id].unchanged)
+            for a in answers.get(task.id, [])
+            if a.id in starts
+        )
+        out[task.id] = PredictionFacts(
+            prediction.model_id, float(prediction.score), measure, started
+        )
+    return out
+
+
 def export_items(
     make_session: sessionmaker[Session], batch_id: str, page_size: int = 1000
 ) -> Iterator[ExportItem]:
     """Every task of the batch as an export item, read page by page in its own session: the
     download streams after the request's session is gone, and a large batch never sits in memory."""
     after = ""
+    spec: AnnotationSpec | None = None
     while True:
         with make_session() as session:
             rows = session.execute(
@@ -124,6 +189,12 @@ def export_items(
                 .order_by(Task.id)
                 .limit(page_size)
             ).all()
+            if rows and spec is None:
+                project_id = session.get_one(Batch, batch_id).project_id
+                spec = AnnotationSpec.model_validate(
+                    session.get_one(Project, project_id).annotation
+                )
+            facts = prediction_facts(session, spec, [r[0] for r in rows]) if spec else {}
         if not rows:
             return
         for task, width, height, sha256 in rows:
@@ -137,5 +208,7 @@ def export_items(
                 task.answer_count,
                 task.object_confidences,
                 sha256,
+                labeled_by(task),
+                facts.get(task.id),
             )
         after = rows[-1][0].id

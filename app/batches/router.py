@@ -66,10 +66,11 @@ from app.exports import (
     image_archive,
     needs_images,
 )
+from app.exports.streaming import started
 from app.images import ImageLimits, ImageStore, default_resolver, fetch_image, requester_expiry
 from app.images.store import api_image_url
 from app.imports import LABEL_FORMATS, LabelFileInvalid
-from app.models import Batch, Task, TaskStatus
+from app.models import Batch
 from app.money import service as money_service
 from app.money.errors import InsufficientFunds
 
@@ -565,6 +566,10 @@ ExportFormatName = Literal[
 
 
 def _download(result: Export, batch_id: str) -> StreamingResponse:
+    """The export as a streamed response, its first chunk made first: an image store that is
+    down is a 503 problem before any byte, a failure later aborts the connection
+    (app.exports.streaming, docs/EXPORTS.md)."""
+    result = started(result, f"{result.format} export of {batch_id}")
     disposition = f'attachment; filename="{batch_id}{result.filename_suffix}"'
     return StreamingResponse(
         result.chunks, media_type=result.media_type, headers={"Content-Disposition": disposition}
@@ -627,13 +632,15 @@ def get_results(
     verdict: Annotated[
         Literal["submitted", "accepted", "rejected", "appealed"] | None, Query()
     ] = None,
+    labeled: Annotated[Literal["model", "crowd", "audit"] | None, Query(alias="labeled_by")] = None,
 ) -> ResultPage | StreamingResponse:
     """One item per task (JSON, paginated): the consensus answer and confidence, and with
     `include=answers` every answer with its verdict; or the whole batch as a COCO, YOLO, VOC, CSV,
     mask or class-folder download, streamed; with `images=true` a zip that holds the images too,
     laid out as each format's tools expect. The JSON pages can be filtered: by confidence
     (`min_confidence`, `max_confidence`), task `status`, `worker_id` (tasks that worker answered)
-    and `verdict` (tasks with an answer `submitted`, `accepted`, `rejected` or `appealed`)."""
+    `verdict` (tasks with an answer `submitted`, `accepted`, `rejected` or `appealed`) and
+    `labeled_by` (`model`: auto-labelled, `crowd`: completed by people, `audit`: the audit share)."""
     batch = batch_service.get_own(session, requester, batch_id)
     if format == "json" and include_images:
         raise ImagesNeedFormat(batch)
@@ -656,6 +663,7 @@ def get_results(
         status=task_status,
         worker_id=worker_id,
         verdict=verdict,
+        labeled_by=labeled,
     )
     tasks = batch_results.tasks_page(session, batch, page, where)[: page.limit + 1]
     shown = tasks[: page.limit]
@@ -697,7 +705,8 @@ def get_results(
             answer=t.consensus,
             confidence=t.confidence,
             answer_count=t.answer_count,
-            labeled_by=labeled_by(t),
+            labeled_by=batch_results.labeled_by(t),
+            audited=bool(t.audit),
             answers=[
                 ResultAnswer(
                     assignment_id=a.id,
@@ -721,12 +730,6 @@ def get_results(
         for t in shown
     ]
     return ResultPage(items=items, next_cursor=next_cursor([t.id for t in tasks], page.limit))
-
-
-def labeled_by(task: Task) -> Literal["crowd", "model"] | None:
-    if task.status != TaskStatus.completed:
-        return None
-    return "model" if task.labeled_by == "model" else "crowd"
 
 
 def _start_out(start: Start | None) -> PredictionStart | None:

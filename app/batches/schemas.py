@@ -233,6 +233,11 @@ class ResultItem(OutputModel):
         'project\'s model predictions alone (no human answer), "crowd" when people did; null '
         "while it is open.",
     )
+    audited: bool = Field(
+        default=False,
+        description="Drawn for auto-labelling's audit share: the models were sure enough to "
+        "label it alone, and it went to people anyway (to keep their measured accuracy honest).",
+    )
     answers: list[ResultAnswer] | None = None
 
 

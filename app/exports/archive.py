@@ -15,7 +15,7 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from typing import IO
 
-from app.exports.base import ExportItem, ImageReader
+from app.exports.base import PREDICTION_COLUMNS, ExportItem, ImageReader, prediction_cells
 from app.exports.naming import UniqueStems
 
 __all__ = ["MANIFEST", "Manifest", "Spool", "ZipStream", "with_images"]
@@ -141,11 +141,21 @@ def with_images(
 class Manifest:
     """``tessera/manifest.csv`` of a zip export: which file holds which task's image.
 
-    Columns: ``task_id, image_name, file, has_consensus, confidence, answer_count``. Rows are
-    spooled to a temporary file (memory up to 1 MiB, then disk) and added as the last entry.
+    Columns: ``task_id, image_name, file, has_consensus, confidence, answer_count``, then who
+    labelled the task and what its answers did with a model's prediction
+    (``base.PREDICTION_COLUMNS``). Rows are spooled to a temporary file (memory up to 1 MiB,
+    then disk) and added as the last entry.
     """
 
-    FIELDS = ("task_id", "image_name", "file", "has_consensus", "confidence", "answer_count")
+    FIELDS = (
+        "task_id",
+        "image_name",
+        "file",
+        "has_consensus",
+        "confidence",
+        "answer_count",
+        *PREDICTION_COLUMNS,
+    )
 
     def __init__(self) -> None:
         self._file = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)
@@ -158,7 +168,15 @@ class Manifest:
         confidence = "" if item.confidence is None else repr(float(item.confidence))
         has = int(item.answer is not None)
         self._writer.writerow(
-            (item.task_id, item.image_name, file, has, confidence, item.answer_count)
+            (
+                item.task_id,
+                item.image_name,
+                file,
+                has,
+                confidence,
+                item.answer_count,
+                *prediction_cells(item),
+            )
         )
 
     def write_to(self, archive: ZipStream, name: str = MANIFEST) -> Iterator[bytes]:

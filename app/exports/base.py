@@ -10,15 +10,99 @@ if TYPE_CHECKING:
     from app.annotations import AnnotationSpec
 
 __all__ = [
+    "AnswerStart",
     "Export",
     "ExportFormat",
     "ExportItem",
     "ExportNotAvailable",
     "ImageReader",
+    "PredictionFacts",
     "Writer",
     "label_index",
     "object_confidence",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerStart:
+    """One answer that started from the task's model prediction, and how much it kept of it."""
+
+    assignment_id: str
+    worker_id: str
+    agreement: float
+    """The answer's agreement with the prediction by ``PredictionFacts.measure``, 0..1."""
+    unchanged: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PredictionFacts:
+    """The task's pre-annotation was a model's prediction: which, its score, and what the
+    answers that started from it did with it (the JSON results' ``answers[].prediction``)."""
+
+    model_id: str
+    model_score: float
+    measure: str
+    """label kept, label overlap, IoU, mask IoU or OKS (``app.annotators.starts.MEASURES``)."""
+    answers: tuple[AnswerStart, ...] = ()
+
+    @property
+    def kept(self) -> float | None:
+        """The mean agreement of those answers with the prediction (None: no answer)."""
+        if not self.answers:
+            return None
+        return round(sum(a.agreement for a in self.answers) / len(self.answers), 4)
+
+    @property
+    def unchanged(self) -> int:
+        return sum(1 for a in self.answers if a.unchanged)
+
+    def to_json(self) -> dict[str, Any]:
+        """The facts as JSON (COCO's ``tessera_prediction``, Label Studio's ``meta``)."""
+        return {
+            "model_id": self.model_id,
+            "model_score": self.model_score,
+            "measure": self.measure,
+            "answers": [
+                {
+                    "assignment_id": a.assignment_id,
+                    "worker_id": a.worker_id,
+                    "agreement": a.agreement,
+                    "unchanged": a.unchanged,
+                }
+                for a in self.answers
+            ],
+        }
+
+
+PREDICTION_COLUMNS = (
+    "labeled_by",
+    "prediction_model",
+    "prediction_score",
+    "answers_from_prediction",
+    "prediction_kept",
+    "prediction_unchanged",
+)
+"""The flat columns of who labelled a task and what its answers did with a model's prediction:
+the CSV's and ``tessera/manifest.csv``'s last columns (``prediction_cells``)."""
+
+
+def prediction_cells(item: ExportItem) -> list[str]:
+    """``PREDICTION_COLUMNS``' cells of one item: ``labeled_by`` ``crowd``/``model`` (empty
+    while open); without a model's pre-annotation the prediction cells are empty; with one,
+    how many answers started from it, their mean agreement with it (empty with none) and how
+    many kept it exactly."""
+    p = item.prediction
+    if p is None:
+        return [item.labeled_by or "", "", "", "", "", ""]
+    kept = p.kept
+    return [
+        item.labeled_by or "",
+        p.model_id,
+        repr(float(p.model_score)),
+        str(len(p.answers)),
+        "" if kept is None else repr(kept),
+        str(p.unchanged),
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +126,10 @@ class ExportItem:
     object_confidences: list[float] | None = field(default=None)
     image_sha256: str | None = None
     """Where the image's bytes are in the image store (read only for exports with images)."""
+    labeled_by: str | None = None
+    """``crowd`` or ``model`` (auto-labelled) once the task is completed; None while open."""
+    prediction: PredictionFacts | None = None
+    """Set when the task's pre-annotation was a model's prediction."""
 
 
 @dataclass(frozen=True, slots=True)

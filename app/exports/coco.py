@@ -3,8 +3,11 @@
 - ``categories``: one per label, ids 1-based in label order; a type may add fields to each
   (keypoints: ``keypoints``, the names, and ``skeleton``, edges 1-based as COCO expects).
 - ``images``: ids 1-based in item order, ``file_name`` is the image name as uploaded, plus
-  ``tessera_task_id``, ``tessera_confidence`` (null without consensus) and
-  ``tessera_answer_count``.
+  ``tessera_task_id``, ``tessera_confidence`` (null without consensus),
+  ``tessera_answer_count``, ``tessera_labeled_by`` (``crowd``, ``model``; null while open) and
+  ``tessera_prediction`` (null unless the task's pre-annotation was a model's prediction: its
+  ``model_id``, ``model_score``, ``measure`` and the ``answers`` that started from it, each
+  with ``assignment_id``, ``worker_id``, ``agreement`` and ``unchanged``).
 - ``annotations``: ids 1-based; ``bbox`` is ``[x, y, w, h]``; ``tessera_confidence`` is the
   object's consensus confidence (the image's when there is no per-object value). Use it as
   ``score`` for results files. What each type writes (in its module, app/annotations/types/):
@@ -148,6 +151,8 @@ def coco_document(
                 "tessera_task_id": item.task_id,
                 "tessera_confidence": item.confidence,
                 "tessera_answer_count": item.answer_count,
+                "tessera_labeled_by": item.labeled_by,
+                "tessera_prediction": item.prediction.to_json() if item.prediction else None,
             }
             yield (b"," if image_id > 1 else b"") + _dumps(image)
             if item.answer is None:

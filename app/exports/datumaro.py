@@ -4,7 +4,9 @@
 ``categories.label.labels`` are the project's labels (ids 0-based in label order); keypoints
 projects add ``categories.points`` (each label's keypoint names and its skeleton, 1-based
 joints). One item per task: ``id`` the image's stem, ``image.path`` its name, ``image.size``
-``[height, width]``, ``attr.tessera_task_id``, and its annotations: ``bbox`` ``[x, y, w, h]``,
+``[height, width]``, ``attr.tessera_task_id`` (and, once set, ``attr.tessera_labeled_by``, and
+the flat prediction facts ``attr.tessera_prediction_model`` etc.: ``base.PREDICTION_COLUMNS``),
+and its annotations: ``bbox`` ``[x, y, w, h]``,
 ``polygon`` and ``points`` (flat ``[x1, y1, ...]``; points carry ``visibility``, Datumaro's
 0 absent / 1 hidden / 2 visible, as COCO's), ``mask`` (COCO compressed RLE, ``size`` ``[h,
 w]``) and ``label``; each with ``attributes.tessera_confidence``.
@@ -81,7 +83,7 @@ def datumaro_chunks(
                 "annotations": [
                     _annotation(number, shape, labels, item) for number, shape in enumerate(shapes)
                 ],
-                "attr": {"tessera_task_id": item.task_id},
+                "attr": _attributes(item),
                 "image": {"path": item.image_name, "size": [item.height, item.width]},
             }
             document.write((b"," if index else b"") + _dumps(record))
@@ -92,6 +94,23 @@ def datumaro_chunks(
     finally:
         document.close()
         manifest.close()
+
+
+def _attributes(item: ExportItem) -> dict[str, Any]:
+    """The item's ``attr``: scalars only (what Datumaro's own attributes hold), a fact left out
+    while it has no value."""
+    attr: dict[str, Any] = {"tessera_task_id": item.task_id}
+    if item.labeled_by is not None:
+        attr["tessera_labeled_by"] = item.labeled_by
+    p = item.prediction
+    if p is not None:
+        attr["tessera_prediction_model"] = p.model_id
+        attr["tessera_prediction_score"] = float(p.model_score)
+        attr["tessera_answers_from_prediction"] = len(p.answers)
+        attr["tessera_prediction_unchanged"] = p.unchanged
+        if p.kept is not None:
+            attr["tessera_prediction_kept"] = p.kept
+    return attr
 
 
 def _annotation(

@@ -10,6 +10,9 @@ stores them: ``rectanglelabels`` (``x, y, width, height``), ``polygonlabels`` (`
 keypoint's name as its label, the object's label and number in ``meta``) and ``choices``
 (``from_name`` ``choice``; every label of a multilabel answer in one region). Regions carry
 ``score``, the consensus confidence. An image without consensus has no annotation.
+``data.tessera_labeled_by`` says who completed the task (``crowd``, ``model``; null while open)
+and, when its pre-annotation was a model's prediction, ``meta.tessera_prediction`` what the
+answers did with it (``base.PredictionFacts.to_json``).
 """
 
 from __future__ import annotations
@@ -88,9 +91,12 @@ def _document(
                 "image": f"images/{item.image_name}",
                 "image_name": item.image_name,
                 "tessera_task_id": item.task_id,
+                "tessera_labeled_by": item.labeled_by,
             },
             "annotations": [],
         }
+        if item.prediction is not None:
+            task["meta"] = {"tessera_prediction": item.prediction.to_json()}
         if item.answer is not None:
             regions = labelstudio_regions(item, codec.shapes(spec, item))
             task["annotations"] = [{"id": index + 1, "result": regions}]

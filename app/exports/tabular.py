@@ -5,6 +5,10 @@
   answer_count``. A label whose name equals another column is written as ``label:<name>``
   (repeated prefixes until unique), so every column name is distinct.
 
+Every type then ends with who labelled the task and what its answers did with a model's
+prediction: ``labeled_by,prediction_model,prediction_score,answers_from_prediction,
+prediction_kept,prediction_unchanged`` (``base.prediction_cells``).
+
 Without consensus yet, ``label`` is empty (multilabel: every label column is empty, not 0, since
 "no answer" is not "none of them") and so is ``confidence``; the row is still there. Confidence
 is Python's shortest round-trip float text. Cells are not defused for spreadsheets: a value
@@ -21,7 +25,15 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from app.exports.archive import Spool, ZipStream, with_images
-from app.exports.base import ExportFormat, ExportItem, ImageReader, class_of, label_index
+from app.exports.base import (
+    PREDICTION_COLUMNS,
+    ExportFormat,
+    ExportItem,
+    ImageReader,
+    class_of,
+    label_index,
+    prediction_cells,
+)
 
 if TYPE_CHECKING:
     from app.annotations import AnnotationSpec
@@ -29,7 +41,7 @@ if TYPE_CHECKING:
 __all__ = ["CsvCodec", "csv_chunks", "csv_format", "multilabel_columns"]
 
 _ROWS_PER_CHUNK = 500
-_FIXED = ("task_id", "image_name", "confidence", "answer_count")
+_FIXED = ("task_id", "image_name", "confidence", "answer_count", *PREDICTION_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -100,12 +112,30 @@ def csv_document(
     """Yield the CSV for ``items``, ``rows`` rows per chunk (see the module docstring)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(["task_id", "image_name", *codec.columns(spec), "confidence", "answer_count"])
+    writer.writerow(
+        [
+            "task_id",
+            "image_name",
+            *codec.columns(spec),
+            "confidence",
+            "answer_count",
+            *PREDICTION_COLUMNS,
+        ]
+    )
     labels = label_index(spec)
     for count, item in enumerate(items, start=1):
         cells = codec.cells(labels, item)
         confidence = "" if item.confidence is None else repr(float(item.confidence))
-        writer.writerow([item.task_id, item.image_name, *cells, confidence, item.answer_count])
+        writer.writerow(
+            [
+                item.task_id,
+                item.image_name,
+                *cells,
+                confidence,
+                item.answer_count,
+                *prediction_cells(item),
+            ]
+        )
         if count % rows == 0:
             yield buffer.getvalue().encode()
             buffer.seek(0)

@@ -9,7 +9,8 @@ from the engines here; the services never import ``consensus`` directly.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container, Sequence
+import hashlib
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -18,6 +19,7 @@ import numpy as np
 from app.annotations import AnnotationSpec, annotation_kind
 from consensus import WorkerSkills
 from consensus.geometry import GeometrySkills, Kind, aggregate_records
+from consensus.multilabel import MultiLabelAggregator, MultiLabelAnswers
 
 # A worker no one has graded yet is assumed right this often (the Beta prior's mean, skills.py).
 PRIOR_ACCURACY = 0.7
@@ -101,9 +103,19 @@ def classification_engine(
     )
 
 
-def multilabel_engine(spec: AnnotationSpec, **_ignored: Any) -> MultilabelEngine:
-    """Each label a yes/no question (nothing re-estimated: ``fitted`` is ignored)."""
-    return MultilabelEngine(list(spec.labels))
+def multilabel_engine(
+    spec: AnnotationSpec, *, fitted: dict[str, Any] | None = None, **_image: int
+) -> MultilabelEngine:
+    """Each label a yes/no question; ``fitted`` is the re-estimation's shared yes/no worker model
+    (``fit_multilabel``): each worker's sensitivity and specificity, and each label's prior."""
+    labels = list(spec.labels)
+    if not fitted:
+        return MultilabelEngine(labels)
+    skills = WorkerSkills.from_dict(fitted)
+    priors = fitted.get("label_prior") or {}
+    return MultilabelEngine(
+        labels, skills, [float(priors.get(label, skills.class_prior[1])) for label in labels]
+    )
 
 
 ConsensusKind = Callable[[AnnotationSpec, int, int], Kind]
@@ -229,20 +241,35 @@ class ClassificationEngine:
 
 @dataclass
 class MultilabelEngine:
-    """Each label is a yes/no question answered by every worker; one coin per worker serves all."""
+    """Each label is a yes/no question answered by every worker. Before any fit, one coin per
+    worker (its running accuracy) serves all labels and a model has no weight; after one
+    (``fitted``), a worker the fit saw answers with its own 2x2 matrix (sensitivity and
+    specificity, from gold and agreement on every label at once), a model included, and each
+    label has its own prior."""
 
     labels: list[str]
+    fitted: WorkerSkills | None = None
+    label_prior: list[float] | None = None
+    """P(label applies), per label of ``labels`` (with ``fitted``)."""
     threshold: float = 0.5
 
     def consensus(self, answers: Sequence[TaskAnswer]) -> Consensus:
-        answers = measured(answers, ())  # no fit measures a model here: no weight
-        skills = one_coin_skills(["no", "yes"], answers)
+        # A model only weighs in once a fit has measured it.
+        answers = measured(answers, self.fitted.worker_names if self.fitted else ())
+        skills = one_coin_skills(["no", "yes"], answers, self.fitted)
         workers = [a.worker_id for a in answers]
         correlated = humans(answers)
+        design = 1.0 + max(correlated - 1, 0) * skills.rho
+        shared = float(skills.class_prior[1])
         chosen, confidences = [], []
-        for label in self.labels:
+        for i, label in enumerate(self.labels):
             votes = ["yes" if label in a.answer["labels"] else "no" for a in answers]
             p_yes = float(skills.posterior(votes, workers, correlated=correlated)[1])
+            if self.label_prior is not None:
+                # The label's own prior in place of the shared one: the posterior's log-odds
+                # move by the difference of the priors' log-odds, tempered alike.
+                shift = (_logit(self.label_prior[i]) - _logit(shared)) / design
+                p_yes = 1.0 / (1.0 + float(np.exp(-(_logit(p_yes) + shift))))
             if p_yes > 0.5:
                 chosen.append(label)
             confidences.append(max(p_yes, 1 - p_yes))
@@ -322,6 +349,128 @@ def fit_geometry(
         n_passes=1,
     )
     return skills
+
+
+def fit_multilabel(
+    spec: AnnotationSpec,
+    records: Sequence[tuple[str, str, Sequence[str]]],
+    gold: Mapping[str, Sequence[str]],
+    *,
+    models: Container[str] = (),
+) -> dict[str, Any]:
+    """The shared yes/no worker model of a multi-label project from all its answers
+    ``(task, worker, labels)`` and gold: every (task, label) pair one yes/no question, EM over
+    them all (``consensus.multilabel``). ``models``: which workers are models (their
+    predictions are among the records); their matrices rest on gold first
+    (``rest_models_on_gold``, each gold (task, label) pair one gold answer). Stored as the
+    ``WorkerSkills`` JSON over ``["no", "yes"]`` plus ``label_prior``."""
+    tasks, workers, sets = zip(*records, strict=True) if records else ((), (), ())
+    labels = list(spec.labels)
+    fit = MultiLabelAggregator().fit(
+        MultiLabelAnswers.from_records(tasks, workers, sets), gold, labels=labels
+    )
+    on_gold = gold_counts(
+        ["no", "yes"],
+        (
+            (f"{t}\x00{lab}", w, "yes" if lab in given else "no")
+            for t, w, given in records
+            if w in models and t in gold
+            for lab in labels
+        ),
+        {
+            f"{t}\x00{lab}": "yes" if lab in truth else "no"
+            for t, truth in gold.items()
+            for lab in labels
+        },
+        models,
+    )
+    state = rest_models_on_gold(fit.skills_, on_gold).to_dict()
+    state["label_prior"] = {
+        str(label): round(float(p), 6)
+        for label, p in zip(fit.label_names_, fit.label_prior_, strict=True)
+    }
+    return state
+
+
+MODEL_MIN_GOLD = 30
+"""Gold answers a model needs before its gold record may overrule its fitted matrix (as many
+as ``Auto`` needs to measure its calibration on gold: fewer say too little per row)."""
+MODEL_GOLD_CREDIBILITY = 0.8
+"""The central credible interval of the model's balanced accuracy on gold that the fitted
+matrix's must fall in to stand."""
+MODEL_GOLD_PRIOR = 2.0
+"""Pseudo-answers per row the fitted matrix weighs as a prior on the gold record when the gold
+record replaces it (a row gold has barely seen keeps about the fitted row)."""
+_GOLD_DRAWS = 400
+
+
+def gold_counts(
+    labels: Sequence[str],
+    answers: Iterable[tuple[str, str, str | None]],
+    gold: Mapping[str, str | None],
+    models: Container[str],
+) -> dict[str, np.ndarray]:
+    """Per model, ``counts[true, answered]`` of its answers ``(task, worker, label)`` on gold
+    tasks (other workers' and labels outside ``labels`` skipped)."""
+    index = {lab: i for i, lab in enumerate(labels)}
+    out: dict[str, np.ndarray] = {}
+    for task, worker, given in answers:
+        truth = gold.get(task)
+        if worker not in models or truth not in index or given not in index:
+            continue
+        counts = out.setdefault(worker, np.zeros((len(labels), len(labels))))
+        counts[index[truth], index[given]] += 1.0
+    return out
+
+
+def rest_models_on_gold(skills: WorkerSkills, counts: Mapping[str, np.ndarray]) -> WorkerSkills:
+    """Gold first for models: a model with ``MODEL_MIN_GOLD`` gold answers keeps its fitted
+    confusion matrix only if the matrix's balanced accuracy lies within the credible interval
+    of its balanced accuracy on gold alone; otherwise each row becomes its gold record, with
+    the fitted row as a prior worth ``MODEL_GOLD_PRIOR`` answers.
+
+    Why: agreement judges a model by the crowd. Where the crowd errs together (the same hard
+    items fool most people), a model that is right there looks wrong, and the fit underrates a
+    good model (a 0.9 model fitted at 0.61 on the *face* crowd, benchmarks/README.md); and
+    agreement can overrate one that errs like the crowd. Gold cannot be fooled either way.
+    ``counts``: per model id, its answers on gold ``[true, answered]`` (``gold_counts``); the
+    gold answers must be ones the model gave without seeing the gold (the builtin model's
+    are predicted by a fit that left the gold out: app.annotators.learning)."""
+    k = len(skills.label_names)
+    index = {w: i for i, w in enumerate(skills.worker_names)}
+    confusion = skills.confusion.copy()
+    expected = skills.expected_correct.copy()
+    for model, c in counts.items():
+        i = index.get(model)
+        if i is None or c.shape != (k, k) or c.sum() < MODEL_MIN_GOLD:
+            continue
+        fitted = confusion[i]
+        lo, hi = _balanced_interval(c)
+        if lo <= float(np.diagonal(fitted).mean()) <= hi:
+            continue  # agreement and gold tell the same story: the fit's precision stands
+        alpha = MODEL_GOLD_PRIOR * fitted + c
+        confusion[i] = alpha / alpha.sum(axis=1, keepdims=True)
+        expected[i] = skills.n_answers[i] * float(skills.class_prior @ np.diagonal(confusion[i]))
+    return replace(skills, confusion=confusion, expected_correct=expected)
+
+
+def _balanced_interval(counts: np.ndarray) -> tuple[float, float]:
+    """The central ``MODEL_GOLD_CREDIBILITY`` interval of the balanced accuracy under the
+    Dirichlet posterior of ``counts`` (a flat prior of one pseudo-answer per row), from draws
+    seeded by the counts (the same counts, the same interval)."""
+    k = counts.shape[0]
+    alpha = np.full((k, k), 1.0 / k) + counts
+    seed = int.from_bytes(hashlib.blake2b(alpha.tobytes(), digest_size=8).digest(), "big")
+    draws = np.random.default_rng(seed).gamma(alpha, size=(_GOLD_DRAWS, k, k))
+    draws /= draws.sum(axis=-1, keepdims=True)
+    balanced = np.diagonal(draws, axis1=-2, axis2=-1).mean(axis=-1)
+    tail = (1.0 - MODEL_GOLD_CREDIBILITY) / 2
+    return float(np.quantile(balanced, tail)), float(np.quantile(balanced, 1.0 - tail))
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-9), 1 - 1e-9)
+    return float(np.log(p / (1 - p)))
 
 
 def _geometry_weight(accuracy: float) -> float:

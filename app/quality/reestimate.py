@@ -34,7 +34,7 @@ from app.models import (
     Task,
     TaskStatus,
 )
-from app.quality.engine import fit_geometry
+from app.quality.engine import fit_geometry, fit_multilabel, gold_counts, rest_models_on_gold
 from app.quality.service import EXCLUDED, refresh_task
 from consensus import Answers, Auto
 
@@ -134,7 +134,11 @@ def refit(
         model_kind = annotation_kind(spec.type).worker_model
         fit: Callable[[], dict[str, Any]] | None = None
         if model_kind is not None:
-            read = _read_labels if model_kind == "confusion" else _read_shapes
+            read = {
+                "confusion": _read_labels,
+                "multilabel": _read_label_sets,
+                "geometry": _read_shapes,
+            }[model_kind]
             fit = read(session, project, spec, now)
         inputs = _inputs(session, project_id, now)
     # Nothing held from here on: on SQLite a transaction holds the process's one writer
@@ -275,6 +279,33 @@ def _read_shapes(
     return lambda: fit_geometry(spec, records, gold)
 
 
+def _read_label_sets(
+    session: Session, project: Project, spec: AnnotationSpec, now: datetime
+) -> Callable[[], dict[str, Any]] | None:
+    """A multi-label project's answers (a banned worker's left out, as at submit), its live
+    models' predictions and its gold, as label sets for ``fit_multilabel``."""
+    rows = session.execute(
+        select(Assignment.task_id, Assignment.worker_id, Assignment.answer).where(
+            Assignment.project_id == project.id,
+            Assignment.status.in_(ANSWERED),
+            Assignment.submitted_at <= now,
+            or_(Assignment.reason.is_(None), Assignment.reason != EXCLUDED),
+        )
+    ).all()
+    if not rows:
+        return None
+    predicted = _predictions(session, project.id, now, label=False)
+    gold_rows = session.execute(
+        select(Task.id, Task.gold_answer).where(
+            Task.project_id == project.id, Task.is_gold.is_(True)
+        )
+    ).all()
+    records = [(t, w, list((a or {}).get("labels") or [])) for t, w, a in chain(rows, predicted)]
+    gold = {t: list(a.get("labels") or []) for t, a in gold_rows if a}
+    models = {m for _, m, _ in predicted}
+    return lambda: fit_multilabel(spec, records, gold, models=models)
+
+
 def _read_labels(
     session: Session, project: Project, spec: AnnotationSpec, now: datetime
 ) -> Callable[[], dict[str, Any]] | None:
@@ -302,6 +333,9 @@ def _read_labels(
     def fit() -> dict[str, Any]:
         tasks, workers, given = zip(*chain(rows, predicted), strict=True)
         answers = Answers.from_records(tasks, workers, given, label_names=list(spec.labels))
-        return Auto().fit(answers, gold=gold or None).skills_.to_dict()
+        skills = Auto().fit(answers, gold=gold or None).skills_
+        models = {m for _, m, _ in predicted}
+        on_gold = gold_counts(list(spec.labels), predicted, gold, models)
+        return rest_models_on_gold(skills, on_gold).to_dict()
 
     return fit

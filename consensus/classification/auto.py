@@ -28,6 +28,16 @@ DEFAULT_RHO = 0.35
 MIN_GOLD_FOR_CALIBRATION = 30
 # Gold tasks at which the job's own measured rho and DEFAULT_RHO get equal weight.
 GOLD_HALF_TRUST = 30
+# With at least this many gold tasks, Auto also chooses how to learn from them (below).
+MIN_GOLD_FOR_SELECTION = 10
+# The Dawid–Skene variants it chooses among: prior strength (pseudo-answers per confusion row)
+# and what one gold task counts for in its workers' counts.
+GOLD_PRIOR_STRENGTHS = (2.0, 8.0, 32.0)
+GOLD_WEIGHTS = (1.0, 3.0, 10.0, 30.0)
+# The unsupervised choice stays unless a variant's cross-fitted gold log-likelihood is higher by
+# more than this many nats (a likelihood ratio of e^2 = 7.4, "positive evidence" on the
+# Kass-Raftery scale). Fixed before any measurement.
+SELECTION_MARGIN = 2.0
 # Answers scored by the model check; a random subset keeps it cheap on a million answers.
 MAX_CHECK_ANSWERS = 200_000
 
@@ -90,16 +100,43 @@ def _loo_entry(
 
 def fit_rho(joint: FloatArray, n_answers: FloatArray, gold: Gold) -> float:
     """Answer correlation that minimises the gold labels' log loss under the tempered posterior."""
-    j, n = joint[gold.task], np.maximum(n_answers[gold.task] - 1.0, 0.0)
+    return _rho_and_log_loss(joint[gold.task], n_answers[gold.task], gold.label)[0]
+
+
+def _rho_and_log_loss(
+    joint: FloatArray, n_answers: FloatArray, labels: IntArray
+) -> tuple[float, float]:
+    """``fit_rho`` on gold rows already selected, with the minimised log loss (nats, summed)."""
+    n = np.maximum(n_answers - 1.0, 0.0)
 
     def nll(rho: float) -> float:
-        logp = log_normalize(tempered_log_posterior(j, np.zeros(j.shape[1]), n + 1.0, rho))[0]
-        return -float(safe_log(logp[np.arange(j.shape[0]), gold.label]).sum())
+        logp = log_normalize(tempered_log_posterior(joint, np.zeros(joint.shape[1]), n + 1.0, rho))[
+            0
+        ]
+        return -float(safe_log(logp[np.arange(joint.shape[0]), labels]).sum())
 
     from scipy.optimize import minimize_scalar  # only here: keeps scipy.optimize off start-up
 
     res = minimize_scalar(nll, bounds=(0.0, 3.0), method="bounded")
-    return float(res.x)
+    return float(res.x), float(res.fun)
+
+
+def cross_fitted_joint(
+    design: Design, gold: Gold, model: BaseClassifier, fold: IntArray
+) -> FloatArray:
+    """Each gold task's joint log p(answers, k) from ``model`` fitted with the *other* folds' gold.
+
+    That is exactly an ordinary task's position in the final fit (its workers informed by gold,
+    the task itself not clamped), so a score on it measures how the final fit does elsewhere.
+    Returns the (n_gold, K) joints in ``gold`` order.
+    """
+    out = np.zeros((gold.task.size, design.n_labels))
+    for f in np.unique(fold):
+        train, test = fold != f, fold == f
+        fit = clone(model)._fit_model(design, Gold(gold.task[train], gold.label[train]))
+        joint = task_logliks(design, safe_log(fit.confusion)) + safe_log(fit.class_prior)
+        out[test] = joint[gold.task[test]]
+    return out
 
 
 class Auto(BaseClassifier):
@@ -128,14 +165,27 @@ class Auto(BaseClassifier):
        crowds. No unsupervised signal can replace gold here: a crowd that is unanimously wrong
        on ambiguous items looks exactly like one that is unanimously right. The online step
        applies the same formula.
-    4. **Gold** clamps its tasks and informs the workers in every candidate.
+    4. **Gold** clamps its tasks and informs the workers in every candidate. With at least
+       :data:`MIN_GOLD_FOR_SELECTION` gold tasks, ``Auto`` also chooses *how* to learn from
+       them: among Dawid–Skene variants with other prior strengths (:data:`GOLD_PRIOR_STRENGTHS`)
+       and gold weights (:data:`GOLD_WEIGHTS`: what one gold task counts for in its workers'
+       confusion counts, against 1 for an inferred one), by the gold's cross-fitted log-likelihood
+       (two folds, each scored by the variant fitted with the other fold clamped). The
+       unsupervised choice stays unless a variant beats it by :data:`SELECTION_MARGIN` nats, so
+       a handful of gold tasks changes nothing; a crowd whose majority misreads the
+       instructions (labels swapped) is put right by a heavy gold weight, which no
+       unsupervised model can do.
 
     Fitted attributes, besides the common ones: ``model_`` (the chosen fitted estimator),
-    ``scores_`` (held-out score per candidate name), ``rho_``.
+    ``scores_`` (held-out score per candidate name), ``choice_`` (the chosen candidate's name),
+    ``gold_scores_`` (cross-fitted gold log-likelihood per variant; empty without enough gold),
+    ``rho_``.
 
     Args:
         prior_strength: Pseudo-answers per confusion row in the candidates' priors.
         rho: Answer correlation; ``None`` measures it on gold or uses :data:`DEFAULT_RHO`.
+        use_gold: Choose the variant on gold (above); ``False`` only clamps gold tasks and
+            counts them once, as before.
 
     Examples:
         >>> from consensus import Answers, Auto
@@ -149,11 +199,16 @@ class Auto(BaseClassifier):
 
     model_: BaseClassifier
     scores_: dict[str, float]
+    gold_scores_: dict[str, float]
+    choice_: str
     rho_: float
 
-    def __init__(self, prior_strength: float = 8.0, rho: float | None = None) -> None:
+    def __init__(
+        self, prior_strength: float = 8.0, rho: float | None = None, use_gold: bool = True
+    ) -> None:
         self.prior_strength = prior_strength
         self.rho = rho
+        self.use_gold = use_gold
 
     def _candidates(self) -> dict[str, BaseClassifier]:
         s = self.prior_strength
@@ -163,38 +218,40 @@ class Auto(BaseClassifier):
             "pooled": PooledDawidSkene(),
         }
 
-    def _rho_from_gold(self, a: Answers, design: Design, gold: Gold) -> float:
-        """Answer correlation measured on gold by two-fold cross-fitting.
+    def _gold_candidates(self, default: str) -> dict[str, BaseClassifier]:
+        """The unsupervised choice plus Dawid–Skene variants that use gold differently."""
+        out = {default: self._candidates()[default]}
+        for s in GOLD_PRIOR_STRENGTHS:
+            for g in GOLD_WEIGHTS:
+                name = f"ds s={s:g} gold_weight={g:g}"
+                if default == "ds" and s == self.prior_strength and g == 1.0:
+                    continue  # the default itself
+                out[name] = DawidSkene(prior_strength=s, gold_weight=g)
+        return out
 
-        A gold task is clamped in the final fit, so its own posterior says nothing about
-        calibration. Each half of the gold is instead scored by the chosen model refitted with
-        only the *other* half clamped: exactly the position of an ordinary task in the final
-        fit (its workers informed by gold, the task itself not), so the measured rho transfers.
+    def _choose_with_gold(
+        self, design: Design, gold: Gold, default: str
+    ) -> tuple[str, BaseClassifier, float]:
+        """The candidate with the lowest cross-fitted gold log loss, and its measured rho.
+
+        Two folds; each candidate's held-out gold joints are tempered by the rho that fits them
+        best, so the comparison is of what the candidates know, not of their calibration. The
+        default (the unsupervised choice) is kept unless another candidate does better by
+        :data:`SELECTION_MARGIN` nats: with a handful of gold tasks, nothing moves.
         """
         fold = np.random.default_rng(0).permutation(gold.task.size) % 2
-        joints, labels, n = [], [], []
-        names, label_names = a.task_names, a.label_names
-        for f in (0, 1):
-            train = fold != f
-            known = dict(
-                zip(
-                    names[gold.task[train]].tolist(),
-                    label_names[gold.label[train]].tolist(),
-                    strict=True,
-                )
-            )
-            sk = clone(self.model_).fit(a, known).skills_
-            joint = task_logliks(design, safe_log(sk.confusion)) + safe_log(sk.class_prior)
-            test = gold.task[~train]
-            joints.append(joint[test])
-            labels.append(gold.label[~train])
-            n.append(design.answers_per_task[test])
-        held = Gold(np.arange(sum(len(x) for x in labels)), np.concatenate(labels))
-        measured = fit_rho(np.concatenate(joints), np.concatenate(n), held)
-        # A few dozen gold tasks measure rho noisily: shrink towards the cross-crowd default,
-        # trusting the job's own estimate half-way at GOLD_HALF_TRUST gold tasks.
-        w = gold.task.size / (gold.task.size + GOLD_HALF_TRUST)
-        return w * measured + (1.0 - w) * DEFAULT_RHO
+        n = design.answers_per_task[gold.task]
+        self.gold_scores_ = {}
+        rhos: dict[str, float] = {}
+        candidates = self._gold_candidates(default)
+        for name, model in candidates.items():
+            joint = cross_fitted_joint(design, gold, model, fold)
+            rhos[name], loss = _rho_and_log_loss(joint, n, gold.label)
+            self.gold_scores_[name] = -loss
+        best = max(self.gold_scores_, key=lambda name: self.gold_scores_[name])
+        if self.gold_scores_[best] <= self.gold_scores_[default] + SELECTION_MARGIN:
+            best = default
+        return best, candidates[best], rhos[best]
 
     def _fit_model(self, design: Design, gold: Gold) -> ModelFit:
         a = self._fit_answers
@@ -202,11 +259,27 @@ class Auto(BaseClassifier):
         self.scores_ = {name: heldout_score(a, design, m) for name, m in fitted.items()}
         best = max(self.scores_, key=lambda name: self.scores_[name])
         self.model_ = fitted[best]
+        self.choice_ = best
+        self.gold_scores_ = {}
+        measured: float | None = None
+        if self.use_gold and gold.task.size >= MIN_GOLD_FOR_SELECTION:
+            self.choice_, model, measured = self._choose_with_gold(design, gold, best)
+            if self.choice_ != best:
+                self.model_ = model.fit(a, self._fit_gold)
         sk = self.model_.skills_
         if self.rho is not None:
             self.rho_ = float(self.rho)
         elif gold.task.size >= MIN_GOLD_FOR_CALIBRATION:
-            self.rho_ = self._rho_from_gold(a, design, gold)
+            if measured is None:
+                fold = np.random.default_rng(0).permutation(gold.task.size) % 2
+                joint = cross_fitted_joint(design, gold, fitted[best], fold)
+                measured = _rho_and_log_loss(joint, design.answers_per_task[gold.task], gold.label)[
+                    0
+                ]
+            # A few dozen gold tasks measure rho noisily: shrink towards the cross-crowd default,
+            # trusting the job's own estimate half-way at GOLD_HALF_TRUST gold tasks.
+            w = gold.task.size / (gold.task.size + GOLD_HALF_TRUST)
+            self.rho_ = w * measured + (1.0 - w) * DEFAULT_RHO
         else:
             self.rho_ = DEFAULT_RHO
         return ModelFit(

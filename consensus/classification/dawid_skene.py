@@ -8,7 +8,7 @@ from numpy.typing import NDArray
 from consensus._base import BaseClassifier, ModelFit
 from consensus._utils import safe_log
 from consensus.classification._em import Design, Gold, expected_counts, mv_posterior
-from consensus.classification._loop import run_em
+from consensus.classification._loop import gold_weighted, run_em
 
 __all__ = ["DawidSkene", "population_prior"]
 
@@ -61,6 +61,9 @@ class DawidSkene(BaseClassifier):
         class_prior_strength: Pseudo-tasks per class in the class prior.
         rho: Answer correlation used to calibrate the posterior (see
             :mod:`consensus.calibration`); 0 is the raw model posterior.
+        gold_weight: What one gold task counts for in its workers' confusion counts (an
+            ordinary task counts 1, spread over its posterior). ``Auto`` chooses it on the
+            job's gold by cross-fitting.
 
     Examples:
         >>> from consensus import Answers, DawidSkene
@@ -79,16 +82,19 @@ class DawidSkene(BaseClassifier):
         prior_strength: float = 2.0,
         class_prior_strength: float = 1.0,
         rho: float = 0.0,
+        gold_weight: float = 1.0,
     ) -> None:
         self.n_iter = n_iter
         self.tol = tol
         self.prior_strength = prior_strength
         self.class_prior_strength = class_prior_strength
         self.rho = rho
+        self.gold_weight = gold_weight
 
     def _fit_model(self, design: Design, gold: Gold) -> ModelFit:
         init = mv_posterior(design, gold)
-        alpha = population_prior(expected_counts(design, init), self.prior_strength)
+        counts0 = expected_counts(design, gold_weighted(init, gold, self.gold_weight))
+        alpha = population_prior(counts0, self.prior_strength)
         res = run_em(
             design,
             gold,
@@ -97,6 +103,7 @@ class DawidSkene(BaseClassifier):
             tol=self.tol,
             class_prior_strength=self.class_prior_strength,
             init=init,
+            gold_weight=self.gold_weight,
         )
         return ModelFit(
             res.confusion,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Self
 
@@ -14,10 +14,14 @@ from consensus._data import Answers, encode
 from consensus._params import Estimator, clone
 from consensus.classification.auto import Auto
 from consensus.errors import InputError
+from consensus.skills import WorkerSkills
 
 __all__ = ["MultiLabelAggregator", "MultiLabelAnswers"]
 
 FloatArray = NDArray[np.float64]
+
+NO, YES = "no", "yes"
+"""The two labels of the stacked yes/no problem ("did the worker tick this label?")."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,10 @@ class MultiLabelAggregator(Estimator):
     sensitivity/specificity per worker from all labels at once: a worker who ticks everything
     is caught on every label, and a label that is rarely used still gets reliable worker weights.
 
+    Gold (``fit(answers, gold={task: labels})``) becomes gold for every (task, label) pair of
+    its task: the label applies or it does not. It clamps those pairs and informs every worker's
+    sensitivity and specificity, as gold does for a single-label estimator.
+
     Args:
         estimator: Binary estimator to clone and fit (default :class:`Auto`).
         threshold: A label is predicted when its posterior is at least this.
@@ -55,6 +63,12 @@ class MultiLabelAggregator(Estimator):
         probas_: (n_tasks, n_labels) P(label applies).
         labels_: Predicted label set per task.
         estimator_: The fitted binary estimator (its ``skills_`` are the shared worker model).
+        skills_: That worker model, over the labels ``["no", "yes"]``: ``confusion[w]`` is
+            worker w's 2x2 matrix (row "yes": sensitivity on the diagonal; row "no":
+            specificity), the class prior the share of (task, label) pairs that apply.
+        label_prior_: (n_labels,) how often each label applies (the fit's posteriors averaged
+            over the tasks, with one pseudo-task each way): a rare label is not called as
+            readily as a common one by the online posterior.
 
     Examples:
         >>> from consensus.multilabel import MultiLabelAggregator, MultiLabelAnswers
@@ -69,15 +83,30 @@ class MultiLabelAggregator(Estimator):
     probas_: FloatArray
     labels_: list[frozenset[str]]
     estimator_: BaseClassifier
+    skills_: WorkerSkills
+    label_prior_: FloatArray
 
     def __init__(self, estimator: BaseClassifier | None = None, threshold: float = 0.5) -> None:
         self.estimator = estimator
         self.threshold = threshold
 
-    def fit(self, answers: MultiLabelAnswers) -> Self:
+    def fit(
+        self,
+        answers: MultiLabelAnswers,
+        gold: Mapping[str, Iterable[str]] | None = None,
+        *,
+        labels: Sequence[str] | None = None,
+    ) -> Self:
+        """Fit on ``answers``; ``gold``: the true label set of some tasks; ``labels``: the
+        vocabulary (default: every label some answer or gold set holds; a label of ``labels``
+        no one ticked is a column of "no" answers, and a label outside it is ignored)."""
         task, task_names = encode(np.asarray(answers.tasks, dtype=np.str_))
         worker, worker_names = encode(np.asarray(answers.workers, dtype=np.str_))
-        vocab = sorted(set().union(*answers.label_sets)) if answers.label_sets else []
+        gold = {t: frozenset(s) for t, s in (gold or {}).items()}
+        if labels is not None:
+            vocab = list(dict.fromkeys(labels))
+        else:
+            vocab = sorted(set().union(*answers.label_sets, *gold.values()))
         n_l = len(vocab)
         # One row per (answer, label): label code 1 if ticked. Sets are small, so the Python
         # comprehension over labels is not the bottleneck; the EM below is vectorised.
@@ -90,11 +119,19 @@ class MultiLabelAggregator(Estimator):
             label=ticked.ravel(),
             task_names=np.arange(task_names.shape[0] * n_l).astype(np.str_),
             worker_names=worker_names,
-            label_names=np.array(["0", "1"]),
+            label_names=np.array([NO, YES]),
         )
+        row = {name: i for i, name in enumerate(task_names.tolist())}
+        stacked_gold = {
+            str(row[t] * n_l + j): YES if lab in truth else NO
+            for t, truth in gold.items()
+            if t in row
+            for j, lab in enumerate(vocab)
+        }
         est = clone(self.estimator) if self.estimator is not None else Auto()
-        est.fit(stacked)
+        est.fit(stacked, stacked_gold or None)
         self.estimator_ = est
+        self.skills_ = est.skills_
         self.task_names_ = task_names
         self.label_names_ = np.asarray(vocab, dtype=np.str_)
         self.probas_ = (
@@ -102,6 +139,8 @@ class MultiLabelAggregator(Estimator):
             if n_l
             else np.zeros((task_names.shape[0], 0))
         )
+        n_t = task_names.shape[0]
+        self.label_prior_ = (self.probas_.sum(axis=0) + 1.0) / (n_t + 2.0)
         chosen = self.probas_ >= self.threshold
         self.labels_ = [frozenset(self.label_names_[row].tolist()) for row in chosen]
         return self

@@ -24,7 +24,7 @@ from app.annotations import (
 )
 from app.annotations.registry import TYPE_MODULES
 from app.exports import FORMATS, ExportItem, export
-from app.quality.engine import TaskAnswer, engine_for, fit_geometry
+from app.quality.engine import TaskAnswer, engine_for, fit_geometry, fit_multilabel
 from consensus.geometry import KINDS
 
 WIDTH, HEIGHT = 100, 80
@@ -109,7 +109,13 @@ def test_every_format_writes(kind: AnnotationKind) -> None:
 
 
 def test_worker_model_is_one_the_library_fits(kind: AnnotationKind) -> None:
-    assert kind.worker_model in ("confusion", "geometry", None)
+    assert kind.worker_model in ("confusion", "multilabel", "geometry", None)
+    if kind.worker_model == "multilabel":
+        sets = [("t", f"w{i}", a["labels"]) for i, a in enumerate(_answers(kind))]
+        state = fit_multilabel(_spec(kind), sets, {})
+        assert state["label_names"] == ["no", "yes"]
+        assert set(state["label_prior"]) == set(_spec(kind).labels)
+        return
     if kind.worker_model != "geometry":
         return
     assert kind.name in KINDS, "geometry skills are fitted by consensus.geometry.KINDS[type]"

@@ -5,6 +5,7 @@ consensus grows, each time refitted by the ``models.builtin`` reconciler."""
 from __future__ import annotations
 
 import io
+import json
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.annotators import classifier
 from app.annotators.service import predictions_for
 from app.models import AnnotatorModel, Task
+from app.models import Image as ImageRow
 from tests.conftest import FakeClock
 from tests.factories import deposit, make_project, signup, upload
 from workers.annotators import BuiltinModels
@@ -138,6 +140,73 @@ def test_accuracy_rises_as_the_consensus_grows(client: TestClient, clock: FakeCl
         stored = s.scalars(select(AnnotatorModel.state)).one()
     assert stored is not None
     assert set(stored) >= {"coef", "intercept", "mean", "scale", "classes", "features"}
+
+
+def test_gold_tasks_are_predicted_by_a_fit_that_never_saw_their_gold(
+    client: TestClient, clock: FakeClock
+) -> None:
+    """The builtin model learns from gold answers too, but a gold task's prediction (shown to
+    workers, and what the re-estimation measures the model on first) comes from a second fit
+    on the non-gold examples alone; with none yet, gold tasks get no prediction at all."""
+    rng = np.random.default_rng(4)
+    state = client.app.state  # type: ignore[attr-defined]
+    makers: sessionmaker[Session] = state.sessionmaker
+    requester, worker = signup(client, "requester"), signup(client, "worker")
+    project = make_project(
+        client,
+        requester,
+        annotation={"type": "classification", "labels": LABELS},
+        overlap={"min": 1, "max": 1},
+        gold_rate=0,
+    )
+    made = client.post(
+        f"/v1/projects/{project['id']}/models",
+        headers=requester,
+        json={"kind": "builtin", "name": "linear"},
+    )
+    assert made.status_code == 201, made.text
+    for i, kind in enumerate(LABELS * 3):
+        r = client.post(
+            f"/v1/projects/{project['id']}/gold",
+            headers=requester,
+            files={"file": (f"gold{i:02d}-{kind}.png", picture(kind, rng))},
+            data={"answer": json.dumps({"label": kind})},
+        )
+        assert r.status_code == 201, r.text
+    deposit(client, requester, "100")
+    launch(client, requester, project["id"], images(LABELS * 6, "a", rng))
+    reconciler = BuiltinModels(state.settings, store=state.image_store)
+
+    def refit() -> None:
+        clock.advance(60)
+        run_pass(makers, [reconciler], clock())
+
+    def predicted() -> tuple[dict[str, list[Any]], list[Task], dict[str, Any]]:
+        with makers() as s:
+            tasks = list(s.scalars(select(Task).where(Task.project_id == project["id"])).all())
+            found = predictions_for(s, [t.id for t in tasks])
+            model = s.scalars(select(AnnotatorModel.state)).one()
+        assert model is not None
+        return found, tasks, model
+
+    refit()  # nine gold examples, nothing else: a fit, but no holdout
+    found, tasks, model = predicted()
+    assert "holdout" not in model
+    assert all(not found[t.id] for t in tasks if t.is_gold)
+    assert all(found[t.id] for t in tasks if not t.is_gold)
+    answer(client, worker, project["id"], makers, 12)
+    refit()
+    found, tasks, model = predicted()
+    holdout = model["holdout"]
+    assert holdout["examples"] == 12  # the answered tasks' consensus, no gold
+    gold = [t for t in tasks if t.is_gold]
+    assert len(gold) == 9
+    for t in gold:
+        [p] = found[t.id]
+        with makers() as s:
+            sha = s.get_one(ImageRow, t.image_id).sha256
+        x = classifier.features_of(sha, state.image_store.get)
+        assert p.answer == classifier.predict(holdout, x)[0]
 
 
 class TestClassifier:

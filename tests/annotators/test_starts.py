@@ -3,6 +3,8 @@ from one and how much the worker changed it (IoU for boxes, label kept for class
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable
 from typing import Any
 
@@ -131,3 +133,39 @@ def test_label_kept_or_changed(
     ]
     assert got == [(1.0, True), (0.0, False), (1.0, True)]
     assert {starts[lease["task"]["id"]]["measure"] for lease in leases} == {"label kept"}
+
+
+def test_the_exports_carry_who_labelled_and_what_was_kept(
+    client: TestClient, clock: FakeClock, model_server: Callable[..., Server]
+) -> None:
+    """The same facts as the JSON results, in a download (``export_items``): the CSV's last
+    columns and the COCO images' fields."""
+    requester, project, batch, predict = _world(
+        client,
+        clock,
+        model_server,
+        {"type": "classification", "labels": ["red", "blue"]},
+        {"answer": {"label": "red"}, "score": 0.9},
+    )
+    predict()
+    clock.advance(1)
+    worker = signup(client, "worker")
+    leases = [_lease(client, worker, project["id"]) for _ in range(2)]
+    for lease, label in zip(leases, ["red", "blue"], strict=True):
+        _submit(client, worker, lease, {"label": label})
+    r = client.get(f"/v1/batches/{batch['id']}/results?format=csv", headers=requester)
+    assert r.status_code == 200, r.text
+    rows = {row["task_id"]: row for row in csv.DictReader(io.StringIO(r.text))}
+    models = client.get(f"/v1/projects/{project['id']}/models", headers=requester).json()
+    model_id = models["items"][0]["id"]
+    kept, changed = (rows[lease["task"]["id"]] for lease in leases)
+    assert kept["labeled_by"] == "crowd"
+    assert kept["prediction_model"] == model_id
+    assert kept["prediction_score"] == "0.9"
+    assert (kept["answers_from_prediction"], kept["prediction_kept"]) == ("1", "1.0")
+    assert kept["prediction_unchanged"] == "1"
+    assert (changed["prediction_kept"], changed["prediction_unchanged"]) == ("0.0", "0")
+    unanswered = [
+        row for task, row in rows.items() if task not in {le["task"]["id"] for le in leases}
+    ]
+    assert [(u["labeled_by"], u["answers_from_prediction"]) for u in unanswered] == [("", "0")]

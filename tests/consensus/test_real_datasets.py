@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,13 @@ import pytest
 from consensus import Auto, read_csv, read_gold_csv
 from consensus.calibration import expected_calibration_error
 
-SETS_DIR = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "classification"
+# ../shared next to the checkout; TESSERA_CLASSIFICATION_SETS points elsewhere (a worktree).
+SETS_DIR = Path(
+    os.environ.get(
+        "TESSERA_CLASSIFICATION_SETS",
+        Path(__file__).resolve().parents[3] / "shared" / "datasets" / "classification",
+    )
+)
 # crowd-kit 1.4.2 on these sets (MV, DS), from ../shared/datasets/README.md and our re-run.
 CROWDKIT = {
     "bluebirds": (0.759, 0.889),

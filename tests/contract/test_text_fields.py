@@ -432,6 +432,19 @@ def test_text_fields_refuse_control_characters_and_overlong_values(op_id, doc, w
     if r.status_code == 422:
         loc_fields = {str(e.get("loc", [""])[-1]) for e in r.json().get("errors", [])}
         assert not loc_fields & {p[-1] for p in fields}, r.text
+    # A value of exactly ``maxLength`` is not refused for its length, and where it is stored
+    # its column holds it (PostgreSQL refuses a value wider than its varchar: a 500).
+    for path, limit in sorted(fields.items()):
+        if limit is None:
+            continue
+        body = next(b for b in bodies if _has(b, path))
+        sent = _replaced(body, path, lambda old, n=limit: (old + "a" * n)[:n])  # type: ignore[misc]
+        r = world.client.request(method, url, json=sent, headers=headers)
+        where = f"{'.'.join(path)} at its maxLength {limit}: {r.status_code} {r.text[:300]}"
+        too_long = r.status_code == 422 and "at most" in r.text and _names(r.json(), path)
+        if r.status_code >= 500 or too_long:
+            failures.append(where)
+    assert not failures, "\n".join(failures)
 
 
 def test_answer_text_refuses_control_characters(world):

@@ -2,14 +2,16 @@
 
 Names have folders, spaces, ``+``, unicode and the same base name in different folders
 (already unique per batch, as uploads make them); images are non-square and of several sizes.
-``truth`` is what the workers answered (the consensus the export is made from).
+``truth`` is what the workers answered (the consensus the export is made from). Who labelled
+each task and what its answers did with a model's prediction are set too (``FACTS``), so every
+real tool reads exports that carry them.
 """
 
 from __future__ import annotations
 
 import io
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from PIL import Image
 
 from app.annotations import AnnotationSpec
 from app.exports import ExportItem, export
+from app.exports.base import AnswerStart, PredictionFacts
 from tests.exports.helpers import item, mask_answer, spec
 
 IMAGES: list[tuple[str, tuple[int, int]]] = [
@@ -142,12 +145,33 @@ class Sample:
         return next(i.answer for i in self.items if i.image_name == name)
 
 
+FACTS: dict[int, tuple[str | None, PredictionFacts | None]] = {
+    0: (
+        "crowd",
+        PredictionFacts(
+            "mdl_1",
+            0.75,
+            "IoU",
+            (AnswerStart("asg_1", "acc_1", 0.8, False), AnswerStart("asg_2", "acc_2", 1.0, True)),
+        ),
+    ),
+    1: ("model", PredictionFacts("mdl_1", 0.97, "IoU")),
+    2: ("crowd", None),
+    3: ("crowd", None),
+    4: (None, PredictionFacts("mdl_1", 0.4, "IoU")),
+}
+"""Per image: ``labeled_by`` and the prediction facts (image 1 auto-labelled by the model;
+the last, open, was predicted but nobody answered yet)."""
+
+
 def sample(kind: str) -> Sample:
     spec_ = SPECS[kind]
     items, images = [], {}
     for index, (name, (width, height)) in enumerate(IMAGES):
         task_id = f"tsk_{index}"
         answer = truth(kind, index, width, height)
-        items.append(item(spec_, task_id, name, answer, width=width, height=height))
+        labeled_by, prediction = FACTS[index]
+        made = item(spec_, task_id, name, answer, width=width, height=height)
+        items.append(replace(made, labeled_by=labeled_by, prediction=prediction))
         images[task_id] = image_bytes(name, (width, height), index)
     return Sample(kind, spec_, items, images)

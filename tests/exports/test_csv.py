@@ -6,8 +6,12 @@ import csv
 import io
 
 from app.exports import export
+from app.exports.base import PREDICTION_COLUMNS
 from app.exports.tabular import multilabel_columns
 from tests.exports.helpers import item, run, spec
+
+NO_FACTS = dict.fromkeys(PREDICTION_COLUMNS, "")
+"""The last columns of a task no one labelled through a model (tests/exports/test_model_facts.py)."""
 
 
 def read(data: bytes) -> list[dict[str, str]]:
@@ -29,6 +33,7 @@ def test_classification_round_trips() -> None:
             "label": "dog, big",
             "confidence": "0.9731",
             "answer_count": "3",
+            **NO_FACTS,
         },
         {
             "task_id": "tsk_2",
@@ -36,6 +41,7 @@ def test_classification_round_trips() -> None:
             "label": 'say "hi"',
             "confidence": "1.0",
             "answer_count": "3",
+            **NO_FACTS,
         },
         {
             "task_id": "tsk_3",
@@ -43,6 +49,7 @@ def test_classification_round_trips() -> None:
             "label": "",
             "confidence": "",
             "answer_count": "3",
+            **NO_FACTS,
         },
     ]
 
@@ -56,7 +63,18 @@ def test_multilabel_has_one_column_per_label() -> None:
     ]
     data = run("csv", tags, items)
     header = data.decode().splitlines()[0]
-    assert header == "task_id,image_name,cat,outdoor,night,confidence,answer_count"
+    assert header == ",".join(
+        [
+            "task_id",
+            "image_name",
+            "cat",
+            "outdoor",
+            "night",
+            "confidence",
+            "answer_count",
+            *PREDICTION_COLUMNS,
+        ]
+    )
     rows = read(data)
     assert [(r["cat"], r["outdoor"], r["night"]) for r in rows] == [
         ("1", "0", "1"),

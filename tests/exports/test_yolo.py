@@ -8,6 +8,7 @@ import pytest
 import yaml
 from globox import Annotation
 
+from app.exports.base import PREDICTION_COLUMNS
 from tests.exports.helpers import item, run, spec, unzip
 
 BOXES = spec("bbox", ["car", "person"])
@@ -53,8 +54,18 @@ def test_detection_labels_parse_with_globox(tmp_path: Path) -> None:
     assert files["labels/pending.txt"] == b""
     assert parse(tmp_path, files["labels/pending.txt"], (100, 80)).boxes == []
     manifest = files["tessera/manifest.csv"].decode().splitlines()
-    assert manifest[0] == "task_id,image_name,file,has_consensus,confidence,answer_count"
-    assert manifest[2] == "tsk_2,pending.jpg,labels/pending.txt,0,,3"
+    assert manifest[0] == ",".join(
+        [
+            "task_id",
+            "image_name",
+            "file",
+            "has_consensus",
+            "confidence",
+            "answer_count",
+            *PREDICTION_COLUMNS,
+        ]
+    )
+    assert manifest[2] == "tsk_2,pending.jpg,labels/pending.txt,0,,3,,,,,,"
 
 
 def test_polygon_projects_use_segmentation_lines(tmp_path: Path) -> None:
@@ -100,7 +111,7 @@ def test_label_files_keep_the_image_names_folders() -> None:
         "labels/chat été.txt",
     ]
     manifest = files["tessera/manifest.csv"].decode().splitlines()
-    assert "tsk_2,val/Cat_2.PNG,labels/val/Cat_2.txt,1,0.9,3" in manifest
+    assert "tsk_2,val/Cat_2.PNG,labels/val/Cat_2.txt,1,0.9,3,,,,,," in manifest
 
 
 def test_label_with_yaml_syntax_round_trips() -> None:

@@ -15,7 +15,14 @@ from app.annotations import AnnotationSpec
 from app.annotators.service import record_prediction
 from app.core.db import transaction
 from app.models import AnnotatorModel, ProjectModel, Task
-from app.quality.engine import ClassificationEngine, TaskAnswer, engine_for
+from app.quality.engine import (
+    MODEL_MIN_GOLD,
+    ClassificationEngine,
+    TaskAnswer,
+    engine_for,
+    gold_counts,
+    rest_models_on_gold,
+)
 from consensus import Answers, Auto, WorkerSkills
 from tests.conftest import FakeClock
 from tests.factories import deposit, make_project, png, signup
@@ -191,3 +198,74 @@ def test_an_unmeasured_model_moves_no_box_and_completes_nothing() -> None:
     assert with_model.confidence == alone.confidence
     only_model = engine.consensus([TaskAnswer("mdl_1", elsewhere, 0.0, model=True)])
     assert only_model.confidence == 0.0  # its shapes, with no confidence: never auto-labelled
+
+
+def crowd_that_errs_together(
+    model: str, seed: int = 0
+) -> tuple[WorkerSkills, dict[str, np.ndarray]]:
+    """300 tasks, a third of them hard: there every one of the 3 people (of 8) on the task gives
+    the same wrong label; elsewhere each is right 85% of the time. 60 gold tasks. ``model``:
+    "good" is right 90% of the time everywhere; "follower" gives the crowd's hard-item error
+    there and is right elsewhere (what agreement rewards and gold does not). Returns the fit,
+    as the re-estimation does it (``Auto`` with gold, then gold first for the model), and the
+    model's gold counts."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, 3, 300)
+    hard = rng.random(300) < 1 / 3
+    tasks, workers, given = [], [], []
+    for t in range(300):
+        trap = (truth[t] + 1) % 3
+        for w in rng.choice(8, 3, replace=False):
+            right = not hard[t] and rng.random() < 0.85
+            label = truth[t] if right else trap if hard[t] else (truth[t] + rng.integers(1, 3)) % 3
+            tasks.append(f"t{t}")
+            workers.append(f"w{w}")
+            given.append(LABELS[label])
+        if model == "good":
+            label = truth[t] if rng.random() < 0.9 else (truth[t] + rng.integers(1, 3)) % 3
+        else:
+            label = trap if hard[t] else truth[t]
+        tasks.append(f"t{t}")
+        workers.append("mdl_1")
+        given.append(LABELS[label])
+    gold = {f"t{t}": LABELS[truth[t]] for t in range(60)}
+    answers = Answers.from_records(tasks, workers, given, label_names=LABELS)
+    fitted = Auto().fit(answers, gold=gold).skills_
+    records = [(t, w, g) for t, w, g in zip(tasks, workers, given, strict=True) if w == "mdl_1"]
+    return fitted, gold_counts(LABELS, records, gold, {"mdl_1"})
+
+
+def model_accuracy(skills: WorkerSkills) -> float:
+    """Balanced accuracy of the model's matrix (the diagonal's mean)."""
+    return float(np.diagonal(skills.confusion[skills.worker_names.index("mdl_1")]).mean())
+
+
+def test_gold_first_lifts_a_good_model_the_erring_crowd_underrates() -> None:
+    fitted, on_gold = crowd_that_errs_together("good")
+    assert model_accuracy(fitted) < 0.75  # agreement alone: the model "misses" the hard third
+    rested = rest_models_on_gold(fitted, on_gold)
+    assert model_accuracy(rested) > 0.82  # ~0.9 on gold: what it is
+    humans = [i for i, w in enumerate(fitted.worker_names) if w != "mdl_1"]
+    assert np.array_equal(rested.confusion[humans], fitted.confusion[humans])  # people untouched
+
+
+def test_gold_first_lowers_a_model_that_errs_like_the_crowd() -> None:
+    fitted, on_gold = crowd_that_errs_together("follower")
+    rested = rest_models_on_gold(fitted, on_gold)
+    assert model_accuracy(rested) < model_accuracy(fitted) - 0.1  # gold sees its hard-item errors
+    assert model_accuracy(rested) < 0.8
+
+
+def test_gold_first_keeps_a_fit_gold_agrees_with() -> None:
+    skills, _ = fitted_project(model_accuracy=0.9)
+    rng = np.random.default_rng(2)
+    counts = np.zeros((3, 3))
+    for truth in rng.integers(0, 3, 40):  # a gold record like the fit's ~0.9
+        counts[truth, truth if rng.random() < 0.9 else (truth + 1) % 3] += 1
+    kept = rest_models_on_gold(skills, {"mdl_1": counts})
+    assert np.array_equal(kept.confusion, skills.confusion)
+    few = counts / counts.sum() * (MODEL_MIN_GOLD - 1)  # too little gold: the fit stands too
+    few[0, 1] += few[0, 0]  # even a record that says otherwise
+    few[0, 0] = 0
+    unmoved = rest_models_on_gold(skills, {"mdl_1": few})
+    assert np.array_equal(unmoved.confusion, skills.confusion)

@@ -61,7 +61,7 @@ KIND = AnnotationKind(
     spec=SpecRules(),
     validate=validate_multilabel,
     engine=multilabel_engine,
-    worker_model=None,
+    worker_model="multilabel",
     formats={
         "csv": csv_format(CsvCodec(columns=multilabel_columns, cells=label_flags)),
         "cvat": cvat_format(SHAPES),

@@ -9,10 +9,11 @@ import type { Router } from "../core/router";
 import type { AnnotationSpec, Page } from "../core/types";
 import { errorBox, modal, Notice } from "../core/ui";
 import { svg } from "../charts/svg";
+import { labeledBy, predictionText } from "./models";
 import { answerShapes, answerText } from "./overlay";
 import { sortItems, type SortKey } from "./stats";
 import { gridHeight, gridLayout, tilePosition, visibleRange, type GridLayout } from "./virtual";
-import type { Batch, ProjectFull, ResultAnswer, ResultItem } from "./types";
+import type { AttachedModel, Batch, ProjectFull, ResultAnswer, ResultItem } from "./types";
 
 const FORMATS: [string, string][] = [["json", "JSON results"], ["coco", "COCO"], ["yolo", "YOLO"], ["voc", "Pascal VOC"], ["csv", "CSV"], ["masks", "Masks"]];
 
@@ -52,6 +53,18 @@ export async function galleryPage(root: HTMLElement, params: Record<string, stri
     return () => undefined;
   }
   const spec = project.annotation;
+  // Names of the project's models, for "started from <model>'s suggestion" (a detached one is
+  // no longer listed: its id is shown).
+  const modelNames = new Map<string, string>();
+  try {
+    const models = await get<Page<AttachedModel>>(`/v1/projects/${encodeURIComponent(project.id)}/models?limit=100`);
+    for (const m of models.items) modelNames.set(m.id, m.name);
+  } catch {
+    // The names are a nicety: the ids stand in for them.
+  }
+  // Who labelled each task matters once models are involved; "crowd" on every tile of a project
+  // that never had one would be noise.
+  const byModels = modelNames.size > 0 || project.auto_label;
   const notice = new Notice();
   const grid = h("div", { class: "gallery", "data-gallery": "", role: "list" });
   const status = h("p", { class: "muted", "data-count": "0" });
@@ -62,10 +75,12 @@ export async function galleryPage(root: HTMLElement, params: Record<string, stri
     verdict: h("select", { name: "verdict" }, ...["", "submitted", "accepted", "rejected", "appealed"].map((v) => h("option", { value: v }, v || "any verdict"))),
     status: h("select", { name: "status" }, ...["", "open", "completed"].map((v) => h("option", { value: v }, v || "any status"))),
     worker_id: h("input", { type: "text", name: "worker_id", placeholder: "worker id", value: query.get("worker_id") ?? "" }),
+    labeled_by: h("select", { name: "labeled_by" }, ...[["", "anyone"], ["model", "the model (auto-labelled)"], ["audit", "an audit"], ["crowd", "the crowd"]].map(([v, t]) => h("option", { value: v }, t))),
     sort: h("select", { name: "sort" }, h("option", { value: "order" }, "upload order"), h("option", { value: "confidence" }, "lowest confidence first"), h("option", { value: "disagreement" }, "most disagreement first")),
   };
   filters.verdict.value = query.get("verdict") ?? "";
   filters.status.value = query.get("status") ?? "";
+  filters.labeled_by.value = query.get("labeled_by") ?? "";
   const toggles = h("div", { class: "toggles" },
     h("label", { class: "check" }, h("input", { type: "checkbox", checked: true, name: "show-consensus", onchange: (e: Event) => ((view.consensus = (e.target as HTMLInputElement).checked), render()) }), "consensus"),
     h("label", { class: "check" }, h("input", { type: "checkbox", checked: true, name: "show-workers", onchange: (e: Event) => ((view.workers = (e.target as HTMLInputElement).checked), render()) }), "worker answers"),
@@ -81,6 +96,7 @@ export async function galleryPage(root: HTMLElement, params: Record<string, stri
       h("label", { class: "field inline" }, h("span", {}, "Verdict"), filters.verdict),
       h("label", { class: "field inline" }, h("span", {}, "Status"), filters.status),
       h("label", { class: "field inline" }, h("span", {}, "Worker"), filters.worker_id),
+      byModels ? h("label", { class: "field inline" }, h("span", {}, "Labelled by"), filters.labeled_by) : null,
       h("label", { class: "field inline" }, h("span", {}, "Sort"), filters.sort),
       h("button", { type: "submit", class: "primary" }, "Apply"),
     ),
@@ -95,7 +111,7 @@ export async function galleryPage(root: HTMLElement, params: Record<string, stri
   const q = (first: boolean) => {
     // A small first page shows thumbnails fast; later pages are bigger (fewer round trips).
     const p = new URLSearchParams({ include: "answers", limit: first ? "60" : "240" });
-    for (const k of ["max_confidence", "min_confidence", "verdict", "status", "worker_id"] as const) if (filters[k].value.trim()) p.set(k, filters[k].value.trim());
+    for (const k of ["max_confidence", "min_confidence", "verdict", "status", "worker_id", "labeled_by"] as const) if (filters[k].value.trim()) p.set(k, filters[k].value.trim());
     return p;
   };
   // The virtual grid: tiles are absolutely placed; only rows within MARGIN px of the viewport
@@ -108,6 +124,7 @@ export async function galleryPage(root: HTMLElement, params: Record<string, stri
       figure(spec, item, item.thumbnail_url ?? item.image_url, view),
       h("div", { class: "tile-meta" },
         h("span", { class: "name" }, item.image_name),
+        byBadge(item, byModels),
         h("span", { class: `badge ${item.confidence !== null && item.confidence < 0.6 ? "rejected" : "accepted"}` }, item.confidence === null ? "—" : `${Math.round(item.confidence * 100)}%`),
         h("span", { class: "muted" }, `${item.answer_count} ans.`),
       ),
@@ -208,7 +225,7 @@ export async function galleryPage(root: HTMLElement, params: Record<string, stri
     if (!item) return;
     closeDetail?.();
     // After a review action the gallery reloads, so it shows the new verdicts.
-    closeDetail = detail(spec, item, () => load(true), notice, () => (closeDetail = null));
+    closeDetail = detail(spec, item, modelNames, byModels, () => load(true), notice, () => (closeDetail = null));
   };
   const onKey = (e: KeyboardEvent) => {
     if (document.querySelector(".modal-backdrop") || (e.target as HTMLElement)?.closest?.("input, select, textarea")) return;
@@ -242,21 +259,33 @@ export async function galleryPage(root: HTMLElement, params: Record<string, stri
   };
 }
 
-function detail(spec: AnnotationSpec, item: ResultItem, changed: () => Promise<void>, notice: Notice, closed: () => void): () => void {
+/** Who labelled the task, as a badge (nothing while an ordinary task is open). */
+function byBadge(item: ResultItem, crowdToo: boolean): HTMLElement | null {
+  const by = labeledBy(item);
+  if (by?.key === "crowd" && !crowdToo) return null;
+  return by ? h("span", { class: `badge by-${by.key}`, "data-labeled-by": by.key, title: by.title }, by.text) : null;
+}
+
+function detail(spec: AnnotationSpec, item: ResultItem, modelNames: Map<string, string>, byModels: boolean, changed: () => Promise<void>, notice: Notice, closed: () => void): () => void {
   const shown = new Set((item.answers ?? []).map((a) => a.worker_id));
+  const by = byModels || item.labeled_by === "model" || item.audited ? labeledBy(item) : null;
   const view: View = { consensus: true, workers: true };
-  const holder = h("div", { class: "detail-figure" });
+  const holder = h("div", { class: `detail-figure${spec.type === "classification" || spec.type === "multilabel" ? " compact" : ""}` });
   const draw = () => holder.replaceChildren(figure(spec, item, item.image_url, view, shown, true));
-  const rows = (item.answers ?? []).map((a) => answerRow(spec, a, async () => {
+  // The "Started from" column once models are involved (or an answer did start from one).
+  const starts = byModels || (item.answers ?? []).some((a) => a.prediction);
+  const rows = (item.answers ?? []).map((a) => answerRow(spec, a, starts ? modelNames : null, async () => {
     await changed();
     close();
   }, notice, (on) => (on ? shown.add(a.worker_id) : shown.delete(a.worker_id), draw())));
   const body = h("div", { class: "detail", "data-detail": item.task_id },
     h("p", {}, `${item.image_name} · ${item.status} · confidence ${item.confidence === null ? "—" : item.confidence.toFixed(3)} · consensus: ${answerText(spec, item.answer)}`),
+    by ? h("p", { class: "labeled-by", "data-labeled-by": by.key }, byBadge(item, true), " ", by.title) : null,
+    !(item.answers ?? []).length && item.labeled_by === "model" ? h("p", { class: "muted" }, "No person answered this task: the answer above is the models' consensus, and nothing was paid for it.") : null,
     h("label", { class: "check" }, h("input", { type: "checkbox", checked: true, name: "detail-consensus", onchange: (e: Event) => ((view.consensus = (e.target as HTMLInputElement).checked), draw()) }), "consensus (solid)"),
     holder,
     h("table", { class: "answers" },
-      h("thead", {}, h("tr", {}, h("th", {}, "Show"), h("th", {}, "Worker"), h("th", {}, "Answer"), h("th", {}, "Verdict and evidence"), h("th", {}, "Review"))),
+      h("thead", {}, h("tr", {}, h("th", {}, "Show"), h("th", {}, "Worker"), h("th", {}, "Answer"), starts ? h("th", {}, "Started from") : null, h("th", {}, "Verdict and evidence"), h("th", {}, "Review"))),
       h("tbody", {}, ...rows)),
   );
   draw();
@@ -264,7 +293,8 @@ function detail(spec: AnnotationSpec, item: ResultItem, changed: () => Promise<v
   return close;
 }
 
-function answerRow(spec: AnnotationSpec, a: ResultAnswer, changed: () => Promise<void>, notice: Notice, toggle: (on: boolean) => void): HTMLElement {
+function answerRow(spec: AnnotationSpec, a: ResultAnswer, modelNames: Map<string, string> | null, changed: () => Promise<void>, notice: Notice, toggle: (on: boolean) => void): HTMLElement {
+  const start = modelNames ? predictionText(a.prediction, a.prediction ? modelNames.get(a.prediction.model_id) : undefined) : null;
   const message = h("div");
   const act = async (path: string, body?: unknown, done = "Done.") => {
     message.replaceChildren();
@@ -296,6 +326,7 @@ function answerRow(spec: AnnotationSpec, a: ResultAnswer, changed: () => Promise
     h("td", {}, h("input", { type: "checkbox", checked: true, "aria-label": `show ${a.worker_id}`, onchange: (e: Event) => toggle((e.target as HTMLInputElement).checked) })),
     h("td", {}, a.worker_id),
     h("td", {}, answerText(spec, a.answer)),
+    start ? h("td", { class: `start start-${start.key}`, "data-start": start.key }, start.text) : null,
     h("td", { class: "reason" },
       h("span", { class: `badge ${a.status}` }, a.status), a.proposed_verdict && a.status === "submitted" ? ` proposed: ${a.proposed_verdict}` : "",
       a.reason ? h("div", {}, a.reason) : null,

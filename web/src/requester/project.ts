@@ -9,6 +9,7 @@ import type { Page } from "../core/types";
 import { errorBox, Notice } from "../core/ui";
 import { TOOLS } from "../tools";
 import { ToolEditor } from "./editor";
+import { modelsPanel } from "./modelpanel";
 import type { Batch, ProjectFull } from "./types";
 import { droppedFiles, newUploadState, parseUrlList, pickedFiles, reportRows, reportTable, uploadChunked, urlReportRows, type Picked } from "./upload";
 
@@ -28,6 +29,7 @@ export async function projectPage(root: HTMLElement, params: Record<string, stri
   const notice = new Notice();
   const batches = h("div", { class: "batches", "data-batches": "" });
   const gold = goldSection(project, notice);
+  const models = modelsPanel(project, notice);
   const upload = uploadSection(project, async (batch) => {
     await renderBatches();
     notice.show(`Batch uploaded: ${batch.task_count} task${batch.task_count === 1 ? "" : "s"}.`);
@@ -49,9 +51,10 @@ export async function projectPage(root: HTMLElement, params: Record<string, stri
     h("h2", {}, "Upload a batch"), upload.el,
     h("h2", {}, "Batches"), batches,
     h("h2", {}, "Gold tasks"), gold.el,
+    h("h2", { id: "models" }, "Models and auto-labelling"), models.el,
     notice.el,
   ));
-  await renderBatches();
+  await Promise.all([renderBatches(), models.load()]);
   return () => gold.destroy();
 }
 

@@ -17,6 +17,8 @@ export interface ProjectFull {
   auto_accept_s: number;
   min_answer_s: number;
   fast_answers_to_ban: number;
+  auto_label: boolean;
+  auto_label_audit: number;
   status: string;
   created_at: string;
 }
@@ -56,6 +58,16 @@ export interface ResultAnswer {
   appeal_message?: string | null;
   appealed_at?: string | null;
   appeal_outcome?: string | null;
+  prediction?: PredictionStart | null;
+}
+
+/** The answer started from a model's prediction (the task's pre-annotation when leased). */
+export interface PredictionStart {
+  model_id: string;
+  model_score: number;
+  agreement: number; // 0..1, by `measure`: 1 = kept as it was
+  unchanged: boolean;
+  measure: string; // "label kept", "label overlap", "IoU", "mask IoU", "OKS"
 }
 
 export interface ResultItem {
@@ -70,6 +82,8 @@ export interface ResultItem {
   answer: Answer | null;
   confidence: number | null;
   answer_count: number;
+  labeled_by?: "crowd" | "model" | null;
+  audited?: boolean;
   answers?: ResultAnswer[] | null;
 }
 
@@ -82,4 +96,34 @@ export interface BatchStats {
   answers_per_task: { histogram: number[]; used: number; fixed: number; saved: number | null };
   workers: { worker_id: string; answers: number; accepted: number; rejected: number; agreement: number | null }[];
   worker_count: number;
+}
+
+/** GET /v1/projects/{id}/models (docs/MODELS.md) */
+export interface ModelReliability {
+  measure: "accuracy" | "skill";
+  value: number;
+  uncertainty: number | null;
+  answers: number;
+  measured_at: string | null;
+}
+
+export interface AttachedModel {
+  id: string;
+  project_id: string;
+  kind: "http" | "builtin" | string;
+  name: string;
+  url: string | null;
+  timeout_s: number | null;
+  trained_on: number;
+  fitted_at: string | null;
+  predictions: number;
+  failed_calls: number;
+  last_error: string | null;
+  reliability?: ModelReliability | null;
+  created_at: string;
+}
+
+/** POST /v1/projects/{id}/models: the signing secret is in this answer only. */
+export interface ModelCreated extends AttachedModel {
+  signing_secret: string | null;
 }
