@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -18,6 +19,32 @@ from payments.payouts import OnPaid
 
 log = logging.getLogger("tessera.workers.payouts")
 
+# How many postings one reconciler transaction makes, and how many per ``run_once``.
+#
+# A posting locks balance rows that requests need too (a payout, the worker's available
+# balance; a launch, the requester's), until its transaction commits. One transaction of 100
+# releases held every worker's available row for seconds on a loaded machine (payouts waited up
+# to 2.9 s behind it in the soak, benchmarks/README.md), and two worker processes' transactions,
+# each locking many rows in the order their items came, deadlocked (PostgreSQL broke the cycle
+# after its 1 s deadlock_timeout). One posting per transaction locks its rows in one order (the
+# posting's own) and for one posting's time: no cycle between reconcilers, and a request waits
+# for one posting at most. (Each claim is an index probe: holds due have their own partial
+# index, answers due the (status, auto_accept_at) one.)
+PER_TRANSACTION = 1
+PER_RUN = 200
+
+
+def in_short_transactions(step: Callable[[int], int], *, each: int, most: int = PER_RUN) -> int:
+    """``step(limit)`` (one transaction doing up to ``limit`` items) again until it finds nothing
+    left or ``most`` items are done; how many were done."""
+    done = 0
+    while done < most:
+        n = step(min(each, most - done))
+        done += n
+        if n == 0:
+            break
+    return done
+
 
 class AutoAccept:
     """Answers whose review window ended without a verdict are accepted and paid."""
@@ -26,7 +53,10 @@ class AutoAccept:
     interval_s = 5.0
 
     def run_once(self, session: Session, now: datetime) -> int:
-        return answer_service.auto_accept_due(session, now=now)
+        return in_short_transactions(
+            lambda limit: answer_service.auto_accept_due(session, now=now, limit=limit),
+            each=PER_TRANSACTION,
+        )
 
 
 class GrantOverdueAppeals:
@@ -36,7 +66,10 @@ class GrantOverdueAppeals:
     interval_s = 30.0
 
     def run_once(self, session: Session, now: datetime) -> int:
-        return answer_service.grant_overdue_appeals(session, now=now)
+        return in_short_transactions(
+            lambda limit: answer_service.grant_overdue_appeals(session, now=now, limit=limit),
+            each=PER_TRANSACTION,
+        )
 
 
 class SettleBatches:
@@ -46,7 +79,11 @@ class SettleBatches:
     interval_s = 5.0
 
     def run_once(self, session: Session, now: datetime) -> int:
-        return batch_service.settle_due(session, now=now)
+        return in_short_transactions(
+            lambda limit: batch_service.settle_due(session, now=now, limit=limit),
+            each=PER_TRANSACTION,
+            most=50,
+        )
 
 
 class ReleaseHolds:
@@ -56,8 +93,11 @@ class ReleaseHolds:
     interval_s = 10.0
 
     def run_once(self, session: Session, now: datetime) -> int:
-        with transaction(session):
-            return payments.release_due_holds(session, now=now)
+        def release(limit: int) -> int:
+            with transaction(session):
+                return payments.release_due_holds(session, now=now, limit=limit)
+
+        return in_short_transactions(release, each=PER_TRANSACTION)
 
 
 class SendPayouts:

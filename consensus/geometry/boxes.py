@@ -265,7 +265,7 @@ def box_agreement(
     iou: FloatArray | _scalar.Matrix
     rows_a, rows_c = answer.xywh.tolist(), consensus.xywh.tolist()
     if (
-        max(len(rows_a), len(rows_c)) <= _scalar.SCALAR_MAX_ITEMS
+        max(len(rows_a), len(rows_c)) <= _scalar.SCALAR_MAX_AGREEMENT_ITEMS
         and _scalar.all_finite(rows_a)
         and _scalar.all_finite(rows_c)
     ):

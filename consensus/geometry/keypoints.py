@@ -594,7 +594,7 @@ def keypoint_agreement(
         sigmas if sigmas is not None else np.full(k_pts, DEFAULT_SIGMA), dtype=np.float64
     )
     if (
-        max(len(answer), len(consensus)) <= _scalar.SCALAR_MAX_ITEMS
+        max(len(answer), len(consensus)) <= _scalar.SCALAR_MAX_AGREEMENT_ITEMS
         and k_pts <= _scalar.SCALAR_MAX_KEYPOINTS
         and sig.shape == (k_pts,)
         and bool((sig > 0).all())

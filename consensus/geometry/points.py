@@ -257,7 +257,7 @@ def point_agreement(
     sim: FloatArray | _scalar.Matrix
     rows_a, rows_c = answer.xy.tolist(), consensus.xy.tolist()
     if (
-        max(n_a, n_c) <= _scalar.SCALAR_MAX_ITEMS
+        max(n_a, n_c) <= _scalar.SCALAR_MAX_AGREEMENT_ITEMS
         and radius > 0
         and _scalar.all_finite(rows_a)
         and _scalar.all_finite(rows_c)

@@ -262,7 +262,7 @@ def _agreements_both(
     pairs = [*((a, consensus) for a in answers), *((consensus, a) for a in answers[:2])]
     scalar = [agree(a, c) for a, c in pairs]
     with monkeypatch.context() as m:
-        m.setattr(_scalar, "SCALAR_MAX_ITEMS", -1)  # every answer takes the numpy path
+        m.setattr(_scalar, "SCALAR_MAX_AGREEMENT_ITEMS", -1)  # every answer takes the numpy path
         vector = [agree(a, c) for a, c in pairs]
     for x, y in zip(scalar, vector, strict=True):
         _same_agreement(x, y)
@@ -288,3 +288,14 @@ def test_agreements_match_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
         _agreements_both(
             lambda a, c: keypoint_agreement(a, c, flip_pairs=pairs), poses, kcons, monkeypatch
         )
+
+
+def test_hungarian_matches_numpy_with_and_without_the_shortcut() -> None:
+    """Unique pairs above the threshold skip the assignment; shared ones go through it."""
+    from consensus.geometry._common import hungarian
+
+    rng = random.Random(17)
+    for _ in range(3000):
+        n, m = rng.randint(1, 6), rng.randint(1, 6)
+        sim = [[rng.choice([0.0, 0.2, 0.5, 0.7, rng.random()]) for _ in range(m)] for _ in range(n)]
+        assert _scalar.hungarian(sim, 0.5) == hungarian(np.asarray(sim), 0.5)
