@@ -201,14 +201,15 @@ def test_an_unmeasured_model_moves_no_box_and_completes_nothing() -> None:
 
 
 def crowd_that_errs_together(
-    model: str, seed: int = 0
+    model: str, seed: int = 0, *, use_gold: bool = False
 ) -> tuple[WorkerSkills, dict[str, np.ndarray]]:
     """300 tasks, a third of them hard: there every one of the 3 people (of 8) on the task gives
     the same wrong label; elsewhere each is right 85% of the time. 60 gold tasks. ``model``:
     "good" is right 90% of the time everywhere; "follower" gives the crowd's hard-item error
-    there and is right elsewhere (what agreement rewards and gold does not). Returns the fit,
-    as the re-estimation does it (``Auto`` with gold, then gold first for the model), and the
-    model's gold counts."""
+    there and is right elsewhere (what agreement rewards and gold does not). Returns the fit
+    and the model's gold counts. ``use_gold=False``: a fit that learns from agreement alone
+    (gold only clamps its tasks), the fit that gold first must correct; True: ``Auto`` as the
+    re-estimation runs it, which also learns the workers' confusions from the gold."""
     rng = np.random.default_rng(seed)
     truth = rng.integers(0, 3, 300)
     hard = rng.random(300) < 1 / 3
@@ -230,7 +231,7 @@ def crowd_that_errs_together(
         given.append(LABELS[label])
     gold = {f"t{t}": LABELS[truth[t]] for t in range(60)}
     answers = Answers.from_records(tasks, workers, given, label_names=LABELS)
-    fitted = Auto().fit(answers, gold=gold).skills_
+    fitted = Auto(use_gold=use_gold).fit(answers, gold=gold).skills_
     records = [(t, w, g) for t, w, g in zip(tasks, workers, given, strict=True) if w == "mdl_1"]
     return fitted, gold_counts(LABELS, records, gold, {"mdl_1"})
 
@@ -254,6 +255,15 @@ def test_gold_first_lowers_a_model_that_errs_like_the_crowd() -> None:
     rested = rest_models_on_gold(fitted, on_gold)
     assert model_accuracy(rested) < model_accuracy(fitted) - 0.1  # gold sees its hard-item errors
     assert model_accuracy(rested) < 0.8
+
+
+def test_the_reestimation_measures_both_models_as_gold_sees_them() -> None:
+    """The re-estimation's own fit (``Auto`` learning from the gold too), then gold first: the
+    good model ends near its 0.9, the follower below what agreement alone would credit it."""
+    good, good_gold = crowd_that_errs_together("good", use_gold=True)
+    follower, follower_gold = crowd_that_errs_together("follower", use_gold=True)
+    assert model_accuracy(rest_models_on_gold(good, good_gold)) > 0.82
+    assert model_accuracy(rest_models_on_gold(follower, follower_gold)) < 0.8
 
 
 def test_gold_first_keeps_a_fit_gold_agrees_with() -> None:
