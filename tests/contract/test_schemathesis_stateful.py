@@ -28,7 +28,9 @@ MUST_REACH = (
     "POST /v1/batches/{batch_id}/launch 200",
     "POST /v1/projects/{project_id}/assignments 201",
     "POST /v1/assignments/{assignment_id}/submit 200",
+    "POST /v1/assignments/{assignment_id}/accept 200",
     "POST /v1/deposits 201",
+    "POST /v1/payouts 201",
 )
 REVIEWED = (
     "POST /v1/assignments/{assignment_id}/accept 200",
