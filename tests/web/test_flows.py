@@ -190,7 +190,10 @@ def test_sign_in_is_throttled_after_ten_failures(page: Any, live_server: LiveSer
         page.click("form[data-form=signin] button[type=submit]")
     assert response.value.status == 429
     assert response.value.headers["retry-after"]
-    assert "Too many attempts" in page.locator(".form-errors").inner_text()
+    # The page shows the refusal after the response arrives: wait for it, as a person would.
+    page.wait_for_function(
+        "() => document.querySelector('.form-errors')?.innerText.includes('Too many attempts')"
+    )
 
 
 def test_history_appeal_and_earnings(page: Any, live_server: LiveServer) -> None:
