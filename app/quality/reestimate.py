@@ -255,9 +255,11 @@ def _predictions(
     return [(t, m, a) for t, m, a in rows]
 
 
-def _read_shapes(
-    session: Session, project: Project, spec: AnnotationSpec, now: datetime
-) -> Callable[[], dict[str, Any]] | None:
+def _answers_predictions_gold(
+    session: Session, project: Project, now: datetime
+) -> tuple[list[Any], list[tuple[str, str, Any]], list[Any]] | None:
+    """A project's graded answers (excluded ones left out), its live models' predictions and
+    its gold tasks' answers, as ``(task, worker, answer)`` rows; None: no answer yet."""
     rows = session.execute(
         select(Assignment.task_id, Assignment.worker_id, Assignment.answer).where(
             Assignment.project_id == project.id,
@@ -274,6 +276,16 @@ def _read_shapes(
             Task.project_id == project.id, Task.is_gold.is_(True)
         )
     ).all()
+    return list(rows), predicted, list(gold_rows)
+
+
+def _read_shapes(
+    session: Session, project: Project, spec: AnnotationSpec, now: datetime
+) -> Callable[[], dict[str, Any]] | None:
+    read = _answers_predictions_gold(session, project, now)
+    if read is None:
+        return None
+    rows, predicted, gold_rows = read
     records = [{"task": t, "worker": w, "answer": a} for t, w, a in chain(rows, predicted)]
     gold = {row[0]: row[1] for row in gold_rows if row[1]}
     return lambda: fit_geometry(spec, records, gold)
@@ -284,22 +296,10 @@ def _read_label_sets(
 ) -> Callable[[], dict[str, Any]] | None:
     """A multi-label project's answers (a banned worker's left out, as at submit), its live
     models' predictions and its gold, as label sets for ``fit_multilabel``."""
-    rows = session.execute(
-        select(Assignment.task_id, Assignment.worker_id, Assignment.answer).where(
-            Assignment.project_id == project.id,
-            Assignment.status.in_(ANSWERED),
-            Assignment.submitted_at <= now,
-            or_(Assignment.reason.is_(None), Assignment.reason != EXCLUDED),
-        )
-    ).all()
-    if not rows:
+    read = _answers_predictions_gold(session, project, now)
+    if read is None:
         return None
-    predicted = _predictions(session, project.id, now, label=False)
-    gold_rows = session.execute(
-        select(Task.id, Task.gold_answer).where(
-            Task.project_id == project.id, Task.is_gold.is_(True)
-        )
-    ).all()
+    rows, predicted, gold_rows = read
     records = [(t, w, list((a or {}).get("labels") or [])) for t, w, a in chain(rows, predicted)]
     gold = {t: list(a.get("labels") or []) for t, a in gold_rows if a}
     models = {m for _, m, _ in predicted}
