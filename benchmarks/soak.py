@@ -6,7 +6,7 @@ Clients (threads with keep-alive ``httpx`` clients, spread over both servers):
 
 * 56 workers: lease, submit (``Idempotency-Key``), and every 25 answers a payout request;
 * 4 requesters: upload a batch of 20 images and launch it, read its results (JSON) and export
-  it (COCO), then pause a second;
+  it (CSV), then pause a second;
 * 4 readers: ``GET /v1/me`` five times a second each.
 
 Projects accept answers at once (``auto_accept_s`` 0) and the operator sets no payout hold, so
