@@ -135,7 +135,27 @@ class Guard:
 
 @pytest.fixture
 def page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 860}, base_url=live_server.url)
+    yield from _guarded_page(browser, live_server, viewport={"width": 1280, "height": 860})
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def phone(browser: Any, live_server: LiveServer) -> Iterator[Any]:
+    """A page on a phone: 390x844 CSS px, a touch screen and no mouse to hover with."""
+    yield from _guarded_page(
+        browser,
+        live_server,
+        viewport=PHONE,
+        is_mobile=True,
+        has_touch=True,
+        device_scale_factor=2,
+    )
+
+
+def _guarded_page(browser: Any, live_server: LiveServer, **context_args: Any) -> Iterator[Any]:
+    context = browser.new_context(base_url=live_server.url, **context_args)
     guard = Guard()
     ours = urlsplit(live_server.url).netloc
 

@@ -54,9 +54,9 @@ export class Viewer {
     this.resize = new ResizeObserver(() => this.fitContainer());
     this.resize.observe(container);
     this.stage.on("wheel", (e) => this.onWheel(e.evt));
-    this.listen(container, "mousedown", (e) => this.onDown(e as MouseEvent), true);
-    this.listen(window, "mousemove", (e) => this.onMove(e as MouseEvent));
-    this.listen(window, "mouseup", () => this.endPan());
+    this.listen(container, "pointerdown", (e) => this.onDown(e as MouseEvent), true);
+    this.listen(window, "pointermove", (e) => this.onMove(e as MouseEvent));
+    this.listen(window, "pointerup", () => this.endPan());
     this.listen(window, "keydown", (e) => this.onKey(e as KeyboardEvent, true));
     this.listen(window, "keyup", (e) => this.onKey(e as KeyboardEvent, false));
     this.listen(container, "contextmenu", (e) => e.preventDefault());

@@ -56,9 +56,9 @@ export class BoxTool implements Tool {
       anchorStroke: "#1f4e79",
     });
     viewer.shapes.add(this.transformer);
-    viewer.stage.on("mousedown.boxes", (e) => this.onDown(e));
-    viewer.stage.on("mousemove.boxes", () => this.onMove());
-    viewer.stage.on("mouseup.boxes", () => this.onUp());
+    viewer.stage.on("pointerdown.boxes", (e) => this.onDown(e));
+    viewer.stage.on("pointermove.boxes", () => this.onMove());
+    viewer.stage.on("pointerup.boxes", () => this.onUp());
     this.render();
   }
 
@@ -252,7 +252,7 @@ export class BoxTool implements Tool {
         fill: i === this.selected ? "rgba(255,255,255,0.12)" : "rgba(0,0,0,0.01)",
         draggable: !this.ctx.readOnly && !this.byPoints,
       });
-      rect.on("mousedown", (e) => {
+      rect.on("pointerdown", (e) => {
         if (this.ctx.viewer!.isPanning() || this.byPoints) return; // the stage places the point
         e.cancelBubble = true;
         if (this.selected !== i) this.select(i);

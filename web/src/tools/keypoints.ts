@@ -41,7 +41,7 @@ export class KeypointTool implements Tool {
       h("p", { class: "hint" }, "Click to place the highlighted point. X: not in the image (skip). V: occluded on/off for the selected point. Drag a point to move it."),
     );
     const viewer = ctx.viewer!;
-    viewer.stage.on("mousedown.kp", (e) => this.onDown(e));
+    viewer.stage.on("pointerdown.kp", (e) => this.onDown(e));
     viewer.onViewChange = () => this.render(false);
     this.render(false);
   }
@@ -195,7 +195,7 @@ export class KeypointTool implements Tool {
           fill: pt[2] === 2 ? c : "rgba(255,255,255,0.55)", stroke: pt[2] === 2 ? "#fff" : c,
           strokeWidth: pt[2] === 2 ? 2 : 3, dash: pt[2] === 1 ? [4, 3] : undefined, strokeScaleEnabled: false, draggable: !this.ctx.readOnly,
         });
-        dot.on("mousedown", (ev) => {
+        dot.on("pointerdown", (ev) => {
           ev.cancelBubble = true;
           this.selected = { object: i, point: k };
           this.renderGuide();

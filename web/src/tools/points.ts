@@ -30,7 +30,7 @@ export class PointTool implements Tool {
     ctx.panel.append(this.labels.el, h("div", { class: "panel-title" }, "Points"), this.count,
       h("p", { class: "hint" }, "Click each object once. Drag a point to move it; Delete removes the selected one."));
     const viewer = ctx.viewer!;
-    viewer.stage.on("mousedown.points", (e) => {
+    viewer.stage.on("pointerdown.points", (e) => {
       if (ctx.readOnly || viewer.isPanning() || e.evt.button !== 0 || e.target !== viewer.stage) return;
       const p = viewer.pointer();
       if (!p || p[0] < 0 || p[1] < 0 || p[0] > ctx.width || p[1] > ctx.height) return;
@@ -123,7 +123,7 @@ export class PointTool implements Tool {
         fill: colour(this.ctx.spec.labels.indexOf(o.label)), stroke: "#fff", strokeWidth: 2,
         strokeScaleEnabled: false, draggable: !this.ctx.readOnly,
       });
-      dot.on("mousedown", (e) => {
+      dot.on("pointerdown", (e) => {
         e.cancelBubble = true;
         this.selected = i;
       });

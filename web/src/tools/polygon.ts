@@ -86,13 +86,13 @@ export class PolygonTool implements Tool {
     );
     this.preview = new Konva.Line({ points: [], stroke: "#fff", strokeWidth: 2, dash: [6, 4], strokeScaleEnabled: false });
     viewer.ui.add(this.preview);
-    viewer.stage.on("mousedown.poly", (e) => this.onDown(e));
-    viewer.stage.on("mousemove.poly", () => this.onMove());
-    viewer.stage.on("mouseup.poly", () => {
+    viewer.stage.on("pointerdown.poly", (e) => this.onDown(e));
+    viewer.stage.on("pointermove.poly", () => this.onMove());
+    viewer.stage.on("pointerup.poly", () => {
       this.freehand = false;
       this.finishOutlineBox();
     });
-    viewer.stage.on("dblclick.poly", () => this.isDoubleClickOnLastPoint() && this.close());
+    viewer.stage.on("pointerdblclick.poly", () => this.isDoubleClickOnLastPoint() && this.close());
     viewer.onViewChange = () => this.render(false);
     this.render(false);
   }
@@ -301,7 +301,7 @@ export class PolygonTool implements Tool {
         strokeScaleEnabled: false, fill: selected ? "rgba(255,255,255,0.15)" : "rgba(255,255,255,0.04)",
         hitStrokeWidth: 12,
       });
-      line.on("mousedown", (e) => {
+      line.on("pointerdown", (e) => {
         if (viewer.isPanning() || this.path || this.outline || e.evt.button !== 0) return; // outline mode: the stage starts a box
         e.cancelBubble = true;
         if (!selected) return this.select(i);
@@ -312,7 +312,7 @@ export class PolygonTool implements Tool {
       o.points.forEach((pt, k) => {
         const dot = new Konva.Circle({ x: pt[0], y: pt[1], radius: r, fill: "#fff", stroke: colour(li), strokeWidth: 2, strokeScaleEnabled: false, draggable: true, name: "vertex" });
         let before: Point = pt;
-        dot.on("mousedown", (e) => {
+        dot.on("pointerdown", (e) => {
           e.cancelBubble = true;
           if (e.evt.altKey) {
             e.evt.preventDefault();

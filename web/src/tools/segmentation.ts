@@ -90,12 +90,12 @@ export class MaskTool implements Tool {
       h("label", { class: "check" }, subtract, "Polygon fill subtracts"),
       h("p", { class: "hint" }, "Paint with the mouse; [ and ] change the brush size. Polygon fill: click the outline, double-click or N to fill. O: drag a box around an object to fill it. S: click a region to fill its superpixel (Shift+click clears it)."),
     );
-    viewer.stage.on("mousedown.mask", (e) => this.onDown(e));
-    viewer.stage.on("mousemove.mask", () => this.onMove());
-    viewer.stage.on("mouseup.mask mouseleave.mask", () => this.onUp());
+    viewer.stage.on("pointerdown.mask", (e) => this.onDown(e));
+    viewer.stage.on("pointermove.mask", () => this.onMove());
+    viewer.stage.on("pointerup.mask pointerleave.mask", () => this.onUp());
     // Two quick clicks at different places are two points; only a repeated click closes.
-    viewer.stage.on("dblclick.mask", () => this.repeatedClick && this.closeFill());
-    viewer.stage.on("mouseenter.mask", () => this.cursor.visible(this.brushLike()));
+    viewer.stage.on("pointerdblclick.mask", () => this.repeatedClick && this.closeFill());
+    viewer.stage.on("pointerenter.mask", () => this.cursor.visible(this.brushLike()));
     this.setMode("brush");
   }
 
@@ -263,7 +263,7 @@ export class MaskTool implements Tool {
     Object.entries(this.modeButtons).forEach(([m, b]) => b.classList.toggle("active", !this.outline && m === this.mode));
     this.cursor.visible(false);
     this.ctx.viewer!.ui.batchDraw();
-    this.ctx.flash(this.outline ? "Drag a box around an object to fill it with the current label." : "Paint with the mouse.");
+    this.ctx.flash(this.outline ? "Drag a box around an object to fill it with the current label." : "Paint with the mouse or a finger.");
   }
 
   private startOutlineBox(p: Point): void {

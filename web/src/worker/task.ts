@@ -12,6 +12,7 @@ import type { Router } from "../core/router";
 import type { Lease } from "../core/types";
 import { confirmDialog, errorBox, modal, Notice } from "../core/ui";
 import { TOOLS, type Tool } from "../tools";
+import { editBar } from "./editbar";
 import { leaseNext, preloadImage, release, storedLease, storeLease } from "./leases";
 
 const WARN_SECONDS = 60;
@@ -167,6 +168,9 @@ export class TaskPage {
         h("p", { class: "next" }, "Report it with “Report broken image” to get the next task, or reload the page to try again."),
       ));
     }
+    // A narrow screen sizes the stage to the image (styles.css), so a phone shows the whole
+    // image and the labels under it without a tall band of black around a landscape photo.
+    this.stage.style.setProperty("--image-aspect", String(lease.task.width / Math.max(lease.task.height, 1)));
     this.viewer = new Viewer(this.stage, lease.task.width, lease.task.height, loaded.image);
     this.panel.replaceChildren();
     this.tool = descriptor.make({
@@ -179,6 +183,8 @@ export class TaskPage {
       flash: (m) => this.notice.show(m),
       assignmentId: lease.id,
     });
+    const bar = editBar(spec.type, this.tool, this.viewer);
+    if (bar) this.panel.prepend(bar);
     const draft = loadDraft(lease.id);
     if (draft) {
       this.tool.restore(draft.state);
