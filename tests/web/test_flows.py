@@ -231,4 +231,16 @@ def test_history_appeal_and_earnings(page: Any, live_server: LiveServer) -> None
     page.wait_for_selector("[data-balance=pending]")
     assert "$0.05" in page.locator("[data-balance=pending]").inner_text()
     assert "Minimum payout" in page.locator("form.payout").inner_text()
+    # The accuracy table shows what GET /v1/me/skills says (it has no gold count to add).
+    (mine,) = [
+        s
+        for s in page.request.get("/v1/me/skills").json()["items"]
+        if s["project_id"] == seeded.project["id"]
+    ]
+    row = page.locator("table.skills tbody tr").first
+    row.wait_for()
+    cells = row.locator("td").all_inner_texts()
+    assert cells[2] == str(mine["graded_answers"])
+    graded = mine["graded_answers"] > 0
+    assert cells[1] == (f"{round(mine['accuracy'] * 100)}%" if graded else "not graded yet")
     screenshot(page, "earnings")

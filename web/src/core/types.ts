@@ -66,16 +66,22 @@ export interface AssignmentRow {
   appeal_outcome: string | null;
 }
 
+/** A worker's standing on a project as the worker sees it (GET /v1/me/skills): no count of
+ * gold answers, which would tell which submits were gold. */
 export interface Skill {
   project_id: string;
   accuracy: number;
   accuracy_upper: number;
   graded_answers: number;
-  gold_answers: number;
   qualified: boolean;
   qualification_retry_at: string | null;
   banned: boolean;
   ban_reason: string | null;
+}
+
+/** The operator's view of the same standing (GET /v1/operator/workers): gold answers counted. */
+export interface ProjectSkill extends Skill {
+  gold_answers: number;
 }
 
 export interface Page<T> {

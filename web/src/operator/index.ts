@@ -5,7 +5,7 @@ import "../requester/pages.css";
 import { get, patch, post } from "../core/api";
 import { h, money, when } from "../core/dom";
 import type { Router } from "../core/router";
-import type { Page, Skill } from "../core/types";
+import type { Page, ProjectSkill } from "../core/types";
 import { confirmDialog, errorBox, Notice } from "../core/ui";
 import { barChart, lineChart } from "../charts/svg";
 
@@ -164,7 +164,7 @@ export async function payoutsPage(root: HTMLElement, _p: Record<string, string>,
 
 interface WorkerRow {
   id: string; name: string; created_at: string; answers: number; accepted: number; earnings: string;
-  banned: boolean; ban_reason: string | null; projects: (Skill & { fast_answers?: number })[];
+  banned: boolean; ban_reason: string | null; projects: (ProjectSkill & { fast_answers?: number })[];
 }
 
 export async function workersPage(root: HTMLElement): Promise<void> {

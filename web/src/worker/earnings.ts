@@ -49,8 +49,9 @@ export async function earningsPage(root: HTMLElement): Promise<void> {
             h("tbody", {}, ...skills.items.map((s) =>
               h("tr", {},
                 h("td", {}, names.get(s.project_id) ?? s.project_id),
-                h("td", {}, `${Math.round(s.accuracy * 100)}%`),
-                h("td", {}, String(s.graded_answers + s.gold_answers)),
+                // Before any graded answer the estimate is the prior, not the worker's accuracy.
+                h("td", {}, s.graded_answers > 0 ? `${Math.round(s.accuracy * 100)}%` : "not graded yet"),
+                h("td", {}, String(s.graded_answers)),
                 h("td", {}, s.banned ? `Banned: ${s.ban_reason ?? ""}` : s.qualified ? "Qualified" : "In good standing"),
               ),
             )),

@@ -15,10 +15,9 @@ export function standing(project: Project & { qualification_gold_tasks?: number 
     if (skill?.qualification_retry_at && Date.parse(skill.qualification_retry_at) > Date.now()) {
       return { text: `Not qualified; you can try again ${new Date(skill.qualification_retry_at).toLocaleString()}`, cls: "waiting" };
     }
-    const left = Math.max(0, gold - (skill?.gold_answers ?? 0));
-    return { text: `${left || gold} gold task${(left || gold) === 1 ? "" : "s"} to qualify`, cls: "qualify" };
+    return { text: `${gold} gold task${gold === 1 ? "" : "s"} to qualify`, cls: "qualify" };
   }
-  if (skill && skill.graded_answers + skill.gold_answers > 0) return { text: `Your accuracy ${Math.round(skill.accuracy * 100)}%`, cls: "accuracy" };
+  if (skill && skill.graded_answers > 0) return { text: `Your accuracy ${Math.round(skill.accuracy * 100)}%`, cls: "accuracy" };
   return { text: "New to you", cls: "new" };
 }
 
