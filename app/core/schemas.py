@@ -121,7 +121,13 @@ class InputModel(BaseModel):
 
 
 class OutputModel(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    """A response body. Every field is sent, those with a default too (nothing is excluded), so
+    the document lists them all as required: a client may rely on ``"appeal_until": null``
+    being there rather than absent."""
+
+    model_config = ConfigDict(
+        from_attributes=True, json_schema_serialization_defaults_required=True
+    )
 
 
 MONEY_FRACTION = r"(?:\.\d{1,6})?"

@@ -114,6 +114,17 @@ class Project(Model):
     updated_at: datetime
 
 
+class ModelReliability(Model):
+    """What the last re-estimation measured of a model as one more answerer."""
+
+    schema_name = "ModelReliability"
+    measure: str
+    value: float
+    uncertainty: float | None = None
+    answers: float
+    measured_at: datetime | None = None
+
+
 class AnnotatorModel(Model):
     """A model attached to a project (``http`` model server or ``builtin`` classifier)."""
 
@@ -129,6 +140,7 @@ class AnnotatorModel(Model):
     predictions: int = 0
     failed_calls: int = 0
     last_error: str | None = None
+    reliability: ModelReliability | None = None
     created_at: datetime
 
 

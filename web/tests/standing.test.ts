@@ -7,7 +7,7 @@ const skill = (over: Partial<Skill>): Skill => ({
   project_id: "prj_1", accuracy: 0.7, accuracy_upper: 0.9, graded_answers: 0, qualified: true,
   qualification_retry_at: null, banned: false, ban_reason: null, ...over,
 });
-const project = (gold: number) => ({ id: "prj_1", qualification_gold_tasks: gold }) as unknown as Project & { qualification_gold_tasks: number };
+const project = (gold: number) => ({ id: "prj_1", qualification_gold_tasks: gold }) as unknown as Project;
 
 describe("a worker's standing on a project card", () => {
   it("shows the accuracy once an answer is graded", () => {

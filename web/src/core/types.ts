@@ -2,6 +2,7 @@
 
 export type AnnotationType = "classification" | "multilabel" | "bbox" | "polygon" | "segmentation" | "keypoints" | "points";
 
+/** @schema AnnotationSpec */
 export interface AnnotationSpec {
   type: AnnotationType;
   labels: string[];
@@ -9,6 +10,7 @@ export interface AnnotationSpec {
   skeleton?: [number, number][] | null;
 }
 
+/** @schema SessionAccount */
 export interface Account {
   id: string;
   role: "worker" | "requester" | "operator";
@@ -16,12 +18,14 @@ export interface Account {
   email: string | null;
 }
 
+/** @schema SessionOut */
 export interface SessionInfo {
   account: Account;
   csrf_token: string;
   expires_at: string;
 }
 
+/** @schema OpenProjectOut */
 export interface Project {
   id: string;
   name: string;
@@ -30,9 +34,10 @@ export interface Project {
   reward: string;
   assignment_duration_s: number;
   available_tasks?: number;
-  qualification?: { gold_tasks: number; min_accuracy: number } | null;
+  qualification_gold_tasks: number; // gold tasks to answer before real ones (0: none)
 }
 
+/** @schema LeasedTask */
 export interface LeasedTask {
   id: string;
   image_url: string;
@@ -43,6 +48,7 @@ export interface LeasedTask {
   pre_annotation?: Answer | null;
 }
 
+/** @schema LeaseOut */
 export interface Lease {
   id: string;
   project_id: string;
@@ -51,6 +57,7 @@ export interface Lease {
   expires_at: string;
 }
 
+/** @schema AssignmentOut */
 export interface AssignmentRow {
   id: string;
   project_id: string;
@@ -67,7 +74,8 @@ export interface AssignmentRow {
 }
 
 /** A worker's standing on a project as the worker sees it (GET /v1/me/skills): no count of
- * gold answers, which would tell which submits were gold. */
+ * gold answers, which would tell which submits were gold.
+ * @schema StandingOut */
 export interface Skill {
   project_id: string;
   accuracy: number;
@@ -79,7 +87,8 @@ export interface Skill {
   ban_reason: string | null;
 }
 
-/** The operator's view of the same standing (GET /v1/operator/workers): gold answers counted. */
+/** The operator's view of the same standing (GET /v1/operator/workers): gold answers counted.
+ * @schema ProjectSkill */
 export interface ProjectSkill extends Skill {
   gold_answers: number;
 }

@@ -9,11 +9,13 @@ import type { Page, ProjectSkill } from "../core/types";
 import { confirmDialog, errorBox, Notice } from "../core/ui";
 import { barChart, lineChart } from "../charts/svg";
 
+/** @schema StatsFigures */
 interface Figures {
   answers: number; leases: number; answers_per_minute: number; leases_per_minute: number;
   completed_tasks: number; average_confidence: number | null; decided: number; rejected: number; rejection_rate: number | null;
   spend: string; fees: string; refunds: string; deposits: string; payouts_paid: string; payouts_failed: string;
 }
+/** @schema StatsOut */
 interface Stats {
   window: { since: string; until: string; window_s: number; bucket_s: number };
   totals: Figures;
@@ -95,10 +97,12 @@ async function ledgerCheck(into: HTMLElement): Promise<void> {
   }
 }
 
+/** @schema AdminPayoutOut */
 interface PayoutRow {
   id: string; worker_id: string; worker_name: string | null; amount: string; status: string; provider: string;
   attempts: number; failure_reason: string | null; created_at: string; next_attempt_at: string | null; settled_at: string | null;
 }
+/** @schema AdminPayoutPage */
 interface PayoutPage extends Page<PayoutRow> { counts: Record<string, number> }
 
 const PAYOUT_FILTERS: [string, string][] = [["open", "waiting (requested or sent)"], ["failed", "failed"], ["paid", "paid"], ["", "all"]];
@@ -162,6 +166,7 @@ export async function payoutsPage(root: HTMLElement, _p: Record<string, string>,
   await Promise.all([load(true), ledgerCheck(verify)]);
 }
 
+/** @schema WorkerRow */
 interface WorkerRow {
   id: string; name: string; created_at: string; answers: number; accepted: number; earnings: string;
   banned: boolean; ban_reason: string | null; projects: (ProjectSkill & { fast_answers?: number })[];
@@ -229,7 +234,9 @@ export async function workersPage(root: HTMLElement): Promise<void> {
   }
 }
 
+/** @schema SettingsOut */
 interface Settings { platform_fee: string; min_payout: string; payout_hold_s: number; benefit_of_doubt_below: number; qualification_retry_s: number }
+/** @schema SettingsChangeOut */
 interface Change { id: string; setting: string; old_value: string; new_value: string; changed_at: string; actor_name: string }
 
 const EFFECTS: Record<keyof Settings, [string, string]> = {

@@ -8,6 +8,7 @@ import { errorBox } from "../core/ui";
 import { accountPage } from "../worker/account";
 import { depositForm } from "./project";
 
+/** @schema LedgerEntryOut */
 interface Entry {
   id: number;
   kind: string;

@@ -2,6 +2,7 @@
 
 import type { Answer, AnnotationSpec } from "../core/types";
 
+/** @schema ProjectOut */
 export interface ProjectFull {
   id: string;
   name: string;
@@ -29,6 +30,7 @@ export interface UploadReport {
   renamed?: { name: string; as: string }[];
 }
 
+/** @schema BatchOut */
 export interface Batch {
   id: string;
   project_id: string;
@@ -46,6 +48,7 @@ export interface Batch {
   completed_at: string | null;
 }
 
+/** @schema ResultAnswer */
 export interface ResultAnswer {
   assignment_id: string;
   worker_id: string;
@@ -61,7 +64,8 @@ export interface ResultAnswer {
   prediction?: PredictionStart | null;
 }
 
-/** The answer started from a model's prediction (the task's pre-annotation when leased). */
+/** The answer started from a model's prediction (the task's pre-annotation when leased).
+ * @schema PredictionStart */
 export interface PredictionStart {
   model_id: string;
   model_score: number;
@@ -70,6 +74,7 @@ export interface PredictionStart {
   measure: string; // "label kept", "label overlap", "IoU", "mask IoU", "OKS"
 }
 
+/** @schema ResultItem */
 export interface ResultItem {
   task_id: string;
   image_name: string;
@@ -87,7 +92,8 @@ export interface ResultItem {
   answers?: ResultAnswer[] | null;
 }
 
-/** GET /v1/batches/{id}/stats */
+/** GET /v1/batches/{id}/stats
+ * @schema BatchStatsOut */
 export interface BatchStats {
   tasks: number;
   completed_tasks: number;
@@ -98,7 +104,8 @@ export interface BatchStats {
   worker_count: number;
 }
 
-/** GET /v1/projects/{id}/models (docs/MODELS.md) */
+/** GET /v1/projects/{id}/models (docs/MODELS.md)
+ * @schema ModelReliability */
 export interface ModelReliability {
   measure: "accuracy" | "skill";
   value: number;
@@ -107,6 +114,7 @@ export interface ModelReliability {
   measured_at: string | null;
 }
 
+/** @schema ModelOut */
 export interface AttachedModel {
   id: string;
   project_id: string;
@@ -123,7 +131,8 @@ export interface AttachedModel {
   created_at: string;
 }
 
-/** POST /v1/projects/{id}/models: the signing secret is in this answer only. */
+/** POST /v1/projects/{id}/models: the signing secret is in this answer only.
+ * @schema ModelCreated */
 export interface ModelCreated extends AttachedModel {
   signing_secret: string | null;
 }

@@ -111,11 +111,13 @@ function send<T>(url: string, picked: Picked[], csrf: string | null, onProgress:
   });
 }
 
+/** @schema AddedImage */
 interface AddedImage {
   name: string;
   sha256: string;
 }
 
+/** @schema BatchImagesOut */
 interface ImagesOut {
   batch: Batch;
   added: AddedImage[];

@@ -6,6 +6,7 @@ import type { Router } from "../core/router";
 import { account, signOut } from "../core/session";
 import { confirmDialog, errorBox } from "../core/ui";
 
+/** @schema ApiKeyOut */
 interface Key {
   id: string;
   name: string;

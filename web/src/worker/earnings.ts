@@ -7,10 +7,12 @@ import type { Skill } from "../core/types";
 import { errorBox } from "../core/ui";
 import { projectNames } from "./projects";
 
+/** @schema Me */
 interface Me {
   balance: Record<string, string>;
 }
 
+/** @schema PayoutOut */
 interface Payout {
   id: string;
   amount: string;

@@ -8,9 +8,9 @@ import type { Page, Project, Skill } from "../core/types";
 import { errorBox, modal } from "../core/ui";
 import { TOOLS } from "../tools";
 
-export function standing(project: Project & { qualification_gold_tasks?: number }, skill: Skill | undefined): { text: string; cls: string } {
+export function standing(project: Project, skill: Skill | undefined): { text: string; cls: string } {
   if (skill?.banned) return { text: `Banned: ${skill.ban_reason || "no reason given"}`, cls: "banned" };
-  const gold = project.qualification_gold_tasks ?? 0;
+  const gold = project.qualification_gold_tasks;
   if (gold > 0 && !skill?.qualified) {
     if (skill?.qualification_retry_at && Date.parse(skill.qualification_retry_at) > Date.now()) {
       return { text: `Not qualified; you can try again ${new Date(skill.qualification_retry_at).toLocaleString()}`, cls: "waiting" };
@@ -35,7 +35,7 @@ export async function marketplacePage(root: HTMLElement, query: URLSearchParams)
   ));
   try {
     const [projects, skills] = await Promise.all([
-      get<Page<Project & { qualification_gold_tasks?: number }>>("/v1/projects?limit=200"),
+      get<Page<Project>>("/v1/projects?limit=200"),
       get<{ items: Skill[] }>("/v1/me/skills"),
     ]);
     const byProject = new Map(skills.items.map((s) => [s.project_id, s]));
@@ -49,7 +49,7 @@ export async function marketplacePage(root: HTMLElement, query: URLSearchParams)
   }
 }
 
-function card(p: Project & { qualification_gold_tasks?: number }, skill: Skill | undefined): HTMLElement {
+function card(p: Project, skill: Skill | undefined): HTMLElement {
   const state = standing(p, skill);
   const banned = skill?.banned ?? false;
   const showInstructions = () => {
