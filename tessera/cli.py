@@ -481,13 +481,18 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
     leaf(sub, "login", cmd_login, "check an API key and save it for the next commands")
     p = leaf(sub, "signup", cmd_signup, "create an account and save its key")
-    p.add_argument("name")
-    p.add_argument("--role", choices=["requester", "worker"], default="requester")
-    p.add_argument("--no-save", action="store_true")
+    p.add_argument("name", help="the account's display name")
+    p.add_argument(
+        "--role",
+        choices=["requester", "worker"],
+        default="requester",
+        help="requester (default): posts images; worker: annotates them",
+    )
+    p.add_argument("--no-save", action="store_true", help="print the key only, do not save it")
     leaf(sub, "me", cmd_me, "who you are and your balance")
     leaf(sub, "balance", cmd_me, "your balance")
     p = leaf(sub, "deposit", cmd_deposit, "add funds")
-    p.add_argument("amount")
+    p.add_argument("amount", help="dollars, e.g. 25 or 12.50")
     p.add_argument("--idempotency-key", help="repeat a deposit safely with the same key")
 
     project = sub.add_parser("project", help="projects: create, list")
