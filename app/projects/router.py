@@ -9,6 +9,7 @@ from app.core.deps import Now, SessionDep
 from app.core.errors import Conflict
 from app.core.openapi import problems
 from app.core.pagination import PageParams, next_cursor, page_params
+from app.exports import formats_for
 from app.models import Project, Role
 from app.projects import service as project_service
 from app.projects.errors import OperatorsUseAdmin
@@ -47,6 +48,7 @@ def project_out(project: Project) -> ProjectOut:
         auto_label=project.auto_label,
         auto_label_audit=project.auto_label_audit,
         status=project.status,
+        export_formats=list(formats_for(project.annotation["type"])),
         created_at=project.created_at,
         updated_at=project.updated_at,
     )

@@ -159,6 +159,10 @@ class ProjectOut(OutputModel):
     auto_label: bool
     auto_label_audit: float
     status: str
+    export_formats: list[str] = Field(
+        description="The `format` values GET /v1/batches/{id}/results takes for this project's "
+        "type besides json (and `images`), in the order a client should offer them."
+    )
     created_at: Timestamp
     updated_at: Timestamp
 

@@ -110,6 +110,7 @@ class Project(Model):
     auto_label: bool = False
     auto_label_audit: float = 0.1
     status: str
+    export_formats: list[str] = []  # the results formats of the project's type (besides json)
     created_at: datetime
     updated_at: datetime
 

@@ -223,3 +223,32 @@ def test_adding_images_can_skip_invalid_ones_too(client: TestClient) -> None:
     assert [p["name"] for p in body["present"]] == ["a-again.png"]
     assert [s["name"] for s in body["skipped"]] == ["bad.png"]
     assert body["batch"]["task_count"] == 2
+
+
+def test_a_project_offers_exactly_the_formats_its_results_export(client: TestClient) -> None:
+    """``export_formats`` is what a client shows as downloads: each one exports with 200, and a
+    format it leaves out is refused (the gallery once offered COCO for classification: 422)."""
+    requester = signup(client, "requester")
+    cases = {
+        "classification": {"type": "classification", "labels": ["cat", "dog"]},
+        "bbox": {"type": "bbox", "labels": ["car"]},
+    }
+    offered: dict[str, list[str]] = {}
+    for kind, annotation in cases.items():
+        project = make_project(client, requester, annotation=annotation)
+        assert (
+            client.get(f"/v1/projects/{project['id']}", headers=requester).json()["export_formats"]
+            == project["export_formats"]
+        )
+        batch = open_batch(client, requester, project["id"], n_images=2)
+        for fmt in project["export_formats"]:
+            r = client.get(f"/v1/batches/{batch['id']}/results?format={fmt}", headers=requester)
+            assert r.status_code == 200, (kind, fmt, r.text)
+        offered[kind] = project["export_formats"]
+    assert "coco" in offered["bbox"]
+    assert "coco" not in offered["classification"]
+    batch = open_batch(
+        client, requester, make_project(client, requester, annotation=cases["classification"])["id"]
+    )
+    r = client.get(f"/v1/batches/{batch['id']}/results?format=coco", headers=requester)
+    assert r.status_code == 422

@@ -489,3 +489,81 @@ def test_gallery_draws_polygons_masks_and_keypoints(page: Any, live_server: Live
         page.wait_for_timeout(200)  # the full-size image decodes
         screenshot(page, f"requester-gallery-{kind}")
         page.keyboard.press("Escape")
+
+
+def test_gallery_writes_the_consensus_label_on_class_tiles(
+    page: Any, live_server: LiveServer
+) -> None:
+    """Classification and multi-label have no shapes to draw: each tile says its answer."""
+    import base64
+
+    cases = {
+        "classification": ({"type": "classification", "labels": ["cat", "dog"]}, {"label": "dog"}),
+        "multilabel": (
+            {"type": "multilabel", "labels": ["red", "round", "shiny"]},
+            {"labels": ["red", "shiny"]},
+        ),
+    }
+    with live_server.api() as anon:
+        r = anon.post(
+            "/v1/accounts",
+            json={
+                "role": "requester",
+                "name": "Rita",
+                "email": "rita@example.com",
+                "password": PASSWORD,
+            },
+        )
+        key = r.json()["api_key"]
+    batches: dict[str, str] = {}
+    with live_server.api(key) as api:
+        api.post("/v1/deposits", json={"amount": "20"})
+        for kind, (annotation, answer) in cases.items():
+            body = {
+                "name": kind,
+                "annotation": annotation,
+                "reward": "0.05",
+                "overlap": {"min": 2, "max": 2},
+                "gold_rate": 0,
+            }
+            project = api.post("/v1/projects", json=body).json()
+            images = [
+                {
+                    "name": f"{kind}{i}.png",
+                    "data_base64": base64.b64encode(
+                        image_bytes(200, 150, (90, 140 + i, 200))
+                    ).decode(),
+                }
+                for i in range(2)
+            ]
+            batch = api.post(
+                f"/v1/projects/{project['id']}/batches", json={"images": images}
+            ).json()
+            assert api.post(f"/v1/batches/{batch['id']}/launch").status_code == 200
+            batches[kind] = batch["id"]
+            for i in range(2):
+                _, wkey = new_worker(live_server, f"{kind}-{i}")
+                with live_server.api(wkey) as wapi:
+                    while (
+                        lease := wapi.post(f"/v1/projects/{project['id']}/assignments")
+                    ).status_code == 201:
+                        r = wapi.post(
+                            f"/v1/assignments/{lease.json()['id']}/submit", json={"answer": answer}
+                        )
+                        assert r.status_code == 200, r.text
+    sign_in(page, "rita@example.com")
+    for kind, text in (("classification", "dog"), ("multilabel", "red, shiny")):
+        page.goto(f"/batches/{batches[kind]}/results")
+        page.wait_for_function("() => window.__gallery && window.__gallery.items().length === 2")
+        labels = page.locator("article.tile .figure-label")
+        assert labels.all_inner_texts() == [text, text], kind
+        # Downloads: JSON, then what the project's type exports (no COCO for classes).
+        with live_server.api(key) as api:
+            batch = api.get(f"/v1/batches/{batches[kind]}").json()
+            formats = api.get(f"/v1/projects/{batch['project_id']}").json()["export_formats"]
+        shown = page.locator("[data-format]").evaluate_all("els => els.map(e => e.dataset.format)")
+        assert shown == ["json", *formats]
+        assert "coco" not in shown
+        screenshot(page, f"requester-gallery-{kind}")
+        page.locator("input[name=show-consensus]").uncheck()  # hidden with the consensus
+        assert page.locator("article.tile .figure-label").count() == 0

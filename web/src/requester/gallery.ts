@@ -15,7 +15,23 @@ import { sortItems, type SortKey } from "./stats";
 import { gridHeight, gridLayout, tilePosition, visibleRange, type GridLayout } from "./virtual";
 import type { AttachedModel, Batch, ProjectFull, ResultAnswer, ResultItem } from "./types";
 
-const FORMATS: [string, string][] = [["json", "JSON results"], ["coco", "COCO"], ["yolo", "YOLO"], ["voc", "Pascal VOC"], ["csv", "CSV"], ["masks", "Masks"]];
+// Names of the results formats; which ones a project offers is the server's (export_formats).
+const FORMAT_NAMES: Record<string, string> = {
+  coco: "COCO", yolo: "YOLO", voc: "Pascal VOC", csv: "CSV", masks: "Masks", folders: "Folders",
+  cvat: "CVAT", datumaro: "Datumaro", labelstudio: "Label Studio",
+};
+const JSON_PAGE = 500; // the results endpoint's largest page
+
+/** Download links: one JSON page (answers included), then every file format of the type. */
+function downloadLinks(batch: Batch, formats: string[]): HTMLElement[] {
+  const base = `/v1/batches/${encodeURIComponent(batch.id)}/results`;
+  const json = batch.task_count > JSON_PAGE ? `JSON (first ${JSON_PAGE} tasks)` : "JSON results";
+  return [
+    h("a", { class: "button", href: `${base}?format=json&include=answers&limit=${JSON_PAGE}`, download: `${batch.id}.json`, "data-format": "json" }, json),
+    // The server names each file (Content-Disposition): an empty download attribute keeps it.
+    ...formats.map((f) => h("a", { class: "button", href: `${base}?format=${f}`, download: "", "data-format": f }, FORMAT_NAMES[f] ?? f)),
+  ];
+}
 
 interface View {
   consensus: boolean;
@@ -37,9 +53,16 @@ function figure(spec: AnnotationSpec, item: ResultItem, src: string, view: View,
     const g = answerShapes(spec, item.answer, w, hgt, { who: "consensus", width: large ? 3 : 2 });
     if (g) layer.append(g);
   }
+  // Classes have no geometry to draw: the consensus answer is written on the image instead.
+  const classes = spec.type === "classification" || spec.type === "multilabel";
+  const label = view.consensus && classes && item.answer ? answerText(spec, item.answer) : null;
   // Tiles are all 4:3 (the virtual grid needs one row height; the image is fitted inside, as
   // the overlay's viewBox is); the detail view keeps the image's own proportions.
-  return h("div", { class: "figure", style: large ? `aspect-ratio: ${w} / ${hgt}` : undefined }, h("img", { src, alt: item.image_name, loading: "lazy", decoding: "async" }), layer);
+  return h("div", { class: "figure", style: large ? `aspect-ratio: ${w} / ${hgt}` : undefined },
+    h("img", { src, alt: item.image_name, loading: "lazy", decoding: "async" }),
+    layer,
+    label ? h("span", { class: "figure-label", "data-consensus-label": label, title: label }, label) : null,
+  );
 }
 
 export async function galleryPage(root: HTMLElement, params: Record<string, string>, query: URLSearchParams, router: Router): Promise<() => void> {
@@ -86,7 +109,7 @@ export async function galleryPage(root: HTMLElement, params: Record<string, stri
     h("label", { class: "check" }, h("input", { type: "checkbox", checked: true, name: "show-workers", onchange: (e: Event) => ((view.workers = (e.target as HTMLInputElement).checked), render()) }), "worker answers"),
   );
   const downloads = h("div", { class: "downloads" }, h("span", { class: "muted" }, "Download: "),
-    ...FORMATS.map(([f, label]) => h("a", { class: "button", href: `/v1/batches/${encodeURIComponent(id)}/results?format=${f}${f === "json" ? "&include=answers&limit=500" : ""}`, download: `${id}.${f === "json" ? "json" : f === "coco" ? "coco.json" : f === "csv" ? "csv" : "zip"}`, "data-format": f }, label)));
+    ...downloadLinks(batch, project.export_formats));
   root.replaceChildren(h("section", { class: "results", "data-batch": id },
     h("div", { class: "page-head" }, h("h1", {}, `Results — ${project.name}`), h("a", { class: "button", href: `/batches/${encodeURIComponent(id)}`, "data-link": "" }, "Dashboard")),
     downloads,

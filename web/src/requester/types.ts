@@ -21,6 +21,7 @@ export interface ProjectFull {
   auto_label: boolean;
   auto_label_audit: number;
   status: string;
+  export_formats: string[]; // results formats of the type, besides json
   created_at: string;
 }
 
