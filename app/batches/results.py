@@ -29,6 +29,16 @@ from app.models import (
 ANSWERED = (AssignmentStatus.submitted, AssignmentStatus.accepted, AssignmentStatus.rejected)
 
 
+CONFIDENCE_DIGITS = 6
+"""Confidences are shown to a millionth: the posterior's float noise (0.7499999999999999) is not
+information, and every export and the JSON results show the same rounded value."""
+_HALF_STEP = 0.5 * 10**-CONFIDENCE_DIGITS
+
+
+def shown_confidence(value: float | None) -> float | None:
+    return None if value is None else round(value, CONFIDENCE_DIGITS)
+
+
 @dataclass(frozen=True)
 class ResultFilter:
     """Which tasks of a batch a results page shows (every condition must hold)."""
@@ -52,10 +62,11 @@ def tasks_page(
 ) -> Sequence[Task]:
     stmt = select(Task).where(Task.batch_id == batch.id)
     f = where or ResultFilter()
+    # The bounds apply to the confidence as shown: "at least 0.75" keeps a task shown as 0.75.
     if f.min_confidence is not None:
-        stmt = stmt.where(Task.confidence >= f.min_confidence)
+        stmt = stmt.where(Task.confidence >= f.min_confidence - _HALF_STEP)
     if f.max_confidence is not None:
-        stmt = stmt.where(Task.confidence <= f.max_confidence)
+        stmt = stmt.where(Task.confidence < f.max_confidence + _HALF_STEP)
     if f.status is not None:
         stmt = stmt.where(Task.status == f.status)
     if f.labeled_by == "audit":
@@ -204,9 +215,11 @@ def export_items(
                 width,
                 height,
                 task.consensus,
-                task.confidence,
+                shown_confidence(task.confidence),
                 task.answer_count,
-                task.object_confidences,
+                None
+                if task.object_confidences is None
+                else [round(c, CONFIDENCE_DIGITS) for c in task.object_confidences],
                 sha256,
                 labeled_by(task),
                 facts.get(task.id),

@@ -703,7 +703,7 @@ def get_results(
             completed_at=t.completed_at,
             status=t.status,
             answer=t.consensus,
-            confidence=t.confidence,
+            confidence=batch_results.shown_confidence(t.confidence),
             answer_count=t.answer_count,
             labeled_by=batch_results.labeled_by(t),
             audited=bool(t.audit),

@@ -252,3 +252,33 @@ def test_a_project_offers_exactly_the_formats_its_results_export(client: TestCli
     )
     r = client.get(f"/v1/batches/{batch['id']}/results?format=coco", headers=requester)
     assert r.status_code == 422
+
+
+def test_confidences_are_shown_to_a_millionth_and_filtered_as_shown(
+    client: TestClient, session: Any
+) -> None:
+    """A posterior of 0.7499999999999999 reads 0.75 in the JSON results and the CSV, and the
+    confidence filters keep it at both bounds of 0.75."""
+    from sqlalchemy import update
+
+    from app.models import Task
+
+    requester = signup(client, "requester")
+    project = make_project(client, requester, overlap={"min": 1, "max": 1})
+    batch = open_batch(client, requester, project["id"], n_images=1)
+    _answer(client, project["id"], "cat")
+    session.execute(
+        update(Task).where(Task.batch_id == batch["id"]).values(confidence=0.7499999999999999)
+    )
+    session.commit()
+    (item,) = _results(client, requester, batch["id"])["items"]
+    assert item["confidence"] == 0.75
+    r = client.get(f"/v1/batches/{batch['id']}/results?format=csv", headers=requester)
+    assert ",0.75," in r.text.splitlines()[1]
+    for bounds, kept in (
+        ({"min_confidence": 0.75}, 1),
+        ({"max_confidence": 0.75}, 1),
+        ({"min_confidence": 0.750001}, 0),
+        ({"max_confidence": 0.749999}, 0),
+    ):
+        assert len(_results(client, requester, batch["id"], **bounds)["items"]) == kept, bounds
