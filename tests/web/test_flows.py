@@ -222,6 +222,8 @@ def test_history_appeal_and_earnings(page: Any, live_server: LiveServer) -> None
     page.goto("/history")
     rejected = page.locator(f"tr[data-assignment='{done[1]}']")
     assert "look at the ears <b>closely</b>." in rejected.inner_text()
+    # Two answers fit one page: nothing more to show, so no "Show more".
+    assert page.get_by_role("button", name="Show more").is_hidden()
     screenshot(page, "history")
     rejected.locator("[data-action=appeal]").click()
     rejected.locator("textarea").fill("The ears are a dog's: see the snout too.")

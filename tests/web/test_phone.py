@@ -82,6 +82,10 @@ def test_classification_fits_the_first_screen_and_takes_taps(
     wait_next_task(phone, first)
     answers = {a["assignment_id"]: a["answer"] for a in stored_answers(live_server, seeded)}
     assert answers[first] == {"label": "dog"}
+    # The history's wide table scrolls in its own box; the page keeps the screen's width.
+    phone.goto("/history")
+    phone.wait_for_selector(f"tr[data-assignment='{first}']")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
 
 def test_a_finger_draws_a_box_and_the_edit_bar_deletes_and_undoes(
