@@ -148,3 +148,26 @@ def test_a_finger_paints_a_mask(phone: Any, live_server: LiveServer) -> None:
     assert mask.getpixel((200, 40)) == 0  # far from it
     phone.tap("[data-action=undo]")
     assert set(decoded(answer(phone)).tobytes()) == {0}
+
+
+def test_keypoints_by_taps_with_not_in_image_and_occluded_buttons(
+    phone: Any, live_server: LiveServer
+) -> None:
+    seeded = seed_project(
+        live_server,
+        {"type": "keypoints", "keypoints": ["head", "left_hand", "right_hand"]},
+        n_images=2,
+    )
+    sign_up(phone)
+    open_task(phone, seeded.project["id"])
+    tap_image(phone, 200, 50)
+    phone.tap("[data-action=not-in-image]")  # no left hand in this picture
+    tap_image(phone, 300, 150)
+    phone.tap("[data-action=occluded]")  # the right hand is behind something
+    (obj,) = answer(phone)["objects"]
+    head, left, right = obj["points"]
+    assert near(head[:2], [200, 50], 2)
+    assert head[2] == 2
+    assert left == [0, 0, 0]
+    assert near(right[:2], [300, 150], 2)
+    assert right[2] == 1

@@ -1,5 +1,6 @@
 // Buttons for what the keyboard does on a shape tool's task: undo, redo, delete the selected
-// shape, close an outline, fit the image. A phone or a tablet has no keys to press, and on a
+// shape, close an outline or a fill, the brush size, a keypoint not in the image or occluded,
+// fit the image. A phone or a tablet has no keys to press, and on a
 // desktop they show that these actions exist. Each button goes through the tool's own key
 // handling, so a button and its key always do the same thing.
 
@@ -28,6 +29,19 @@ export function editBar(type: AnnotationType, tool: Tool, viewer: Viewer | null)
   // A mask has no shape to select: the eraser takes paint away.
   if (type !== "segmentation") actions.push({ action: "delete", label: "Delete", key: "Del", run: press("Delete", "Delete") });
   if (type === "polygon") actions.push({ action: "close-shape", label: "Close outline", key: "N", run: press("n", "N") });
+  if (type === "segmentation") {
+    actions.push(
+      { action: "close-shape", label: "Close fill", key: "N", run: press("n", "N") },
+      { action: "brush-smaller", label: "Brush −", key: "[", run: press("[", "[") },
+      { action: "brush-larger", label: "Brush +", key: "]", run: press("]", "]") },
+    );
+  }
+  if (type === "keypoints") {
+    actions.push(
+      { action: "not-in-image", label: "Not in image", key: "X", run: press("x", "X") },
+      { action: "occluded", label: "Occluded", key: "V", run: press("v", "V") },
+    );
+  }
   if (viewer) actions.push({ action: "fit", label: "Fit", key: "F", run: () => viewer.fit() });
   return h("div", { class: "edit-bar", role: "toolbar", "aria-label": "Edit" },
     ...actions.map((a) =>
