@@ -57,6 +57,7 @@ export class Viewer {
     this.listen(container, "pointerdown", (e) => this.onDown(e as MouseEvent), true);
     this.listen(window, "pointermove", (e) => this.onMove(e as MouseEvent));
     this.listen(window, "pointerup", () => this.endPan());
+    this.listen(window, "pointercancel", () => this.endPan()); // the browser took the pointer
     this.listen(window, "keydown", (e) => this.onKey(e as KeyboardEvent, true));
     this.listen(window, "keyup", (e) => this.onKey(e as KeyboardEvent, false));
     this.listen(container, "contextmenu", (e) => e.preventDefault());

@@ -58,7 +58,7 @@ export class BoxTool implements Tool {
     viewer.shapes.add(this.transformer);
     viewer.stage.on("pointerdown.boxes", (e) => this.onDown(e));
     viewer.stage.on("pointermove.boxes", () => this.onMove());
-    viewer.stage.on("pointerup.boxes", () => this.onUp());
+    viewer.stage.on("pointerup.boxes pointercancel.boxes", () => this.onUp());
     this.render();
   }
 

@@ -88,7 +88,7 @@ export class PolygonTool implements Tool {
     viewer.ui.add(this.preview);
     viewer.stage.on("pointerdown.poly", (e) => this.onDown(e));
     viewer.stage.on("pointermove.poly", () => this.onMove());
-    viewer.stage.on("pointerup.poly", () => {
+    viewer.stage.on("pointerup.poly pointercancel.poly", () => {
       this.freehand = false;
       this.finishOutlineBox();
     });

@@ -92,7 +92,7 @@ export class MaskTool implements Tool {
     );
     viewer.stage.on("pointerdown.mask", (e) => this.onDown(e));
     viewer.stage.on("pointermove.mask", () => this.onMove());
-    viewer.stage.on("pointerup.mask pointerleave.mask", () => this.onUp());
+    viewer.stage.on("pointerup.mask pointerleave.mask pointercancel.mask", () => this.onUp());
     // Two quick clicks at different places are two points; only a repeated click closes.
     viewer.stage.on("pointerdblclick.mask", () => this.repeatedClick && this.closeFill());
     viewer.stage.on("pointerenter.mask", () => this.cursor.visible(this.brushLike()));
