@@ -7,6 +7,7 @@ import { comboOf, Shortcuts } from "../core/keys";
 import type { AnnotationSpec, Answer } from "../core/types";
 import { Notice } from "../core/ui";
 import { TOOLS, type Tool } from "../tools";
+import { editBar } from "../tools/editbar";
 
 export class ToolEditor {
   readonly el: HTMLElement;
@@ -36,6 +37,8 @@ export class ToolEditor {
     if (!descriptor) return;
     this.viewer = new Viewer(this.stage, width, height, image as HTMLImageElement | null);
     this.tool = descriptor.make({ viewer: this.viewer, spec, width, height, panel: this.panel, changed: () => onChange?.(), flash: (m) => this.notice.show(m) });
+    const bar = editBar(spec.type, this.tool, this.viewer);
+    if (bar) this.panel.prepend(bar);
     this.stage.dataset.ready = "true";
     this.viewer.stage.draw();
   }

@@ -12,7 +12,7 @@ import type { Router } from "../core/router";
 import type { Lease } from "../core/types";
 import { confirmDialog, errorBox, modal, Notice } from "../core/ui";
 import { TOOLS, type Tool } from "../tools";
-import { editBar } from "./editbar";
+import { editBar } from "../tools/editbar";
 import { leaseNext, preloadImage, release, storedLease, storeLease } from "./leases";
 
 const WARN_SECONDS = 60;

@@ -1,13 +1,14 @@
-// Buttons for what the keyboard does on a shape tool's task: undo, redo, delete the selected
-// shape, close an outline or a fill, the brush size, a keypoint not in the image or occluded,
-// fit the image. A phone or a tablet has no keys to press, and on a
-// desktop they show that these actions exist. Each button goes through the tool's own key
-// handling, so a button and its key always do the same thing.
+// Buttons for what the keyboard does on a shape tool: undo, redo, delete the selected shape,
+// close an outline or a fill, the brush size, a keypoint not in the image or occluded, fit the
+// image. On the worker's task page, the project form's preview and the gold editor alike. A
+// phone or a tablet has no keys to press, and on a desktop they show that these actions exist.
+// Each button goes through the tool's own key handling, so a button and its key always do the
+// same thing.
 
 import type { Viewer } from "../canvas/viewer";
 import { h } from "../core/dom";
 import type { AnnotationType } from "../core/types";
-import type { Tool } from "../tools";
+import type { Tool } from "./base";
 
 const SHAPE_TYPES: ReadonlySet<AnnotationType> = new Set(["bbox", "polygon", "segmentation", "keypoints", "points"]);
 
