@@ -116,7 +116,13 @@ def test_requester_posts_watches_and_reviews_a_batch(
     page.fill("input[name=overlap_min]", "2")
     page.fill("input[name=overlap_max]", "2")
     page.fill("input[name=gold_rate]", "0")
+    # Durations are seconds in the API; the form reads them out as well.
+    assert page.locator("[data-duration-for=auto_accept_s]").inner_text() == "3 days"
+    page.fill("input[name=assignment_duration_s]", "5400")
+    assert page.locator("[data-duration-for=assignment_duration_s]").inner_text() == "1 h 30 min"
     page.wait_for_selector("[data-preview] button.label[data-label=person]")
+    # The preview is the worker's page, its edit bar included.
+    assert page.locator("[data-preview] [data-action=undo]").is_visible()
     assert page.locator("[data-preview] .prompt").inner_text().endswith("Box every car.")
     page.click("form[data-form=project] button[type=submit]")
     page.wait_for_selector("[data-project] h1:has-text('Street cars')")

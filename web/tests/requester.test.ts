@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { axisMax, linePath, scale } from "../src/charts/svg";
-import { checkProject, DEFAULT_FORM, fieldOfLoc, formOf, names, parseSkeleton } from "../src/requester/form";
+import { checkProject, DEFAULT_FORM, fieldOfLoc, formOf, humanDuration, names, parseSkeleton } from "../src/requester/form";
 import { maskColours } from "../src/requester/overlay";
 import { sortItems } from "../src/requester/stats";
 import type { ResultItem } from "../src/requester/types";
@@ -136,5 +136,21 @@ describe("pasted URL lists", () => {
     const report = { skipped: [{ name: urls[1], reason: "not an image" }], duplicates: [{ name: "3.png", same_as: "an image already in the batch" }] };
     expect(urlReportRows(urls, report, 1).map((r) => r.state)).toEqual(["fetching", "skipped", "fetching"]);
     expect(urlReportRows(urls, report, 0).map((r) => [r.state, r.why])).toEqual([["added", ""], ["skipped", "not an image"], ["duplicate", "same image as an image already in the batch"]]);
+  });
+});
+
+describe("durations read as a person reads them", () => {
+  it("names the two largest units", () => {
+    expect(humanDuration(600)).toBe("10 min");
+    expect(humanDuration(259200)).toBe("3 days");
+    expect(humanDuration(5400)).toBe("1 h 30 min");
+    expect(humanDuration(86400 + 3600 + 61)).toBe("1 day 1 h");
+    expect(humanDuration(45)).toBe("45 s");
+    expect(humanDuration(0)).toBe("none");
+  });
+  it("says nothing of what the field's check refuses", () => {
+    expect(humanDuration(-5)).toBe("");
+    expect(humanDuration(1.5)).toBe("");
+    expect(humanDuration(Number.NaN)).toBe("");
   });
 });

@@ -42,6 +42,24 @@ export const DEFAULT_FORM: ProjectForm = {
 };
 
 /** Labels and keypoint names: one per line or comma-separated, trimmed, empty ones dropped. */
+/** A number of seconds as a person reads it: 600 → "10 min", 259200 → "3 days", 5400 →
+ * "1 h 30 min"; "" for what is not a whole, non-negative number (the field's check says why). */
+export function humanDuration(seconds: number): string {
+  if (!Number.isInteger(seconds) || seconds < 0) return "";
+  if (seconds === 0) return "none";
+  const units: [number, string][] = [[86400, "day"], [3600, "h"], [60, "min"], [1, "s"]];
+  const parts: string[] = [];
+  let left = seconds;
+  for (const [size, name] of units) {
+    const n = Math.floor(left / size);
+    if (n === 0) continue;
+    parts.push(name === "day" ? `${n} day${n === 1 ? "" : "s"}` : `${n} ${name}`);
+    left -= n * size;
+    if (parts.length === 2) break; // "3 days 4 h", not down to the second
+  }
+  return parts.join(" ");
+}
+
 export const names = (text: string): string[] => text.split(/[\n,]/).map((s) => s.trim()).filter(Boolean);
 
 export function parseSkeleton(text: string): [number, number][] | string {

@@ -9,7 +9,7 @@ import type { AnnotationType, Page } from "../core/types";
 import { errorBox } from "../core/ui";
 import { TOOLS } from "../tools";
 import { ToolEditor, sampleImage } from "./editor";
-import { checkProject, DEFAULT_FORM, fieldOfLoc, formOf, type ProjectForm } from "./form";
+import { checkProject, DEFAULT_FORM, fieldOfLoc, formOf, humanDuration, type ProjectForm } from "./form";
 import type { ProjectFull } from "./types";
 
 export async function projectsPage(root: HTMLElement, _p: Record<string, string>, _q: URLSearchParams, _router: Router): Promise<void> {
@@ -46,6 +46,7 @@ interface FieldDef {
   step?: string;
   hint?: string;
   only?: AnnotationType[];
+  seconds?: boolean; // shown read as a duration beside the number
 }
 
 const FIELDS: FieldDef[] = [
@@ -63,8 +64,8 @@ const FIELDS: FieldDef[] = [
   { key: "qualification_gold_tasks", label: "Qualification: gold tasks first", kind: "number", step: "1" },
   { key: "qualification_min_accuracy", label: "Qualification: minimum accuracy", kind: "number", step: "0.05" },
   { key: "ban_below_accuracy", label: "Ban below accuracy", kind: "number", step: "0.05" },
-  { key: "assignment_duration_s", label: "Time per task (seconds)", kind: "number", step: "1" },
-  { key: "auto_accept_s", label: "Review window before auto-accept (seconds)", kind: "number", step: "1" },
+  { key: "assignment_duration_s", label: "Time per task (seconds)", kind: "number", step: "1", seconds: true },
+  { key: "auto_accept_s", label: "Review window before auto-accept (seconds)", kind: "number", step: "1", seconds: true },
 ];
 
 export async function projectFormPage(root: HTMLElement, params: Record<string, string>, _q: URLSearchParams, router: Router): Promise<() => void> {
@@ -102,7 +103,13 @@ export async function projectFormPage(root: HTMLElement, params: Record<string, 
       inputs.set(f.key, input);
       const msg = h("small", { class: "field-error", "data-error-for": f.key });
       messages.set(f.key, msg);
-      const row = h("label", { class: "field" }, h("span", {}, f.label), input, msg);
+      const reading = f.seconds ? h("small", { class: "muted", "data-duration-for": f.key }) : null;
+      if (reading) {
+        const show = () => (reading.textContent = humanDuration(Number(input.value.trim() || NaN)));
+        input.addEventListener("input", show);
+        show();
+      }
+      const row = h("label", { class: "field" }, h("span", {}, f.label), input, reading, msg);
       rows.set(f.key, row);
       return row;
     }),
