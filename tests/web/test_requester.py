@@ -131,6 +131,8 @@ def test_requester_posts_watches_and_reviews_a_batch(
     # Gold, drawn with the workers' box tool.
     gold = tmp_path / "gold.png"
     gold.write_bytes(image_bytes(200, 150))
+    # No empty editor before an image is chosen, nor after a gold task is saved.
+    assert page.locator("[data-action=save-gold]").is_hidden()
     page.set_input_files("input[data-input=gold]", str(gold))
     page.wait_for_function("() => window.__gold && window.__gold.viewer()")
     draw_on(page, "__gold", (40, 38), (110, 105))
@@ -138,6 +140,7 @@ def test_requester_posts_watches_and_reviews_a_batch(
     assert drawn["objects"][0]["label"] == "car"
     page.click("[data-action=save-gold]")
     page.wait_for_selector("[data-gold-count='1']")
+    assert page.locator("[data-action=save-gold]").is_hidden()
 
     # A folder of 30: one corrupt, one duplicate, both reported with why.
     # The upload goes in chunks; the response to the second is lost (the server did the work):

@@ -249,6 +249,10 @@ function goldSection(project: ProjectFull, notice: Notice): { el: HTMLElement; d
   const file = h("input", { type: "file", accept: "image/jpeg,image/png,image/webp", name: "gold-image", "data-input": "gold" });
   const message = h("div");
   const save = h("button", { type: "button", class: "primary", "data-action": "save-gold", disabled: true }, "Save gold task");
+  const actions = h("div", { class: "actions" }, save);
+  // The editor and Save appear with a chosen image: an empty stage read as a broken page.
+  const drawing = (on: boolean) => ((editor.el.hidden = !on), (actions.hidden = !on));
+  drawing(false);
   let chosen: File | null = null;
   let count = 0;
   const counter = h("p", { class: "muted", "data-gold-count": "0" }, "Gold tasks are mixed in with real ones; workers cannot tell them apart, and their answers measure each worker's accuracy.");
@@ -265,6 +269,7 @@ function goldSection(project: ProjectFull, notice: Notice): { el: HTMLElement; d
       return;
     }
     message.replaceChildren();
+    drawing(true);
     editor.show(project.annotation, img, img.naturalWidth, img.naturalHeight);
     (window as unknown as { __gold?: unknown }).__gold = { viewer: () => editor.viewer, answer: () => editor.answer(), tool: () => editor.tool };
     save.disabled = false;
@@ -288,6 +293,7 @@ function goldSection(project: ProjectFull, notice: Notice): { el: HTMLElement; d
       counter.textContent = `${count} gold task${count === 1 ? "" : "s"} added on this page.`;
       notice.show("Gold task saved.");
       editor.clear();
+      drawing(false);
       file.value = "";
       chosen = null;
     } catch (err) {
@@ -296,7 +302,7 @@ function goldSection(project: ProjectFull, notice: Notice): { el: HTMLElement; d
     }
   });
   return {
-    el: h("div", { class: "gold" }, counter, h("label", { class: "button" }, "Choose an image for a gold task", file), editor.el, h("div", { class: "actions" }, save), message),
+    el: h("div", { class: "gold" }, counter, h("label", { class: "button" }, "Choose an image for a gold task", file), editor.el, actions, message),
     destroy: () => {
       editor.destroy();
       delete (window as unknown as { __gold?: unknown }).__gold;
