@@ -576,3 +576,29 @@ def test_gallery_writes_the_consensus_label_on_class_tiles(
         screenshot(page, f"requester-gallery-{kind}")
         page.locator("input[name=show-consensus]").uncheck()  # hidden with the consensus
         assert page.locator("article.tile .figure-label").count() == 0
+
+
+def test_a_draft_batch_dashboard_says_it_is_a_draft_until_launched(
+    page: Any, live_server: LiveServer
+) -> None:
+    import base64
+
+    with live_server.api() as anon:
+        body = {"role": "requester", "name": "Rita", "email": "rita@example.com"}
+        key = anon.post("/v1/accounts", json={**body, "password": PASSWORD}).json()["api_key"]
+    with live_server.api(key) as api:
+        api.post("/v1/deposits", json={"amount": "5"})
+        project = api.post(
+            "/v1/projects",
+            json={"name": "Pets", "annotation": {"type": "classification", "labels": ["cat"]}},
+        ).json()
+        image = {"name": "a.png", "data_base64": base64.b64encode(image_bytes(40, 30)).decode()}
+        batch = api.post(f"/v1/projects/{project['id']}/batches", json={"images": [image]}).json()
+        sign_in(page, "rita@example.com")
+        page.goto(f"/batches/{batch['id']}")
+        draft = page.locator("[data-state=draft]")
+        draft.wait_for()
+        assert draft.locator("a").get_attribute("href") == f"/projects/{project['id']}"
+        assert api.post(f"/v1/batches/{batch['id']}/launch").status_code == 200
+    page.wait_for_selector("[data-status=open]")  # the dashboard's next poll
+    assert draft.count() == 0

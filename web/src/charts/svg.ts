@@ -97,10 +97,10 @@ export interface Bar {
   colour?: string;
 }
 
-export function barChart(title: string, name: string, bars: Bar[], opts: { format?: (v: number) => string } = {}): SVGSVGElement {
+export function barChart(title: string, name: string, bars: Bar[], opts: { format?: (v: number) => string; max?: number } = {}): SVGSVGElement {
   const root = frame(title, name);
   const fmt = opts.format ?? ((v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(2)));
-  const max = axisMax(Math.max(0, ...bars.map((b) => b.value)), 4, bars.every((b) => Number.isInteger(b.value)));
+  const max = opts.max ?? axisMax(Math.max(0, ...bars.map((b) => b.value)), 4, bars.every((b) => Number.isInteger(b.value)));
   const y = scale([0, max], [H - PAD.b, PAD.t]);
   yAxis(root, max, y, fmt);
   const slot = (W - PAD.l - PAD.r) / Math.max(bars.length, 1);

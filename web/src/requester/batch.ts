@@ -37,6 +37,11 @@ export async function batchPage(root: HTMLElement, params: Record<string, string
         try { await post(`/v1/batches/${encodeURIComponent(b.id)}/cancel`); void tick(); } catch (err) { message.replaceChildren(errorBox(err, "action")); }
       } }, "Cancel batch") : "",
     );
+    // A draft has no workers, escrow or answers yet: say so rather than show a row of zeros.
+    message.replaceChildren(...(b.status === "draft"
+      ? [h("p", { class: "callout", "data-state": "draft" }, "This batch is a draft: workers see its tasks once it is launched, and the most it can cost is escrowed then. ",
+          h("a", { href: `/projects/${encodeURIComponent(b.project_id)}`, "data-link": "" }, "Launch it from the project page"), ".")]
+      : []));
     facts.replaceChildren(
       fact("Tasks completed", `${c.completed_tasks ?? 0} / ${c.tasks ?? b.task_count}`, "completed"),
       fact("Answers used / most", `${p.answers_used} / ${p.answers_max}`, "answers"),
@@ -56,7 +61,7 @@ export async function batchPage(root: HTMLElement, params: Record<string, string
       h("figure", { class: "card" }, h("figcaption", { "data-saved": per.saved ?? "" }, `Answers per task — ${per.used} used where fixed overlap would take ${per.fixed}${per.saved !== null ? ` (${Math.round(per.saved * 100)}% saved)` : ""}`),
         barChart("Answers per completed task", "answers-per-task", per.histogram.map((n, k) => ({ label: String(k), value: n })).slice(1))),
       h("figure", { class: "card" }, h("figcaption", {}, `Worker agreement with the consensus${more}`),
-        barChart("Worker accuracy", "workers", st.workers.map((w) => ({ label: w.worker_id.slice(-5), value: w.agreement ?? (w.accepted + w.rejected ? w.accepted / (w.accepted + w.rejected) : 0) })), { format: (v) => v.toFixed(2) })),
+        barChart("Worker accuracy", "workers", st.workers.map((w) => ({ label: w.worker_id.slice(-5), value: w.agreement ?? (w.accepted + w.rejected ? w.accepted / (w.accepted + w.rejected) : 0) })), { format: (v) => v.toFixed(2), max: 1 })),
     );
     polls++;
     updated.dataset.updated = String(polls);
