@@ -142,6 +142,7 @@ def test_requester_posts_watches_and_reviews_a_batch(
     page.wait_for_selector("[data-gold-count='1']")
     assert page.locator("[data-action=save-gold]").is_hidden()
 
+    assert page.locator("progress.overall").is_hidden()  # no progress bar before an upload
     # A folder of 30: one corrupt, one duplicate, both reported with why.
     # The upload goes in chunks; the response to the second is lost (the server did the work):
     # the page sends it again and nothing is stored twice.

@@ -132,6 +132,7 @@ function uploadSection(project: ProjectFull, uploaded: (b: Batch) => Promise<voi
   const folder = h("input", { type: "file", multiple: true, name: "folder", "data-input": "folder" });
   folder.setAttribute("webkitdirectory", "");
   const overall = h("progress", { max: 1, value: 0, class: "overall" });
+  const progress = h("div", { class: "progress-line", hidden: true }, h("span", {}, "Overall"), overall); // from the first upload on
   const list = h("ul", { class: "upload-files" });
   const result = h("div", { "data-upload-result": "" });
   const zone = h("div", { class: "dropzone", "data-dropzone": "", tabindex: "0" },
@@ -175,6 +176,7 @@ function uploadSection(project: ProjectFull, uploaded: (b: Batch) => Promise<voi
     current = picked;
     state = newUploadState();
     overall.value = 0;
+    progress.hidden = false;
     await run();
   };
   input.addEventListener("change", () => void start(pickedFiles(input.files ?? [])));
@@ -187,7 +189,7 @@ function uploadSection(project: ProjectFull, uploaded: (b: Batch) => Promise<voi
     const items = e.dataTransfer?.items;
     void start(items && items.length && typeof items[0].webkitGetAsEntry === "function" ? await droppedFiles(items) : pickedFiles(e.dataTransfer?.files ?? []));
   });
-  return { el: h("div", { class: "upload" }, zone, h("div", { class: "progress-line" }, h("span", {}, "Overall"), overall), list, result, urlSection(project, uploaded)) };
+  return { el: h("div", { class: "upload" }, zone, progress, list, result, urlSection(project, uploaded)) };
 }
 
 /** A batch from a pasted list of image URLs: the server checks each URL at once (an unsafe one
