@@ -88,7 +88,7 @@ export class MaskTool implements Tool {
       this.assistStatus,
       h("label", { class: "check" }, protect, "Don't paint over other labels"),
       h("label", { class: "check" }, subtract, "Polygon fill subtracts"),
-      h("p", { class: "hint" }, "Paint with the mouse; [ and ] change the brush size. Polygon fill: click the outline, double-click or N to fill. O: drag a box around an object to fill it. S: click a region to fill its superpixel (Shift+click clears it)."),
+      h("p", { class: "hint" }, "Paint with the mouse or a finger; [ and ] (or Brush − and +) change the brush size. Polygon fill: click the outline, double-click or N to fill. O: drag a box around an object to fill it. S: click a region to fill its superpixel (Shift+click clears it)."),
     );
     viewer.stage.on("pointerdown.mask", (e) => this.onDown(e));
     viewer.stage.on("pointermove.mask", () => this.onMove());
