@@ -101,6 +101,63 @@ def new_worker(server: LiveServer, name: str) -> tuple[str, str]:
     return body["id"], body["api_key"]
 
 
+def requester_with_password(server: LiveServer, email: str = "rita@example.com") -> str:
+    """A requester who can sign in to the web app; its API key."""
+    body = {"role": "requester", "name": "Rita", "email": email, "password": PASSWORD}
+    with server.api() as anon:
+        r = anon.post("/v1/accounts", json=body)
+        assert r.status_code == 201, r.text
+        return str(r.json()["api_key"])
+
+
+def gallery_batches(
+    server: LiveServer,
+    cases: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]],
+    size: tuple[int, int] = (200, 150),
+) -> tuple[str, dict[str, str]]:
+    """Per case a launched batch of two images in a project of its own (overlap 2), each image
+    answered by one worker per answer given; the requester's key and the batch of each case."""
+    import base64
+
+    key = requester_with_password(server)
+    batches: dict[str, str] = {}
+    with server.api(key) as api:
+        api.post("/v1/deposits", json={"amount": "20"})
+        for kind, (annotation, answers) in cases.items():
+            body = {
+                "name": kind,
+                "annotation": annotation,
+                "reward": "0.05",
+                "overlap": {"min": 2, "max": 2},
+                "gold_rate": 0,
+            }
+            project = api.post("/v1/projects", json=body).json()
+            images = [
+                {
+                    "name": f"{kind}{i}.png",
+                    "data_base64": base64.b64encode(
+                        image_bytes(*size, (90, 140 + i, 200))
+                    ).decode(),
+                }
+                for i in range(2)
+            ]
+            batch = api.post(f"/v1/projects/{project['id']}/batches", json={"images": images})
+            batch_id = batch.json()["id"]
+            assert api.post(f"/v1/batches/{batch_id}/launch").status_code == 200
+            batches[kind] = batch_id
+            for i, answer in enumerate(answers):
+                _, wkey = new_worker(server, f"{kind}-{i}")
+                with server.api(wkey) as wapi:
+                    while (
+                        lease := wapi.post(f"/v1/projects/{project['id']}/assignments")
+                    ).status_code == 201:
+                        r = wapi.post(
+                            f"/v1/assignments/{lease.json()['id']}/submit", json={"answer": answer}
+                        )
+                        assert r.status_code == 200, r.text
+    return key, batches
+
+
 def test_requester_posts_watches_and_reviews_a_batch(
     page: Any, live_server: LiveServer, tmp_path: Path
 ) -> None:
@@ -395,7 +452,6 @@ def _mask(width: int, height: int, box: tuple[int, int, int, int]) -> str:
 
 
 def test_gallery_draws_polygons_masks_and_keypoints(page: Any, live_server: LiveServer) -> None:
-    import base64
 
     w, h = 200, 150
     cases: dict[str, tuple[dict[str, Any], list[dict[str, Any]], str]] = {
@@ -441,51 +497,9 @@ def test_gallery_draws_polygons_masks_and_keypoints(page: Any, live_server: Live
             "circle",
         ),
     }
-    with live_server.api() as anon:
-        r = anon.post(
-            "/v1/accounts",
-            json={
-                "role": "requester",
-                "name": "Rita",
-                "email": "rita@example.com",
-                "password": PASSWORD,
-            },
-        )
-        key = r.json()["api_key"]
-    batches: dict[str, str] = {}
-    with live_server.api(key) as api:
-        api.post("/v1/deposits", json={"amount": "20"})
-        for kind, (annotation, _, _) in cases.items():
-            body = {
-                "name": kind,
-                "annotation": annotation,
-                "reward": "0.05",
-                "overlap": {"min": 2, "max": 2},
-                "gold_rate": 0,
-            }
-            project = api.post("/v1/projects", json=body).json()
-            images = [
-                {
-                    "name": f"{kind}{i}.png",
-                    "data_base64": base64.b64encode(image_bytes(w, h, (90, 140 + i, 200))).decode(),
-                }
-                for i in range(2)
-            ]
-            batch = api.post(
-                f"/v1/projects/{project['id']}/batches", json={"images": images}
-            ).json()
-            assert api.post(f"/v1/batches/{batch['id']}/launch").status_code == 200
-            batches[kind] = batch["id"]
-            for i, answer in enumerate(cases[kind][1]):
-                _, wkey = new_worker(live_server, f"{kind}-{i}")
-                with live_server.api(wkey) as wapi:
-                    while (
-                        lease := wapi.post(f"/v1/projects/{project['id']}/assignments")
-                    ).status_code == 201:
-                        r = wapi.post(
-                            f"/v1/assignments/{lease.json()['id']}/submit", json={"answer": answer}
-                        )
-                        assert r.status_code == 200, r.text
+    _, batches = gallery_batches(
+        live_server, {kind: (spec, answers) for kind, (spec, answers, _) in cases.items()}, (w, h)
+    )
     sign_in(page, "rita@example.com")
     for kind, (_, _, element) in cases.items():
         page.goto(f"/batches/{batches[kind]}/results")
@@ -505,62 +519,16 @@ def test_gallery_writes_the_consensus_label_on_class_tiles(
     page: Any, live_server: LiveServer
 ) -> None:
     """Classification and multi-label have no shapes to draw: each tile says its answer."""
-    import base64
-
-    cases = {
+    cases: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         "classification": ({"type": "classification", "labels": ["cat", "dog"]}, {"label": "dog"}),
         "multilabel": (
             {"type": "multilabel", "labels": ["red", "round", "shiny"]},
             {"labels": ["red", "shiny"]},
         ),
     }
-    with live_server.api() as anon:
-        r = anon.post(
-            "/v1/accounts",
-            json={
-                "role": "requester",
-                "name": "Rita",
-                "email": "rita@example.com",
-                "password": PASSWORD,
-            },
-        )
-        key = r.json()["api_key"]
-    batches: dict[str, str] = {}
-    with live_server.api(key) as api:
-        api.post("/v1/deposits", json={"amount": "20"})
-        for kind, (annotation, answer) in cases.items():
-            body = {
-                "name": kind,
-                "annotation": annotation,
-                "reward": "0.05",
-                "overlap": {"min": 2, "max": 2},
-                "gold_rate": 0,
-            }
-            project = api.post("/v1/projects", json=body).json()
-            images = [
-                {
-                    "name": f"{kind}{i}.png",
-                    "data_base64": base64.b64encode(
-                        image_bytes(200, 150, (90, 140 + i, 200))
-                    ).decode(),
-                }
-                for i in range(2)
-            ]
-            batch = api.post(
-                f"/v1/projects/{project['id']}/batches", json={"images": images}
-            ).json()
-            assert api.post(f"/v1/batches/{batch['id']}/launch").status_code == 200
-            batches[kind] = batch["id"]
-            for i in range(2):
-                _, wkey = new_worker(live_server, f"{kind}-{i}")
-                with live_server.api(wkey) as wapi:
-                    while (
-                        lease := wapi.post(f"/v1/projects/{project['id']}/assignments")
-                    ).status_code == 201:
-                        r = wapi.post(
-                            f"/v1/assignments/{lease.json()['id']}/submit", json={"answer": answer}
-                        )
-                        assert r.status_code == 200, r.text
+    key, batches = gallery_batches(
+        live_server, {kind: (spec, [answer, answer]) for kind, (spec, answer) in cases.items()}
+    )
     sign_in(page, "rita@example.com")
     for kind, text in (("classification", "dog"), ("multilabel", "red, shiny")):
         page.goto(f"/batches/{batches[kind]}/results")
@@ -584,9 +552,7 @@ def test_a_draft_batch_dashboard_says_it_is_a_draft_until_launched(
 ) -> None:
     import base64
 
-    with live_server.api() as anon:
-        body = {"role": "requester", "name": "Rita", "email": "rita@example.com"}
-        key = anon.post("/v1/accounts", json={**body, "password": PASSWORD}).json()["api_key"]
+    key = requester_with_password(live_server)
     with live_server.api(key) as api:
         api.post("/v1/deposits", json={"amount": "5"})
         project = api.post(
